@@ -1,0 +1,59 @@
+"""The ``runyard`` command: one readable line on stderr for every error."""
+
+import argparse
+import sys
+
+from runyard.engine.errors import AmbiguousRun, RunNotFound, RunyardError
+
+from .commands import demo, ls, show
+
+COMMANDS = (ls, show, demo)
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not a usage dump
+        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
+def root_option(parser: argparse.ArgumentParser, default=None) -> None:
+    parser.add_argument("--root", metavar="DIR", default=default,
+                        help="runs directory (default: $RUNYARD_ROOT, 'root' in "
+                             "runyard.toml, else ./runs)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="runyard", description="A local-first run yard for simulations "
+                    "and experiments.")
+    root_option(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for command in COMMANDS:
+        child = command.add_parser(sub)
+        root_option(child, default=argparse.SUPPRESS)
+        child.set_defaults(handler=command.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.handler(args)
+    except (RunNotFound, AmbiguousRun) as exc:
+        print(f"runyard: {exc}", file=sys.stderr)
+        return 2
+    except RunyardError as exc:
+        print(f"runyard: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `runyard ls | head`
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("runyard: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

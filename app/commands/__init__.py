@@ -1,0 +1,1 @@
+"""One module per ``runyard`` sub-command: ``add_parser(sub)`` and ``run(args)``."""

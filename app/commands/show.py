@@ -1,0 +1,105 @@
+"""``runyard show RUN``: everything known about one run."""
+
+import json
+import sys
+
+from runyard.engine import UnreadableRun, find_run, resolve_root
+from runyard.engine.summary import alert_states, event_summary, metric_summary
+
+from ..formatting import duration, short_time, table
+
+
+def add_parser(sub):
+    parser = sub.add_parser("show", help="show one run",
+                            description="Show one run: RUN is an id, an id prefix or a name.")
+    parser.add_argument("run", metavar="RUN")
+    parser.add_argument("--json", action="store_true", help="print a JSON object")
+    return parser
+
+
+def details(info) -> tuple[dict, list]:
+    """The run's listing fields plus metadata, description, metrics, events, alerts."""
+    metrics, bad_m = metric_summary(info.meta_dir)
+    events, bad_e = event_summary(info.meta_dir)
+    alerts, bad_a = alert_states(info.meta_dir)
+    data = info.summary()
+    data.update({
+        "metadata": info.attrs.get("metadata", {}),
+        "description": info.attrs.get("description", ""),
+        "scheduler": info.attrs.get("scheduler"),
+        "exit": info.attrs.get("exit"),
+        "run_dir": str(info.paths.run_dir),
+        "metrics": metrics,
+        "events": events,
+        "alerts": alerts,
+    })
+    return data, [*bad_m, *bad_e, *bad_a]
+
+
+def run(args) -> int:
+    root = resolve_root(args.root)
+    info = find_run(root, args.run)
+    if info.error:
+        raise UnreadableRun(f"run {info.id} is unreadable: {info.error}")
+    data, bad_lines = details(info)
+    for bad in bad_lines:
+        print(f"runyard: skipped a bad line: {bad}", file=sys.stderr)
+    if args.json:
+        data["bad_lines"] = [str(bad) for bad in bad_lines]
+        json.dump(data, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(render(data))
+    return 0
+
+
+def render(data: dict) -> str:
+    lines = [f"{data['name']}  ({data['id']})",
+             f"  status:      {data['status']}" + _exit_note(data.get("exit")),
+             f"  folder:      {data['folder']}",
+             f"  tags:        {', '.join(data['tags']) or '-'}",
+             f"  created:     {short_time(data['created'])}",
+             f"  started:     {short_time(data['started'])}",
+             f"  ended:       {short_time(data['ended'])}",
+             f"  duration:    {duration(data['duration'])}",
+             f"  host/user:   {data['host']} / {data['user']}",
+             f"  directory:   {data['run_dir']}"]
+    if data["description"]:
+        lines.append(f"  description: {data['description']}")
+    if data["scheduler"]:
+        lines.append("  scheduler:   " + ", ".join(f"{k}={v}" for k, v in
+                                                   data["scheduler"].items()))
+    for key, value in data["metadata"].items():
+        lines.append(f"  meta {key}: {value}")
+    lines += _metrics_block(data["metrics"])
+    lines += _events_block(data["events"])
+    lines += [f"  alert {a['name']}: {a['state']}" for a in data["alerts"]]
+    return "\n".join(lines)
+
+
+def _exit_note(exit_record: dict | None) -> str:
+    if exit_record and exit_record.get("error"):
+        return f" ({exit_record['error']})"
+    return ""
+
+
+def _metrics_block(metrics: dict) -> list[str]:
+    if not metrics:
+        return ["", "no metrics"]
+    rows = [[name, _num(m["last"]), _num(m["min"]), _num(m["max"]), str(m["count"]),
+             str(m["last_step"])] for name, m in metrics.items()]
+    return ["", table(["METRIC", "LAST", "MIN", "MAX", "COUNT", "STEP"], rows,
+                      max_width={0: 30})]
+
+
+def _events_block(events: dict) -> list[str]:
+    lines = ["", f"{events['count']} events" + (", the last:" if events["count"] else "")]
+    for event in events["last"]:
+        lines.append(f"  {event.get('level', 'info'):7} {event.get('msg', '')}")
+    return lines
+
+
+def _num(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "-" if value is None else str(value)

@@ -1,0 +1,64 @@
+"""Plain-text formatting for the command line (no rich: ``runyard ls`` must start fast)."""
+
+from datetime import datetime
+
+
+def short_time(iso: str | None) -> str:
+    """An ISO timestamp as local ``YYYY-MM-DD HH:MM``."""
+    if not iso:
+        return "-"
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def table(headers: list[str], rows: list[list[str]], max_width: dict[int, int] | None = None
+          ) -> str:
+    """Left-aligned columns separated by two spaces; long cells cut with an ellipsis."""
+    max_width = max_width or {}
+    cut = [[_cut(cell, max_width.get(i)) for i, cell in enumerate(row)] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cut:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in cut:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def _cut(text: str, width: int | None) -> str:
+    if width is None or len(text) <= width:
+        return text
+    return text[: width - 1] + "…"
+
+
+def unique_prefixes(ids: list[str], minimum: int = 8) -> dict[str, str]:
+    """The shortest prefix (at least ``minimum`` long) that tells each id apart.
+
+    ``ids`` must be sorted: a prefix then only has to differ from its neighbours.
+    """
+    prefixes = {}
+    for i, run_id in enumerate(ids):
+        length = minimum
+        for other in (ids[i - 1] if i else None, ids[i + 1] if i + 1 < len(ids) else None):
+            if other is None:
+                continue
+            common = next((k for k, (a, b) in enumerate(zip(run_id, other, strict=False))
+                           if a != b), min(len(run_id), len(other)))
+            length = max(length, common + 1)
+        prefixes[run_id] = run_id[:length]
+    return prefixes

@@ -1,0 +1,54 @@
+"""runyard.engine: the runs directory, the tracking API and run control.
+
+This package never imports textual, rich or runyard.app (a test checks it), so
+tracking code and the engine's processes start fast and run headless.
+"""
+
+from .errors import (
+    AmbiguousRun,
+    RootError,
+    RunNotFound,
+    RunyardError,
+    SchemaError,
+    UnreadableRun,
+)
+from .folders import folder_details, set_folder_details
+from .lifecycle import (
+    beat,
+    clear_pause_marker,
+    finalize_run,
+    init_run_meta,
+    make_run,
+    pause_marker,
+    start_run,
+)
+from .root import check_root, ensure_root, resolve_root
+from .status import STATES, run_status
+from .store import RunInfo, find_run, list_runs, load_run
+
+__all__ = [
+    "STATES",
+    "AmbiguousRun",
+    "RootError",
+    "RunInfo",
+    "RunNotFound",
+    "RunyardError",
+    "SchemaError",
+    "UnreadableRun",
+    "beat",
+    "check_root",
+    "clear_pause_marker",
+    "ensure_root",
+    "finalize_run",
+    "find_run",
+    "folder_details",
+    "init_run_meta",
+    "list_runs",
+    "load_run",
+    "make_run",
+    "pause_marker",
+    "resolve_root",
+    "run_status",
+    "set_folder_details",
+    "start_run",
+]

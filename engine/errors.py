@@ -1,0 +1,29 @@
+"""Errors raised by runyard.engine.
+
+Every error is a RuntimeError (as Simvue's are), so code written for Simvue
+that catches RuntimeError keeps working.
+"""
+
+
+class RunyardError(RuntimeError):
+    """Base of every error runyard raises on purpose."""
+
+
+class RootError(RunyardError):
+    """The runs root is missing, unreadable or of an unknown schema."""
+
+
+class RunNotFound(RunyardError):
+    """No run matches the reference given."""
+
+
+class AmbiguousRun(RunyardError):
+    """More than one run matches the reference given."""
+
+
+class SchemaError(RunyardError):
+    """A meta folder was written with a schema this version cannot read."""
+
+
+class UnreadableRun(RunyardError):
+    """A run's meta folder exists but its record cannot be read."""

@@ -1,0 +1,51 @@
+"""Where everything lives in a runs root.
+
+```
+<root>/
+  .runyard/            the root's own records (schema, name index, folder details)
+  <id>/                the run's working directory: the user's own files
+  <id>.meta/           everything runyard keeps about the run
+```
+docs/format.md describes every file.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = 1
+ROOT_META = ".runyard"
+META_SUFFIX = ".meta"
+
+ATTRS = "attrs.json"
+ATTRS_LOCK = "attrs.lock"
+HEARTBEAT = "heartbeat"
+PAUSED = "paused"
+RUNNER_LOG = "log/runner"
+METRICS = "metrics.jsonl"
+EVENTS = "events.jsonl"
+ALERTS = "alerts.jsonl"
+ALERT_DEFS = "alerts.json"
+ARTIFACTS = "artifacts"
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The paths of one run under a root."""
+
+    root: Path
+    id: str
+
+    @property
+    def run_dir(self) -> Path:
+        return self.root / self.id
+
+    @property
+    def meta_dir(self) -> Path:
+        return self.root / (self.id + META_SUFFIX)
+
+    def meta(self, name: str) -> Path:
+        return self.meta_dir / name
+
+
+def root_meta(root: Path) -> Path:
+    return root / ROOT_META

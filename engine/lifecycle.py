@@ -1,0 +1,147 @@
+"""The run lifecycle as small named steps.
+
+Each step writes one marker (a file, or a key of ``attrs.json``) and logs one
+line in the runner log:
+
+    make_run        creates <id>/                        (not listed yet)
+    init_run_meta   creates <id>.meta/ in one rename      -> created
+    start_run       writes ``started``, ``lock``, heartbeat -> running
+    beat            refreshes the heartbeat
+    pause_marker / clear_pause_marker                    -> paused / running
+    finalize_run    writes ``exit``                      -> completed | failed | terminated
+
+A run that stops without ``finalize_run`` turns ``lost`` (see status.py);
+``start_run`` on a finished or lost run begins a new attempt under the same id.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .atomic import write_atomic, write_json_atomic
+from .errors import RunyardError
+from .ids import new_run_id
+from .layout import ATTRS, HEARTBEAT, PAUSED, SCHEMA, RunPaths
+from .meta import append_log, now_iso, update_attrs
+from .names import claim_name, claim_random_name, release_name
+from .procs import host_name, process_lock, scheduler_context, user_name
+from .root import ensure_root
+from .status import DEFAULT_TIMEOUT
+from .validate import check_description, check_folder, check_metadata, check_tags, check_timeout
+
+FINAL_STATES = ("completed", "failed", "terminated")
+
+
+def make_run(root: Path, run_id: str | None = None) -> RunPaths:
+    """Create a run's working directory under a fresh, unique id."""
+    ensure_root(root)
+    for _ in range(100):
+        paths = RunPaths(root, run_id or new_run_id())
+        try:
+            paths.run_dir.mkdir()
+            return paths
+        except FileExistsError:
+            if run_id is not None:
+                raise RunyardError(f"run {run_id} already exists in {root}") from None
+    raise RunyardError(f"could not create a unique run id in {root}")
+
+
+def new_attrs(paths: RunPaths, *, name: str, folder: str = "/", tags=(), metadata=None,
+              description: str = "", timeout: float = DEFAULT_TIMEOUT,
+              extra: dict | None = None) -> dict:
+    """The attributes of a run just created (checked; raises ValueError)."""
+    return {
+        "schema": SCHEMA,
+        "id": paths.id,
+        "name": name,
+        "folder": check_folder(folder),
+        "tags": check_tags(list(tags)),
+        "metadata": check_metadata(metadata or {}),
+        "description": check_description(description),
+        "timeout": check_timeout(timeout),
+        "host": host_name(),
+        "user": user_name(),
+        "scheduler": scheduler_context(),
+        "created": now_iso(),
+        **(extra or {}),
+    }
+
+
+def init_run_meta(paths: RunPaths, *, name: str | None = None, **attrs) -> dict:
+    """Create ``<id>.meta`` whole, in one rename, so no reader sees half of it."""
+    if name is None:
+        name = claim_random_name(paths.root, paths.id)
+    else:
+        claim_name(paths.root, name, paths.id)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{paths.id}.init-", dir=paths.root))
+    try:
+        record = new_attrs(paths, name=name, **attrs)
+        (tmp / "log").mkdir()
+        write_json_atomic(tmp / ATTRS, record)
+        append_log(tmp, f"Initialized run {paths.id} named {name}")
+        os.rename(tmp, paths.meta_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        release_name(paths.root, name, paths.id)
+        raise
+    return record
+
+
+def start_run(paths: RunPaths, pid: int | None = None) -> dict:
+    """Mark the run started by process ``pid`` (this one by default): a new attempt."""
+    lock = process_lock(pid)
+
+    def change(attrs: dict) -> None:
+        attrs.setdefault("started", now_iso())
+        attrs["attempt"] = attrs.get("attempt", 0) + 1
+        attrs["lock"] = lock
+        attrs.pop("exit", None)
+        attrs.pop("ended", None)
+
+    beat(paths)
+    clear_pause_marker(paths)
+    return update_attrs(paths.meta_dir, change,
+                        f"Started by pid {lock['pid']} on {lock['host']}")
+
+
+def beat(paths: RunPaths) -> None:
+    """Refresh the heartbeat: its modification time is the last sign of life."""
+    heartbeat = paths.meta(HEARTBEAT)
+    try:
+        os.utime(heartbeat)
+    except FileNotFoundError:
+        heartbeat.touch()
+
+
+def pause_marker(paths: RunPaths) -> None:
+    write_atomic(paths.meta(PAUSED), now_iso() + "\n")
+    append_log(paths.meta_dir, "Paused")
+
+
+def clear_pause_marker(paths: RunPaths) -> None:
+    try:
+        paths.meta(PAUSED).unlink()
+    except FileNotFoundError:
+        return
+    append_log(paths.meta_dir, "Resumed")
+
+
+def finalize_run(paths: RunPaths, status: str, *, error: str | None = None,
+                 exit_code: int | None = None) -> dict:
+    """Write the exit record: the run ends ``completed``, ``failed`` or ``terminated``."""
+    if status not in FINAL_STATES:
+        raise ValueError(f"a run ends {', '.join(FINAL_STATES)}, not {status!r}")
+    ended = now_iso()
+    record = {"status": status, "time": ended}
+    if error is not None:
+        record["error"] = error
+    if exit_code is not None:
+        record["code"] = exit_code
+
+    def change(attrs: dict) -> None:
+        attrs["exit"] = record
+        attrs["ended"] = ended
+
+    paths.meta(PAUSED).unlink(missing_ok=True)
+    return update_attrs(paths.meta_dir, change, f"Finished {status}")

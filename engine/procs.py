@@ -1,0 +1,86 @@
+"""Which host and which process: the identity written into a run's lock.
+
+A pid alone is not an identity: pids are reused. A lock records the pid and the
+process's start time, so a later process that got the same pid is not taken
+for the run. ``RUNYARD_HOST`` overrides the host name (tests use it to play a
+second machine on one box).
+"""
+
+import os
+import socket
+
+# Start times come from /proc in ticks; psutil turns them into seconds, so two
+# readings of one process agree far more closely than this.
+_START_TOLERANCE = 0.05
+
+
+def host_name() -> str:
+    return os.environ.get("RUNYARD_HOST") or socket.gethostname()
+
+
+def process_start_time(pid: int) -> float | None:
+    """The start time of process ``pid``, or None if there is no such process."""
+    import psutil  # imported here: only status checks of live runs need it
+
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return proc.create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return None
+
+
+def process_lock(pid: int | None = None) -> dict:
+    """The lock record for process ``pid`` (this process by default)."""
+    pid = os.getpid() if pid is None else pid
+    started = process_start_time(pid)
+    if started is None:
+        raise ValueError(f"no process with pid {pid}")
+    return {"host": host_name(), "pid": pid, "pid_started": started}
+
+
+def lock_is_local(lock: dict) -> bool:
+    return lock.get("host") == host_name()
+
+
+def lock_process_alive(lock: dict) -> bool:
+    """Whether the process a local lock names is still the one that wrote it."""
+    try:
+        pid = int(lock["pid"])
+        expected = float(lock["pid_started"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    started = process_start_time(pid)
+    return started is not None and abs(started - expected) <= _START_TOLERANCE
+
+
+# Batch scheduler variables worth keeping with a run, by scheduler.
+_SCHEDULER_VARS = {
+    "slurm": {"job_id": "SLURM_JOB_ID", "array_job_id": "SLURM_ARRAY_JOB_ID",
+              "array_index": "SLURM_ARRAY_TASK_ID", "nodelist": "SLURM_JOB_NODELIST",
+              "partition": "SLURM_JOB_PARTITION"},
+    "pbs": {"job_id": "PBS_JOBID", "array_index": "PBS_ARRAY_INDEX",
+            "nodelist": "PBS_NODEFILE", "queue": "PBS_QUEUE"},
+    "lsf": {"job_id": "LSB_JOBID", "array_index": "LSB_JOBINDEX", "nodelist": "LSB_HOSTS"},
+    "sge": {"job_id": "JOB_ID", "array_index": "SGE_TASK_ID", "queue": "QUEUE"},
+}
+
+
+def scheduler_context(environ: dict | None = None) -> dict | None:
+    """The batch job this process runs in, if any (Slurm, PBS, LSF, SGE)."""
+    environ = os.environ if environ is None else environ
+    for scheduler, names in _SCHEDULER_VARS.items():
+        if names["job_id"] in environ:
+            found = {key: environ[var] for key, var in names.items() if var in environ}
+            return {"scheduler": scheduler, **found}
+    return None
+
+
+def user_name() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())

@@ -1,0 +1,94 @@
+"""Finding, creating and checking a runs root.
+
+The root is ``--root``, else ``RUNYARD_ROOT``, else ``root`` in the nearest
+``runyard.toml`` (relative to that file), else ``./runs``.
+"""
+
+import os
+import tomllib
+from pathlib import Path
+
+from .atomic import write_atomic
+from .errors import RootError
+from .layout import ROOT_META, SCHEMA
+
+PROJECT_FILE = "runyard.toml"
+
+
+def find_project_file(start: Path | None = None) -> Path | None:
+    """The nearest runyard.toml in ``start`` or one of its parents."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _root_from_project(project: Path) -> Path | None:
+    try:
+        with open(project, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise RootError(f"{project}: invalid TOML ({exc})") from None
+    except OSError as exc:
+        raise RootError(f"{project}: cannot read ({exc.strerror})") from None
+    root = data.get("root")
+    if root is None:
+        return None
+    if not isinstance(root, str) or not root:
+        raise RootError(f"{project}: 'root' must be a non-empty string, got {root!r}")
+    return project.parent / os.path.expanduser(root)
+
+
+def resolve_root(explicit: str | os.PathLike | None = None) -> Path:
+    """The runs root to use, by the precedence above (not checked for existence)."""
+    if explicit:
+        return Path(os.path.expanduser(explicit)).absolute()
+    env = os.environ.get("RUNYARD_ROOT")
+    if env:
+        return Path(os.path.expanduser(env)).absolute()
+    project = find_project_file()
+    if project is not None:
+        root = _root_from_project(project)
+        if root is not None:
+            return root.absolute()
+    return Path("runs").absolute()
+
+
+def _check_root_schema(root: Path) -> None:
+    schema_file = root / ROOT_META / "schema"
+    try:
+        text = schema_file.read_text().strip()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise RootError(f"{schema_file}: cannot read ({exc.strerror})") from None
+    if text != str(SCHEMA):
+        raise RootError(f"{root} is a runs root of schema {text!r}; this runyard reads "
+                        f"schema {SCHEMA}")
+
+
+def check_root(root: Path) -> Path:
+    """``root`` if it can be read as a runs root, else RootError saying why."""
+    if not root.exists():
+        raise RootError(f"runs root {root} does not exist")
+    if not root.is_dir():
+        raise RootError(f"runs root {root} is not a directory")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise RootError(f"runs root {root} is not readable (permission denied)")
+    _check_root_schema(root)
+    return root
+
+
+def ensure_root(root: Path) -> Path:
+    """Create the root (and its ``.runyard`` folder) if needed, then check it."""
+    try:
+        (root / ROOT_META / "names").mkdir(parents=True, exist_ok=True)
+        (root / ROOT_META / "folders").mkdir(exist_ok=True)
+        schema_file = root / ROOT_META / "schema"
+        if not schema_file.exists():
+            write_atomic(schema_file, f"{SCHEMA}\n")
+    except OSError as exc:
+        raise RootError(f"cannot create runs root {root}: {exc.strerror}") from None
+    return check_root(root)

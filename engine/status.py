@@ -1,0 +1,52 @@
+"""A run's status, derived from its files and never stored.
+
+Precedence (DESIGN.md):
+1. an exit record wins: ``completed``, ``failed`` or ``terminated``;
+2. else a lock written on this host is checked against the process table (pid
+   and start time): alive means ``running`` (``paused`` with a pause marker),
+   dead means ``lost`` at once;
+3. else (a lock from another host) a heartbeat younger than the run's timeout
+   means ``running`` (or ``paused``); an older one means ``lost``;
+4. a run never started is ``created``.
+"""
+
+import os
+import time
+from pathlib import Path
+
+from .layout import HEARTBEAT, PAUSED
+from .procs import lock_is_local, lock_process_alive
+
+STATES = ("created", "running", "paused", "completed", "failed", "terminated", "lost")
+ACTIVE_STATES = ("running", "paused")
+DEFAULT_TIMEOUT = 60.0
+
+
+def heartbeat_age(meta_dir: Path, now: float | None = None) -> float | None:
+    """Seconds since the last heartbeat, or None if there never was one."""
+    try:
+        mtime = os.stat(meta_dir / HEARTBEAT).st_mtime
+    except FileNotFoundError:
+        return None
+    return (time.time() if now is None else now) - mtime
+
+
+def _live_state(meta_dir: Path) -> str:
+    return "paused" if os.path.exists(meta_dir / PAUSED) else "running"
+
+
+def run_status(attrs: dict, meta_dir: Path, now: float | None = None) -> str:
+    """The status of the run whose attributes are ``attrs``."""
+    exit_record = attrs.get("exit")
+    if isinstance(exit_record, dict) and exit_record.get("status"):
+        return str(exit_record["status"])
+    lock = attrs.get("lock")
+    if not isinstance(lock, dict):
+        return "created"
+    if lock_is_local(lock):
+        return _live_state(meta_dir) if lock_process_alive(lock) else "lost"
+    age = heartbeat_age(meta_dir, now)
+    timeout = attrs.get("timeout") or DEFAULT_TIMEOUT
+    if age is not None and age <= timeout:
+        return _live_state(meta_dir)
+    return "lost"

@@ -1,0 +1,144 @@
+"""Listing and finding runs in a root.
+
+A listing reads one small file per run (``attrs.json``) and never a series, so
+10,000 runs list in well under a second.
+"""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import AmbiguousRun, RunNotFound, RunyardError
+from .ids import is_run_id
+from .layout import META_SUFFIX, RunPaths
+from .meta import parse_iso, read_attrs
+from .names import lookup_name
+from .root import check_root
+from .status import run_status
+
+
+@dataclass
+class RunInfo:
+    """What a listing knows about one run."""
+
+    id: str
+    meta_dir: Path
+    attrs: dict = field(default_factory=dict)
+    status: str = "unreadable"
+    error: str | None = None  # why the run cannot be read, when it cannot
+
+    @property
+    def paths(self) -> RunPaths:
+        return RunPaths(self.meta_dir.parent, self.id)
+
+    @property
+    def name(self) -> str:
+        return self.attrs.get("name", "")
+
+    @property
+    def folder(self) -> str:
+        return self.attrs.get("folder", "/")
+
+    @property
+    def tags(self) -> list[str]:
+        return self.attrs.get("tags", [])
+
+    def duration(self) -> float | None:
+        """Seconds from start to end (or to now while the run goes on)."""
+        started = parse_iso(self.attrs.get("started"))
+        if started is None:
+            return None
+        ended = parse_iso(self.attrs.get("ended"))
+        if ended is None:
+            if self.status not in ("running", "paused"):
+                return None
+            from datetime import UTC, datetime
+
+            ended = datetime.now(UTC)
+        return max(0.0, (ended - started).total_seconds())
+
+    def summary(self) -> dict:
+        """The listing fields as plain JSON."""
+        attrs = self.attrs
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "folder": self.folder,
+            "tags": self.tags,
+            "created": attrs.get("created"),
+            "started": attrs.get("started"),
+            "ended": attrs.get("ended"),
+            "duration": self.duration(),
+            "host": attrs.get("host"),
+            "user": attrs.get("user"),
+            "attempt": attrs.get("attempt", 0),
+            "error": self.error,
+        }
+
+
+def load_run(root: Path, run_id: str, now: float | None = None) -> RunInfo:
+    """One run, read; an unreadable run comes back with its reason in ``error``."""
+    meta_dir = root / (run_id + META_SUFFIX)
+    info = RunInfo(run_id, meta_dir)
+    try:
+        info.attrs = read_attrs(meta_dir)
+    except RunyardError as exc:
+        info.error = str(exc)
+        return info
+    info.status = run_status(info.attrs, meta_dir, now)
+    return info
+
+
+def run_ids(root: Path) -> list[str]:
+    """Ids of every run in the root with a meta folder, oldest first."""
+    check_root(root)
+    ids = []
+    with os.scandir(root) as entries:
+        for entry in entries:
+            name = entry.name
+            if name.endswith(META_SUFFIX) and not name.startswith(".") and entry.is_dir():
+                ids.append(name[: -len(META_SUFFIX)])
+    ids.sort()
+    return ids
+
+
+def list_runs(root: Path, *, status: str | None = None, folder: str | None = None,
+              tag: str | None = None) -> list[RunInfo]:
+    """Every run in the root, oldest first, optionally filtered.
+
+    ``folder`` matches the folder and the folders below it.
+    """
+    runs = []
+    for run_id in run_ids(root):
+        info = load_run(root, run_id)
+        if status and info.status != status:
+            continue
+        if folder and not _in_folder(info.folder, folder):
+            continue
+        if tag and tag not in info.tags:
+            continue
+        runs.append(info)
+    return runs
+
+
+def _in_folder(run_folder: str, folder: str) -> bool:
+    folder = folder.rstrip("/") or "/"
+    return folder == "/" or run_folder == folder or run_folder.startswith(folder + "/")
+
+
+def find_run(root: Path, ref: str) -> RunInfo:
+    """The run ``ref`` names: a whole id, a name, or an unambiguous id prefix."""
+    check_root(root)
+    if is_run_id(ref) and (root / (ref + META_SUFFIX)).is_dir():
+        return load_run(root, ref)
+    by_name = lookup_name(root, ref)
+    if by_name is not None:
+        return load_run(root, by_name)
+    matches = [run_id for run_id in run_ids(root) if run_id.startswith(ref)] if ref else []
+    if len(matches) == 1:
+        return load_run(root, matches[0])
+    if matches:
+        shown = ", ".join(matches[:5]) + (" ..." if len(matches) > 5 else "")
+        raise AmbiguousRun(f"{ref!r} matches {len(matches)} runs in {root}: {shown}")
+    raise RunNotFound(f"no run named {ref!r} or with an id starting {ref!r} in {root}")

@@ -1,0 +1,77 @@
+"""Checks for what users give a run: folders, tags, metadata, descriptions.
+
+Each check returns the cleaned value or raises ValueError with a message that
+says what was wrong and with which value.
+"""
+
+import math
+
+TAG_MAX = 100
+KEY_MAX = 200
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+def check_folder(folder) -> str:
+    """A folder path such as ``/`` or ``/a/b``; a trailing ``/`` is dropped."""
+    if not isinstance(folder, str):
+        raise ValueError(f"a folder must be a string like '/a/b', not {folder!r}")
+    if not folder.startswith("/"):
+        raise ValueError(f"a folder must start with '/', got {folder!r}")
+    if folder == "/":
+        return folder
+    parts = folder.rstrip("/").split("/")[1:]
+    for part in parts:
+        if part in ("", ".", "..") or _has_control(part) or "\\" in part:
+            raise ValueError(f"folder {folder!r} has an invalid part {part!r}")
+    return "/" + "/".join(parts)
+
+
+def check_tags(tags) -> list[str]:
+    """A list of distinct, non-empty tags, in the order first given."""
+    if isinstance(tags, str) or not isinstance(tags, list | tuple | set | frozenset):
+        raise ValueError(f"tags must be a list of strings, not {tags!r}")
+    clean: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip():
+            raise ValueError(f"a tag must be a non-empty string, got {tag!r}")
+        if len(tag) > TAG_MAX or _has_control(tag):
+            raise ValueError(f"a tag must have at most {TAG_MAX} printable characters, "
+                             f"got {tag!r}")
+        if tag not in clean:
+            clean.append(tag)
+    return clean
+
+
+def check_metadata(metadata) -> dict:
+    """A dict of str keys to str, int, float (finite) or bool values."""
+    if not isinstance(metadata, dict):
+        raise ValueError(f"metadata must be a dict, not {metadata!r}")
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key or len(key) > KEY_MAX or _has_control(key):
+            raise ValueError(f"metadata keys must be non-empty printable strings of at most "
+                             f"{KEY_MAX} characters, got {key!r}")
+        if not isinstance(value, str | int | float | bool) or value is None:
+            raise ValueError(f"metadata value for {key!r} must be str, int, float or bool, "
+                             f"not {type(value).__name__} {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"metadata value for {key!r} must be finite, got {value!r}")
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(f"metadata value for {key!r} contains a NUL character")
+    return dict(metadata)
+
+
+def check_description(description) -> str:
+    if not isinstance(description, str) or "\x00" in description:
+        raise ValueError(f"a description must be a string without NUL, not {description!r}")
+    return description
+
+
+def check_timeout(timeout) -> float:
+    """A heartbeat timeout in seconds."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or \
+            not math.isfinite(timeout) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return float(timeout)
