@@ -25,11 +25,22 @@ def _base32(number: int, width: int) -> str:
     return "".join(reversed(chars))
 
 
+_last = [0, 0]  # this process's last (millis, random part)
+
+
 def new_run_id(now: float | None = None) -> str:
-    """A fresh id whose string order is its creation order (to the millisecond)."""
+    """A fresh id whose string order is its creation order.
+
+    Between processes the order holds to the millisecond; within one process it
+    is strict: ids made in the same millisecond count up (as monotonic ULIDs do).
+    """
     millis = int((time.time() if now is None else now) * 1000)
-    return _base32(millis, _TIME_CHARS) + _base32(secrets.randbits(5 * _RANDOM_CHARS),
-                                                  _RANDOM_CHARS)
+    if millis <= _last[0] and _last[1] + 1 < 32 ** _RANDOM_CHARS:
+        millis, random_part = _last[0], _last[1] + 1
+    else:
+        random_part = secrets.randbits(5 * _RANDOM_CHARS - 1)  # room to count up
+    _last[:] = [millis, random_part]
+    return _base32(millis, _TIME_CHARS) + _base32(random_part, _RANDOM_CHARS)
 
 
 def is_run_id(text: str) -> bool:

@@ -44,14 +44,23 @@ def lock_is_local(lock: dict) -> bool:
     return lock.get("host") == host_name()
 
 
-def lock_process_alive(lock: dict) -> bool:
-    """Whether the process a local lock names is still the one that wrote it."""
+def lock_process_alive(lock: dict, seen: dict | None = None) -> bool:
+    """Whether the process a local lock names is still the one that wrote it.
+
+    ``seen`` caches start times by pid for the length of one listing, where
+    many runs may name the same supervisor.
+    """
     try:
         pid = int(lock["pid"])
         expected = float(lock["pid_started"])
     except (KeyError, TypeError, ValueError):
         return False
-    started = process_start_time(pid)
+    if seen is None:
+        started = process_start_time(pid)
+    elif pid in seen:
+        started = seen[pid]
+    else:
+        started = seen[pid] = process_start_time(pid)
     return started is not None and abs(started - expected) <= _START_TOLERANCE
 
 

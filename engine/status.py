@@ -35,8 +35,12 @@ def _live_state(meta_dir: Path) -> str:
     return "paused" if os.path.exists(meta_dir / PAUSED) else "running"
 
 
-def run_status(attrs: dict, meta_dir: Path, now: float | None = None) -> str:
-    """The status of the run whose attributes are ``attrs``."""
+def run_status(attrs: dict, meta_dir: Path, now: float | None = None,
+               seen_pids: dict | None = None) -> str:
+    """The status of the run whose attributes are ``attrs``.
+
+    ``seen_pids`` lets one listing look each process up once.
+    """
     exit_record = attrs.get("exit")
     if isinstance(exit_record, dict) and exit_record.get("status"):
         return str(exit_record["status"])
@@ -44,7 +48,7 @@ def run_status(attrs: dict, meta_dir: Path, now: float | None = None) -> str:
     if not isinstance(lock, dict):
         return "created"
     if lock_is_local(lock):
-        return _live_state(meta_dir) if lock_process_alive(lock) else "lost"
+        return _live_state(meta_dir) if lock_process_alive(lock, seen_pids) else "lost"
     age = heartbeat_age(meta_dir, now)
     timeout = attrs.get("timeout") or DEFAULT_TIMEOUT
     if age is not None and age <= timeout:

@@ -5,6 +5,7 @@ A listing reads one small file per run (``attrs.json``) and never a series, so
 """
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,7 +78,8 @@ class RunInfo:
         }
 
 
-def load_run(root: Path, run_id: str, now: float | None = None) -> RunInfo:
+def load_run(root: Path, run_id: str, now: float | None = None,
+             seen_pids: dict | None = None) -> RunInfo:
     """One run, read; an unreadable run comes back with its reason in ``error``."""
     meta_dir = root / (run_id + META_SUFFIX)
     info = RunInfo(run_id, meta_dir)
@@ -86,7 +88,7 @@ def load_run(root: Path, run_id: str, now: float | None = None) -> RunInfo:
     except RunyardError as exc:
         info.error = str(exc)
         return info
-    info.status = run_status(info.attrs, meta_dir, now)
+    info.status = run_status(info.attrs, meta_dir, now, seen_pids)
     return info
 
 
@@ -110,8 +112,10 @@ def list_runs(root: Path, *, status: str | None = None, folder: str | None = Non
     ``folder`` matches the folder and the folders below it.
     """
     runs = []
+    seen_pids: dict = {}
+    now = time.time()
     for run_id in run_ids(root):
-        info = load_run(root, run_id)
+        info = load_run(root, run_id, now, seen_pids)
         if status and info.status != status:
             continue
         if folder and not _in_folder(info.folder, folder):

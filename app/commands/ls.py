@@ -24,8 +24,8 @@ def run(args) -> int:
         if info.error:
             print(f"runyard: run {info.id} is unreadable: {info.error}", file=sys.stderr)
     if args.json:
-        json.dump([info.summary() for info in runs], sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        # one line: the C encoder is several times faster than an indented dump
+        sys.stdout.write(json.dumps([info.summary() for info in runs]) + "\n")
         return 0
     if not runs:
         print(f"no runs in {root}" + (" match" if args.status or args.folder or args.tag

@@ -1,0 +1,63 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runyard.app.cli import main
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch) -> Path:
+    """An empty runs root; RUNYARD_* variables of the caller do not leak in."""
+    for name in ("RUNYARD_ROOT", "RUNYARD_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "runs"
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the ``runyard`` command in this process."""
+
+    def run(*args: str) -> CliResult:
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def run_cli_process(*args: str, env: dict | None = None, timeout: float = 60
+                    ) -> subprocess.CompletedProcess:
+    """Run the installed ``runyard`` console script as a real process."""
+    return subprocess.run(["runyard", *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def start_child_run(root: Path, name: str, *, host: str | None = None, timeout: float = 60.0,
+                    beat_every: float = 0.2) -> tuple[subprocess.Popen, str]:
+    """A real process that starts a run and keeps it alive until killed.
+
+    Returns the process and the run id, once the run is started.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "RUNYARD_HOST"}
+    if host:
+        env["RUNYARD_HOST"] = host
+    proc = subprocess.Popen([sys.executable, str(HERE / "child_run.py"), str(root), name,
+                             str(timeout), str(beat_every)], env=env,
+                            stdout=subprocess.PIPE, text=True)
+    run_id = proc.stdout.readline().strip()
+    assert run_id, "the child run did not start"
+    return proc, run_id
