@@ -5,9 +5,9 @@ import sys
 
 from runyard.engine.errors import AmbiguousRun, RunNotFound, RunyardError
 
-from .commands import demo, ls, show
+from .commands import demo, ls, show, sync
 
-COMMANDS = (ls, show, demo)
+COMMANDS = (ls, show, sync, demo)
 
 
 class Parser(argparse.ArgumentParser):

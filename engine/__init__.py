@@ -6,11 +6,13 @@ tracking code and the engine's processes start fast and run headless.
 
 from .errors import (
     AmbiguousRun,
+    OperationalError,
     RootError,
     RunNotFound,
     RunyardError,
     SchemaError,
     UnreadableRun,
+    UsageError,
 )
 from .folders import folder_details, set_folder_details
 from .lifecycle import (
@@ -29,12 +31,16 @@ from .store import RunInfo, find_run, list_runs, load_run
 __all__ = [
     "STATES",
     "AmbiguousRun",
+    "OperationalError",
     "RootError",
+    "Run",
     "RunInfo",
+    "RunLogHandler",
     "RunNotFound",
     "RunyardError",
     "SchemaError",
     "UnreadableRun",
+    "UsageError",
     "beat",
     "check_root",
     "clear_pause_marker",
@@ -52,3 +58,16 @@ __all__ = [
     "set_folder_details",
     "start_run",
 ]
+
+
+def __getattr__(name: str):
+    # The tracking API loads its writer (and orjson) only when first asked for.
+    if name == "Run":
+        from .run import Run
+
+        return Run
+    if name == "RunLogHandler":
+        from .log_handler import RunLogHandler
+
+        return RunLogHandler
+    raise AttributeError(f"module 'runyard.engine' has no attribute {name!r}")

@@ -27,3 +27,18 @@ class SchemaError(RunyardError):
 
 class UnreadableRun(RunyardError):
     """A run's meta folder exists but its record cannot be read."""
+
+
+class UsageError(RunyardError, ValueError):
+    """The API was called wrongly: a bad argument, or a call in the wrong state.
+
+    Raised at once whatever ``suppress_errors`` says, so that misuse shows in a
+    job's first seconds rather than after hours.
+    """
+
+
+class OperationalError(RunyardError):
+    """Recording failed for a reason outside the caller's code (disk, permissions).
+
+    Raised only with ``suppress_errors=False``; otherwise logged once and counted.
+    """

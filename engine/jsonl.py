@@ -49,6 +49,23 @@ class JsonlWriter:
         if data:
             self._write_all(data)
 
+    def write_some(self, data: bytes) -> int:
+        """Append ``data``; how many bytes went out before an error stopped it.
+
+        Raises only if nothing could be written, so a caller can keep exactly
+        the unwritten rest and finish the torn line on its next try.
+        """
+        view = memoryview(data)
+        written = 0
+        while written < len(data):
+            try:
+                written += os.write(self._fd, view[written:])
+            except OSError:
+                if written == 0:
+                    raise
+                break
+        return written
+
     def append(self, records: list[dict]) -> None:
         self.write_lines(b"".join(encode_line(r) for r in records))
 

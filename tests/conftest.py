@@ -14,9 +14,26 @@ HERE = Path(__file__).parent
 @pytest.fixture
 def root(tmp_path, monkeypatch) -> Path:
     """An empty runs root; RUNYARD_* variables of the caller do not leak in."""
-    for name in ("RUNYARD_ROOT", "RUNYARD_HOST"):
-        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("RUNYARD_"):
+            monkeypatch.delenv(name)
     return tmp_path / "runs"
+
+
+@pytest.fixture
+def env_root(root, monkeypatch) -> Path:
+    """``root``, also set as RUNYARD_ROOT so that ``Run()`` writes there."""
+    monkeypatch.setenv("RUNYARD_ROOT", str(root))
+    monkeypatch.setenv("RUNYARD_SPOOL", str(root.parent / "spool"))
+    return root
+
+
+def read_series(root: Path, run_id: str, name: str) -> list[dict]:
+    from runyard.engine.jsonl import read_all
+
+    records, bad = read_all(root / f"{run_id}.meta" / name)
+    assert bad == [], bad
+    return records
 
 
 class CliResult:

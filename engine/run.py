@@ -1,0 +1,481 @@
+"""``Run``: the Simvue-style tracking API, writing into a runs directory.
+
+Code written for Simvue runs with only its import changed:
+
+    from runyard.engine import Run
+
+    with Run() as run:
+        run.init(name="my-first-run", folder="/tests", tags=["test"])
+        run.log_metrics({"loss": 0.5})
+
+Misuse (bad arguments, calls in the wrong state) raises UsageError at once.
+Operational failures (disk, permissions) follow ``suppress_errors``.
+"""
+
+import atexit
+import logging
+import os
+import time
+import traceback
+import weakref
+from pathlib import Path
+
+from . import checks
+from .errors import OperationalError, RunyardError, UsageError
+from .layout import RunPaths
+from .lifecycle import FINAL_STATES, finalize_run, init_run_meta, make_run, start_run
+from .meta import update_attrs
+from .root import ensure_root, resolve_root
+from .run_alerts import AlertsMixin
+from .run_files import FilesMixin
+from .spool import spool_root
+from .status import DEFAULT_TIMEOUT
+from .store import find_run
+from .validate import check_description, check_folder, check_metadata, check_tags
+from .writer import EVENT, METRIC, BackgroundWriter
+
+log = logging.getLogger("runyard")
+
+MODES = ("online", "offline", "disabled")
+NEW, CREATED, RUNNING, BROKEN, CLOSED = "new", "created", "running", "broken", "closed"
+_time = time.time
+_monotonic = time.monotonic
+
+
+class _Config:
+    suppress_errors = True
+    queue_blocking = False
+    queue_size = 10_000
+    disable_resources_metrics = False
+    resources_metrics_interval = 30.0
+    abort_callback = None
+
+
+class Run(FilesMixin, AlertsMixin):
+    """Tracks one run: metrics, events, files, tags, metadata, folders, alerts."""
+
+    def __init__(self, mode: str = "online", *, root: str | os.PathLike | None = None):
+        if mode not in MODES:
+            raise UsageError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        self._mode = mode
+        self._root_arg = root
+        self._config = _Config()
+        self._state = NEW
+        self._paths: RunPaths | None = None
+        self._attrs: dict = {}
+        self._writer: BackgroundWriter | None = None
+        self._queue = None
+        self._queue_size = 0
+        self._known_names: set[str] = set()
+        self._step = 0
+        self._t0 = _monotonic()
+        self._pid = os.getpid()
+        self._final_status: str | None = None
+        self._in_context = False
+        self._errors = 0
+        self._deferred: OperationalError | None = None
+        self._resources = None
+        self._init_alerts()
+
+    # -- properties ------------------------------------------------------
+    @property
+    def name(self) -> str | None:
+        return self._attrs.get("name")
+
+    @property
+    def id(self) -> str | None:
+        return self._paths.id if self._paths else None
+
+    @property
+    def status(self) -> str | None:
+        if self._state in (NEW, CLOSED) and not self._final_status:
+            return None if self._state == NEW else "completed"
+        return self._final_status or ("created" if self._state == CREATED else "running")
+
+    @property
+    def root(self) -> Path | None:
+        return self._paths.root if self._paths else None
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self._paths.run_dir if self._paths else None
+
+    # -- configuration ---------------------------------------------------
+    def config(self, *, suppress_errors: bool | None = None, queue_blocking: bool | None = None,
+               queue_size: int | None = None, disable_resources_metrics: bool | None = None,
+               resources_metrics_interval: float | None = None,
+               system_metrics_interval: float | None = None, abort_callback=None,
+               **ignored_simvue_options) -> bool:
+        """Configure the run (before ``init`` for the queue settings)."""
+        cfg = self._config
+        if self._state not in (NEW, CREATED) and (queue_size is not None or
+                                                  queue_blocking is not None):
+            raise UsageError("queue_size and queue_blocking must be set before init()")
+        if suppress_errors is not None:
+            cfg.suppress_errors = checks.flag("suppress_errors", suppress_errors)
+        if queue_blocking is not None:
+            cfg.queue_blocking = checks.flag("queue_blocking", queue_blocking)
+        if queue_size is not None:
+            cfg.queue_size = checks.positive_int("queue_size", queue_size)
+        if disable_resources_metrics is not None:
+            cfg.disable_resources_metrics = checks.flag("disable_resources_metrics",
+                                                        disable_resources_metrics)
+        interval = system_metrics_interval or resources_metrics_interval
+        if interval is not None:
+            cfg.resources_metrics_interval = checks.positive_number(
+                "resources_metrics_interval", interval)
+        if abort_callback is not None:
+            if not callable(abort_callback):
+                raise UsageError(f"abort_callback must be callable, got {abort_callback!r}")
+            cfg.abort_callback = abort_callback
+        unknown = set(ignored_simvue_options) - _SIMVUE_ONLY_OPTIONS
+        if unknown:
+            raise UsageError(f"config() got unknown option(s): {', '.join(sorted(unknown))}")
+        return True
+
+    # -- starting --------------------------------------------------------
+    def _resolve_root(self) -> Path:
+        if self._mode == "offline":
+            return spool_root(self._root_arg)
+        return resolve_root(self._root_arg)
+
+    def init(self, name: str | None = None, metadata: dict | None = None,
+             tags: list | None = None, description: str | None = None, folder: str = "/",
+             running: bool = True, status: str | None = None, timeout: float | None = None,
+             **ignored_simvue_options) -> bool:
+        """Create the run: ``running`` at once, or ``created`` to be reconnected later."""
+        if self._mode == "disabled":
+            return True
+        if self._state != NEW:
+            raise UsageError(f"init() was already called for run {self.name!r}")
+        unknown = set(ignored_simvue_options) - _SIMVUE_ONLY_INIT
+        if unknown:
+            raise UsageError(f"init() got unknown argument(s): {', '.join(sorted(unknown))}")
+        if status not in (None, "running", "created"):
+            raise UsageError(f"init() status must be 'running' or 'created', got {status!r}")
+        created = status == "created" or running is False
+        try:
+            attrs = {"folder": check_folder(folder or "/"),
+                     "tags": check_tags(list(tags or [])),
+                     "metadata": check_metadata(metadata or {}),
+                     "description": check_description(description or ""),
+                     "timeout": DEFAULT_TIMEOUT if timeout is None else
+                     checks.positive_number("timeout", timeout)}
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            root = ensure_root(self._resolve_root())
+            paths = make_run(root)
+            self._attrs = init_run_meta(paths, name=name, **attrs)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        except (OSError, RunyardError) as exc:
+            if isinstance(exc, RunyardError) and "already used" in str(exc):
+                raise UsageError(str(exc)) from None
+            return self._operational("init", exc)
+        self._paths = paths
+        self._state = CREATED
+        return True if created else self._begin()
+
+    def reconnect(self, run_id: str) -> bool:
+        """Take over a run by id or name (a ``created`` one, or one that ended or was lost)."""
+        if self._mode == "disabled":
+            return True
+        if self._state != NEW:
+            raise UsageError("reconnect() must be called on a fresh Run()")
+        try:
+            info = find_run(ensure_root(self._resolve_root()), run_id)
+        except RunyardError as exc:
+            raise UsageError(str(exc)) from None
+        if info.error:
+            raise UsageError(f"run {info.id} cannot be reconnected: {info.error}")
+        if info.status in ("running", "paused"):
+            raise UsageError(f"run {info.name!r} ({info.id}) is {info.status} in another "
+                             "process; it can be reconnected once that ends")
+        self._paths = info.paths
+        self._attrs = info.attrs
+        self._step = self._last_step() + 1
+        self._state = CREATED
+        return self._begin()
+
+    def _last_step(self) -> int:
+        from .summary import metric_summary
+
+        stats, _ = metric_summary(self._paths.meta_dir)
+        steps = [s["last_step"] for s in stats.values() if isinstance(s["last_step"], int)]
+        return max(steps, default=-1)
+
+    def _begin(self) -> bool:
+        try:
+            self._attrs = start_run(self._paths)
+        except OSError as exc:
+            return self._operational("start", exc)
+        self._t0 = _monotonic()
+        cfg = self._config
+        heartbeat = min(5.0, self._attrs.get("timeout", DEFAULT_TIMEOUT) / 3)
+        self._writer = BackgroundWriter(self._paths, queue_size=cfg.queue_size,
+                                        blocking=cfg.queue_blocking,
+                                        on_error=self._writer_error,
+                                        heartbeat_interval=heartbeat)
+        self._queue = self._writer.queue
+        self._queue_size = cfg.queue_size
+        self._attach_alerts(self._writer)
+        if not cfg.disable_resources_metrics:
+            from .resources import ResourceSampler
+
+            self._resources = ResourceSampler(self, cfg.resources_metrics_interval)
+            self._writer.tickers.append(self._resources.tick)
+        self._state = RUNNING
+        self._writer.start()
+        _LIVE_RUNS.add(self)
+        return True
+
+    # -- logging (the hot path) -------------------------------------------
+    def log_metrics(self, metrics: dict, step: int | None = None, time: float | None = None,
+                    timestamp=None) -> bool:
+        """Record metric values; step counts up from 0, time is seconds since init."""
+        if self._state is not RUNNING:
+            return self._not_running("log_metrics")
+        known = self._known_names
+        values = metrics
+        if metrics.__class__ is not dict:
+            values = checks.metrics_dict(metrics)
+        else:
+            for key, value in metrics.items():
+                cls = value.__class__
+                if key not in known or (cls is not float and cls is not int and
+                                        cls is not bool):
+                    values = checks.metrics_dict(metrics)
+                    known.update(values)
+                    break
+        if not values:
+            return True
+        step = self._step if step is None else checks.step(step)
+        self._step = step + 1
+        seconds = _monotonic() - self._t0 if time is None else checks.seconds(time)
+        stamp = _time() if timestamp is None else checks.timestamp(timestamp)
+        if len(self._queue) >= self._queue_size and self._writer.full():
+            return False
+        self._queue.append((METRIC, (step, seconds, stamp,
+                                     dict(values) if values is metrics else values)))
+        return True
+
+    def log_event(self, message: str, timestamp=None, log_level: str = "info") -> bool:
+        """Record an event: a message with a level and a time."""
+        if self._state is not RUNNING:
+            return self._not_running("log_event")
+        event = {"ts": _time() if timestamp is None else checks.timestamp(timestamp),
+                 "level": checks.log_level(log_level), "msg": checks.message(message)}
+        return self._put_event(event)
+
+    def _put_event(self, event: dict) -> bool:
+        if len(self._queue) >= self._queue_size and self._writer.full():
+            return False
+        self._queue.append((EVENT, event))
+        return True
+
+    def _not_running(self, what: str) -> bool:
+        """The slow path of a logging call made while not running."""
+        gate = self._gate(what, RUNNING)
+        return True if gate is None else gate
+
+    def _gate(self, what: str, *states: str) -> bool | None:
+        """None if ``what`` may go ahead now; else the value to return, or raise."""
+        if self._mode == "disabled":
+            return True
+        if self._deferred is not None:  # a writer failure with suppress_errors=False
+            error, self._deferred = self._deferred, None
+            if self._state == BROKEN:
+                self._state = RUNNING
+            raise error
+        if self._state in states:
+            return None
+        if self._state == BROKEN:
+            return False  # init failed and was suppressed: nothing to record into
+        if self._state == NEW:
+            raise UsageError(f"{what}() called before init()")
+        if self._state == CREATED:
+            raise UsageError(f"{what}() called on run {self.name!r}, which is 'created': "
+                             "reconnect() to it to start it first")
+        raise UsageError(f"{what}() called after the run {self.name!r} was closed")
+
+    # -- attributes --------------------------------------------------------
+    def _update(self, change, message: str) -> bool:
+        try:
+            self._attrs = update_attrs(self._paths.meta_dir, change, message)
+        except OSError as exc:
+            return self._operational("updating attributes", exc)
+        return True
+
+    def update_metadata(self, metadata: dict) -> bool:
+        """Add or replace metadata keys; the others are kept."""
+        gate = self._gate("update_metadata", CREATED, RUNNING)
+        if gate is not None:
+            return gate
+        try:
+            metadata = check_metadata(metadata)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        return self._update(lambda a: a["metadata"].update(metadata),
+                            f"Updated metadata {', '.join(metadata)}")
+
+    def update_tags(self, tags: list) -> bool:
+        """Add tags to the run's tags."""
+        gate = self._gate("update_tags", CREATED, RUNNING)
+        if gate is not None:
+            return gate
+        try:
+            tags = check_tags(tags)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+        def change(attrs):
+            attrs["tags"] = check_tags(attrs.get("tags", []) + tags)
+
+        return self._update(change, f"Added tags {', '.join(tags)}")
+
+    def set_pid(self, pid: int) -> bool:
+        """Monitor process ``pid`` (and its children) for resource metrics."""
+        gate = self._gate("set_pid", CREATED, RUNNING)
+        if gate is not None:
+            return gate
+        if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+            raise UsageError(f"pid must be a positive int, got {pid!r}")
+        self._pid = pid
+        if self._resources is not None:
+            self._resources.watch(pid)
+        return True
+
+    def set_folder_details(self, path: str | None = None, metadata: dict | None = None,
+                           tags: list | None = None, description: str | None = None) -> bool:
+        """Set a folder's metadata, tags and description (the run's folder by default)."""
+        gate = self._gate("set_folder_details", CREATED, RUNNING)
+        if gate is not None:
+            return gate
+        from .folders import set_folder_details
+
+        try:
+            set_folder_details(self._paths.root, path or self._attrs["folder"],
+                               metadata=metadata, tags=tags, description=description)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        except OSError as exc:
+            return self._operational("set_folder_details", exc)
+        return True
+
+    # -- ending ----------------------------------------------------------
+    def set_status(self, status: str) -> bool:
+        """End the run as ``completed``, ``failed`` or ``terminated`` (close() keeps it)."""
+        gate = self._gate("set_status", RUNNING)
+        if gate is not None:
+            return gate
+        if status not in FINAL_STATES:
+            raise UsageError(f"status must be one of {', '.join(FINAL_STATES)}, got "
+                             f"{status!r}")
+        self._writer.flush()
+        try:
+            finalize_run(self._paths, status)
+        except OSError as exc:
+            return self._operational("set_status", exc)
+        self._final_status = status
+        return True
+
+    def close(self) -> bool:
+        """Write everything queued and end the run ``completed`` (unless set otherwise)."""
+        if self._mode == "disabled":
+            return True
+        if self._in_context:
+            raise UsageError("close() called inside 'with Run()': the with block closes "
+                             "the run when it ends")
+        if self._state == NEW:
+            raise UsageError("close() called before init()")
+        if self._state == CLOSED:
+            raise UsageError(f"close() called twice for run {self.name!r}")
+        return self._shutdown("completed")
+
+    def _shutdown(self, status: str, error: str | None = None) -> bool:
+        was = self._state
+        self._state = CLOSED
+        _LIVE_RUNS.discard(self)
+        if was == CREATED or self._paths is None:
+            return True
+        if self._writer is not None:
+            self._writer.stop()
+        if self._final_status is None:
+            try:
+                finalize_run(self._paths, status, error=error)
+            except OSError as exc:
+                return self._operational("close", exc)
+            self._final_status = status
+        return self._errors == 0
+
+    def __enter__(self) -> "Run":
+        self._in_context = True
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self._in_context = False
+        if self._mode == "disabled" or self._state in (NEW, CLOSED):
+            return False
+        if exc_type is None:
+            self._shutdown("completed")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self._record_exit_event("warning", "Interrupted (KeyboardInterrupt)")
+            self._shutdown("terminated", error="KeyboardInterrupt")
+        else:
+            text = "".join(traceback.format_exception(exc_type, exc, tb))
+            self._record_exit_event("error", f"Run failed with an exception:\n{text}")
+            self._shutdown("failed", error=f"{exc_type.__name__}: {exc}")
+        return False
+
+    def _record_exit_event(self, level: str, message: str) -> None:
+        if self._state == RUNNING:
+            self._queue.append((EVENT, {"ts": _time(), "level": level, "msg": message}))
+
+    # -- failures --------------------------------------------------------
+    def _operational(self, what: str, exc: BaseException) -> bool:
+        """An operational failure: raise, or log it once, count it and go on."""
+        self._errors += 1
+        error = OperationalError(f"runyard: {what} failed: {exc}")
+        if not self._config.suppress_errors:
+            raise error from exc
+        if self._errors == 1:
+            log.error("%s (further errors are counted, not logged)", error)
+        if self._state == RUNNING:
+            self._queue.append((EVENT, {"ts": _time(), "level": "error", "msg": str(error)}))
+        elif self._state == NEW:
+            self._state = BROKEN
+        return False
+
+    def _writer_error(self, what: str, exc: BaseException) -> None:
+        """Called on the writer thread: nothing is raised there."""
+        self._errors += 1
+        if self._errors == 1:
+            log.error("runyard: %s failed: %s (further errors are counted, not logged)",
+                      what, exc)
+        if not self._config.suppress_errors and self._deferred is None:
+            self._deferred = OperationalError(f"runyard: {what} failed: {exc}")
+            if self._state == RUNNING:
+                self._state = BROKEN  # the next call raises it
+
+    @property
+    def error_count(self) -> int:
+        """How many operational failures were suppressed or raised so far."""
+        return self._errors
+
+
+_SIMVUE_ONLY_OPTIONS = {"storage_id", "enable_emission_metrics", "disable_shell_vars"}
+_SIMVUE_ONLY_INIT = {"notification", "retention_period", "visibility", "no_color",
+                     "record_shell_vars"}
+_LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """A process that ends without close() keeps every queued record on disk."""
+    for run in list(_LIVE_RUNS):
+        if run._writer is not None:
+            run._writer.queue.append((EVENT, {
+                "ts": _time(), "level": "warning",
+                "msg": "The process ended without close(): the run is left unfinished"}))
+            run._writer.stop()

@@ -1,0 +1,183 @@
+"""The alert methods of ``Run`` (reference 002 ``add_alert`` and Simvue's ``create_*_alert``).
+
+Definitions are kept in ``alerts.json``; evaluation happens on the writer
+thread as the data is written (see alerts.py).
+"""
+
+import json
+import os
+import signal
+import threading
+import time
+
+from .alerts import Alert, make_alert, transition
+from .atomic import write_json_atomic
+from .errors import UsageError
+from .layout import ALERT_DEFS
+from .writer import ALERT, EVENT
+
+
+class AlertsMixin:
+    def _init_alerts(self) -> None:
+        self._alerts: dict[str, Alert] = {}
+
+    def _attach_alerts(self, writer) -> None:
+        self._load_alert_definitions()
+        writer.observers.append(self._observe_for_alerts)
+        writer.tickers.append(self._check_alerts)
+
+    def _load_alert_definitions(self) -> None:
+        try:
+            defs = json.loads(self._paths.meta(ALERT_DEFS).read_bytes())
+        except (FileNotFoundError, ValueError):
+            return
+        for definition in defs if isinstance(defs, list) else []:
+            try:
+                alert = make_alert(**definition)
+            except (TypeError, UsageError):
+                continue  # written by another version: leave it out of evaluation
+            self._alerts.setdefault(alert.name, alert)
+
+    # -- defining --------------------------------------------------------
+    def _define(self, alert: Alert) -> str:
+        gate = self._gate("add_alert", "created", "running")
+        if gate is not None:
+            return alert.name
+        old = self._alerts.get(alert.name)
+        if old is not None:
+            alert.state = old.state
+        self._alerts[alert.name] = alert
+        try:
+            write_json_atomic(self._paths.meta(ALERT_DEFS),
+                              [a.definition() for a in self._alerts.values()])
+        except OSError as exc:
+            self._operational("saving alert definitions", exc)
+        return alert.name
+
+    def add_alert(self, name: str, source: str = "metrics", frequency: float = 1,
+                  window: float = 5, rule: str | None = None, metric: str | None = None,
+                  threshold: float | None = None, range_low: float | None = None,
+                  range_high: float | None = None, notification: str = "none",
+                  pattern: str | None = None, trigger_abort: bool = False,
+                  description: str | None = None, aggregation: str = "average") -> str:
+        """Define an alert (reference 002); returns its identifier, its name."""
+        if self._mode == "disabled":
+            return name
+        return self._define(make_alert(
+            name, source, rule=rule, metric=metric, threshold=threshold,
+            range_low=range_low, range_high=range_high, window=window, frequency=frequency,
+            aggregation=aggregation, pattern=pattern, notification=notification,
+            trigger_abort=trigger_abort, description=description))
+
+    def create_metric_threshold_alert(self, name: str, metric: str, threshold: float,
+                                      rule: str, window: float = 5, frequency: float = 1,
+                                      aggregation: str = "average", notification: str = "none",
+                                      trigger_abort: bool = False, attach_to_run: bool = True,
+                                      description: str | None = None) -> str:
+        if rule not in ("is above", "is below"):
+            raise UsageError(f"a threshold alert's rule is 'is above' or 'is below', got "
+                             f"{rule!r}")
+        return self.add_alert(name, "metrics", frequency, window, rule, metric, threshold,
+                              notification=notification, trigger_abort=trigger_abort,
+                              description=description, aggregation=aggregation)
+
+    def create_metric_range_alert(self, name: str, metric: str, range_low: float,
+                                  range_high: float, rule: str, window: float = 5,
+                                  frequency: float = 1, aggregation: str = "average",
+                                  notification: str = "none", trigger_abort: bool = False,
+                                  attach_to_run: bool = True,
+                                  description: str | None = None) -> str:
+        if rule not in ("is inside range", "is outside range"):
+            raise UsageError(f"a range alert's rule is 'is inside range' or 'is outside "
+                             f"range', got {rule!r}")
+        return self.add_alert(name, "metrics", frequency, window, rule, metric,
+                              range_low=range_low, range_high=range_high,
+                              notification=notification, trigger_abort=trigger_abort,
+                              description=description, aggregation=aggregation)
+
+    def create_event_alert(self, name: str, pattern: str, frequency: float = 1,
+                           notification: str = "none", trigger_abort: bool = False,
+                           attach_to_run: bool = True, description: str | None = None) -> str:
+        return self.add_alert(name, "events", frequency, pattern=pattern,
+                              notification=notification, trigger_abort=trigger_abort,
+                              description=description)
+
+    def create_user_alert(self, name: str, notification: str = "none",
+                          trigger_abort: bool = False, attach_to_run: bool = True,
+                          description: str | None = None) -> str:
+        return self.add_alert(name, "user", notification=notification,
+                              trigger_abort=trigger_abort, description=description)
+
+    def log_alert(self, identifier: str | None = None, state: str = "critical",
+                  name: str | None = None) -> bool:
+        """Set a user alert's state (``ok`` or ``critical``)."""
+        gate = self._gate("log_alert", "running")
+        if gate is not None:
+            return gate
+        key = identifier or name
+        alert = self._alerts.get(key)
+        if alert is None:
+            raise UsageError(f"no alert {key!r} on run {self.name!r}; define it with "
+                             "create_user_alert() first")
+        if alert.source != "user":
+            raise UsageError(f"alert {key!r} is a {alert.source} alert: only user alerts "
+                             "are set with log_alert()")
+        if state not in ("ok", "critical"):
+            raise UsageError(f"an alert state is 'ok' or 'critical', got {state!r}")
+        if state != alert.state:
+            self._queue.append((ALERT, transition(alert, state, None)))
+            self._after_transition(alert)
+        return True
+
+    # -- evaluating (writer thread) ---------------------------------------
+    def _observe_for_alerts(self, metrics: list, events: list) -> None:
+        alerts = list(self._alerts.values())
+        if not alerts:
+            return
+        for alert in alerts:
+            if alert.source == "metrics":
+                name = alert.metric
+                for _step, _seconds, stamp, values in metrics:
+                    if name in values:
+                        alert.feed_metric(stamp, values[name])
+            elif alert.source == "events":
+                for event in events:
+                    alert.feed_event(event.get("msg", ""))
+
+    def _check_alerts(self, now: float) -> None:
+        for alert in list(self._alerts.values()):
+            if not alert.due(now):
+                continue
+            verdict = alert.evaluate(now)
+            if verdict is None or verdict[0] == alert.state:
+                continue
+            self._writer.emit_alert(transition(alert, *verdict))
+            self._after_transition(alert)
+
+    def _after_transition(self, alert: Alert) -> None:
+        if alert.notification == "email":
+            from .notify import send_alert_mail
+
+            threading.Thread(target=send_alert_mail, args=(self, alert), daemon=True,
+                             name="runyard-mail").start()
+        if alert.state == "critical" and alert.trigger_abort:
+            self._abort(alert)
+
+    def _abort(self, alert: Alert) -> None:
+        """An aborting alert fired: the run ends ``terminated`` and the code is stopped."""
+        if self._final_status is not None:
+            return
+        from .lifecycle import finalize_run
+
+        self._queue.append((EVENT, {"ts": time.time(), "level": "critical",
+                                    "msg": f"Alert {alert.name!r} aborted the run"}))
+        self._final_status = "terminated"
+        try:
+            finalize_run(self._paths, "terminated", error=f"aborted by alert {alert.name}")
+        except OSError as exc:
+            self._writer_error("finalizing an aborted run", exc)
+        callback = self._config.abort_callback
+        if callback is not None:
+            callback(self)
+        else:
+            os.kill(os.getpid(), signal.SIGINT)  # KeyboardInterrupt in the main thread

@@ -1,0 +1,175 @@
+"""The file methods of ``Run``: files, directories and Python objects as artifacts.
+
+An artifact is copied to ``<id>.meta/artifacts/<category>/<name>`` (atomically,
+hashing as it copies) and listed in ``files.jsonl`` with its size, mime type and
+sha256. A name that would land outside that folder is refused.
+"""
+
+import hashlib
+import io
+import json
+import mimetypes
+import os
+import tempfile
+import time
+from pathlib import Path, PurePosixPath
+
+from . import checks
+from .atomic import write_atomic
+from .errors import UsageError
+from .jsonl import append_records
+from .layout import ARTIFACTS
+
+FILES = "files.jsonl"
+_CHUNK = 1 << 20
+
+
+def artifact_name(name) -> str:
+    """``name`` as a relative path inside the artifacts folder, or UsageError."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        raise UsageError(f"an artifact name must be a non-empty string, got {name!r}")
+    path = PurePosixPath(name.replace(os.sep, "/"))
+    if path.is_absolute() or ".." in path.parts or name.startswith("~"):
+        raise UsageError(f"artifact name {name!r} would land outside the run's folder: "
+                         "use a relative name without '..'")
+    clean = "/".join(p for p in path.parts if p not in ("", "."))
+    if not clean:
+        raise UsageError(f"artifact name {name!r} is empty once normalised")
+    return clean
+
+
+class FilesMixin:
+    def _store(self, category: str, name: str, source, *, mime: str | None,
+               metadata: dict | None, origin: str | None) -> bool:
+        """Copy ``source`` (a path or bytes) into the artifacts and list it."""
+        name = artifact_name(name)
+        target = self._paths.meta(ARTIFACTS) / category / name
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            size, digest = _copy_atomic(source, target)
+            record = {"ts": time.time(), "name": name, "category": category,
+                      "path": f"{ARTIFACTS}/{category}/{name}", "size": size,
+                      "mime": mime or mimetypes.guess_type(name)[0] or
+                      "application/octet-stream", "sha256": digest}
+            if origin:
+                record["source"] = origin
+            if metadata:
+                record["metadata"] = metadata
+            append_records(self._paths.meta(FILES), [record])
+        except OSError as exc:
+            return self._operational(f"saving {name!r}", exc)
+        return True
+
+    def save_file(self, file_path, category: str, file_type: str | None = None,
+                  preserve_path: bool = False, name: str | None = None,
+                  metadata: dict | None = None) -> bool:
+        """Save a copy of a file (Simvue's current ``save_file``)."""
+        gate = self._gate("save_file", "running")
+        if gate is not None:
+            return gate
+        checks.category(category)
+        path = Path(os.fspath(file_path))
+        if not path.is_file():
+            raise UsageError(f"save_file: {str(path)!r} is not a file")
+        if metadata is not None:
+            from .validate import check_metadata
+
+            try:
+                metadata = check_metadata(metadata)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        chosen = name or (os.fspath(file_path) if preserve_path else path.name)
+        return self._store(category, chosen, path, mime=file_type, metadata=metadata,
+                           origin=str(path.absolute()))
+
+    def save_object(self, obj, category: str, name: str | None = None,
+                    allow_pickle: bool = False) -> bool:
+        """Save a Python object: JSON, numpy ``.npy``, or pickle when allowed."""
+        gate = self._gate("save_object", "running")
+        if gate is not None:
+            return gate
+        checks.category(category)
+        if not name:
+            raise UsageError("save_object needs a name for the object")
+        data, mime = _serialise(obj, allow_pickle)
+        return self._store(category, name, data, mime=mime, metadata=None, origin=None)
+
+    def save(self, filename, category: str, filetype: str | None = None,
+             preserve_path: bool = False, name: str | None = None,
+             allow_pickle: bool = False) -> bool:
+        """Reference 002's ``save``: a file by path, or an object with ``name``."""
+        is_path = isinstance(filename, str | os.PathLike)
+        if is_path and (os.path.isfile(filename) or name is None):
+            return self.save_file(filename, category, filetype, preserve_path, name)
+        return self.save_object(filename, category, name, allow_pickle)
+
+    def save_directory(self, directory, category: str, file_type: str | None = None,
+                       preserve_path: bool = False) -> bool:
+        """Save every file below a directory, keeping the layout below it."""
+        gate = self._gate("save_directory", "running")
+        if gate is not None:
+            return gate
+        folder = Path(os.fspath(directory))
+        if not folder.is_dir():
+            raise UsageError(f"save_directory: {str(folder)!r} is not a directory")
+        ok = True
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            relative = path.relative_to(folder).as_posix()
+            chosen = f"{os.fspath(directory).rstrip('/')}/{relative}" if preserve_path \
+                else f"{folder.name}/{relative}"
+            ok = self.save_file(path, category, file_type, name=chosen) and ok
+        return ok
+
+    def save_all(self, items, category: str, file_type: str | None = None,
+                 preserve_path: bool = False) -> bool:
+        """Save a list of files and directories."""
+        if isinstance(items, str | os.PathLike) or not hasattr(items, "__iter__"):
+            raise UsageError(f"save_all takes a list of paths, not {items!r}")
+        ok = True
+        for item in items:
+            if os.path.isdir(item):
+                ok = self.save_directory(item, category, file_type, preserve_path) and ok
+            else:
+                ok = self.save_file(item, category, file_type, preserve_path) and ok
+        return ok
+
+
+def _serialise(obj, allow_pickle: bool) -> tuple[bytes, str]:
+    if type(obj).__module__ == "numpy" and type(obj).__name__ == "ndarray":
+        import numpy
+
+        buffer = io.BytesIO()
+        numpy.save(buffer, obj, allow_pickle=False)
+        return buffer.getvalue(), "application/vnd.numpy"
+    try:
+        return json.dumps(obj, allow_nan=False).encode("utf-8"), "application/json"
+    except (TypeError, ValueError):
+        pass
+    if not allow_pickle:
+        raise UsageError(f"an object of type {type(obj).__name__} is not JSON: pass "
+                         "allow_pickle=True to store it with pickle")
+    import pickle
+
+    return pickle.dumps(obj), "application/octet-stream"
+
+
+def _copy_atomic(source, target: Path) -> tuple[int, str]:
+    """Copy a file (or bytes) to ``target`` in one rename; its size and sha256."""
+    if isinstance(source, bytes):
+        write_atomic(target, source)
+        return len(source), hashlib.sha256(source).hexdigest()
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            while chunk := src.read(_CHUNK):
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return size, digest.hexdigest()
+

@@ -1,0 +1,186 @@
+"""The background writer: the tracking API's only path to disk for series.
+
+``log_metrics`` and ``log_event`` append a tuple to a deque (cheap, and safe
+between threads in CPython) and return. A thread wakes every
+``flush_interval`` seconds (or when told), takes what is queued, encodes it
+into whole lines and appends each series file in one write. So another process
+can read a point about one flush interval after the call, and a SIGKILL loses
+at most that interval. Lines that fail to write are kept and written on the
+next round: an error elsewhere never discards queued data.
+
+The same thread refreshes the heartbeat, evaluates alerts on the data it
+writes, and samples resource metrics, so a run needs one thread in all.
+"""
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+import orjson
+
+from .jsonl import JsonlWriter
+from .layout import ALERTS, EVENTS, METRICS, RunPaths
+from .lifecycle import beat
+
+_OPTS = orjson.OPT_APPEND_NEWLINE
+METRIC, EVENT, ALERT = 0, 1, 2
+
+
+def _finite(values: dict) -> dict:
+    """``values`` with NaN and the infinities spelled as strings (JSON has neither)."""
+    for value in values.values():
+        if value.__class__ is float and not math.isfinite(value):
+            return {k: (v if v.__class__ is not float or math.isfinite(v)
+                        else ("NaN" if v != v else "Infinity" if v > 0 else "-Infinity"))
+                    for k, v in values.items()}
+    return values
+
+
+class BackgroundWriter:
+    """Queues series records and writes them from one thread."""
+
+    def __init__(self, paths: RunPaths, *, queue_size: int, blocking: bool,
+                 on_error: Callable[[str, BaseException], None],
+                 flush_interval: float = 0.05, heartbeat_interval: float = 5.0):
+        self.paths = paths
+        self.queue: deque = deque()
+        self.queue_size = queue_size
+        self.blocking = blocking
+        self.dropped = 0
+        self._dropped_reported = 0
+        self._on_error = on_error
+        self._flush_interval = flush_interval
+        self._heartbeat_interval = heartbeat_interval
+        self._next_beat = 0.0
+        self._wake = threading.Event()
+        self._drained = threading.Condition()
+        self._stop = False
+        self._pending = {METRIC: bytearray(), EVENT: bytearray(), ALERT: bytearray()}
+        self._files: dict[int, JsonlWriter] = {}
+        self.observers: list[Callable[[list, list], None]] = []
+        self.tickers: list[Callable[[float], None]] = []
+        self._thread = threading.Thread(target=self._loop, name="runyard-writer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    # -- the caller's side -------------------------------------------------
+    def full(self) -> bool:
+        """True if the queue is full; waits for room instead when blocking."""
+        if len(self.queue) < self.queue_size:
+            return False
+        if not self.blocking:
+            self.dropped += 1
+            return True
+        with self._drained:
+            self._wake.set()
+            while len(self.queue) >= self.queue_size and self._thread.is_alive():
+                self._drained.wait(0.1)
+        return False
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Write everything queued so far; True once it is on disk."""
+        if not self._thread.is_alive():
+            self._write_round()
+            return not self.queue and not any(self._pending.values())
+        done = threading.Event()
+        self.queue.append((None, done))
+        self._wake.set()
+        return done.wait(timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop = True
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._write_round()  # anything left (for example if the thread never ran)
+        for writer in self._files.values():
+            writer.close()
+        self._files.clear()
+
+    # -- the thread's side -------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(self._flush_interval)
+            self._wake.clear()
+            stopping = self._stop
+            self._write_round()
+            self._tick()
+            if stopping:
+                return
+
+    def _tick(self) -> None:
+        now = time.time()
+        if now >= self._next_beat:
+            self._next_beat = now + self._heartbeat_interval
+            try:
+                beat(self.paths)
+            except OSError as exc:
+                self._on_error("heartbeat", exc)
+        for ticker in self.tickers:
+            try:
+                ticker(now)
+            except OSError as exc:
+                self._on_error("alert or resource check", exc)
+
+    def emit_alert(self, record: dict) -> None:
+        """Queue an alert transition line (on the writer thread only)."""
+        self._pending[ALERT] += orjson.dumps(record, option=_OPTS)
+
+    def _write_round(self) -> None:
+        metrics, events, alerts, waiters = self._take()
+        if self.dropped != self._dropped_reported:
+            count = self.dropped - self._dropped_reported
+            self._dropped_reported = self.dropped
+            events.append({"ts": time.time(), "level": "warning",
+                           "msg": f"Dropped {count} records: the queue was full "
+                                  f"(queue_size={self.queue_size})"})
+        for observer in self.observers:
+            observer(metrics, events)
+        for record in alerts:
+            self.emit_alert(record)
+        self._encode(metrics, events)
+        self._flush_pending()
+        for done in waiters:
+            done.set()
+
+    def _take(self) -> tuple[list, list, list, list]:
+        metrics, events, alerts, waiters = [], [], [], []
+        queue = self.queue
+        for _ in range(len(queue)):
+            kind, record = queue.popleft()
+            if kind == METRIC:
+                metrics.append(record)
+            elif kind == EVENT:
+                events.append(record)
+            elif kind == ALERT:
+                alerts.append(record)
+            else:
+                waiters.append(record)
+        with self._drained:
+            self._drained.notify_all()
+        return metrics, events, alerts, waiters
+
+    def _encode(self, metrics: list, events: list) -> None:
+        dumps = orjson.dumps
+        out = self._pending[METRIC]
+        for step, seconds, stamp, values in metrics:
+            out += dumps({"s": step, "t": round(seconds, 6), "ts": round(stamp, 6),
+                          "v": _finite(values)}, option=_OPTS)
+        out = self._pending[EVENT]
+        for event in events:
+            out += dumps(event, option=_OPTS)
+
+    def _flush_pending(self) -> None:
+        for kind, name in ((METRIC, METRICS), (EVENT, EVENTS), (ALERT, ALERTS)):
+            data = self._pending[kind]
+            if not data:
+                continue
+            try:
+                if kind not in self._files:
+                    self._files[kind] = JsonlWriter(self.paths.meta(name))
+                del data[: self._files[kind].write_some(bytes(data))]
+            except OSError as exc:
+                self._on_error(f"writing {name}", exc)  # kept for the next round
