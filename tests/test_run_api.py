@@ -6,9 +6,10 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from conftest import read_series
 
 from runyard.engine import OperationalError, Run, UsageError, folder_details, load_run
+
+from conftest import read_series
 
 
 def attrs_of(root, run):
