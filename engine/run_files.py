@@ -78,7 +78,8 @@ class FilesMixin:
                 metadata = check_metadata(metadata)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
-        chosen = name or (os.fspath(file_path) if preserve_path else path.name)
+        chosen = name if name is not None else \
+            (os.fspath(file_path) if preserve_path else path.name)
         return self._store(category, chosen, path, mime=file_type, metadata=metadata,
                            origin=str(path.absolute()))
 
@@ -89,7 +90,7 @@ class FilesMixin:
         if gate is not None:
             return gate
         checks.category(category)
-        if not name:
+        if name is None:
             raise UsageError("save_object needs a name for the object")
         data, mime = _serialise(obj, allow_pickle)
         return self._store(category, name, data, mime=mime, metadata=None, origin=None)
