@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import orjson
 
-from .jsonl import JsonlWriter
+from .jsonl import JsonlWriter, encode_line
 from .layout import ALERTS, EVENTS, METRICS, RunPaths
 from .lifecycle import beat
 
@@ -106,8 +106,11 @@ class BackgroundWriter:
             self._wake.wait(self._flush_interval)
             self._wake.clear()
             stopping = self._stop
-            self._write_round()
-            self._tick()
+            try:
+                self._write_round()
+                self._tick()
+            except Exception as exc:  # the thread must outlive any bug
+                self._on_error("the writer thread", exc)
             if stopping:
                 return
 
@@ -167,11 +170,18 @@ class BackgroundWriter:
         dumps = orjson.dumps
         out = self._pending[METRIC]
         for step, seconds, stamp, values in metrics:
-            out += dumps({"s": step, "t": round(seconds, 6), "ts": round(stamp, 6),
-                          "v": _finite(values)}, option=_OPTS)
+            record = {"s": step, "t": round(seconds, 6), "ts": round(stamp, 6),
+                      "v": _finite(values)}
+            try:
+                out += dumps(record, option=_OPTS)
+            except TypeError:  # orjson stops at 64-bit integers; json does not
+                out += encode_line(record)
         out = self._pending[EVENT]
         for event in events:
-            out += dumps(event, option=_OPTS)
+            try:
+                out += dumps(event, option=_OPTS)
+            except TypeError:
+                out += encode_line(event)
 
     def _flush_pending(self) -> None:
         for kind, name in ((METRIC, METRICS), (EVENT, EVENTS), (ALERT, ALERTS)):
