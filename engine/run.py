@@ -65,7 +65,7 @@ class Run(FilesMixin, AlertsMixin):
         self._attrs: dict = {}
         self._writer: BackgroundWriter | None = None
         self._queue = None
-        self._queue_size = 0
+        self._nudge_at = 0  # half the queue: past it, calls nudge the writer
         self._known_names: set[str] = set()
         self._step = 0
         self._t0 = _monotonic()
@@ -218,7 +218,7 @@ class Run(FilesMixin, AlertsMixin):
                                         on_error=self._writer_error,
                                         heartbeat_interval=heartbeat)
         self._queue = self._writer.queue
-        self._queue_size = cfg.queue_size
+        self._nudge_at = max(1, cfg.queue_size // 2)
         self._attach_alerts(self._writer)
         if not cfg.disable_resources_metrics:
             from .resources import ResourceSampler
@@ -254,7 +254,7 @@ class Run(FilesMixin, AlertsMixin):
         self._step = step + 1
         seconds = _monotonic() - self._t0 if time is None else checks.seconds(time)
         stamp = _time() if timestamp is None else checks.timestamp(timestamp)
-        if len(self._queue) >= self._queue_size and self._writer.full():
+        if len(self._queue) >= self._nudge_at and self._writer.full():
             return False
         self._queue.append((METRIC, (step, seconds, stamp,
                                      dict(values) if values is metrics else values)))
@@ -269,7 +269,7 @@ class Run(FilesMixin, AlertsMixin):
         return self._put_event(event)
 
     def _put_event(self, event: dict) -> bool:
-        if len(self._queue) >= self._queue_size and self._writer.full():
+        if len(self._queue) >= self._nudge_at and self._writer.full():
             return False
         self._queue.append((EVENT, event))
         return True

@@ -68,8 +68,15 @@ class BackgroundWriter:
 
     # -- the caller's side -------------------------------------------------
     def full(self) -> bool:
-        """True if the queue is full; waits for room instead when blocking."""
+        """True if the queue is full; waits for room instead when blocking.
+
+        Callers ask once the queue is half full, so the writer is woken early
+        rather than at its next interval.
+        """
         if len(self.queue) < self.queue_size:
+            if not self._wake.is_set():
+                self._wake.set()
+            time.sleep(0)  # let the writer have the GIL: a little back-pressure, no drop
             return False
         if not self.blocking:
             self.dropped += 1
@@ -170,8 +177,8 @@ class BackgroundWriter:
         dumps = orjson.dumps
         out = self._pending[METRIC]
         for step, seconds, stamp, values in metrics:
-            record = {"s": step, "t": round(seconds, 6), "ts": round(stamp, 6),
-                      "v": _finite(values)}
+            # no round(): it costs twice the encoding, for 10 bytes a line
+            record = {"s": step, "t": seconds, "ts": stamp, "v": _finite(values)}
             try:
                 out += dumps(record, option=_OPTS)
             except TypeError:  # orjson stops at 64-bit integers; json does not
