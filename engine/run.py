@@ -24,9 +24,9 @@ from . import checks
 from .errors import OperationalError, RunyardError, UsageError
 from .layout import RunPaths
 from .lifecycle import FINAL_STATES, finalize_run, init_run_meta, make_run, start_run
-from .meta import update_attrs
 from .root import ensure_root, resolve_root
 from .run_alerts import AlertsMixin
+from .run_attrs import AttributesMixin
 from .run_files import FilesMixin
 from .spool import spool_root
 from .status import DEFAULT_TIMEOUT
@@ -51,7 +51,7 @@ class _Config:
     abort_callback = None
 
 
-class Run(FilesMixin, AlertsMixin):
+class Run(AttributesMixin, FilesMixin, AlertsMixin):
     """Tracks one run: metrics, events, files, tags, metadata, folders, alerts."""
 
     def __init__(self, mode: str = "online", *, root: str | os.PathLike | None = None):
@@ -298,70 +298,6 @@ class Run(FilesMixin, AlertsMixin):
             raise UsageError(f"{what}() called on run {self.name!r}, which is 'created': "
                              "reconnect() to it to start it first")
         raise UsageError(f"{what}() called after the run {self.name!r} was closed")
-
-    # -- attributes --------------------------------------------------------
-    def _update(self, change, message: str) -> bool:
-        try:
-            self._attrs = update_attrs(self._paths.meta_dir, change, message)
-        except OSError as exc:
-            return self._operational("updating attributes", exc)
-        return True
-
-    def update_metadata(self, metadata: dict) -> bool:
-        """Add or replace metadata keys; the others are kept."""
-        gate = self._gate("update_metadata", CREATED, RUNNING)
-        if gate is not None:
-            return gate
-        try:
-            metadata = check_metadata(metadata)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        return self._update(lambda a: a["metadata"].update(metadata),
-                            f"Updated metadata {', '.join(metadata)}")
-
-    def update_tags(self, tags: list) -> bool:
-        """Add tags to the run's tags."""
-        gate = self._gate("update_tags", CREATED, RUNNING)
-        if gate is not None:
-            return gate
-        try:
-            tags = check_tags(tags)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-
-        def change(attrs):
-            attrs["tags"] = check_tags(attrs.get("tags", []) + tags)
-
-        return self._update(change, f"Added tags {', '.join(tags)}")
-
-    def set_pid(self, pid: int) -> bool:
-        """Monitor process ``pid`` (and its children) for resource metrics."""
-        gate = self._gate("set_pid", CREATED, RUNNING)
-        if gate is not None:
-            return gate
-        if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
-            raise UsageError(f"pid must be a positive int, got {pid!r}")
-        self._pid = pid
-        if self._resources is not None:
-            self._resources.watch(pid)
-        return True
-
-    def set_folder_details(self, path: str | None = None, metadata: dict | None = None,
-                           tags: list | None = None, description: str | None = None) -> bool:
-        """Set a folder's metadata, tags and description (the run's folder by default)."""
-        gate = self._gate("set_folder_details", CREATED, RUNNING)
-        if gate is not None:
-            return gate
-        from .folders import set_folder_details
-
-        try:
-            set_folder_details(self._paths.root, path or self._attrs["folder"],
-                               metadata=metadata, tags=tags, description=description)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        except OSError as exc:
-            return self._operational("set_folder_details", exc)
-        return True
 
     # -- ending ----------------------------------------------------------
     def set_status(self, status: str) -> bool:

@@ -247,3 +247,19 @@ def test_logging_handler_turns_records_into_events(env_root):
     events = read_series(env_root, run.id, "events.jsonl")
     assert [(e["level"], e["msg"]) for e in events] == [("info", "step 3 done"),
                                                         ("error", "diverged")]
+
+
+def test_timeout_sets_when_a_silent_run_turns_lost(env_root):
+    import os
+    import time
+
+    with Run() as run:
+        run.init(name="short-timeout", timeout=1.5)
+        attrs = attrs_of(env_root, run)
+        assert attrs["timeout"] == 1.5
+        heartbeat = env_root / f"{run.id}.meta" / "heartbeat"
+        first = os.stat(heartbeat).st_mtime
+        time.sleep(1.0)  # beats every timeout/3 seconds, so within a second here
+        assert os.stat(heartbeat).st_mtime > first
+    with pytest.raises(UsageError, match="timeout must be a positive number"):
+        Run().init(name="bad-timeout", timeout=-1)
