@@ -5,9 +5,9 @@ import sys
 
 from runyard.engine.errors import AmbiguousRun, RunNotFound, RunyardError
 
-from .commands import demo, ls, show, sync
+from .commands import control, demo, ls, run, show, sync
 
-COMMANDS = (ls, show, sync, demo)
+COMMANDS = (ls, show, run, sync, demo)
 
 
 class Parser(argparse.ArgumentParser):
@@ -30,12 +30,22 @@ def build_parser() -> argparse.ArgumentParser:
         child = command.add_parser(sub)
         root_option(child, default=argparse.SUPPRESS)
         child.set_defaults(handler=command.run)
+    for child in control.add_parsers(sub):
+        root_option(child, default=argparse.SUPPRESS)
+        child.set_defaults(handler=control.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command_argv = None
+    if "run" in argv and "--" in argv and argv.index("run") < argv.index("--"):
+        split = argv.index("--")  # `runyard run [options] -- COMMAND ...`
+        argv, command_argv = argv[:split], argv[split + 1:]
     parser = build_parser()
     args = parser.parse_args(argv)
+    if command_argv is not None:
+        args.command_argv = command_argv
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 0
@@ -47,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunyardError as exc:
         print(f"runyard: {exc}", file=sys.stderr)
         return 1
+    except ValueError as exc:  # a checked argument (name, folder, tag, metadata)
+        print(f"runyard: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `runyard ls | head`
         sys.stderr.close()
         return 0

@@ -1,13 +1,28 @@
 """Plain-text formatting for the command line (no rich: ``runyard ls`` must start fast)."""
 
-from datetime import datetime
+import math
+
+from runyard.engine.meta import parse_iso
 
 
 def short_time(iso: str | None) -> str:
-    """An ISO timestamp as local ``YYYY-MM-DD HH:MM``."""
+    """An ISO timestamp as local ``YYYY-MM-DD HH:MM`` ("?" if it cannot be read)."""
     if not iso:
         return "-"
-    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    moment = parse_iso(iso)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "?"
+
+
+def json_safe(value):
+    """``value`` with NaN and the infinities as the strings the series files use, so
+    that the output is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def duration(seconds: float | None) -> str:

@@ -31,6 +31,7 @@ from .store import RunInfo, find_run, list_runs, load_run
 __all__ = [
     "STATES",
     "AmbiguousRun",
+    "Experiment",
     "OperationalError",
     "RootError",
     "Run",
@@ -44,6 +45,8 @@ __all__ = [
     "beat",
     "check_root",
     "clear_pause_marker",
+    "close",
+    "current_run",
     "ensure_root",
     "finalize_run",
     "find_run",
@@ -52,10 +55,13 @@ __all__ = [
     "list_runs",
     "load_run",
     "make_run",
+    "pause",
     "pause_marker",
     "resolve_root",
+    "resume",
     "run_status",
     "set_folder_details",
+    "start",
     "start_run",
 ]
 
@@ -66,6 +72,18 @@ def __getattr__(name: str):
         from .run import Run
 
         return Run
+    if name == "Experiment":
+        from .experiment import Experiment
+
+        return Experiment
+    if name == "current_run":
+        from .context import current_run
+
+        return current_run
+    if name in ("start", "pause", "resume", "close"):
+        from . import control
+
+        return getattr(control, name)
     if name == "RunLogHandler":
         from .log_handler import RunLogHandler
 

@@ -53,7 +53,14 @@ class Alert:
     def feed_metric(self, stamp: float, value) -> None:
         if value.__class__ is str or (isinstance(value, float) and math.isnan(value)):
             return  # NaN has no place in an average
-        self._points.append((stamp, float(value)))
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float's range
+            number = math.inf if value > 0 else -math.inf
+        self._points.append((stamp, number))
+
+    def pending_hits(self) -> int:
+        return len(self._hits)
 
     def feed_event(self, message: str) -> None:
         if self._regex.search(message):

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 from .errors import UsageError
+from .validate import is_utf8
 
 METRIC_NAME = re.compile(r"^[A-Za-z0-9_\-/.:=><+()% ]{1,200}$")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -82,6 +83,8 @@ def message(text) -> str:
     if not isinstance(text, str):
         raise UsageError(f"an event message must be a string, not {type(text).__name__} "
                          f"{text!r}")
+    if not is_utf8(text):
+        raise UsageError(f"an event message cannot hold lone surrogates: {text!r}")
     return text
 
 

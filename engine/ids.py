@@ -5,7 +5,6 @@ time in milliseconds (so ids sort by time as plain strings) and 5 random ones.
 A run name is ``adjective-noun`` (reference 001), unique within a runs root.
 """
 
-import os
 import re
 import secrets
 import time
@@ -74,6 +73,10 @@ def check_name(name: str) -> str:
         raise ValueError(f"a run name cannot contain '/', '\\' or control characters: {name!r}")
     if is_run_id(name):
         raise ValueError(f"a run name cannot look like a run id: {name!r}")
-    if len(os.fsencode(name)) > 200:
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"a run name cannot hold lone surrogates: {name!r}") from None
+    if len(encoded) > 200:
         raise ValueError(f"a run name must be under 200 bytes in UTF-8: {name!r}")
     return name

@@ -119,6 +119,8 @@ class SeriesReader:
                 data = f.read()
         except FileNotFoundError:
             return [], []
+        except OSError as exc:  # a folder, or unreadable: say so, do not crash
+            return [], [BadLine(str(self.path), 0, f"cannot read ({exc.strerror})")]
         end = data.rfind(b"\n")
         if end < 0:
             return [], []

@@ -49,3 +49,10 @@ class RunPaths:
 
 def root_meta(root: Path) -> Path:
     return root / ROOT_META
+
+
+def series_files(meta_dir: Path, name: str) -> list[Path]:
+    """A series and its extra writers' files: ``metrics.jsonl``, ``metrics.w0.jsonl``..."""
+    stem = name[: -len(".jsonl")]
+    extra = sorted(meta_dir.glob(f"{stem}.*.jsonl"))
+    return [meta_dir / name, *extra]

@@ -14,6 +14,7 @@ A run that stops without ``finalize_run`` turns ``lost`` (see status.py);
 ``start_run`` on a finished or lost run begins a new attempt under the same id.
 """
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -27,7 +28,7 @@ from .meta import append_log, now_iso, update_attrs
 from .names import claim_name, claim_random_name, release_name
 from .procs import host_name, process_lock, scheduler_context, user_name
 from .root import ensure_root
-from .status import DEFAULT_TIMEOUT
+from .status import DEFAULT_TIMEOUT, run_status
 from .validate import check_description, check_folder, check_metadata, check_tags, check_timeout
 
 FINAL_STATES = ("completed", "failed", "terminated")
@@ -70,10 +71,15 @@ def new_attrs(paths: RunPaths, *, name: str, folder: str = "/", tags=(), metadat
 
 def init_run_meta(paths: RunPaths, *, name: str | None = None, **attrs) -> dict:
     """Create ``<id>.meta`` whole, in one rename, so no reader sees half of it."""
-    if name is None:
-        name = claim_random_name(paths.root, paths.id)
-    else:
-        claim_name(paths.root, name, paths.id)
+    try:
+        if name is None:
+            name = claim_random_name(paths.root, paths.id)
+        else:
+            claim_name(paths.root, name, paths.id)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            paths.run_dir.rmdir()
+        raise
     tmp = Path(tempfile.mkdtemp(prefix=f".{paths.id}.init-", dir=paths.root))
     try:
         record = new_attrs(paths, name=name, **attrs)
@@ -84,15 +90,26 @@ def init_run_meta(paths: RunPaths, *, name: str | None = None, **attrs) -> dict:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         release_name(paths.root, name, paths.id)
+        with contextlib.suppress(OSError):
+            paths.run_dir.rmdir()  # made by make_run, still empty: nothing half-created
         raise
     return record
 
 
 def start_run(paths: RunPaths, pid: int | None = None) -> dict:
-    """Mark the run started by process ``pid`` (this one by default): a new attempt."""
+    """Mark the run started by process ``pid`` (this one by default): a new attempt.
+
+    Checked and written under the attrs lock, so of two processes starting one
+    run at once, exactly one succeeds; the other gets a RunyardError.
+    """
     lock = process_lock(pid)
 
     def change(attrs: dict) -> None:
+        status = run_status(attrs, paths.meta_dir)
+        if status in ("running", "paused"):
+            owner = attrs.get("lock", {})
+            raise RunyardError(f"run {attrs.get('name')!r} ({paths.id}) is {status} under "
+                               f"pid {owner.get('pid')} on {owner.get('host')}")
         attrs.setdefault("started", now_iso())
         attrs["attempt"] = attrs.get("attempt", 0) + 1
         attrs["lock"] = lock

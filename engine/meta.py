@@ -26,8 +26,15 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def parse_iso(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+def parse_iso(text) -> datetime | None:
+    """An ISO 8601 time, or None if there is none or it cannot be read (a hand edit)."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def log_stamp() -> str:
@@ -83,11 +90,14 @@ def locked(lock_file: Path):
         os.close(fd)
 
 
-def update_attrs(meta_dir: Path, change: Callable[[dict], None], message: str) -> dict:
-    """Apply ``change`` to the attributes in place, write them, log ``message``."""
+def update_attrs(meta_dir: Path, change: Callable[[dict], None],
+                 message: str | None) -> dict:
+    """Apply ``change`` to the attributes in place, write them, log ``message``
+    (None for routine updates such as progress, which would flood the log)."""
     with locked(meta_dir / ATTRS_LOCK):
         attrs = read_attrs(meta_dir)
         change(attrs)
         write_json_atomic(meta_dir / ATTRS, attrs)
-        append_log(meta_dir, message)
+        if message:
+            append_log(meta_dir, message)
     return attrs

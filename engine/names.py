@@ -25,8 +25,8 @@ def _index_path(root: Path, name: str) -> Path:
 def lookup_name(root: Path, name: str) -> str | None:
     """The id of the run named ``name``, if that run still exists."""
     try:
-        entry = json.loads(_index_path(root, name).read_bytes())
-    except (FileNotFoundError, ValueError):
+        entry = json.loads(_index_path(root, check_name(name)).read_bytes())
+    except (OSError, ValueError):  # no such name, or no name at all ("", "..")
         return None
     if entry.get("name") != name:
         return None

@@ -18,6 +18,23 @@ def host_name() -> str:
     return os.environ.get("RUNYARD_HOST") or socket.gethostname()
 
 
+def process_start_ticks(pid: int) -> int | None:
+    """Linux: when process ``pid`` started, in clock ticks since boot, from /proc.
+
+    Unlike a start time in seconds (boot time plus ticks, psutil's create_time),
+    this does not move when the wall clock is stepped. None if there is no such
+    live process, or no /proc.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError, PermissionError):
+        return None
+    if fields[0] == b"Z":  # a zombie has ended
+        return None
+    return int(fields[19])  # field 22 of stat, counted after "pid (comm)"
+
+
 def process_start_time(pid: int) -> float | None:
     """The start time of process ``pid``, or None if there is no such process."""
     import psutil  # imported here: only status checks of live runs need it
@@ -37,7 +54,11 @@ def process_lock(pid: int | None = None) -> dict:
     started = process_start_time(pid)
     if started is None:
         raise ValueError(f"no process with pid {pid}")
-    return {"host": host_name(), "pid": pid, "pid_started": started}
+    lock = {"host": host_name(), "pid": pid, "pid_started": started}
+    ticks = process_start_ticks(pid)
+    if ticks is not None:
+        lock["pid_ticks"] = ticks
+    return lock
 
 
 def lock_is_local(lock: dict) -> bool:
@@ -55,6 +76,12 @@ def lock_process_alive(lock: dict, seen: dict | None = None) -> bool:
         expected = float(lock["pid_started"])
     except (KeyError, TypeError, ValueError):
         return False
+    if isinstance(lock.get("pid_ticks"), int) and os.path.isdir("/proc"):
+        if seen is None:
+            return process_start_ticks(pid) == lock["pid_ticks"]
+        if pid not in seen:
+            seen[pid] = process_start_ticks(pid)
+        return seen[pid] == lock["pid_ticks"]
     if seen is None:
         started = process_start_time(pid)
     elif pid in seen:

@@ -41,7 +41,7 @@ class ResourceSampler:
         values = self.sample()
         if values:
             self._run._queue.append((METRIC, (self._step, time.monotonic() - self._run._t0,
-                                              time.time(), values)))
+                                              time.time(), values, None)))
             self._step += 1
 
     def sample(self) -> dict:

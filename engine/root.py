@@ -43,6 +43,8 @@ def _root_from_project(project: Path) -> Path | None:
 
 def resolve_root(explicit: str | os.PathLike | None = None) -> Path:
     """The runs root to use, by the precedence above (not checked for existence)."""
+    if explicit is not None and not str(explicit).strip():
+        raise RootError("the runs root given is empty")
     if explicit:
         return Path(os.path.expanduser(explicit)).absolute()
     env = os.environ.get("RUNYARD_ROOT")

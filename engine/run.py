@@ -37,6 +37,7 @@ from .writer import EVENT, METRIC, BackgroundWriter
 log = logging.getLogger("runyard")
 
 MODES = ("online", "offline", "disabled")
+STATUS_REQUEST = "status-request.json"
 NEW, CREATED, RUNNING, BROKEN, CLOSED = "new", "created", "running", "broken", "closed"
 _time = time.time
 _monotonic = time.monotonic
@@ -73,8 +74,12 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
         self._final_status: str | None = None
         self._in_context = False
         self._errors = 0
+        self._errors_recorded: set[str] = set()
+        self._owner_pid = 0
         self._deferred: OperationalError | None = None
         self._resources = None
+        self._context: str | None = None  # the instance an attached handle works on
+        self._attached = False
         self._init_alerts()
 
     # -- properties ------------------------------------------------------
@@ -154,6 +159,9 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
         if status not in (None, "running", "created"):
             raise UsageError(f"init() status must be 'running' or 'created', got {status!r}")
         created = status == "created" or running is False
+        if self._mode == "online" and os.environ.get("RUNYARD_RUN_ID") and not created \
+                and self._root_arg is None:
+            return self._attach_from_env(metadata, tags, description)
         try:
             attrs = {"folder": check_folder(folder or "/"),
                      "tags": check_tags(list(tags or [])),
@@ -199,7 +207,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
         return self._begin()
 
     def _last_step(self) -> int:
-        from .summary import metric_summary
+        from .summary import metric_summary  # all writers' files: steps go on after them
 
         stats, _ = metric_summary(self._paths.meta_dir)
         steps = [s["last_step"] for s in stats.values() if isinstance(s["last_step"], int)]
@@ -210,13 +218,19 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
             self._attrs = start_run(self._paths)
         except OSError as exc:
             return self._operational("start", exc)
+        except RunyardError as exc:  # another process started it first
+            self._state = NEW
+            raise UsageError(f"{exc}; it can be reconnected once that ends") from None
+        heartbeat = min(5.0, self._attrs.get("timeout", DEFAULT_TIMEOUT) / 3)
+        return self._start_writer(heartbeat, suffix=None)
+
+    def _start_writer(self, heartbeat: float | None, suffix: str | None) -> bool:
         self._t0 = _monotonic()
         cfg = self._config
-        heartbeat = min(5.0, self._attrs.get("timeout", DEFAULT_TIMEOUT) / 3)
         self._writer = BackgroundWriter(self._paths, queue_size=cfg.queue_size,
                                         blocking=cfg.queue_blocking,
                                         on_error=self._writer_error,
-                                        heartbeat_interval=heartbeat)
+                                        heartbeat_interval=heartbeat, suffix=suffix)
         self._queue = self._writer.queue
         self._nudge_at = max(1, cfg.queue_size // 2)
         self._attach_alerts(self._writer)
@@ -226,8 +240,31 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
             self._resources = ResourceSampler(self, cfg.resources_metrics_interval)
             self._writer.tickers.append(self._resources.tick)
         self._state = RUNNING
+        self._owner_pid = os.getpid()
         self._writer.start()
         _LIVE_RUNS.add(self)
+        return True
+
+    def _attach(self, paths: RunPaths, writer: str) -> bool:
+        """Write into a run the engine owns: its own series files, no lock, no ending."""
+        from .store import load_run
+
+        info = load_run(paths.root, paths.id)
+        if info.error:
+            raise UsageError(f"cannot attach to run {paths.id}: {info.error}")
+        self._paths, self._attrs, self._attached = paths, info.attrs, True
+        return self._start_writer(None, suffix=writer)
+
+    def _attach_from_env(self, metadata, tags, description) -> bool:
+        root = Path(os.environ.get("RUNYARD_ROOT") or resolve_root())
+        paths = RunPaths(root, os.environ["RUNYARD_RUN_ID"])
+        self._attach(paths, os.environ.get("RUNYARD_WRITER") or f"p{os.getpid()}")
+        if metadata:
+            self.update_metadata(metadata)
+        if tags:
+            self.update_tags(tags)
+        if description:
+            self._update(lambda a: a.update(description=description), "Set the description")
         return True
 
     # -- logging (the hot path) -------------------------------------------
@@ -257,7 +294,8 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
         if len(self._queue) >= self._nudge_at and self._writer.full():
             return False
         self._queue.append((METRIC, (step, seconds, stamp,
-                                     dict(values) if values is metrics else values)))
+                                     dict(values) if values is metrics else values,
+                                     self._context)))
         return True
 
     def log_event(self, message: str, timestamp=None, log_level: str = "info") -> bool:
@@ -266,6 +304,8 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
             return self._not_running("log_event")
         event = {"ts": _time() if timestamp is None else checks.timestamp(timestamp),
                  "level": checks.log_level(log_level), "msg": checks.message(message)}
+        if self._context is not None:
+            event["instance"] = self._context
         return self._put_event(event)
 
     def _put_event(self, event: dict) -> bool:
@@ -310,7 +350,12 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
                              f"{status!r}")
         self._writer.flush()
         try:
-            finalize_run(self._paths, status)
+            if self._attached:  # the engine ends the run; it honours this request
+                from .atomic import write_json_atomic
+
+                write_json_atomic(self._paths.meta(STATUS_REQUEST), {"status": status})
+            else:
+                finalize_run(self._paths, status)
         except OSError as exc:
             return self._operational("set_status", exc)
         self._final_status = status
@@ -337,7 +382,10 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
             return True
         if self._writer is not None:
             self._writer.stop()
-        if self._final_status is None:
+            if self._deferred is not None:  # suppress_errors=False: the last write failed
+                error, self._deferred = self._deferred, None
+                raise error
+        if self._final_status is None and not self._attached:
             try:
                 finalize_run(self._paths, status, error=error)
             except OSError as exc:
@@ -389,6 +437,10 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
         if self._errors == 1:
             log.error("runyard: %s failed: %s (further errors are counted, not logged)",
                       what, exc)
+        if what not in self._errors_recorded and self._queue is not None:
+            self._errors_recorded.add(what)  # once per kind: the event file may be failing
+            self._queue.append((EVENT, {"ts": _time(), "level": "error",
+                                        "msg": f"runyard: {what} failed: {exc}"}))
         if not self._config.suppress_errors and self._deferred is None:
             self._deferred = OperationalError(f"runyard: {what} failed: {exc}")
             if self._state == RUNNING:
@@ -404,13 +456,16 @@ _SIMVUE_ONLY_OPTIONS = {"storage_id", "enable_emission_metrics", "disable_shell_
 _SIMVUE_ONLY_INIT = {"notification", "retention_period", "visibility", "no_color",
                      "record_shell_vars"}
 _LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()
+# A forked child has a copy of the queue but no writer thread: it must not write
+# its parent's records a second time.
+os.register_at_fork(after_in_child=_LIVE_RUNS.clear)
 
 
 @atexit.register
 def _flush_at_exit() -> None:
     """A process that ends without close() keeps every queued record on disk."""
     for run in list(_LIVE_RUNS):
-        if run._writer is not None:
+        if run._writer is not None and run._owner_pid == os.getpid():
             run._writer.queue.append((EVENT, {
                 "ts": _time(), "level": "warning",
                 "msg": "The process ended without close(): the run is left unfinished"}))

@@ -25,17 +25,22 @@ class AlertsMixin:
         self._load_alert_definitions()
         writer.observers.append(self._observe_for_alerts)
         writer.tickers.append(self._check_alerts)
+        writer.closers.append(self._final_alert_check)
 
     def _load_alert_definitions(self) -> None:
         try:
             defs = json.loads(self._paths.meta(ALERT_DEFS).read_bytes())
         except (FileNotFoundError, ValueError):
             return
+        from .summary import alert_states
+
+        states = {a["name"]: a["state"] for a in alert_states(self._paths.meta_dir)[0]}
         for definition in defs if isinstance(defs, list) else []:
             try:
                 alert = make_alert(**definition)
             except (TypeError, UsageError):
                 continue  # written by another version: leave it out of evaluation
+            alert.state = states.get(alert.name, "ok")  # as a reconnected run left it
             self._alerts.setdefault(alert.name, alert)
 
     # -- defining --------------------------------------------------------
@@ -137,17 +142,23 @@ class AlertsMixin:
         for alert in alerts:
             if alert.source == "metrics":
                 name = alert.metric
-                for _step, _seconds, stamp, values in metrics:
+                for _step, _seconds, stamp, values, _context in metrics:
                     if name in values:
                         alert.feed_metric(stamp, values[name])
             elif alert.source == "events":
                 for event in events:
                     alert.feed_event(event.get("msg", ""))
 
-    def _check_alerts(self, now: float) -> None:
+    def _final_alert_check(self) -> None:
+        """On close, every alert judges the last data once more, due or not."""
+        self._check_alerts(time.time(), every=True)
+
+    def _check_alerts(self, now: float, every: bool = False) -> None:
         for alert in list(self._alerts.values()):
-            if not alert.due(now):
+            if alert.source == "user" or not (alert.due(now) or every):
                 continue
+            if every and alert.source == "events" and not alert.pending_hits():
+                continue  # no news since the last check is no reason to recover now
             verdict = alert.evaluate(now)
             if verdict is None or verdict[0] == alert.state:
                 continue
@@ -179,5 +190,5 @@ class AlertsMixin:
         callback = self._config.abort_callback
         if callback is not None:
             callback(self)
-        else:
+        elif self._state != "closed":  # closing already: an interrupt would cut it short
             os.kill(os.getpid(), signal.SIGINT)  # KeyboardInterrupt in the main thread

@@ -19,6 +19,7 @@ from .atomic import write_atomic
 from .errors import UsageError
 from .jsonl import append_records
 from .layout import ARTIFACTS
+from .validate import is_utf8
 
 FILES = "files.jsonl"
 _CHUNK = 1 << 20
@@ -26,7 +27,7 @@ _CHUNK = 1 << 20
 
 def artifact_name(name) -> str:
     """``name`` as a relative path inside the artifacts folder, or UsageError."""
-    if not isinstance(name, str) or not name or "\x00" in name:
+    if not isinstance(name, str) or not name or "\x00" in name or not is_utf8(name):
         raise UsageError(f"an artifact name must be a non-empty string, got {name!r}")
     path = PurePosixPath(name.replace(os.sep, "/"))
     if path.is_absolute() or ".." in path.parts or name.startswith("~"):
@@ -79,7 +80,7 @@ class FilesMixin:
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         chosen = name if name is not None else \
-            (os.fspath(file_path) if preserve_path else path.name)
+            (os.fspath(file_path).lstrip("/") if preserve_path else path.name)
         return self._store(category, chosen, path, mime=file_type, metadata=metadata,
                            origin=str(path.absolute()))
 
@@ -116,7 +117,7 @@ class FilesMixin:
         ok = True
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             relative = path.relative_to(folder).as_posix()
-            chosen = f"{os.fspath(directory).rstrip('/')}/{relative}" if preserve_path \
+            chosen = f"{os.fspath(directory).strip('/')}/{relative}" if preserve_path \
                 else f"{folder.name}/{relative}"
             ok = self.save_file(path, category, file_type, name=chosen) and ok
         return ok

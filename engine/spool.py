@@ -22,8 +22,6 @@ from .names import claim_name, lookup_name, release_name
 from .root import ensure_root
 from .store import run_ids
 
-APPEND_ONLY = (".jsonl", "runner")
-
 
 def spool_root(explicit=None) -> Path:
     if explicit:
@@ -71,9 +69,9 @@ def _sync_run(src: RunPaths, dst: RunPaths, report: SyncReport) -> None:
             _first_copy(src, dst, attrs)
             report.bytes_copied += _tree_size(dst.meta_dir)
         else:
-            report.bytes_copied += _copy_tree(src.meta_dir, dst.meta_dir, skip={ATTRS})
+            report.bytes_copied += _copy_meta(src.meta_dir, dst.meta_dir)
             write_json_atomic(dst.meta(ATTRS), attrs)
-        report.bytes_copied += _copy_tree(src.run_dir, dst.run_dir, skip=set())
+        report.bytes_copied += _copy_user_files(src.run_dir, dst.run_dir)
         _carry_heartbeat(src, dst)
     report.synced.append(dst.id)
     if finished:
@@ -100,30 +98,44 @@ def _dst_name(src: RunPaths, dst: RunPaths, attrs: dict, report: SyncReport) -> 
 def _first_copy(src: RunPaths, dst: RunPaths, attrs: dict) -> None:
     tmp = dst.root / f".{dst.id}.sync"
     shutil.rmtree(tmp, ignore_errors=True)
-    _copy_tree(src.meta_dir, tmp, skip={ATTRS})
+    _copy_meta(src.meta_dir, tmp)
     write_json_atomic(tmp / ATTRS, attrs)
     dst.run_dir.mkdir(exist_ok=True)
     os.rename(tmp, dst.meta_dir)
 
 
-def _copy_tree(src: Path, dst: Path, skip: set[str]) -> int:
+def _copy_meta(src: Path, dst: Path) -> int:
+    """runyard's own files: series and logs by their new whole lines, the rest whole."""
     copied = 0
     dst.mkdir(parents=True, exist_ok=True)
     for entry in sorted(src.rglob("*")):
         relative = entry.relative_to(src)
-        if str(relative) in skip or entry.name.startswith(".") or \
-                entry.name in (ATTRS_LOCK, HEARTBEAT):
-            continue
+        if any(part.startswith(".") for part in relative.parts) or \
+                str(relative) in (ATTRS, ATTRS_LOCK, HEARTBEAT):
+            continue  # temporary files, and what sync writes itself
         target = dst / relative
         if entry.is_dir():
             target.mkdir(exist_ok=True)
-        elif entry.name.endswith(APPEND_ONLY):
+        elif entry.suffix == ".jsonl" or relative.parts[0] == "log":
             copied += _append_tail(entry, target)
         else:
             copied += _copy_if_changed(entry, target)
-    for name in ("paused",):  # markers that can disappear at the source
-        if (dst / name).exists() and not (src / name).exists():
-            (dst / name).unlink()
+    if (dst / "paused").exists() and not (src / "paused").exists():
+        (dst / "paused").unlink()
+    return copied
+
+
+def _copy_user_files(src: Path, dst: Path) -> int:
+    """The user's files, every one (dot-files too), whole when changed."""
+    copied = 0
+    dst.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(src.rglob("*")):
+        target = dst / entry.relative_to(src)
+        if entry.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif entry.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            copied += _copy_if_changed(entry, target)
     return copied
 
 

@@ -34,15 +34,18 @@ class RunInfo:
 
     @property
     def name(self) -> str:
-        return self.attrs.get("name", "")
+        name = self.attrs.get("name")
+        return name if isinstance(name, str) else ""
 
     @property
     def folder(self) -> str:
-        return self.attrs.get("folder", "/")
+        folder = self.attrs.get("folder")
+        return folder if isinstance(folder, str) else "/"
 
     @property
     def tags(self) -> list[str]:
-        return self.attrs.get("tags", [])
+        tags = self.attrs.get("tags")
+        return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
     def duration(self) -> float | None:
         """Seconds from start to end (or to now while the run goes on)."""

@@ -6,8 +6,22 @@ from collections import deque
 from pathlib import Path
 
 from .jsonl import BadLine, read_all
-from .layout import ALERT_DEFS, ALERTS, EVENTS, METRICS
+from .layout import ALERT_DEFS, ALERTS, EVENTS, METRICS, series_files
 from .series import decode_value
+
+
+def read_series(meta_dir: Path, name: str) -> tuple[list[dict], list[BadLine]]:
+    """Every record of a series from all its writers' files, in time order."""
+    records: list[dict] = []
+    bad: list[BadLine] = []
+    files = series_files(meta_dir, name)
+    for path in files:
+        found, wrong = read_all(path)
+        records += found
+        bad += wrong
+    if len(files) > 1:
+        records.sort(key=lambda r: r.get("ts") or 0)
+    return records, bad
 
 
 def _update_metric(stats: dict, name: str, value, step) -> None:
@@ -25,7 +39,7 @@ def _update_metric(stats: dict, name: str, value, step) -> None:
 
 def metric_summary(meta_dir: Path) -> tuple[dict, list[BadLine]]:
     """Per metric name: last, count, min, max and last_step."""
-    records, bad = read_all(meta_dir / METRICS)
+    records, bad = read_series(meta_dir, METRICS)
     stats: dict = {}
     for record in records:
         values = record.get("v")
@@ -38,7 +52,7 @@ def metric_summary(meta_dir: Path) -> tuple[dict, list[BadLine]]:
 
 def event_summary(meta_dir: Path, last: int = 20) -> tuple[dict, list[BadLine]]:
     """The number of events and the last ``last`` of them."""
-    records, bad = read_all(meta_dir / EVENTS)
+    records, bad = read_series(meta_dir, EVENTS)
     return {"count": len(records), "last": list(deque(records, maxlen=last))}, bad
 
 
@@ -53,7 +67,7 @@ def alert_definitions(meta_dir: Path) -> list[dict]:
 
 def alert_states(meta_dir: Path) -> tuple[list[dict], list[BadLine]]:
     """Each alert with its current state (``ok`` until it first changes)."""
-    records, bad = read_all(meta_dir / ALERTS)
+    records, bad = read_series(meta_dir, ALERTS)
     states: dict[str, dict] = {d["name"]: {"name": d["name"], "state": "ok", "since": None}
                                for d in alert_definitions(meta_dir)}
     for record in records:

@@ -11,7 +11,16 @@ KEY_MAX = 200
 
 
 def _has_control(text: str) -> bool:
-    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+    return any(ord(c) < 32 or ord(c) == 127 for c in text) or not is_utf8(text)
+
+
+def is_utf8(text: str) -> bool:
+    """False for strings with lone surrogates, which no file can hold as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_folder(folder) -> str:
@@ -58,13 +67,15 @@ def check_metadata(metadata) -> dict:
                              f"not {type(value).__name__} {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"metadata value for {key!r} must be finite, got {value!r}")
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError(f"metadata value for {key!r} contains a NUL character")
+        if isinstance(value, str) and ("\x00" in value or not is_utf8(value)):
+            raise ValueError(f"metadata value for {key!r} contains a NUL character or a "
+                             f"lone surrogate: {value!r}")
     return dict(metadata)
 
 
 def check_description(description) -> str:
-    if not isinstance(description, str) or "\x00" in description:
+    if not isinstance(description, str) or "\x00" in description or \
+            not is_utf8(description):
         raise ValueError(f"a description must be a string without NUL, not {description!r}")
     return description
 

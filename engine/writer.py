@@ -43,8 +43,10 @@ class BackgroundWriter:
 
     def __init__(self, paths: RunPaths, *, queue_size: int, blocking: bool,
                  on_error: Callable[[str, BaseException], None],
-                 flush_interval: float = 0.05, heartbeat_interval: float = 5.0):
+                 flush_interval: float = 0.05, heartbeat_interval: float | None = 5.0,
+                 suffix: str | None = None):
         self.paths = paths
+        self.suffix = suffix  # a second writer of one run writes metrics.<suffix>.jsonl
         self.queue: deque = deque()
         self.queue_size = queue_size
         self.blocking = blocking
@@ -61,6 +63,7 @@ class BackgroundWriter:
         self._files: dict[int, JsonlWriter] = {}
         self.observers: list[Callable[[list, list], None]] = []
         self.tickers: list[Callable[[float], None]] = []
+        self.closers: list[Callable[[], None]] = []  # last words, on the writer thread
         self._thread = threading.Thread(target=self._loop, name="runyard-writer", daemon=True)
 
     def start(self) -> None:
@@ -116,6 +119,10 @@ class BackgroundWriter:
             try:
                 self._write_round()
                 self._tick()
+                if stopping:
+                    for closer in self.closers:
+                        closer()
+                    self._write_round()
             except Exception as exc:  # the thread must outlive any bug
                 self._on_error("the writer thread", exc)
             if stopping:
@@ -123,7 +130,7 @@ class BackgroundWriter:
 
     def _tick(self) -> None:
         now = time.time()
-        if now >= self._next_beat:
+        if self._heartbeat_interval is not None and now >= self._next_beat:
             self._next_beat = now + self._heartbeat_interval
             try:
                 beat(self.paths)
@@ -141,20 +148,25 @@ class BackgroundWriter:
 
     def _write_round(self) -> None:
         metrics, events, alerts, waiters = self._take()
-        if self.dropped != self._dropped_reported:
-            count = self.dropped - self._dropped_reported
-            self._dropped_reported = self.dropped
-            events.append({"ts": time.time(), "level": "warning",
-                           "msg": f"Dropped {count} records: the queue was full "
-                                  f"(queue_size={self.queue_size})"})
-        for observer in self.observers:
-            observer(metrics, events)
-        for record in alerts:
-            self.emit_alert(record)
-        self._encode(metrics, events)
-        self._flush_pending()
-        for done in waiters:
-            done.set()
+        try:
+            if self.dropped != self._dropped_reported:
+                count = self.dropped - self._dropped_reported
+                self._dropped_reported = self.dropped
+                events.append({"ts": time.time(), "level": "warning",
+                               "msg": f"Dropped {count} records: the queue was full "
+                                      f"(queue_size={self.queue_size})"})
+            self._encode(metrics, events)  # first: once encoded, nothing is lost
+            for record in alerts:
+                self.emit_alert(record)
+            self._flush_pending()
+            for observer in self.observers:
+                try:
+                    observer(metrics, events)
+                except Exception as exc:  # an alert bug must not stop the writing
+                    self._on_error("evaluating alerts", exc)
+        finally:
+            for done in waiters:
+                done.set()
 
     def _take(self) -> tuple[list, list, list, list]:
         metrics, events, alerts, waiters = [], [], [], []
@@ -174,21 +186,27 @@ class BackgroundWriter:
         return metrics, events, alerts, waiters
 
     def _encode(self, metrics: list, events: list) -> None:
-        dumps = orjson.dumps
         out = self._pending[METRIC]
-        for step, seconds, stamp, values in metrics:
+        for step, seconds, stamp, values, context in metrics:
             # no round(): it costs twice the encoding, for 10 bytes a line
             record = {"s": step, "t": seconds, "ts": stamp, "v": _finite(values)}
-            try:
-                out += dumps(record, option=_OPTS)
-            except TypeError:  # orjson stops at 64-bit integers; json does not
-                out += encode_line(record)
+            if context is not None:
+                record["instance"] = context
+            out += self._line(record)
         out = self._pending[EVENT]
         for event in events:
-            try:
-                out += dumps(event, option=_OPTS)
-            except TypeError:
-                out += encode_line(event)
+            out += self._line(event)
+
+    def _line(self, record: dict) -> bytes:
+        try:
+            return orjson.dumps(record, option=_OPTS)
+        except TypeError:  # orjson stops at 64-bit integers; json does not
+            pass
+        try:
+            return encode_line(record)
+        except (TypeError, ValueError) as exc:  # checked input never gets here
+            self._on_error("encoding a record", exc)
+            return b""
 
     def _flush_pending(self) -> None:
         for kind, name in ((METRIC, METRICS), (EVENT, EVENTS), (ALERT, ALERTS)):
@@ -197,6 +215,8 @@ class BackgroundWriter:
                 continue
             try:
                 if kind not in self._files:
+                    if self.suffix:
+                        name = name.replace(".jsonl", f".{self.suffix}.jsonl")
                     self._files[kind] = JsonlWriter(self.paths.meta(name))
                 del data[: self._files[kind].write_some(bytes(data))]
             except OSError as exc:

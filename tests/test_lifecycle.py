@@ -77,7 +77,7 @@ def test_start_pause_resume_finalize(root):
     assert tree(paths.meta_dir) == ["attrs.json", "attrs.lock", "heartbeat", "log/",
                                     "log/runner"]
     assert attrs["attempt"] == 1
-    assert set(attrs["lock"]) == {"host", "pid", "pid_started"}
+    assert set(attrs["lock"]) == {"host", "pid", "pid_started", "pid_ticks"}
     assert load_run(root, paths.id).status == "running"
 
     pause_marker(paths)
@@ -124,10 +124,11 @@ def test_bad_attributes_leave_nothing_half_created(root):
         init_run_meta(paths, name="half", folder="no-slash")
     assert not paths.meta_dir.exists()
     assert list((root / ".runyard/names").iterdir()) == []
-    assert sorted(p.name for p in root.iterdir()) == [".runyard", paths.id]
+    assert sorted(p.name for p in root.iterdir()) == [".runyard"]  # no empty run folder
     # the name is free again
-    init_run_meta(paths, name="half")
-    assert load_run(root, paths.id).name == "half"
+    again = make_run(root)
+    init_run_meta(again, name="half")
+    assert load_run(root, again.id).name == "half"
 
 
 def test_names_are_unique_within_a_root(root):
@@ -136,7 +137,7 @@ def test_names_are_unique_within_a_root(root):
     second = make_run(root)
     with pytest.raises(RunyardError, match=f"already used by run {first.id}"):
         init_run_meta(second, name="taken")
-    assert not second.meta_dir.exists()
+    assert not second.meta_dir.exists() and not second.run_dir.exists()
 
 
 def test_generated_names_are_adjective_noun_and_distinct(root):

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -18,14 +19,27 @@ from conftest import read_series
 
 
 def test_a_full_non_blocking_queue_drops_and_counts(env_root):
-    with Run() as run:
-        run.config(queue_size=10, queue_blocking=False, disable_resources_metrics=True)
-        run.init(name="dropping")
-        results = [run.log_metrics({"x": i}) for i in range(20_000)]
+    # A disk that stops answering: metrics.jsonl is a FIFO nobody reads yet, so the
+    # writer thread blocks opening it and the queue of 10 fills.
+    run = Run()
+    run.config(queue_size=10, queue_blocking=False, disable_resources_metrics=True)
+    run.init(name="dropping")
+    fifo = env_root / f"{run.id}.meta" / "metrics.jsonl"
+    os.mkfifo(fifo)
+    results = [run.log_metrics({"x": i}) for i in range(2_000)]
     dropped = results.count(False)
-    assert dropped > 0
-    kept = read_series(env_root, run.id, "metrics.jsonl")
-    assert len(kept) == 20_000 - dropped
+    assert dropped >= 2_000 - 20
+    lines = []
+
+    def drain():
+        with open(fifo, "rb") as pipe:
+            lines.extend(pipe.readlines())
+
+    reader = threading.Thread(target=drain)
+    reader.start()  # the disk answers again
+    run.close()
+    reader.join(10)
+    assert len(lines) == 2_000 - dropped  # everything accepted was written
     notes = [e["msg"] for e in read_series(env_root, run.id, "events.jsonl")]
     counted = sum(int(m.split()[1]) for m in notes if m.startswith("Dropped "))
     assert counted == dropped

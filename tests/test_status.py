@@ -71,6 +71,7 @@ def test_a_recycled_pid_is_not_taken_for_the_run(root):
 
     def older_process(attrs):
         attrs["lock"]["pid_started"] -= 100.0
+        attrs["lock"]["pid_ticks"] -= 10_000
 
     update_attrs(paths.meta_dir, older_process, "Rewrote the lock for a test")
     assert load_run(root, paths.id).status == "lost"

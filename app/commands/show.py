@@ -6,7 +6,7 @@ import sys
 from runyard.engine import UnreadableRun, find_run, resolve_root
 from runyard.engine.summary import alert_states, event_summary, metric_summary
 
-from ..formatting import duration, short_time, table
+from ..formatting import duration, json_safe, short_time, table
 
 
 def add_parser(sub):
@@ -46,7 +46,7 @@ def run(args) -> int:
         print(f"runyard: skipped a bad line: {bad}", file=sys.stderr)
     if args.json:
         data["bad_lines"] = [str(bad) for bad in bad_lines]
-        json.dump(data, sys.stdout, indent=1)
+        json.dump(json_safe(data), sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")
     else:
         print(render(data))

@@ -1,5 +1,7 @@
 """``runyard sync [SPOOL]``: bring offline runs from a spool into the runs root."""
 
+import sys
+
 from runyard.engine import resolve_root
 from runyard.engine.spool import spool_root, sync_spool
 
@@ -25,5 +27,5 @@ def run(args) -> int:
     for old, new in report.renamed.items():
         print(f"  name {old!r} was taken in the root: synced as {new!r}")
     for problem in report.problems:
-        print(f"runyard: not synced: {problem}")
+        print(f"runyard: not synced: {problem}", file=sys.stderr)
     return 1 if report.problems else 0

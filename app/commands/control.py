@@ -1,0 +1,34 @@
+"""``runyard pause|resume|close RUN``."""
+
+from runyard.engine import control as engine
+from runyard.engine import resolve_root
+
+
+def add_parsers(sub):
+    for verb, text in (("pause", "freeze a running run (no CPU used while paused)"),
+                       ("resume", "continue a paused run, or start a new attempt of a "
+                        "terminated, lost or failed one"),
+                       ("close", "stop a run gracefully; it can be resumed later")):
+        parser = sub.add_parser(verb, help=text, description=text[0].upper() + text[1:] +
+                                ". RUN is an id, an id prefix or a name.")
+        parser.add_argument("run", metavar="RUN")
+        if verb == "close":
+            parser.add_argument("--wait", type=float, metavar="SECONDS",
+                                help="wait up to SECONDS for the run to end")
+        parser.set_defaults(verb=verb)
+        yield parser
+
+
+def run(args) -> int:
+    root = resolve_root(args.root)
+    if args.verb == "pause":
+        info = engine.pause(root, args.run)
+        print(f"Pausing run {info.name} ({info.id})")
+    elif args.verb == "resume":
+        info = engine.resume(root, args.run)
+        print(f"Resumed run {info.name} ({info.id}), attempt {info.attrs.get('attempt')}")
+    else:
+        info = engine.close(root, args.run, wait=args.wait)
+        print(f"Closing run {info.name} ({info.id})" +
+              (f": {info.status}" if args.wait else ""))
+    return 0

@@ -1,0 +1,189 @@
+"""``runyard run``: start a run module, an operation, a pyalma experiment or a command.
+
+    runyard run extract.py --instances data/*.txt --workers 4
+    runyard run extract                        # an operation in runyard.toml
+    runyard run all.experiment                 # pyalma's JSON files
+    runyard run -- python train.py --lr 0.1    # a plain command
+
+Without --detach it shows progress and waits; Ctrl-C closes the run gracefully
+(resumable). The run itself is detached: a hang-up or a kill of this command
+stops nothing.
+"""
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+from runyard.engine import ensure_root, resolve_root
+from runyard.engine.control import close, start
+from runyard.engine.errors import UsageError
+from runyard.engine.instances import expand, read_experiment
+from runyard.engine.project import load_operation
+from runyard.engine.root import find_project_file
+from runyard.engine.spec import RunSpec
+from runyard.engine.store import load_run
+
+from ..formatting import duration
+
+ENDED = ("completed", "failed", "terminated", "lost")
+
+
+def add_parser(sub):
+    parser = sub.add_parser("run", help="start a run",
+                            description="Start a run module (MODULE.py), an operation of "
+                            "runyard.toml (NAME), a pyalma .experiment file, or a command "
+                            "after '--'.")
+    parser.add_argument("target", nargs="?", metavar="MODULE.py|NAME|FILE.experiment")
+    parser.add_argument("--instances", nargs="+", metavar="PATH_OR_GLOB", default=None)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--iterations", type=int)
+    parser.add_argument("--name")
+    parser.add_argument("--folder")
+    parser.add_argument("--tag", action="append", default=[], metavar="T")
+    parser.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--description")
+    parser.add_argument("--executor", choices=("local", "dask"))
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT")
+    parser.add_argument("--max-attempts", type=int, dest="max_attempts")
+    parser.add_argument("--grace", type=float, help="seconds between SIGTERM and SIGKILL "
+                        "when the run is closed (default 10)")
+    parser.add_argument("--detach", action="store_true",
+                        help="return at once, printing the run id and name")
+    parser.set_defaults(command_argv=None)
+    return parser
+
+
+def meta_value(text: str):
+    """KEY=VALUE's value as bool, int, float or str."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_meta(items: list[str]) -> dict:
+    metadata = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--meta takes KEY=VALUE, got {item!r}")
+        metadata[key] = meta_value(value)
+    return metadata
+
+
+def build(args) -> tuple[RunSpec, dict, list]:
+    """The spec, run attributes and alerts the arguments describe."""
+    attrs: dict = {}
+    alerts: list = []
+    if args.command_argv is not None:
+        if not args.command_argv:
+            raise UsageError("'runyard run --' needs a command after '--'")
+        spec = RunSpec(kind="command", argv=args.command_argv)
+    elif not args.target:
+        raise UsageError("say what to run: MODULE.py, an operation NAME, FILE.experiment, "
+                         "or -- COMMAND")
+    elif args.target.endswith(".py"):
+        if not args.instances:
+            raise UsageError(f"{args.target}: a run module needs --instances")
+        spec = RunSpec(kind="module", module=args.target)
+    elif args.target.endswith(".experiment"):
+        experiment = read_experiment(Path(args.target))
+        spec = RunSpec(kind="module", module=str(experiment.module),
+                       instances=experiment.instances, workers=experiment.workers,
+                       iterations=experiment.iterations)
+    else:
+        project = find_project_file()
+        if project is None:
+            raise UsageError(f"{args.target!r} is not a .py or .experiment file, and there "
+                             "is no runyard.toml here or above to find an operation in")
+        operation = load_operation(project, args.target)
+        spec, attrs, alerts = operation.spec, operation.attrs, operation.alerts
+    if args.instances:
+        spec.instances = expand(args.instances)
+    for key in ("workers", "iterations", "executor", "scheduler", "max_attempts", "grace"):
+        if getattr(args, key) is not None:
+            setattr(spec, key, getattr(args, key))
+    attrs = {**attrs, "tags": [*attrs.get("tags", []), *args.tag],
+             "metadata": {**attrs.get("metadata", {}), **parse_meta(args.meta)}}
+    for key in ("name", "folder", "description"):
+        if getattr(args, key) is not None:
+            attrs[key] = getattr(args, key)
+    return spec, attrs, alerts
+
+
+def run(args) -> int:
+    spec, attrs, alerts = build(args)
+    root = ensure_root(resolve_root(args.root))
+    try:
+        info = start(root, spec, alerts=alerts, **attrs)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.detach:
+        print(f"{info.id} {info.name}")
+        return 0
+    print(f"Started run {info.name} ({info.id}) in {root}; Ctrl-C closes it (resumable)")
+    return follow(root, info.id)
+
+
+def follow(root: Path, run_id: str) -> int:
+    """Show progress until the run ends; its exit code."""
+    closing = False
+    started = time.monotonic()
+
+    def interrupted(_signum, _frame):
+        nonlocal closing
+        if closing:
+            raise KeyboardInterrupt
+        closing = True
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        while True:
+            info = load_run(root, run_id)
+            if closing and info.status in ("running", "paused") and \
+                    not (info.meta_dir / "control.json").exists():
+                print("\nClosing the run gracefully (Ctrl-C again stops waiting)...")
+                close(root, run_id)
+            show_progress(info, time.monotonic() - started)
+            if info.status in ENDED:
+                if sys.stdout.isatty():
+                    print()
+                break
+            time.sleep(0.25)
+    except KeyboardInterrupt:
+        print(f"\nStopped waiting; the run goes on closing. Check it with: runyard show "
+              f"{run_id}")
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    exit_record = info.attrs.get("exit") or {}
+    note = f": {exit_record['error']}" if exit_record.get("error") else ""
+    print(f"Run {info.name} {info.status}{note}")
+    return 0 if info.status == "completed" else 1
+
+
+def show_progress(info, elapsed: float) -> None:
+    if not sys.stdout.isatty():
+        return  # a log file gets the start and end lines only
+    if info.attrs.get("kind") == "command":
+        sys.stdout.write(f"\r{info.status:<10} {duration(elapsed)}")
+        sys.stdout.flush()
+        return
+    progress = info.attrs.get("progress") or {}
+    total = progress.get("total") or 0
+    done = progress.get("done", 0)
+    failed = progress.get("failed", 0)
+    width = 30
+    filled = int(width * (done + failed) / total) if total else 0
+    bar = "#" * filled + "." * (width - filled)
+    extra = f", {failed} failed" if failed else ""
+    line = (f"\r[{bar}] {done}/{total} instances{extra}  {info.status:<10} "
+            f"{duration(elapsed)}")
+    sys.stdout.write(line)
+    sys.stdout.flush()

@@ -1,0 +1,22 @@
+"""``current_run()``: the tracking handle of the run module's instance in progress."""
+
+_current = None
+
+
+def current_run():
+    """The Run that ``run(instance, save, state)`` logs into.
+
+    Inside a run module started by runyard it writes metrics and events into the
+    same run, tagged with the instance. Anywhere else it is a disabled Run, so a
+    module can still be run by hand.
+    """
+    if _current is not None:
+        return _current
+    from .run import Run
+
+    return Run(mode="disabled")
+
+
+def set_current(run) -> None:
+    global _current
+    _current = run

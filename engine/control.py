@@ -1,0 +1,171 @@
+"""Run control: start, pause, resume and close runs, from the CLI, Python or the dashboard.
+
+Every function here returns quickly: the work happens in the run's detached
+supervisor, which a closed terminal or a dropped SSH connection does not stop.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .atomic import write_json_atomic
+from .errors import RunyardError, UsageError
+from .layout import RunPaths
+from .lifecycle import init_run_meta, make_run
+from .meta import now_iso
+from .modules import check_module
+from .spec import EXECUTORS, RunSpec, check_owned, read_spec, resume_env, write_spec
+from .store import RunInfo, find_run, load_run
+from .supervisor import CONTROL
+from .work import InstanceBook
+
+START_TIMEOUT = 30.0
+
+
+def _checked_spec(spec: RunSpec) -> RunSpec:
+    if spec.kind not in ("module", "command"):
+        raise UsageError(f"a run is a 'module' or a 'command', not {spec.kind!r}")
+    for name in ("workers", "iterations", "max_attempts"):
+        value = getattr(spec, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UsageError(f"{name} must be a positive integer, got {value!r}")
+    if spec.executor not in EXECUTORS:
+        raise UsageError(f"executor must be one of {', '.join(EXECUTORS)}, got "
+                         f"{spec.executor!r}")
+    if spec.kind == "command" and not spec.argv:
+        raise UsageError("a command run needs a command")
+    if spec.kind == "module":
+        if not spec.instances:
+            raise UsageError("a module run needs at least one instance")
+        spec.module = str(Path(spec.module).absolute())
+        check_module(Path(spec.module))
+    spec.cwd = spec.cwd or os.getcwd()
+    spec.python = sys.executable
+    return spec
+
+
+def start(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "/",
+          tags=(), metadata: dict | None = None, description: str = "",
+          alerts: list[dict] | None = None) -> RunInfo:
+    """Define a run and launch its supervisor, detached; returns once it is running.
+
+    Everything is checked before anything is written, so bad input leaves nothing.
+    """
+    spec = _checked_spec(spec)
+    from .alerts import make_alert
+
+    checked_alerts = [make_alert(**a).definition() for a in alerts or []]
+    paths = make_run(root)
+    init_run_meta(paths, name=name, folder=folder, tags=tags, metadata=metadata,
+                  description=description,
+                  extra={"kind": spec.kind, "progress": {"total": spec.total}})
+    write_spec(paths.meta_dir, spec)
+    if checked_alerts:
+        write_json_atomic(paths.meta("alerts.json"), checked_alerts)
+    if spec.kind == "module":
+        InstanceBook(paths).create(spec.instances, spec.iterations)
+    _launch(paths, dict(os.environ))
+    return _wait_started(paths, 0)
+
+
+def _launch(paths: RunPaths, env: dict) -> None:
+    env = {**env, "PYTHONUNBUFFERED": "1"}
+    for name in ("RUNYARD_RUN_ID", "RUNYARD_WRITER"):
+        env.pop(name, None)
+    with open(paths.meta("log/supervisor.log"), "ab") as log:
+        subprocess.Popen([sys.executable, "-m", "runyard.engine.supervisor",
+                          str(paths.root), paths.id], cwd=paths.run_dir, env=env,
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                         start_new_session=True, close_fds=True)
+
+
+def _wait_started(paths: RunPaths, before: int) -> RunInfo:
+    """Wait for the new attempt's supervisor (attempt ``before`` + 1) to take the lock."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        info = load_run(paths.root, paths.id)
+        if info.attrs.get("attempt", 0) > before:
+            return info
+        time.sleep(0.05)
+    log = paths.meta("log/supervisor.log")
+    tail = log.read_text()[-500:] if log.exists() else ""
+    raise RunyardError(f"run {paths.id} did not start within {START_TIMEOUT:.0f} s; "
+                       f"supervisor log: {tail.strip() or '(empty)'}")
+
+
+def _request(info: RunInfo, want: str) -> None:
+    write_json_atomic(info.meta_dir / CONTROL, {"want": want, "time": now_iso()})
+
+
+def _find(root: Path, ref: str) -> RunInfo:
+    info = find_run(root, ref)
+    if info.error:
+        raise RunyardError(f"run {info.id} is unreadable: {info.error}")
+    return info
+
+
+def pause(root: Path, ref: str) -> RunInfo:
+    """Freeze a running run's work; its status reads ``paused`` within a second."""
+    info = _find(root, ref)
+    if info.status == "paused":
+        return info
+    if info.status != "running":
+        raise UsageError(f"run {info.name} is {info.status}: only a running run can pause")
+    _require_engine(info, "paused")
+    _request(info, "paused")
+    return info
+
+
+def resume(root: Path, ref: str) -> RunInfo:
+    """Continue a paused run, or start a new attempt of a terminated, lost or failed one
+    (only unfinished instances run, each from its last saved state)."""
+    info = _find(root, ref)
+    if info.status == "paused":
+        _request(info, "running")
+        return info
+    if info.status in ("running", "created", "completed"):
+        raise UsageError(f"run {info.name} is {info.status}: there is nothing to resume")
+    _require_engine(info, "resumed")
+    check_owned(info.meta_dir)
+    read_spec(info.meta_dir)  # a clear error now if it cannot be
+    (info.meta_dir / CONTROL).unlink(missing_ok=True)
+    _launch(info.paths, resume_env(info.meta_dir))
+    return _wait_started(info.paths, info.attrs.get("attempt", 0))
+
+
+def close(root: Path, ref: str, wait: float | None = None) -> RunInfo:
+    """Stop a run gracefully: workers get SIGTERM, then SIGKILL after the grace
+    period; saved states are kept and the run can be resumed."""
+    info = _find(root, ref)
+    if info.status not in ("running", "paused"):
+        raise UsageError(f"run {info.name} is {info.status}: only a running or paused run "
+                         "can be closed")
+    _require_engine(info, "closed")
+    _request(info, "closed")
+    if wait:
+        return wait_for_end(root, info.id, wait)
+    return info
+
+
+def wait_for_end(root: Path, run_id: str, timeout: float | None = None) -> RunInfo:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        info = load_run(root, run_id)
+        if info.status not in ("running", "paused", "created"):
+            return info
+        if deadline is not None and time.monotonic() > deadline:
+            return info
+        time.sleep(0.1)
+
+
+def _require_engine(info: RunInfo, verb: str) -> None:
+    if not (info.meta_dir / "proc" / "spec.json").exists():
+        raise UsageError(f"run {info.name} was not started by the engine (it is tracked "
+                         f"by its own process) and cannot be {verb} from here")
+
+
+def progress(info: RunInfo) -> dict:
+    """Instances by status, from the record the supervisor keeps in attrs."""
+    return dict(info.attrs.get("progress") or {})

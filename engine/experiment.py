@@ -1,0 +1,69 @@
+"""``Experiment``: start a run module over instances from Python, without blocking.
+
+    from runyard.engine import Experiment
+
+    exp = Experiment("extract.py", instances=["data/*.txt"], workers=4)
+    exp.start()          # returns at once; the run goes on without this process
+    exp.join()           # wait for the end: "completed", "failed", ...
+"""
+
+import os
+from pathlib import Path
+
+from .control import close, start, wait_for_end
+from .errors import UsageError
+from .instances import expand
+from .root import ensure_root, resolve_root
+from .spec import RunSpec
+from .store import RunInfo, load_run
+
+
+class Experiment:
+    def __init__(self, module: str | os.PathLike, instances: list[str], *, workers: int = 1,
+                 iterations: int = 1, name: str | None = None, folder: str = "/",
+                 tags=(), metadata: dict | None = None, description: str = "",
+                 executor: str = "local", scheduler: str | None = None,
+                 max_attempts: int = 3, root: str | os.PathLike | None = None):
+        self.root = resolve_root(root)
+        self.spec = RunSpec(kind="module", module=str(module), instances=[],
+                            iterations=iterations, workers=workers, executor=executor,
+                            scheduler=scheduler, max_attempts=max_attempts)
+        self._patterns = [str(p) for p in instances]
+        self._attrs = {"name": name, "folder": folder, "tags": list(tags),
+                       "metadata": metadata or {}, "description": description}
+        self.run_id: str | None = None
+
+    def start(self) -> str:
+        """Launch the run (detached); returns its id as soon as it is running."""
+        if self.run_id is not None:
+            raise UsageError(f"this experiment was already started as run {self.run_id}")
+        self.spec.instances = expand(self._patterns)
+        info = start(ensure_root(self.root), self.spec, **self._attrs)
+        self.run_id = info.id
+        return info.id
+
+    def _started(self) -> str:
+        if self.run_id is None:
+            raise UsageError("start() the experiment first")
+        return self.run_id
+
+    def info(self) -> RunInfo:
+        return load_run(self.root, self._started())
+
+    @property
+    def status(self) -> str | None:
+        return self.info().status if self.run_id else None
+
+    def stop(self, wait: float | None = 30.0) -> str:
+        """Close the run gracefully (resumable); its status once it ended."""
+        info = self.info()
+        if info.status in ("running", "paused"):
+            info = close(self.root, info.id, wait=wait)
+        return info.status
+
+    def join(self, timeout: float | None = None) -> str:
+        """Wait for the run to end (or ``timeout`` seconds); its status."""
+        return wait_for_end(self.root, self._started(), timeout).status
+
+    def __repr__(self) -> str:
+        return f"Experiment({Path(self.spec.module).name!r}, run_id={self.run_id!r})"

@@ -1,0 +1,123 @@
+"""The local executor: worker processes on this machine, each in its own process group
+(so pause and close reach whatever a module starts), talking over two pipes."""
+
+import contextlib
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+from .layout import RunPaths
+
+
+@dataclass
+class Worker:
+    name: str
+    proc: subprocess.Popen
+    tasks: object
+    results: object
+    buffer: bytes = b""
+    ready: bool = False
+    busy: str | None = None  # the task key (or "done") in progress
+    alive: bool = True
+    answers: list = field(default_factory=list)
+
+
+class LocalPool:
+    def __init__(self, paths: RunPaths, size: int, env: dict):
+        self.paths = paths
+        self.env = env
+        self.selector = selectors.DefaultSelector()
+        self.workers: list[Worker] = []
+        self._count = 0
+        for _ in range(size):
+            self.spawn()
+
+    def spawn(self) -> Worker:
+        task_r, task_w = os.pipe()
+        result_r, result_w = os.pipe()
+        name = f"w{self._count}"
+        self._count += 1
+        log = open(self.paths.meta(f"log/{name}.log"), "ab")  # noqa: SIM115 - the child's
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runyard.engine.worker", str(self.paths.root),
+             self.paths.id, name, str(task_r), str(result_w)],
+            pass_fds=(task_r, result_w), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            cwd=self.paths.run_dir, env=self.env, start_new_session=True)
+        log.close()
+        os.close(task_r)
+        os.close(result_w)
+        os.set_blocking(result_r, False)
+        worker = Worker(name, proc, os.fdopen(task_w, "w"), result_r)
+        self.selector.register(result_r, selectors.EVENT_READ, worker)
+        self.workers.append(worker)
+        return worker
+
+    def idle(self) -> list[Worker]:
+        return [w for w in self.workers if w.alive and w.ready and w.busy is None]
+
+    def send(self, worker: Worker, task: dict) -> None:
+        worker.busy = task.get("key", task["op"])
+        try:
+            worker.tasks.write(json.dumps(task) + "\n")
+            worker.tasks.flush()
+        except BrokenPipeError:
+            pass  # the worker died; poll() reports it
+
+    def poll(self, timeout: float) -> list[tuple[Worker, dict]]:
+        """Answers that arrived, and ``{"op": "died"}`` for workers that ended."""
+        events = []
+        for key, _mask in self.selector.select(timeout):
+            worker = key.data
+            try:
+                chunk = os.read(worker.results, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                events.append((worker, self._bury(worker)))
+                continue
+            worker.buffer += chunk
+            *lines, worker.buffer = worker.buffer.split(b"\n")
+            for line in lines:
+                answer = json.loads(line)
+                if answer.get("op") == "ready":
+                    worker.ready = True
+                    continue
+                worker.busy = None
+                events.append((worker, answer))
+        return events
+
+    def _bury(self, worker: Worker) -> dict:
+        self.selector.unregister(worker.results)
+        os.close(worker.results)
+        worker.alive = False
+        code = worker.proc.wait()
+        return {"op": "died", "key": worker.busy, "code": code}
+
+    def signal_all(self, signum: int) -> None:
+        for worker in self.workers:
+            if worker.alive:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(worker.proc.pid, signum)
+
+    def pids(self) -> list[int]:
+        return [w.proc.pid for w in self.workers if w.alive]
+
+    def alive(self) -> list[Worker]:
+        return [w for w in self.workers if w.alive]
+
+    def stop(self) -> None:
+        for worker in self.alive():
+            try:
+                worker.tasks.write(json.dumps({"op": "exit"}) + "\n")
+                worker.tasks.flush()
+            except BrokenPipeError:
+                pass
+
+    def kill(self) -> None:
+        self.signal_all(signal.SIGKILL)
+        for worker in self.alive():
+            self._bury(worker)

@@ -1,0 +1,153 @@
+"""Operations in ``runyard.toml``, read and written with tomlkit so that a user's
+comments and layout survive when runyard (the dashboard) edits the file.
+
+    root = "runs"
+
+    [operations.extract]             # runyard run extract
+    module = "extract.py"            # or: command = "python train.py --lr 0.1"
+    instances = ["data/*.txt"]       # paths, globs or .batch files
+    workers = 2
+    iterations = 1
+    executor = "local"               # or "dask", with scheduler = "tcp://host:8786"
+    max_attempts = 3
+    tags = ["nightly"]
+    folder = "/extract"
+    metadata = { dataset = "v2" }
+
+    [[operations.extract.alerts]]
+    name = "slow"
+    source = "metrics"
+    rule = "is below"
+    metric = "rate"
+    threshold = 10
+"""
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+
+from .errors import RunyardError
+from .instances import expand
+from .spec import RunSpec
+
+FIELDS = {"module": str, "command": (str, list), "instances": (str, list), "workers": int,
+          "iterations": int, "executor": str, "scheduler": str, "max_attempts": int,
+          "grace": (int, float), "tags": list, "folder": str, "metadata": dict,
+          "description": str, "alerts": list, "name": str}
+
+
+class ProjectError(RunyardError):
+    """runyard.toml cannot be used; the message names the file and, where known, line."""
+
+
+@dataclass
+class Operation:
+    name: str
+    spec: RunSpec
+    attrs: dict = field(default_factory=dict)   # name, folder, tags, metadata, description
+    alerts: list = field(default_factory=list)
+
+
+def read_document(path: Path) -> tomlkit.TOMLDocument:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        return tomlkit.parse(text)
+    except TOMLKitError as exc:
+        line = getattr(exc, "line", None)
+        where = f"{path}:{line}" if line else str(path)
+        raise ProjectError(f"{where}: invalid TOML: {exc}") from None
+
+
+def _line_of(path: Path, operation: str, key: str | None = None) -> str:
+    """``path:line`` of an operation's table (or of one of its keys), for messages."""
+    lines = path.read_text().splitlines()
+    header = re.compile(rf"^\s*\[\s*operations\.\"?{re.escape(operation)}\"?\s*\]")
+    start = next((i for i, text in enumerate(lines) if header.match(text)), None)
+    if start is None:
+        return str(path)
+    if key is not None:
+        for i in range(start + 1, len(lines)):
+            if lines[i].lstrip().startswith("["):
+                break
+            if re.match(rf"^\s*{re.escape(key)}\s*=", lines[i]):
+                return f"{path}:{i + 1}"
+    return f"{path}:{start + 1}"
+
+
+def operation_names(path: Path) -> list[str]:
+    operations = read_document(path).get("operations", {})
+    return list(operations) if isinstance(operations, dict) else []
+
+
+def load_operation(path: Path, name: str) -> Operation:
+    """The operation ``name`` of project file ``path``, checked."""
+    operations = read_document(path).get("operations")
+    if not isinstance(operations, dict) or name not in operations:
+        known = ", ".join(operation_names(path)) or "none"
+        raise ProjectError(f"{path}: no operation {name!r} (operations: {known})")
+    table = operations[name].unwrap()
+    if not isinstance(table, dict):
+        raise ProjectError(f"{_line_of(path, name)}: operations.{name} must be a table")
+    for key, value in table.items():
+        expected = FIELDS.get(key)
+        if expected is None:
+            raise ProjectError(f"{_line_of(path, name, key)}: unknown key {key!r} in "
+                               f"operations.{name} (known: {', '.join(FIELDS)})")
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is int):
+            raise ProjectError(f"{_line_of(path, name, key)}: {key} has the wrong type "
+                               f"({type(value).__name__}: {value!r})")
+    return _operation(path, name, table)
+
+
+def _operation(path: Path, name: str, table: dict) -> Operation:
+    base = path.parent
+    if ("module" in table) == ("command" in table):
+        raise ProjectError(f"{_line_of(path, name)}: operations.{name} needs exactly one "
+                           "of 'module' and 'command'")
+    spec = RunSpec(kind="module" if "module" in table else "command",
+                   workers=table.get("workers", 1), iterations=table.get("iterations", 1),
+                   executor=table.get("executor", "local"), scheduler=table.get("scheduler"),
+                   max_attempts=table.get("max_attempts", 3),
+                   grace=float(table.get("grace", 10.0)), cwd=str(base))
+    if spec.kind == "module":
+        spec.module = str(base / table["module"])
+        patterns = table.get("instances", [])
+        patterns = [patterns] if isinstance(patterns, str) else patterns
+        try:
+            spec.instances = expand([str(p) for p in patterns], base)
+        except RunyardError as exc:
+            raise ProjectError(f"{_line_of(path, name, 'instances')}: {exc}") from None
+    else:
+        command = table["command"]
+        spec.argv = shlex.split(command) if isinstance(command, str) else list(command)
+    attrs = {k: table[k] for k in ("name", "folder", "tags", "metadata", "description")
+             if k in table}
+    return Operation(name, spec, attrs, list(table.get("alerts", [])))
+
+
+def save_operation(path: Path, name: str, values: dict) -> None:
+    """Add or update operation ``name``, keeping every comment and the layout."""
+    unknown = set(values) - set(FIELDS)
+    if unknown:
+        raise ProjectError(f"unknown operation keys: {', '.join(sorted(unknown))}")
+    document = read_document(path) if path.exists() else tomlkit.document()
+    operations = document.get("operations")
+    if operations is None:
+        operations = tomlkit.table(is_super_table=True)
+        document["operations"] = operations
+    table = operations.get(name)
+    if table is None:
+        table = tomlkit.table()
+        operations[name] = table
+    for key, value in values.items():
+        table[key] = value
+    from .atomic import write_atomic
+
+    write_atomic(path, tomlkit.dumps(document))

@@ -1,0 +1,296 @@
+"""The supervisor: one detached process per run attempt.
+
+``python -m runyard.engine.supervisor ROOT RUN_ID``
+
+It writes the run's lock (so the run is ``running`` while it lives and ``lost``
+the moment it dies), beats the heartbeat, owns the workers (or the command),
+follows ``control.json`` (pause, resume, close) and SIGTERM, and writes the
+exit record. Work already done is never redone: it reads the instance records
+and runs only what is unfinished.
+"""
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+from .layout import RunPaths
+from .lifecycle import beat, clear_pause_marker, finalize_run, pause_marker, start_run
+from .meta import update_attrs
+from .run import STATUS_REQUEST
+from .spec import read_spec
+from .work import InstanceBook
+
+CONTROL = "control.json"
+TICK = 0.1
+BEAT_EVERY = 2.0
+
+
+class Supervisor:
+    def __init__(self, paths: RunPaths):
+        self.paths = paths
+        self.spec = read_spec(paths.meta_dir)
+        self.book = InstanceBook(paths)
+        self.closing = False
+        self.paused = False
+        self._control_mtime = None
+        self._next_beat = 0.0
+        self._next_progress = 0.0
+        self.env = {**os.environ, "RUNYARD_ROOT": str(paths.root),
+                    "RUNYARD_RUN_ID": paths.id}
+
+    # -- shared by both kinds -------------------------------------------
+    def install_signals(self) -> None:
+        def close(signum, _frame):
+            self.log(f"Received signal {signal.Signals(signum).name}: closing")
+            self.closing = True
+
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, close)
+
+    def log(self, message: str) -> None:
+        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}", flush=True)
+
+    def tick(self) -> None:
+        now = time.time()
+        if now >= self._next_beat:
+            beat(self.paths)
+            self._next_beat = now + BEAT_EVERY
+        self.read_control()
+
+    def read_control(self) -> None:
+        path = self.paths.meta(CONTROL)
+        try:
+            mtime = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if mtime == self._control_mtime:
+            return
+        self._control_mtime = mtime
+        try:
+            want = json.loads(path.read_text()).get("want")
+        except (ValueError, OSError):
+            return
+        if want == "closed":
+            self.closing = True
+        elif want == "paused" and not self.paused:
+            self.set_paused(True)
+        elif want == "running" and self.paused:
+            self.set_paused(False)
+
+    def set_paused(self, paused: bool) -> None:
+        self.signal_work(signal.SIGSTOP if paused else signal.SIGCONT)
+        self.paused = paused
+        (pause_marker if paused else clear_pause_marker)(self.paths)
+
+    def signal_work(self, signum: int) -> None:
+        raise NotImplementedError
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        request = self.paths.meta(STATUS_REQUEST)
+        if status == "completed" and request.exists():
+            with contextlib.suppress(ValueError):
+                status = json.loads(request.read_text()).get("status", status)
+        finalize_run(self.paths, status, error=error)
+        self.log(f"Run ended {status}" + (f": {error}" if error else ""))
+
+
+class ModuleSupervisor(Supervisor):
+    """Runs a module's unfinished instances on a pool of workers, then done()."""
+
+    def main(self) -> None:
+        records = self.book.records()
+        limit = self.spec.max_attempts
+        self.todo = deque(k for k, r in records.items() if r.get("status") != "done" and not
+                          (r.get("status") == "failed" and r.get("attempts", 0) >= limit))
+        self.failed = sum(1 for k, r in records.items() if r.get("status") == "failed"
+                          and k not in self.todo)
+        self.fatal: str | None = None
+        self.done_state = "not yet"  # -> "asked" -> "ok" | "failed"
+        self.pool = self.make_pool()
+        self.log(f"Attempt with {len(self.todo)} of {len(records)} instances to run")
+        while not self.closing and not self.finished():
+            self.tick()
+            self.progress()
+            if not self.paused:
+                self.dispatch()
+            for worker, answer in self.pool.poll(TICK):
+                self.handle(worker, answer)
+        self.progress(force=True)
+        self.end()
+
+    def make_pool(self):
+        if self.spec.executor == "dask":
+            from .dask_pool import DaskPool
+
+            return DaskPool(self.paths, self.spec, self.env)
+        from .pool import LocalPool
+
+        size = max(1, min(self.spec.workers, len(self.todo) or 1))
+        return LocalPool(self.paths, size, self.env)
+
+    def signal_work(self, signum: int) -> None:
+        self.pool.signal_all(signum)
+
+    def busy(self) -> bool:
+        return any(w.busy for w in self.pool.alive())
+
+    def finished(self) -> bool:
+        if self.fatal:
+            return True
+        if self.todo or self.busy():
+            return False
+        if self.failed:
+            return True
+        return self.done_state in ("ok", "failed")
+
+    def dispatch(self) -> None:
+        for worker in self.pool.idle():
+            if self.todo:
+                self.pool.send(worker, {"op": "run", "key": self.todo.popleft()})
+            elif not self.failed and self.done_state == "not yet" and not self.busy():
+                self.done_state = "asked"
+                self.pool.send(worker, {"op": "done"})
+                return
+        if not self.pool.alive() and (self.todo or self.done_state == "asked"):
+            self.pool.spawn()
+
+    def handle(self, worker, answer: dict) -> None:
+        op = answer.get("op")
+        if op == "fatal":
+            self.fatal = answer["error"]
+        elif op == "done":
+            self.done_state = "ok" if answer["ok"] else "failed"
+            self.done_error = answer.get("error")
+        elif op == "died":
+            self.worker_died(answer)
+        elif not answer["ok"]:
+            self.failed += 1
+
+    def worker_died(self, answer: dict) -> None:
+        key, code = answer.get("key"), answer.get("code")
+        if self.closing:
+            return
+        if key == "done":
+            self.done_state, self.done_error = "failed", f"worker died (exit code {code})"
+        elif key:
+            record = self.book.read(key) or {}
+            record.update(status="failed", ended=time.time(),
+                          error=f"worker process died (exit code {code})")
+            self.book.write(key, record)
+            self.failed += 1
+        if self.todo or self.done_state == "not yet":
+            self.pool.spawn()
+
+    def progress(self, force: bool = False) -> None:
+        now = time.time()
+        if not force and now < self._next_progress:
+            return
+        self._next_progress = now + 0.5
+        counts = self.book.counts()
+        counts["total"] = sum(counts.values())
+        update_attrs(self.paths.meta_dir, lambda a: a.update(progress=counts), None)
+
+    def end(self) -> None:
+        if self.closing:
+            self.stop_workers()
+        else:
+            self.pool.stop()
+            self.wait_workers(5.0)
+            self.pool.kill()
+        self.progress(force=True)
+        if self.fatal:
+            self.finish("failed", error=self.fatal)
+        elif self.closing and self.done_state != "ok":
+            self.finish("terminated", error="closed")
+        elif self.failed:
+            total = len(self.book.keys())
+            self.finish("failed", error=f"{self.failed} of {total} instances failed")
+        elif self.done_state == "failed":
+            self.finish("failed", error=f"done() failed: {self.done_error}")
+        else:
+            self.finish("completed")
+
+    def stop_workers(self) -> None:
+        self.pool.signal_all(signal.SIGTERM)
+        if self.paused:
+            self.pool.signal_all(signal.SIGCONT)
+            clear_pause_marker(self.paths)
+        self.wait_workers(self.spec.grace)
+        self.pool.kill()
+        for key, record in self.book.records().items():
+            if record.get("status") == "running":  # interrupted: resumable as it is
+                record["status"] = "pending"
+                self.book.write(key, record)
+
+    def wait_workers(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while self.pool.alive() and time.monotonic() < deadline:
+            for worker, answer in self.pool.poll(TICK):
+                if answer.get("op") == "done":
+                    self.handle(worker, answer)
+            beat(self.paths)
+
+
+class CommandSupervisor(Supervisor):
+    """Runs a plain command; its Run() attaches to this run through the environment."""
+
+    def main(self) -> None:
+        env = {**self.env, "RUNYARD_WRITER": "cmd"}
+        with open(self.paths.meta("log/output.log"), "ab") as log:
+            self.proc = subprocess.Popen(self.spec.argv, cwd=self.paths.run_dir, env=env,
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         start_new_session=True)
+        self.log(f"Started {self.spec.argv!r} as pid {self.proc.pid}")
+        while self.proc.poll() is None and not self.closing:
+            self.tick()
+            time.sleep(TICK)
+        if self.proc.poll() is None:
+            self.stop_command()
+            self.finish("terminated", error="closed")
+            return
+        code = self.proc.returncode
+        if code == 0:
+            self.finish("completed")
+        else:
+            self.finish("failed", error=f"exit code {code}")
+
+    def signal_work(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signum)
+
+    def stop_command(self) -> None:
+        self.signal_work(signal.SIGTERM)
+        if self.paused:
+            self.signal_work(signal.SIGCONT)
+            clear_pause_marker(self.paths)
+        try:
+            self.proc.wait(self.spec.grace)
+        except subprocess.TimeoutExpired:
+            self.signal_work(signal.SIGKILL)
+            self.proc.wait()
+
+
+def main(argv: list[str]) -> int:
+    paths = RunPaths(Path(argv[0]), argv[1])
+    start_run(paths)
+    kind = ModuleSupervisor if read_spec(paths.meta_dir).kind == "module" \
+        else CommandSupervisor
+    supervisor = kind(paths)
+    supervisor.install_signals()
+    try:
+        supervisor.main()
+    except Exception as exc:  # the run must not be left running: record why it ended
+        supervisor.log(f"Supervisor failed: {type(exc).__name__}: {exc}")
+        finalize_run(paths, "failed", error=f"supervisor failed: {exc}")
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

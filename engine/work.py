@@ -1,0 +1,86 @@
+"""The work of a run: its instances and their saved states.
+
+Each (instance, iteration) has one whole-file record,
+``instances/<index>-<iteration>.json``:
+
+    {"instance": "/data/a.txt", "iteration": 0, "status": "done", "attempts": 1,
+     "state": "7", "state_size": 1, "saved": 1795..., "started": ..., "ended": ...,
+     "error": null}
+
+``status`` is ``pending``, ``running``, ``done`` or ``failed``. The process
+running an instance is the record's only writer while it runs (it also holds
+``<key>.lock``); ``save(state)`` replaces the record atomically at once. A
+record left ``running`` by a process that died is unfinished work, resumed
+from its last saved state. ``done.json`` appears once ``done()`` has returned.
+"""
+
+import json
+import time
+from pathlib import Path
+
+from .atomic import write_json_atomic
+from .layout import RunPaths
+
+INSTANCES = "instances"
+DONE_MARK = "done.json"
+FINISHED = ("done",)
+
+
+def work_key(index: int, iteration: int) -> str:
+    return f"{index:05d}-{iteration}"
+
+
+class InstanceBook:
+    """Reads and writes the instance records of one run."""
+
+    def __init__(self, paths: RunPaths):
+        self.paths = paths
+        self.folder = paths.meta(INSTANCES)
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def read(self, key: str) -> dict | None:
+        try:
+            return json.loads(self.path(key).read_bytes())
+        except FileNotFoundError:
+            return None
+        except ValueError:  # never written half, but a user may edit one by hand
+            return {"status": "pending", "error": f"{self.path(key)} is not valid JSON"}
+
+    def write(self, key: str, record: dict, fsync: bool = False) -> None:
+        write_json_atomic(self.path(key), record, fsync=fsync)
+
+    def create(self, instances: list[str], iterations: int) -> None:
+        """The pending records of a new run (written before it is started)."""
+        self.folder.mkdir(exist_ok=True)
+        for index, instance in enumerate(instances):
+            for iteration in range(iterations):
+                self.write(work_key(index, iteration), new_record(instance, iteration))
+
+    def keys(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.stem for p in self.folder.glob("*.json"))
+
+    def records(self) -> dict[str, dict]:
+        return {key: self.read(key) or {} for key in self.keys()}
+
+    def counts(self) -> dict[str, int]:
+        counts = {"pending": 0, "running": 0, "done": 0, "failed": 0}
+        for record in self.records().values():
+            status = record.get("status", "pending")
+            counts[status if status in counts else "pending"] += 1
+        return counts
+
+    def done_called(self) -> bool:
+        return self.paths.meta(DONE_MARK).exists()
+
+    def mark_done_called(self) -> None:
+        write_json_atomic(self.paths.meta(DONE_MARK), {"time": time.time()}, fsync=True)
+
+
+def new_record(instance: str, iteration: int) -> dict:
+    return {"instance": instance, "iteration": iteration, "status": "pending",
+            "attempts": 0, "state": "", "state_size": 0, "saved": None, "started": None,
+            "ended": None, "error": None}

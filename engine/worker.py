@@ -1,0 +1,154 @@
+"""A worker process: imports a run module once and runs instances for its supervisor.
+
+``python -m runyard.engine.worker ROOT RUN_ID NAME TASK_FD RESULT_FD``
+
+Tasks arrive as JSON lines on TASK_FD (``{"op": "run", "key": ...}``,
+``{"op": "done"}``, ``{"op": "exit"}``); each answer is one JSON line on
+RESULT_FD. The user's own output goes to the worker's log. The worker dies
+with its supervisor (PR_SET_PDEATHSIG), so a killed run leaves no orphan
+writing into its records.
+"""
+
+import ctypes
+import fcntl
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .context import set_current
+from .errors import RunyardError
+from .layout import RunPaths
+from .modules import ModuleError, load_module
+from .spec import module_copy, read_spec
+from .work import InstanceBook
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent check in save() still stops us
+    if os.getppid() == 1:
+        os._exit(1)
+
+
+class InstanceRunner:
+    """Runs instances of one module, saving their records; used by both executors."""
+
+    def __init__(self, paths: RunPaths, writer_name: str, module_path: Path,
+                 on_save=None):
+        self.paths = paths
+        self.book = InstanceBook(paths)
+        self.on_save = on_save  # called after every save (pause/close checks on Dask)
+        _module, self.run_fn, self.done_fn = load_module(module_path)
+        from .run import Run
+
+        self.handle = Run()
+        self.handle.config(disable_resources_metrics=True)
+        self.handle._attach(paths, writer_name)
+        set_current(self.handle)
+
+    def run(self, key: str) -> dict:
+        """Run one instance to its end; the answer for the supervisor."""
+        with open(self.book.folder / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # a straggler of a killed attempt? wait
+            record = self.book.read(key)
+            if record is None:
+                return {"key": key, "ok": False, "error": f"no record for {key}"}
+            if record.get("status") == "done":
+                return {"key": key, "ok": True}
+            return self._run_record(key, record)
+
+    def _run_record(self, key: str, record: dict) -> dict:
+        record.update(status="running", attempts=record.get("attempts", 0) + 1,
+                      started=time.time(), error=None)
+        self.book.write(key, record)
+        self.handle._context = record["instance"]
+
+        def save(state) -> None:
+            if not isinstance(state, str):
+                raise TypeError(f"save() takes the state as a string, not "
+                                f"{type(state).__name__} {state!r}")
+            record.update(state=state, state_size=len(state.encode("utf-8")),
+                          saved=time.time())
+            self.book.write(key, record)
+            if self.on_save is not None:
+                self.on_save()
+
+        try:
+            self.run_fn(record["instance"], save, record.get("state", ""))
+        except Exception as exc:  # the user's code: any failure fails this instance
+            text = "".join(traceback.format_exception(exc))
+            record.update(status="failed", ended=time.time(),
+                          error=f"{type(exc).__name__}: {exc}")
+            self.book.write(key, record)
+            self.handle.log_event(f"Instance {record['instance']} failed:\n{text}",
+                                  log_level="error")
+            return {"key": key, "ok": False, "error": record["error"]}
+        finally:
+            self.handle._context = None
+        record.update(status="done", ended=time.time())
+        self.book.write(key, record)
+        return {"key": key, "ok": True}
+
+    def done(self) -> dict:
+        """Call done() once: its mark is written as soon as it returns."""
+        if self.book.done_called():
+            return {"op": "done", "ok": True}
+        try:
+            if self.done_fn is not None:
+                self.done_fn()
+        except Exception as exc:  # the user's done(): report, do not mark
+            text = "".join(traceback.format_exception(exc))
+            self.handle.log_event(f"done() failed:\n{text}", log_level="error")
+            return {"op": "done", "ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        self.book.mark_done_called()
+        return {"op": "done", "ok": True}
+
+    def close(self) -> None:
+        self.handle._shutdown("completed")
+
+
+def serve(paths: RunPaths, name: str, tasks, results) -> None:
+    # the module's own folder stays importable: helpers beside it keep working
+    sys.path.insert(0, str(Path(read_spec(paths.meta_dir).module).parent))
+    runner = InstanceRunner(paths, name, module_copy(paths.meta_dir))
+    results.write(json.dumps({"op": "ready"}) + "\n")
+    results.flush()
+    for line in tasks:
+        task = json.loads(line)
+        if task["op"] == "exit":
+            break
+        answer = runner.done() if task["op"] == "done" else runner.run(task["key"])
+        runner.handle._writer.flush()
+        results.write(json.dumps(answer) + "\n")
+        results.flush()
+    runner.close()
+
+
+def main(argv: list[str]) -> int:
+    die_with_parent()
+    # close: unwind run() (finally blocks, queued metrics) instead of dying mid-write
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    root, run_id, name, task_fd, result_fd = argv
+    paths = RunPaths(Path(root), run_id)
+    os.chdir(paths.run_dir)
+    sys.path.insert(0, str(paths.run_dir))
+    with os.fdopen(int(task_fd), "r") as tasks, os.fdopen(int(result_fd), "w") as results:
+        try:
+            serve(paths, name, tasks, results)
+        except (ModuleError, RunyardError) as exc:
+            results.write(json.dumps({"op": "fatal", "error": str(exc)}) + "\n")
+            results.flush()
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
