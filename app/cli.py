@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from runyard.engine.errors import AmbiguousRun, RunNotFound, RunyardError
+from runyard.engine.errors import AmbiguousRun, RunNotFound, RunyardError, UsageError
 
 from .commands import control, demo, ls, run, show, sync
 
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return args.handler(args)
-    except (RunNotFound, AmbiguousRun) as exc:
+    except (RunNotFound, AmbiguousRun, UsageError) as exc:
         print(f"runyard: {exc}", file=sys.stderr)
         return 2
     except RunyardError as exc:

@@ -1,0 +1,165 @@
+"""The Dask executor: instances as tasks on a dask.distributed cluster.
+
+The supervisor stays on the launching machine; each instance becomes a task
+that a Dask worker runs with the same InstanceRunner as the local workers,
+reading and writing the run's records in the runs directory, which must be
+shared between the machines. State, ``done()``, failure and resume behave as
+locally; a worker that dies mid-instance is replaced by Dask, and the instance
+restarts elsewhere from its last saved state.
+
+Pause and close cannot signal processes on other machines: a task reads the
+run's ``control.json`` at each ``save()``, waits there while the run is paused
+and stops there when it is closed. Use one thread per Dask worker process
+(``--nthreads 1``): a run module runs in the run's folder as its working
+directory.
+"""
+
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .layout import RunPaths
+from .spec import RunSpec, module_copy
+
+CONTROL = "control.json"
+_runners: dict = {}
+
+
+class RunClosed(BaseException):
+    """Raised in save() when the run was closed; not an Exception, so user code's
+    ``except Exception`` does not swallow it."""
+
+
+def _control(paths: RunPaths) -> str | None:
+    try:
+        return json.loads(paths.meta(CONTROL).read_text()).get("want")
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _obey(paths: RunPaths) -> None:
+    """At a save(): wait while the run is paused; stop if it was closed."""
+    want = _control(paths)
+    while want == "paused":
+        time.sleep(0.2)
+        want = _control(paths)
+    if want == "closed":
+        raise RunClosed
+
+
+def run_task(root: str, run_id: str, op: str, key: str | None) -> dict:
+    """One instance (or ``done()``) on a Dask worker."""
+    from .worker import InstanceRunner
+
+    paths = RunPaths(Path(root), run_id)
+    runner = _runners.get((root, run_id))
+    if runner is None:
+        import sys
+
+        from .spec import read_spec
+
+        sys.path.insert(0, str(Path(read_spec(paths.meta_dir).module).parent))
+        name = f"dask-{socket.gethostname()}-{os.getpid()}"
+        runner = InstanceRunner(paths, name, module_copy(paths.meta_dir),
+                                on_save=lambda: _obey(paths))
+        _runners[(root, run_id)] = runner
+    os.chdir(paths.run_dir)
+    try:
+        return runner.done() if op == "done" else runner.run(key)
+    finally:
+        runner.handle._writer.flush()
+
+
+@dataclass
+class Slot:
+    name: str
+    busy: str | None = None
+    future: object = None
+    alive: bool = True
+    ready: bool = True
+
+
+class DaskPool:
+    def __init__(self, paths: RunPaths, spec: RunSpec, env: dict):
+        from distributed import Client, LocalCluster
+
+        self.paths = paths
+        self.cluster = None
+        if spec.scheduler:
+            self.client = Client(spec.scheduler, timeout=30)
+        else:  # none given: a cluster of this machine, owned by this supervisor
+            self.cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=1,
+                                        processes=True, dashboard_address=None)
+            self.client = Client(self.cluster)
+        self.slots = [Slot(f"d{i}") for i in range(spec.workers)]
+        self.stopping = False
+
+    def spawn(self) -> None:
+        """Dask replaces lost workers itself."""
+
+    def idle(self) -> list[Slot]:
+        return [] if self.stopping else [s for s in self.slots if s.busy is None]
+
+    def alive(self) -> list[Slot]:
+        if self.stopping:
+            return [s for s in self.slots if s.busy is not None]
+        return list(self.slots)
+
+    def send(self, slot: Slot, task: dict) -> None:
+        slot.busy = task.get("key", task["op"])
+        slot.future = self.client.submit(run_task, str(self.paths.root), self.paths.id,
+                                         task["op"], task.get("key"), pure=False)
+
+    def poll(self, timeout: float) -> list[tuple[Slot, dict]]:
+        from distributed import wait
+
+        busy = [s for s in self.slots if s.future is not None]
+        if not busy:
+            time.sleep(timeout)
+            return []
+        try:
+            wait([s.future for s in busy], timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return []
+        events = []
+        for slot in busy:
+            if slot.future.done():
+                events.append((slot, self._answer(slot)))
+                slot.busy, slot.future = None, None
+        return events
+
+    def _answer(self, slot: Slot) -> dict:
+        future = slot.future
+        if future.status == "finished":
+            return future.result()
+        if future.status == "cancelled":
+            return {"op": "died", "key": slot.busy, "code": None}
+        error = future.exception()
+        if isinstance(error, RunClosed):
+            return {"op": "died", "key": slot.busy, "code": None}
+        if slot.busy == "done":
+            return {"op": "done", "ok": False, "error": f"{type(error).__name__}: {error}"}
+        return {"key": slot.busy, "ok": False, "error": f"{type(error).__name__}: {error}"}
+
+    def signal_all(self, signum: int) -> None:
+        import signal
+
+        if signum in (signal.SIGTERM, signal.SIGKILL):
+            self.stopping = True  # running tasks stop at their next save()
+
+    def stop(self) -> None:
+        self.stopping = True
+
+    def kill(self) -> None:
+        self.stopping = True
+        futures = [s.future for s in self.slots if s.future is not None]
+        if futures:
+            self.client.cancel(futures)
+        for slot in self.slots:
+            slot.busy, slot.future = None, None
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()

@@ -1,0 +1,92 @@
+"""Chaos: a run killed with SIGKILL at random moments, resumed each time, ends with
+every instance's work done exactly once, one done(), and no corrupt state file."""
+
+import contextlib
+import json
+import os
+import random
+import signal
+import textwrap
+import time
+
+import psutil
+
+from runyard.engine import list_runs, load_run
+from runyard.engine.control import resume, start, wait_for_end
+from runyard.engine.spec import RunSpec
+
+STEPS = 60
+
+MODULE = f"""
+    import os, time
+
+    def put(path, text):
+        # each step's output appears whole and at most once
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+
+    def run(instance, save, state):
+        name = os.path.basename(instance)
+        os.makedirs("steps", exist_ok=True)
+        for step in range(int(state or 0), {STEPS}):
+            time.sleep(0.01)
+            put(f"steps/{{name}}.{{step}}", str(step))
+            save(str(step + 1))
+        # O_EXCL: running a finished instance again would fail loudly here
+        os.close(os.open(f"finished-{{name}}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+
+    def done():
+        with open("done.log", "a") as f:
+            f.write("done\\n")
+"""
+
+
+def kill_everything(info) -> None:
+    supervisor = psutil.Process(info.attrs["lock"]["pid"])
+    victims = [supervisor, *supervisor.children(recursive=True)]
+    random.shuffle(victims)
+    for proc in victims:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.send_signal(signal.SIGKILL)
+    psutil.wait_procs(victims, timeout=10)
+
+
+def test_sigkill_ten_times_and_resume(root, tmp_path):
+    rng = random.Random(20261122)
+    module = tmp_path / "chaos.py"
+    module.write_text(textwrap.dedent(MODULE))
+    data = []
+    for i in range(20):
+        path = tmp_path / "data" / f"inst{i:02d}.txt"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(str(i))
+        data.append(str(path))
+    info = start(root, RunSpec(kind="module", module=str(module), instances=data, workers=3))
+    kills = 0
+    while kills < 10:
+        time.sleep(rng.uniform(0.15, 0.6))
+        info = load_run(root, info.id)
+        if info.status != "running":
+            break
+        kill_everything(info)
+        kills += 1
+        assert load_run(root, info.id).status == "lost"
+        info = resume(root, info.id)
+    assert kills == 10, "the run finished before it could be killed ten times"
+    info = wait_for_end(root, info.id, 120)
+    assert info.status == "completed", info.attrs.get("exit")
+    assert info.attrs["attempt"] == 11
+    run_dir = info.paths.run_dir
+    for path in data:
+        name = os.path.basename(path)
+        steps = sorted(int(p.suffix[1:]) for p in (run_dir / "steps").glob(f"{name}.*")
+                       if p.suffix != ".tmp")
+        assert steps == list(range(STEPS)), name
+        assert (run_dir / f"finished-{name}").exists()
+    assert (run_dir / "done.log").read_text() == "done\n"
+    for record_file in (info.meta_dir / "instances").glob("*.json"):
+        record = json.loads(record_file.read_text())  # never half-written
+        assert record["status"] == "done" and record["state"] == str(STEPS)
+    assert [r.id for r in list_runs(root)] == [info.id]

@@ -1,0 +1,126 @@
+"""The same runs on a real Dask cluster: a scheduler and workers on 127.0.0.1."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from runyard.engine import list_runs
+from runyard.engine.control import pause, resume, start, wait_for_end
+from runyard.engine.spec import RunSpec
+from runyard.engine.work import InstanceBook
+
+MODULE = """
+    import os, time
+    from runyard.engine import current_run
+
+    def run(instance, save, state):
+        name = os.path.basename(instance)
+        text = open(instance).read()
+        os.makedirs("out", exist_ok=True)
+        for step in range(int(state or 0), STEPS):
+            time.sleep(DELAY)
+            tmp = f"out/{name}.{step}.tmp"
+            with open(tmp, "w") as f:
+                f.write(text.upper() + str(step))
+            os.replace(tmp, f"out/{name}.{step}")
+            current_run().log_metrics({"step": step})
+            save(str(step + 1))
+
+    def done():
+        with open("done.log", "a") as f:
+            f.write("done\\n")
+"""
+
+
+def module(tmp_path: Path, steps: int, delay: float) -> Path:
+    path = tmp_path / "work.py"
+    path.write_text(textwrap.dedent(MODULE).replace("STEPS", str(steps))
+                    .replace("DELAY", str(delay)))
+    return path
+
+
+def instances(tmp_path: Path, count: int) -> list[str]:
+    folder = tmp_path / "data"
+    folder.mkdir(exist_ok=True)
+    for i in range(count):
+        (folder / f"i{i}.txt").write_text(f"instance {i}")
+    return sorted(str(p) for p in folder.glob("*.txt"))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dask")
+    scheduler_file = folder / "scheduler.json"
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    deadline = time.monotonic() + 60
+    while not scheduler_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    address = json.loads(scheduler_file.read_text())["address"]
+    workers = [subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+         "--no-nanny", "--no-dashboard", "--host", "127.0.0.1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        client.wait_for_workers(2, timeout=60)
+    yield {"address": address, "workers": workers}
+    for proc in workers + procs:
+        proc.kill()
+        proc.wait()
+
+
+def outputs(run_dir: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in (run_dir / "out").iterdir()
+            if not p.name.endswith(".tmp")}
+
+
+def test_dask_gives_the_same_results_as_local(root, tmp_path, cluster):
+    work, data = module(tmp_path, 5, 0.01), instances(tmp_path, 4)
+    local = start(root, RunSpec(kind="module", module=str(work), instances=data, workers=2))
+    local = wait_for_end(root, local.id, 60)
+    remote = start(root, RunSpec(kind="module", module=str(work), instances=data, workers=2,
+                                 executor="dask", scheduler=cluster["address"]))
+    remote = wait_for_end(root, remote.id, 120)
+    assert (local.status, remote.status) == ("completed", "completed")
+    assert outputs(local.paths.run_dir) == outputs(remote.paths.run_dir)
+    assert len(outputs(remote.paths.run_dir)) == 20
+    assert (remote.paths.run_dir / "done.log").read_text() == "done\n"
+    assert remote.attrs["progress"]["done"] == 4
+    series = list(remote.meta_dir.glob("metrics.dask-*.jsonl"))
+    assert series and sum(len(p.read_text().splitlines()) for p in series) == 20
+
+
+def test_dask_survives_a_killed_worker_and_pause_close_resume(root, tmp_path, cluster):
+    work, data = module(tmp_path, 30, 0.05), instances(tmp_path, 4)
+    info = start(root, RunSpec(kind="module", module=str(work), instances=data, workers=2,
+                               executor="dask", scheduler=cluster["address"]))
+    time.sleep(1.0)
+    victim = cluster["workers"][0]
+    os.kill(victim.pid, signal.SIGKILL)  # a node lost mid-instance
+    victim.wait()
+    time.sleep(0.5)
+    pause(root, info.id)  # takes effect at each task's next save()
+    time.sleep(1.0)
+    before = {k: r["state"] for k, r in InstanceBook(info.paths).records().items()}
+    time.sleep(1.0)
+    after = {k: r["state"] for k, r in InstanceBook(info.paths).records().items()}
+    assert before == after  # nothing moves while paused
+    resume(root, info.id)
+    info = wait_for_end(root, info.id, 180)
+    assert info.status == "completed", info.attrs.get("exit")
+    produced = outputs(info.paths.run_dir)
+    assert sorted(produced) == sorted(f"i{i}.txt.{s}" for i in range(4) for s in range(30))
+    assert (info.paths.run_dir / "done.log").read_text() == "done\n"
+    assert [r.id for r in list_runs(root)] == [info.id]
