@@ -112,6 +112,10 @@ class ModuleSupervisor(Supervisor):
                           and k not in self.todo)
         self.fatal: str | None = None
         self.done_state = "not yet"  # -> "asked" -> "ok" | "failed"
+        self.counts = {"pending": 0, "running": 0, "done": 0, "failed": 0}
+        for key, record in records.items():  # kept in memory from here on
+            status = "pending" if key in self.todo else record.get("status", "pending")
+            self.counts[status if status in self.counts else "pending"] += 1
         self.pool = self.make_pool()
         self.log(f"Attempt with {len(self.todo)} of {len(records)} instances to run")
         while not self.closing and not self.finished():
@@ -121,7 +125,6 @@ class ModuleSupervisor(Supervisor):
                 self.dispatch()
             for worker, answer in self.pool.poll(TICK):
                 self.handle(worker, answer)
-        self.progress(force=True)
         self.end()
 
     def make_pool(self):
@@ -153,6 +156,7 @@ class ModuleSupervisor(Supervisor):
         for worker in self.pool.idle():
             if self.todo:
                 self.pool.send(worker, {"op": "run", "key": self.todo.popleft()})
+                self.count("pending", "running")
             elif not self.failed and self.done_state == "not yet" and not self.busy():
                 self.done_state = "asked"
                 self.pool.send(worker, {"op": "done"})
@@ -171,6 +175,13 @@ class ModuleSupervisor(Supervisor):
             self.worker_died(answer)
         elif not answer["ok"]:
             self.failed += 1
+            self.count("running", "failed")
+        else:
+            self.count("running", "done")
+
+    def count(self, before: str, after: str) -> None:
+        self.counts[before] -= 1
+        self.counts[after] += 1
 
     def worker_died(self, answer: dict) -> None:
         key, code = answer.get("key"), answer.get("code")
@@ -184,15 +195,16 @@ class ModuleSupervisor(Supervisor):
                           error=f"worker process died (exit code {code})")
             self.book.write(key, record)
             self.failed += 1
+            self.count("running", "failed")
         if self.todo or self.done_state == "not yet":
             self.pool.spawn()
 
-    def progress(self, force: bool = False) -> None:
+    def progress(self, force: bool = False, recount: bool = False) -> None:
         now = time.time()
         if not force and now < self._next_progress:
             return
         self._next_progress = now + 0.5
-        counts = self.book.counts()
+        counts = self.book.counts() if recount else dict(self.counts)
         counts["total"] = sum(counts.values())
         update_attrs(self.paths.meta_dir, lambda a: a.update(progress=counts), None)
 
@@ -203,7 +215,7 @@ class ModuleSupervisor(Supervisor):
             self.pool.stop()
             self.wait_workers(5.0)
             self.pool.kill()
-        self.progress(force=True)
+        self.progress(force=True, recount=True)  # the records themselves, at the end
         if self.fatal:
             self.finish("failed", error=self.fatal)
         elif self.closing and self.done_state != "ok":

@@ -30,12 +30,16 @@ MODULE = f"""
     def run(instance, save, state):
         name = os.path.basename(instance)
         os.makedirs("steps", exist_ok=True)
-        for step in range(int(state or 0), {STEPS}):
+        first = int(state or 0)
+        for step in range(first, {STEPS}):
             time.sleep(0.01)
             put(f"steps/{{name}}.{{step}}", str(step))
             save(str(step + 1))
-        # O_EXCL: running a finished instance again would fail loudly here
-        os.close(os.open(f"finished-{{name}}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        if first < {STEPS}:
+            # O_EXCL: doing the last steps of a finished instance again fails loudly.
+            # (Killed after this line but before run() returned, run() is called
+            # again with the final state, as reference 000 says, and skips it.)
+            os.close(os.open(f"finished-{{name}}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
 
     def done():
         with open("done.log", "a") as f:

@@ -124,3 +124,20 @@ def test_dask_survives_a_killed_worker_and_pause_close_resume(root, tmp_path, cl
     assert sorted(produced) == sorted(f"i{i}.txt.{s}" for i in range(4) for s in range(30))
     assert (info.paths.run_dir / "done.log").read_text() == "done\n"
     assert [r.id for r in list_runs(root)] == [info.id]
+
+
+def test_dask_close_stops_at_the_next_save_and_resume_finishes(root, tmp_path, cluster):
+    from runyard.engine.control import close
+
+    work, data = module(tmp_path, 40, 0.05), instances(tmp_path, 2)
+    info = start(root, RunSpec(kind="module", module=str(work), instances=data, workers=2,
+                               executor="dask", scheduler=cluster["address"], grace=30))
+    time.sleep(1.0)
+    info = close(root, info.id, wait=60)
+    assert info.status == "terminated"
+    saved = [int(r["state"] or 0) for r in InstanceBook(info.paths).records().values()]
+    assert all(s < 40 for s in saved) and sum(saved) > 0
+    resume(root, info.id)
+    info = wait_for_end(root, info.id, 120)
+    assert info.status == "completed"
+    assert len(outputs(info.paths.run_dir)) == 80
