@@ -5,9 +5,9 @@ import sys
 
 from runyard.engine.errors import AmbiguousRun, RunNotFound, RunyardError, UsageError
 
-from .commands import control, demo, ls, run, show, sync
+from .commands import control, dash, demo, doctor, ls, run, show, sync
 
-COMMANDS = (ls, show, run, sync, demo)
+COMMANDS = (dash, ls, show, run, sync, demo, doctor)
 
 
 class Parser(argparse.ArgumentParser):
@@ -46,9 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if command_argv is not None:
         args.command_argv = command_argv
-    if getattr(args, "handler", None) is None:
-        parser.print_help()
-        return 0
+    if getattr(args, "handler", None) is None:  # plain `runyard`: the dashboard
+        args.handler, args.poll, args.no_poll = dash.run, None, False
     try:
         return args.handler(args)
     except (RunNotFound, AmbiguousRun, UsageError) as exc:

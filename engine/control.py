@@ -56,7 +56,14 @@ def start(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "
     spec = _checked_spec(spec)
     from .alerts import make_alert
 
-    checked_alerts = [make_alert(**a).definition() for a in alerts or []]
+    checked_alerts = []
+    for alert in alerts or []:
+        if not isinstance(alert, dict):
+            raise UsageError(f"an alert definition is a table of settings, not {alert!r}")
+        try:
+            checked_alerts.append(make_alert(**alert).definition())
+        except TypeError as exc:
+            raise UsageError(f"alert {alert.get('name', '?')!r}: {exc}") from None
     paths = make_run(root)
     init_run_meta(paths, name=name, folder=folder, tags=tags, metadata=metadata,
                   description=description,
@@ -75,7 +82,7 @@ def _launch(paths: RunPaths, env: dict) -> None:
     for name in ("RUNYARD_RUN_ID", "RUNYARD_WRITER"):
         env.pop(name, None)
     with open(paths.meta("log/supervisor.log"), "ab") as log:
-        subprocess.Popen([sys.executable, "-m", "runyard.engine.supervisor",
+        subprocess.Popen([sys.executable, "-P", "-m", "runyard.engine.supervisor",
                           str(paths.root), paths.id], cwd=paths.run_dir, env=env,
                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                          start_new_session=True, close_fds=True)
@@ -90,9 +97,10 @@ def _wait_started(paths: RunPaths, before: int) -> RunInfo:
             return info
         time.sleep(0.05)
     log = paths.meta("log/supervisor.log")
-    tail = log.read_text()[-500:] if log.exists() else ""
+    lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+    last = lines[-1] if lines else "(empty)"
     raise RunyardError(f"run {paths.id} did not start within {START_TIMEOUT:.0f} s; "
-                       f"supervisor log: {tail.strip() or '(empty)'}")
+                       f"the last line of {log}: {last}")
 
 
 def _request(info: RunInfo, want: str) -> None:

@@ -1,7 +1,9 @@
-"""A demo runs directory: a few runs in every state, one of them live.
+"""A demo runs directory: runs in every state, several of them live.
 
-``python -m runyard.engine.demo ROOT RUN_ID SECONDS`` is the live run's process:
-it writes a metric point and a heartbeat every half second, then completes.
+Finished, failed, lost and queued runs are written directly; ``demo-live`` is a
+tracking-API process (``python -m runyard.engine.demo ROOT SECONDS``) whose
+loss spikes now and then so that its alert fires; ``demo-instances`` and
+``demo-paused`` are engine runs of a small module over four instances.
 """
 
 import math
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from .jsonl import append_records
 from .layout import EVENTS, METRICS, RunPaths
-from .lifecycle import beat, finalize_run, init_run_meta, make_run, start_run
+from .lifecycle import finalize_run, init_run_meta, make_run, start_run
 from .series import metric_record
 
 
@@ -40,8 +42,25 @@ def _write_history(paths: RunPaths, steps: int, t0: float) -> None:
     ])
 
 
+DEMO_MODULE = """
+import math, time
+from runyard.engine import current_run
+
+def run(instance, save, state):
+    step = int(state or 0)
+    handle = current_run()
+    while step < 400:
+        time.sleep(0.25)
+        step += 1
+        handle.log_metrics({"residual": math.exp(-step / 60) + 0.01 * math.sin(step)})
+        if step % 50 == 0:
+            handle.log_event(f"checkpoint at step {step}")
+        save(str(step))
+"""
+
+
 def make_demo(root: Path, live_seconds: float = 600.0) -> list[RunPaths]:
-    """Fill ``root`` with demo runs; returns them. The live one runs detached."""
+    """Fill ``root`` with demo runs; the live ones run detached for ``live_seconds``."""
     now = time.time()
     done = _new_run(root, name="demo-converged", folder="/demo/sweeps", tags=["demo", "cpu"],
                     metadata={"lr": 0.01, "model": "heat-1d"},
@@ -64,34 +83,69 @@ def make_demo(root: Path, live_seconds: float = 600.0) -> list[RunPaths]:
     _write_history(lost, 60, now - 120)
     queued = _new_run(root, name="demo-queued", folder="/demo", tags=["demo"],
                       description="Defined and waiting for a node")
-    live = _new_run(root, name="demo-live", folder="/demo/sweeps", tags=["demo", "cpu"],
-                    metadata={"lr": 0.02, "model": "heat-2d"})
-    subprocess.Popen([sys.executable, "-m", "runyard.engine.demo", str(root), live.id,
+    subprocess.Popen([sys.executable, "-m", "runyard.engine.demo", str(root),
                       str(live_seconds)], start_new_session=True,
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL)
-    return [done, failed, lost, queued, live]
+    instances = _start_instances(root, "demo-instances", live_seconds)
+    paused = _start_instances(root, "demo-paused", live_seconds)
+    from .control import pause
+
+    pause(root, paused.id)
+    return [done, failed, lost, queued, instances, paused]
 
 
-def live_run(root: Path, run_id: str, seconds: float) -> None:
-    """Be the live demo run for ``seconds``, writing a point every half second."""
-    paths = RunPaths(root, run_id)
-    start_run(paths)
-    t0 = time.time()
-    step = 0
-    rng = random.Random(run_id)
-    while time.time() - t0 < seconds:
-        loss = 2.0 * math.exp(-0.01 * step) + rng.uniform(-0.05, 0.05)
-        append_records(paths.meta(METRICS), [metric_record(
-            step, time.time() - t0, time.time(), {"loss": loss, "accuracy": 1 - loss / 2.2})])
-        if step % 20 == 0:
-            append_records(paths.meta(EVENTS), [{"ts": time.time(), "level": "info",
-                                                 "msg": f"Reached step {step}"}])
-        beat(paths)
-        step += 1
-        time.sleep(0.5)
-    finalize_run(paths, "completed")
+def _start_instances(root: Path, name: str, seconds: float):
+    """An engine run of a small module over four instances (closed after ``seconds``)."""
+    from .control import start
+    from .spec import RunSpec
+
+    folder = root / ".runyard" / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    module = folder / "sim.py"
+    module.write_text(DEMO_MODULE)
+    cases = []
+    for case in ("coarse", "medium", "fine", "finest"):
+        path = folder / f"{case}.mesh"
+        path.write_text(case)
+        cases.append(str(path))
+    info = start(root, RunSpec(kind="module", module=str(module), instances=cases,
+                               workers=2), name=name, folder="/demo/instances",
+                 tags=["demo", "instances"])
+    subprocess.Popen([sys.executable, "-c",
+                      f"import time; time.sleep({seconds}); from pathlib import Path; "
+                      f"from runyard.engine.control import close; "
+                      f"close(Path({str(root)!r}), {info.id!r})"],
+                     start_new_session=True, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return info
+
+
+def live_run(root: Path, seconds: float) -> None:
+    """The live demo run: metrics every half second, events, an alert that fires."""
+    from .run import Run
+
+    with Run(root=root) as run:
+        run.config(resources_metrics_interval=5)
+        run.init(name="demo-live", folder="/demo/sweeps", tags=["demo", "cpu"],
+                 metadata={"lr": 0.02, "model": "heat-2d"},
+                 description="Live: the loss spikes after a minute and an alert fires")
+        run.create_metric_threshold_alert("loss-spike", metric="loss", threshold=1.5,
+                                          rule="is above", window=5, frequency=1)
+        rng = random.Random(7)
+        started = time.time()
+        step = 0
+        while time.time() - started < seconds:
+            elapsed = time.time() - started
+            loss = 2.0 * math.exp(-0.01 * step) + rng.uniform(-0.05, 0.05)
+            if 60 < elapsed % 120 < 75:
+                loss += 2.0  # a spike: the alert goes critical, then recovers
+            run.log_metrics({"loss": loss, "accuracy": max(0.0, 1 - loss / 2.2)})
+            if step % 20 == 0:
+                run.log_event(f"Reached step {step}")
+            step += 1
+            time.sleep(0.5)
 
 
 if __name__ == "__main__":
-    live_run(Path(sys.argv[1]), sys.argv[2], float(sys.argv[3]))
+    live_run(Path(sys.argv[1]), float(sys.argv[2]))

@@ -58,6 +58,8 @@ def _load_json(path: Path, kind: str) -> dict:
         raise InstanceError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     except OSError as exc:
         raise InstanceError(f"{path}: cannot read {kind} file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise InstanceError(f"{path}: a {kind} file must be UTF-8 text") from None
     if not isinstance(data, dict):
         raise InstanceError(f"{path}: a {kind} file holds a JSON object")
     return data

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from .errors import RunyardError
 
+CHECK_OK = "runyard: module imports"
+
 
 class ModuleError(RunyardError):
     """A run module cannot be used; the message names the file and line."""
@@ -43,8 +45,12 @@ def check_source(path: Path) -> None:
         raise ModuleError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
     params = _run_params(tree)
     if params is None:
-        has_run = any(isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "run"
-                                                        for t in n.targets) for n in tree.body)
+        has_run = any(
+            (isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "run"
+                                               for t in n.targets)) or
+            (isinstance(n, ast.ImportFrom | ast.Import) and
+             any((a.asname or a.name) == "run" for a in n.names))
+            for n in tree.body)
         if not has_run:
             raise ModuleError(f"{path}: no run(instance, save, state) function")
     elif len(params) != 3:
@@ -82,19 +88,28 @@ def _import_failure(path: Path, exc: BaseException) -> str:
 def check_module(path: Path) -> None:
     """Raise ModuleError if ``path`` is not a usable run module."""
     check_source(path)
-    result = subprocess.run([sys.executable, "-m", "runyard.engine.modules", str(path)],
-                            capture_output=True, text=True, cwd=path.parent, timeout=300)
-    if result.returncode != 0:
-        try:
-            message = json.loads(result.stdout.strip().splitlines()[-1])["error"]
-        except (ValueError, IndexError, KeyError):
-            message = f"{path}: import failed: {result.stderr.strip()[-300:]}"
-        raise ModuleError(message)
+    try:
+        result = subprocess.run([sys.executable, "-P", "-m", "runyard.engine.modules",
+                                 str(path)], capture_output=True, text=True, cwd=path.parent,
+                                stdin=subprocess.DEVNULL, timeout=300)
+    except subprocess.TimeoutExpired:
+        raise ModuleError(f"{path}: importing it did not finish within 300 s") from None
+    last = result.stdout.rstrip("\n").rsplit("\n", 1)[-1]
+    if result.returncode == 0 and last == CHECK_OK:
+        return
+    try:
+        message = json.loads(last)["error"]
+    except (ValueError, KeyError, TypeError):
+        stderr = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        reason = stderr[-1].strip() if stderr else f"exited with code {result.returncode}"
+        message = f"{path}: import failed: {reason}"
+    raise ModuleError(message)
 
 
 if __name__ == "__main__":  # python -m runyard.engine.modules FILE: the import check
     try:
         load_module(Path(sys.argv[1]).absolute())
     except ModuleError as error:
-        print(json.dumps({"error": str(error)}))
+        print("\n" + json.dumps({"error": str(error)}))
         sys.exit(1)
+    print("\n" + CHECK_OK)  # reached only if the import returned (no sys.exit in it)

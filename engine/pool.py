@@ -43,7 +43,7 @@ class LocalPool:
         self._count += 1
         log = open(self.paths.meta(f"log/{name}.log"), "ab")  # noqa: SIM115 - the child's
         proc = subprocess.Popen(
-            [sys.executable, "-m", "runyard.engine.worker", str(self.paths.root),
+            [sys.executable, "-P", "-m", "runyard.engine.worker", str(self.paths.root),
              self.paths.id, name, str(task_r), str(result_w)],
             pass_fds=(task_r, result_w), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             cwd=self.paths.run_dir, env=self.env, start_new_session=True)
@@ -93,9 +93,15 @@ class LocalPool:
     def _bury(self, worker: Worker) -> dict:
         self.selector.unregister(worker.results)
         os.close(worker.results)
+        with contextlib.suppress(OSError):
+            worker.tasks.close()
         worker.alive = False
         code = worker.proc.wait()
-        return {"op": "died", "key": worker.busy, "code": code}
+        return {"op": "died", "key": worker.busy, "code": code, "ready": worker.ready}
+
+    def reap(self) -> list[tuple[Worker, dict]]:
+        """Workers that exited while something they started keeps their pipe open."""
+        return [(w, self._bury(w)) for w in self.alive() if w.proc.poll() is not None]
 
     def signal_all(self, signum: int) -> None:
         for worker in self.workers:

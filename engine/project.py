@@ -34,6 +34,7 @@ from .errors import RunyardError
 from .instances import expand
 from .spec import RunSpec
 
+PROJECT_DEFAULT = "runyard.toml"
 FIELDS = {"module": str, "command": (str, list), "instances": (str, list), "workers": int,
           "iterations": int, "executor": str, "scheduler": str, "max_attempts": int,
           "grace": (int, float), "tags": list, "folder": str, "metadata": dict,
@@ -57,6 +58,8 @@ def read_document(path: Path) -> tomlkit.TOMLDocument:
         text = path.read_text()
     except OSError as exc:
         raise ProjectError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ProjectError(f"{path}: not UTF-8 text") from None
     try:
         return tomlkit.parse(text)
     except TOMLKitError as exc:
@@ -103,7 +106,30 @@ def load_operation(path: Path, name: str) -> Operation:
         if not isinstance(value, expected) or (isinstance(value, bool) and expected is int):
             raise ProjectError(f"{_line_of(path, name, key)}: {key} has the wrong type "
                                f"({type(value).__name__}: {value!r})")
+    _check_values(path, name, table)
     return _operation(path, name, table)
+
+
+def _check_values(path: Path, name: str, table: dict) -> None:
+    from .spec import EXECUTORS
+    from .validate import check_folder, check_metadata, check_tags
+
+    for key in ("workers", "iterations", "max_attempts"):
+        if key in table and table[key] < 1:
+            raise ProjectError(f"{_line_of(path, name, key)}: {key} must be at least 1, "
+                               f"got {table[key]}")
+    if "grace" in table and table["grace"] < 0:
+        raise ProjectError(f"{_line_of(path, name, 'grace')}: grace must not be negative")
+    if table.get("executor", "local") not in EXECUTORS:
+        raise ProjectError(f"{_line_of(path, name, 'executor')}: executor must be one of "
+                           f"{', '.join(EXECUTORS)}, got {table['executor']!r}")
+    for key, check in (("folder", check_folder), ("tags", check_tags),
+                       ("metadata", check_metadata)):
+        if key in table:
+            try:
+                check(table[key])
+            except ValueError as exc:
+                raise ProjectError(f"{_line_of(path, name, key)}: {exc}") from None
 
 
 def _operation(path: Path, name: str, table: dict) -> Operation:

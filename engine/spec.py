@@ -12,6 +12,7 @@ refuses to execute them if another user owns or can write them.
 import fnmatch
 import json
 import os
+import re
 import shutil
 import stat
 from dataclasses import asdict, dataclass, field
@@ -50,15 +51,20 @@ class RunSpec:
         return len(self.instances) * self.iterations if self.kind == "module" else 1
 
 
-def is_secret(name: str) -> bool:
+CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+
+
+def is_secret(name: str, value: str = "") -> bool:
+    """A name that looks secret, or a value that holds a password (a URL with one)."""
     upper = name.upper()
-    return any(fnmatch.fnmatchcase(upper, pattern) for pattern in SECRET_PATTERNS)
+    return any(fnmatch.fnmatchcase(upper, pattern) for pattern in SECRET_PATTERNS) or \
+        upper.endswith(("_PAT", "_DSN")) or bool(CREDENTIALS_IN_URL.search(value))
 
 
 def recordable_env(environ: dict | None = None) -> dict:
     environ = dict(os.environ if environ is None else environ)
     return {k: v for k, v in sorted(environ.items())
-            if not is_secret(k) and k not in RUNYARD_VARS}
+            if not is_secret(k, v) and k not in RUNYARD_VARS}
 
 
 def proc_dir(meta_dir: Path) -> Path:
@@ -99,7 +105,7 @@ def resume_env(meta_dir: Path, environ: dict | None = None) -> dict:
     """The recorded environment plus the resuming user's own secrets."""
     environ = dict(os.environ if environ is None else environ)
     recorded = json.loads((proc_dir(meta_dir) / "env.json").read_text())
-    recorded.update({k: v for k, v in environ.items() if is_secret(k)})
+    recorded.update({k: v for k, v in environ.items() if is_secret(k, v)})
     return recorded
 
 
@@ -109,6 +115,12 @@ def check_owned(meta_dir: Path) -> None:
     folder = proc_dir(meta_dir)
     candidates = [meta_dir, folder, *(folder / n for n in ("spec.json", "env.json",
                                                            "module.py"))]
+    try:  # the module's own folder goes on sys.path: its helpers run too
+        module = json.loads((folder / "spec.json").read_text()).get("module")
+    except (OSError, ValueError):
+        module = None
+    if module:
+        candidates.append(Path(module).parent)
     for path in candidates:
         try:
             info = path.stat()

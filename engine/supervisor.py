@@ -19,6 +19,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+from .atomic import write_json_atomic
 from .layout import RunPaths
 from .lifecycle import beat, clear_pause_marker, finalize_run, pause_marker, start_run
 from .meta import update_attrs
@@ -49,6 +50,8 @@ class Supervisor:
         def close(signum, _frame):
             self.log(f"Received signal {signal.Signals(signum).name}: closing")
             self.closing = True
+            # tasks on other machines (Dask) read this at their next save()
+            write_json_atomic(self.paths.meta(CONTROL), {"want": "closed"})
 
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, close)
@@ -106,8 +109,10 @@ class ModuleSupervisor(Supervisor):
     def main(self) -> None:
         records = self.book.records()
         limit = self.spec.max_attempts
+        # the retry limit counts failures, not closes or kills
         self.todo = deque(k for k, r in records.items() if r.get("status") != "done" and not
-                          (r.get("status") == "failed" and r.get("attempts", 0) >= limit))
+                          (r.get("status") == "failed" and r.get("failures", 1) >= limit))
+        self.early_deaths = 0
         self.failed = sum(1 for k, r in records.items() if r.get("status") == "failed"
                           and k not in self.todo)
         self.fatal: str | None = None
@@ -123,9 +128,13 @@ class ModuleSupervisor(Supervisor):
             self.progress()
             if not self.paused:
                 self.dispatch()
-            for worker, answer in self.pool.poll(TICK):
+            for worker, answer in self.pool.poll(TICK) + self.reap():
                 self.handle(worker, answer)
         self.end()
+
+    def reap(self) -> list:
+        reap = getattr(self.pool, "reap", None)
+        return reap() if reap else []
 
     def make_pool(self):
         if self.spec.executor == "dask":
@@ -187,15 +196,25 @@ class ModuleSupervisor(Supervisor):
         key, code = answer.get("key"), answer.get("code")
         if self.closing:
             return
+        if not answer.get("ready", True):
+            self.early_deaths += 1
+            if self.early_deaths >= 3:  # it will not get better: do not respawn forever
+                self.fatal = (f"worker processes exit before they start (exit code {code}); "
+                              f"see {self.paths.meta('log')}/w*.log")
+                return
         if key == "done":
             self.done_state, self.done_error = "failed", f"worker died (exit code {code})"
         elif key:
             record = self.book.read(key) or {}
-            record.update(status="failed", ended=time.time(),
-                          error=f"worker process died (exit code {code})")
-            self.book.write(key, record)
-            self.failed += 1
-            self.count("running", "failed")
+            if record.get("status") == "done":  # it died after finishing: keep the work
+                self.count("running", "done")
+            else:
+                record.update(status="failed", ended=time.time(),
+                              failures=record.get("failures", 0) + 1,
+                              error=f"worker process died (exit code {code})")
+                self.book.write(key, record)
+                self.failed += 1
+                self.count("running", "failed")
         if self.todo or self.done_state == "not yet":
             self.pool.spawn()
 
@@ -229,6 +248,8 @@ class ModuleSupervisor(Supervisor):
             self.finish("completed")
 
     def stop_workers(self) -> None:
+        if self.done_state == "asked":
+            self.wait_for_done()
         self.pool.signal_all(signal.SIGTERM)
         if self.paused:
             self.pool.signal_all(signal.SIGCONT)
@@ -239,6 +260,15 @@ class ModuleSupervisor(Supervisor):
             if record.get("status") == "running":  # interrupted: resumable as it is
                 record["status"] = "pending"
                 self.book.write(key, record)
+
+    def wait_for_done(self) -> None:
+        """Closing while done() runs: let it finish, so it is never run twice."""
+        if self.paused:
+            self.set_paused(False)
+        while self.done_state == "asked" and self.pool.alive():
+            for worker, answer in self.pool.poll(TICK) + self.reap():
+                self.handle(worker, answer)
+            beat(self.paths)
 
     def wait_workers(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -255,7 +285,8 @@ class CommandSupervisor(Supervisor):
     def main(self) -> None:
         env = {**self.env, "RUNYARD_WRITER": "cmd"}
         with open(self.paths.meta("log/output.log"), "ab") as log:
-            self.proc = subprocess.Popen(self.spec.argv, cwd=self.paths.run_dir, env=env,
+            self.proc = subprocess.Popen(command_argv(self.spec), cwd=self.paths.run_dir,
+                                         env=env,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          start_new_session=True)
         self.log(f"Started {self.spec.argv!r} as pid {self.proc.pid}")
@@ -288,9 +319,23 @@ class CommandSupervisor(Supervisor):
             self.proc.wait()
 
 
+def command_argv(spec) -> list[str]:
+    """The command, with arguments naming files where it was launched made absolute
+    (it runs in the run's folder, where ``train.py`` would not be found)."""
+    argv = []
+    for arg in spec.argv:
+        candidate = os.path.join(spec.cwd, arg) if spec.cwd else arg
+        if arg and not arg.startswith("-") and not os.path.isabs(arg) and \
+                os.path.exists(candidate):
+            arg = os.path.abspath(candidate)
+        argv.append(arg)
+    return argv
+
+
 def main(argv: list[str]) -> int:
     paths = RunPaths(Path(argv[0]), argv[1])
     start_run(paths)
+    paths.meta(STATUS_REQUEST).unlink(missing_ok=True)  # a past attempt's wish
     kind = ModuleSupervisor if read_spec(paths.meta_dir).kind == "module" \
         else CommandSupervisor
     supervisor = kind(paths)

@@ -86,6 +86,7 @@ class InstanceRunner:
         except Exception as exc:  # the user's code: any failure fails this instance
             text = "".join(traceback.format_exception(exc))
             record.update(status="failed", ended=time.time(),
+                          failures=record.get("failures", 0) + 1,
                           error=f"{type(exc).__name__}: {exc}")
             self.book.write(key, record)
             self.handle.log_event(f"Instance {record['instance']} failed:\n{text}",
@@ -139,7 +140,8 @@ def main(argv: list[str]) -> int:
     root, run_id, name, task_fd, result_fd = argv
     paths = RunPaths(Path(root), run_id)
     os.chdir(paths.run_dir)
-    sys.path.insert(0, str(paths.run_dir))
+    for fd in (int(task_fd), int(result_fd)):
+        os.set_inheritable(fd, False)  # what the module starts must not hold our pipes
     with os.fdopen(int(task_fd), "r") as tasks, os.fdopen(int(result_fd), "w") as results:
         try:
             serve(paths, name, tasks, results)

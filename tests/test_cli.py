@@ -1,7 +1,6 @@
 """The ``runyard`` command: ls, show, and one-line errors."""
 
 import json
-import os
 
 from runyard.engine import finalize_run, init_run_meta, make_run, start_run
 from runyard.engine.jsonl import append_records
@@ -192,14 +191,25 @@ def test_root_comes_from_env_then_project_file_then_default(root, tmp_path, cli,
 
 
 def test_demo_creates_runs_in_every_state(tmp_path):
-    result = run_cli_process("demo", "--root", tmp_path / "demo", "--seconds", "3")
+    import time
+
+    result = run_cli_process("demo", "--no-open", "--root", tmp_path / "demo", "--seconds",
+                             "20")
     assert result.returncode == 0, result.stderr
-    assert "demo-live" in result.stdout
-    listing = run_cli_process("ls", "--json", "--root", tmp_path / "demo")
-    statuses = {r["name"]: r["status"] for r in json.loads(listing.stdout)}
-    assert statuses["demo-converged"] == "completed"
-    assert statuses["demo-diverged"] == "failed"
-    assert statuses["demo-node-crash"] == "lost"
-    assert statuses["demo-queued"] == "created"
-    assert statuses["demo-live"] in ("created", "running")
-    assert os.path.isdir(tmp_path / "demo")
+    assert "demo-instances" in result.stdout
+
+    def statuses():
+        listing = run_cli_process("ls", "--json", "--root", tmp_path / "demo")
+        return {r["name"]: r["status"] for r in json.loads(listing.stdout)}
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (statuses().get("demo-live") != "running" or
+                                           statuses().get("demo-paused") != "paused"):
+        time.sleep(0.2)
+    found = statuses()
+    assert found == {"demo-converged": "completed", "demo-diverged": "failed",
+                     "demo-node-crash": "lost", "demo-queued": "created",
+                     "demo-live": "running", "demo-instances": "running",
+                     "demo-paused": "paused"}
+    for name in ("demo-live", "demo-instances", "demo-paused"):
+        run_cli_process("close", name, "--root", tmp_path / "demo")

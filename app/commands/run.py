@@ -134,6 +134,7 @@ def run(args) -> int:
 def follow(root: Path, run_id: str) -> int:
     """Show progress until the run ends; its exit code."""
     closing = False
+    close_sent = False
     started = time.monotonic()
 
     def interrupted(_signum, _frame):
@@ -146,10 +147,10 @@ def follow(root: Path, run_id: str) -> int:
     try:
         while True:
             info = load_run(root, run_id)
-            if closing and info.status in ("running", "paused") and \
-                    not (info.meta_dir / "control.json").exists():
+            if closing and not close_sent and info.status in ("running", "paused"):
                 print("\nClosing the run gracefully (Ctrl-C again stops waiting)...")
                 close(root, run_id)
+                close_sent = True
             show_progress(info, time.monotonic() - started)
             if info.status in ENDED:
                 if sys.stdout.isatty():

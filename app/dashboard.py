@@ -1,0 +1,300 @@
+"""The runyard dashboard: a Textual app over a runs directory, live, keyboard-driven.
+
+Data flows one way: watchdog (on its own thread) marks paths dirty and posts one
+``FilesChanged``; a refresh worker re-reads only the runs behind those paths and
+posts ``ModelRefreshed``; the screens redraw what changed. A heartbeat re-scan
+every few seconds catches what the watcher missed and turns runs with a stale
+heartbeat ``lost``. Control (start, pause, resume, close) calls the engine's
+functions in workers; the runs it starts belong to their own supervisors and
+outlive the dashboard.
+"""
+
+import time
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.css.query import NoMatches
+
+from runyard.engine import control as engine
+from runyard.engine.errors import RunyardError
+
+from .messages import ControlDone, FilesChanged, ModelRefreshed
+from .model import RunsModel
+from .palette import BindingCommands
+from .screens.confirm import ConfirmScreen
+from .screens.detail import DetailScreen
+from .screens.help import HelpScreen
+from .screens.runs import RunsScreen
+from .watch import RootWatcher, choose_mode
+
+RESCAN_EVERY = 3.0
+MIN_REFRESH_GAP = 0.1  # redraws at most ten times a second
+
+
+class RunyardApp(App):
+    TITLE = "runyard"
+    CSS_PATH = "styles.tcss"
+    COMMANDS = App.COMMANDS | {BindingCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+    ]
+
+    def __init__(self, root: Path, poll: float | None = None, no_poll: bool = False):
+        super().__init__()
+        self.root = root
+        self.model = RunsModel(root)
+        self.mode, self.interval, self.mode_reason = choose_mode(root, poll, no_poll)
+        self.watcher = RootWatcher(root, self.mode, self.interval, self._dirty)
+        self._refreshing = False
+        self._pending: set[str] = set()
+        self._last_refresh = 0.0
+        self._critical: dict[str, set[str]] = {}
+
+    # -- start and stop ---------------------------------------------------
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.root}  [watch: {self.watcher.describe()}]"
+        self.model.load_all()
+        self.push_screen(RunsScreen(self.model))
+        try:
+            self.watcher.start()
+        except OSError as exc:
+            self.notify(f"Watching {self.root} failed ({exc}); re-scanning every "
+                        f"{RESCAN_EVERY:g} s instead", severity="warning")
+        self.update_watches()
+        self.refresh_cells()
+        self.set_timer(RESCAN_EVERY, self.rescan)
+
+    def on_unmount(self) -> None:
+        self.watcher.stop()
+
+    # -- live data --------------------------------------------------------------
+    def _dirty(self) -> None:
+        """On watchdog's thread: one message for a burst (FilesChanged can_replace)."""
+        self.post_message(FilesChanged())
+
+    def on_files_changed(self, _message: FilesChanged) -> None:
+        self._pending |= self.watcher.take()
+        self.schedule_refresh()
+
+    def schedule_refresh(self) -> None:
+        if self._refreshing:
+            return  # the refresh in progress reschedules itself when it ends
+        wait = self._last_refresh + MIN_REFRESH_GAP - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, self.schedule_refresh)
+            return
+        paths, self._pending = self._pending, set()
+        self._refreshing = True
+        self.refresh_model(paths, False, self.visible_ids())
+
+    def rescan(self) -> None:
+        """The heartbeat re-scan, rescheduled after the previous one finished."""
+        if self._refreshing:
+            self.set_timer(0.5, self.rescan)
+            return
+        self._refreshing = True
+        self.refresh_model(set(), True, self.visible_ids())
+
+    @work(thread=True, exit_on_error=False, group="refresh")
+    def refresh_model(self, paths: set[str], rescan: bool, visible: list[str]) -> None:
+        """On a worker thread: re-read what the paths point at (``visible`` was taken
+        on the main thread: widgets are never queried from here)."""
+        model = self.model
+        changed: set[str] = set()
+        root = str(self.root)
+        touched = set()
+        for path in paths:
+            parent, _, rest = path.removeprefix(root + "/").partition("/")
+            if parent.endswith(".meta"):
+                touched.add(parent[: -len(".meta")])
+            elif not rest and not parent.startswith("."):
+                rescan = True  # an entry of the root itself
+        if rescan:
+            changed |= model.refresh_active()
+        changed |= model.reload(touched)
+        if changed:
+            model.apply_view()
+        for run_id in set(visible) | set(model.active()) | touched:
+            if run_id in model.runs:
+                model.cell(run_id)
+        self.post_message(ModelRefreshed(changed, paths))
+
+    def on_model_refreshed(self, message: ModelRefreshed) -> None:
+        self._refreshing = False
+        self._last_refresh = time.monotonic()
+        screen = self.screen
+        if isinstance(screen, RunsScreen):
+            screen.refresh_view(message.changed)
+        elif isinstance(screen, DetailScreen):
+            screen.files_changed(message.paths)
+            if not message.paths:
+                screen.poll()
+        for runs_screen in self.screen_stack:
+            if isinstance(runs_screen, RunsScreen) and runs_screen is not screen:
+                runs_screen.table.refresh_rows()
+        self.check_alerts()
+        self.update_watches()
+        if not message.paths:  # a heartbeat re-scan: schedule the next one
+            self.set_timer(RESCAN_EVERY, self.rescan)
+        if self._pending:
+            self.schedule_refresh()
+
+    def on_worker_state_changed(self, event) -> None:
+        worker = event.worker
+        if worker.group == "refresh" and worker.is_finished and worker.error is not None:
+            self._refreshing = False
+            self.notify(f"Refresh failed: {worker.error}", severity="error")
+            self.set_timer(RESCAN_EVERY, self.rescan)
+        elif worker.group == "control" and worker.error is not None:
+            self.notify(str(worker.error), severity="error")
+
+    def visible_ids(self) -> list[str]:
+        for screen in self.screen_stack:
+            if isinstance(screen, RunsScreen):
+                try:
+                    return screen.table.visible_ids()
+                except NoMatches:  # not mounted yet
+                    return self.model.view[:50]
+        return []
+
+    def refresh_cells(self) -> None:
+        """Fill the metric and alert cells of the rows now on screen."""
+        self._pending.add(str(self.root / ".runyard"))  # any path: a plain refresh
+        self.schedule_refresh()
+
+    def update_watches(self) -> None:
+        folders = {self.root / f"{i}.meta" for i in self.model.active()}
+        if isinstance(self.screen, DetailScreen):
+            meta = self.screen.meta_dir
+            folders |= {meta, meta / "log", meta / "instances"}
+        self.watcher.watch(folders)
+
+    def check_alerts(self) -> None:
+        """Notify (and ring the bell once) when an alert of a run turns critical."""
+        rang = False
+        for run_id, cell in list(self.model.cells.items()):
+            now = set(cell.critical)
+            before = self._critical.get(run_id)
+            self._critical[run_id] = now
+            if before is None:
+                continue  # first sight: already critical is not news
+            for alert in sorted(now - before):
+                info = self.model.runs.get(run_id)
+                self.notify(f"Alert {alert!r} is critical on run "
+                            f"{info.name if info else run_id}", severity="error",
+                            title="runyard alert", timeout=10)
+                if not rang:
+                    self.bell()
+                    rang = True
+
+    def cycle_metric(self) -> None:
+        names = self.known_metrics()
+        if not names:
+            self.notify("No metrics in the runs on screen", timeout=2)
+            return
+        current = self.model.metric or "loss"
+        self.model.metric = names[(names.index(current) + 1) % len(names)] \
+            if current in names else names[0]
+        self.model.cells.clear()
+        self.refresh_cells()
+        self.notify(f"Metric column: {self.model.metric}", timeout=2)
+
+    def known_metrics(self) -> list[str]:
+        from runyard.engine.summary import metric_summary
+
+        names: set[str] = set()
+        for run_id in self.visible_ids()[:10]:
+            stats, _bad = metric_summary(self.root / f"{run_id}.meta")
+            names |= set(stats)
+        return sorted(names)
+
+    # -- navigation ---------------------------------------------------------
+    def open_run(self, run_id: str) -> None:
+        self.push_screen(DetailScreen(self.root, run_id))
+        self.update_watches()
+
+    def action_help(self) -> None:
+        screens = [("Everywhere", self.BINDINGS), ("Runs table", RunsScreen.BINDINGS),
+                   ("Run detail", DetailScreen.BINDINGS),
+                   ("Moving in the table", __import__(
+                       "runyard.app.widgets.runs_table", fromlist=["RunsTable"])
+                    .RunsTable.BINDINGS)]
+        self.push_screen(HelpScreen(screens))
+
+    # -- control --------------------------------------------------------------
+    def control(self, verb: str, run_ids: list[str]) -> None:
+        if not run_ids:
+            self.notify("No run selected", severity="warning", timeout=2)
+            return
+        self.run_control(verb, list(run_ids))
+
+    def confirm_close(self, run_ids: list[str]) -> None:
+        if not run_ids:
+            self.notify("No run selected", severity="warning", timeout=2)
+            return
+        names = [self.model.runs[i].name for i in run_ids if i in self.model.runs]
+        question = (f"Close run {names[0]}?" if len(names) == 1 else
+                    f"Close {len(names)} runs ({', '.join(names[:3])}"
+                    f"{', ...' if len(names) > 3 else ''})?")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_control("close", run_ids)
+
+        self.push_screen(ConfirmScreen(question + "\nTheir saved states are kept; "
+                                       "resume continues them."), answered)
+
+    @work(thread=True, exit_on_error=False, group="control")
+    def run_control(self, verb: str, run_ids: list[str]) -> None:
+        action = {"pause": engine.pause, "resume": engine.resume, "close": engine.close}[verb]
+        done, failed = [], []
+        for run_id in run_ids:
+            try:
+                info = action(self.root, run_id)
+                done.append(info.name)
+            except RunyardError as exc:
+                failed.append(str(exc))
+        past = {"pause": "Pausing", "resume": "Resumed", "close": "Closing"}[verb]
+        if done:
+            self.post_message(ControlDone(f"{past} {', '.join(done)}"))
+        for problem in failed:
+            self.post_message(ControlDone(problem, error=True))
+        self.watcher.mark({str(self.root / f"{i}.meta" / "attrs.json") for i in run_ids})
+
+    def on_control_done(self, message: ControlDone) -> None:
+        self.notify(message.text, severity="error" if message.error else "information",
+                    timeout=4)
+
+    def open_start_form(self) -> None:
+        from runyard.engine.project import operation_names
+        from runyard.engine.root import find_project_file
+
+        from .screens.start import StartScreen
+
+        project = find_project_file()
+        try:
+            names = operation_names(project) if project else []
+        except RunyardError:
+            names = []
+
+        def submitted(request) -> None:
+            if request is not None:
+                self.start_run(request)
+
+        self.push_screen(StartScreen(names), submitted)
+
+    @work(thread=True, exit_on_error=False, group="control")
+    def start_run(self, request) -> None:
+        from .starting import start_from_request
+
+        try:
+            info, saved = start_from_request(self.root, request)
+        except (RunyardError, ValueError) as exc:
+            self.post_message(ControlDone(f"Not started: {exc}", error=True))
+            return
+        note = f"; saved as operation {saved!r}" if saved else ""
+        self.post_message(ControlDone(f"Started run {info.name}{note}"))
+        self.watcher.mark({str(self.root / info.id), str(info.meta_dir / "attrs.json")})

@@ -1,0 +1,240 @@
+"""The dashboard's picture of a runs root (plain Python: no textual here).
+
+The model reads one small file per run to list (``attrs.json``), re-reads a run
+only when its files change, and computes table cells (last value and trend of a
+metric, alerts) lazily, for the rows on screen, from the ends of files.
+"""
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runyard.engine import list_runs, load_run
+from runyard.engine.errors import RunyardError
+from runyard.engine.folders import folder_details
+from runyard.engine.meta import parse_iso
+from runyard.engine.store import RunInfo, run_ids
+from runyard.engine.tail import recent_values
+
+ACTIVE = ("running", "paused")
+WATCHED = ("running", "paused", "created")  # a created run may start at any moment
+SORT_KEYS = ("created", "name", "status", "folder", "started", "duration", "progress")
+FILTER_KEYS = ("status", "tag", "folder", "name", "meta", "host", "user", "id")
+
+
+@dataclass
+class Cell:
+    """What the table shows beside a run's attributes, with what it was read from."""
+
+    stamp: tuple = ()
+    last: float | None = None
+    trend: list = field(default_factory=list)
+    critical: list = field(default_factory=list)
+
+
+def progress_text(info: RunInfo) -> str:
+    progress = info.attrs.get("progress") or {}
+    total = progress.get("total")
+    if not total or info.attrs.get("kind") == "command":
+        return ""
+    return f"{progress.get('done', 0)}/{total}"
+
+
+def matches(info: RunInfo, tokens: list[tuple[str | None, str]]) -> bool:
+    for key, value in tokens:
+        value_l = value.lower()
+        if key == "status" and info.status != value_l:
+            return False
+        if key == "tag" and value not in info.tags:
+            return False
+        if key == "folder":
+            folder = value.rstrip("/") or "/"
+            if not (folder == "/" or info.folder == folder or
+                    info.folder.startswith(folder + "/")):
+                return False
+        if key == "name" and value_l not in info.name.lower():
+            return False
+        if key == "id" and not info.id.startswith(value_l):
+            return False
+        if key in ("host", "user") and str(info.attrs.get(key, "")).lower() != value_l:
+            return False
+        if key == "meta" and not _meta_matches(info.attrs.get("metadata") or {}, value):
+            return False
+        if key is None:
+            haystack = " ".join([info.name, info.folder, *info.tags]).lower()
+            if value_l not in haystack:
+                return False
+    return True
+
+
+def _meta_matches(metadata: dict, value: str) -> bool:
+    name, sep, wanted = value.partition("=")
+    if name not in metadata:
+        return False
+    return not sep or str(metadata[name]).lower() == wanted.lower()
+
+
+def parse_filter(text: str) -> list[tuple[str | None, str]]:
+    """``status:running tag:gpu loss`` as (key, value) pairs; unknown keys are words."""
+    tokens = []
+    for word in text.split():
+        key, sep, value = word.partition(":")
+        if sep and key.lower() in FILTER_KEYS and value:
+            tokens.append((key.lower(), value))
+        else:
+            tokens.append((None, word))
+    return tokens
+
+
+class RunsModel:
+    def __init__(self, root: Path):
+        self.root = root
+        self.runs: dict[str, RunInfo] = {}
+        self.view: list[str] = []
+        self.filter_text = ""
+        self.sort_key = "created"
+        self.reverse = True  # newest first
+        self.metric: str | None = None
+        self.cells: dict[str, Cell] = {}
+        self.error: str | None = None
+
+    # -- reading ---------------------------------------------------------
+    def load_all(self) -> None:
+        try:
+            self.runs = {info.id: info for info in list_runs(self.root)}
+            self.error = None
+        except RunyardError as exc:
+            self.runs, self.error = {}, str(exc)
+        self.apply_view()
+
+    def rescan(self) -> set[str]:
+        """Pick up runs that appeared or disappeared; their ids."""
+        try:
+            ids = set(run_ids(self.root))
+            self.error = None
+        except RunyardError as exc:
+            self.error = str(exc)
+            return set()
+        known = set(self.runs)
+        for run_id in known - ids:
+            del self.runs[run_id]
+            self.cells.pop(run_id, None)
+        for run_id in ids - known:
+            self.runs[run_id] = load_run(self.root, run_id)
+        return ids ^ known
+
+    def reload(self, run_ids_: set[str]) -> set[str]:
+        """Read these runs again; the ids whose listing changed."""
+        changed = set()
+        for run_id in run_ids_:
+            if not (self.root / f"{run_id}.meta").is_dir():
+                continue
+            info = load_run(self.root, run_id)
+            old = self.runs.get(run_id)
+            if old is None or old.attrs != info.attrs or old.status != info.status or \
+                    old.error != info.error:
+                changed.add(run_id)
+            self.runs[run_id] = info
+        return changed
+
+    def active(self) -> list[str]:
+        """Runs whose files can change: live ones, and created ones about to start."""
+        return [i for i, info in self.runs.items() if info.status in WATCHED]
+
+    def refresh_active(self) -> set[str]:
+        """Heartbeat re-scan: new or vanished runs, and the live ones' status."""
+        return self.rescan() | self.reload(set(self.active()))
+
+    # -- the view ----------------------------------------------------------
+    def apply_view(self) -> None:
+        tokens = parse_filter(self.filter_text)
+        ids = [i for i, info in self.runs.items() if matches(info, tokens)]
+        ids.sort(key=lambda i: self._sort_value(self.runs[i]), reverse=self.reverse)
+        self.view = ids
+
+    def _sort_value(self, info: RunInfo):
+        key = self.sort_key
+        if key == "created":
+            return info.id
+        if key == "duration":
+            return info.duration() or 0.0
+        if key == "started":
+            moment = parse_iso(info.attrs.get("started"))
+            return moment.timestamp() if moment else 0.0
+        if key == "progress":
+            progress = info.attrs.get("progress") or {}
+            total = progress.get("total") or 0
+            return progress.get("done", 0) / total if total else -1.0
+        return str(getattr(info, key, "") or "").lower()
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for info in self.runs.values():
+            counts[info.status] = counts.get(info.status, 0) + 1
+        return counts
+
+    def folders(self) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for info in self.runs.values():
+            parts = info.folder.strip("/").split("/") if info.folder != "/" else []
+            for depth in range(len(parts) + 1):
+                folder = "/" + "/".join(parts[:depth])
+                counts[folder] = counts.get(folder, 0) + 1
+        return sorted(counts.items())
+
+    def folder_filter(self) -> str | None:
+        for key, value in parse_filter(self.filter_text):
+            if key == "folder":
+                return value
+        return None
+
+    def folder_info(self) -> dict | None:
+        folder = self.folder_filter()
+        if not folder:
+            return None
+        try:
+            return folder_details(self.root, folder)
+        except ValueError:
+            return None
+
+    # -- cells ----------------------------------------------------------
+    def cell(self, run_id: str) -> Cell:
+        """The metric and alert cells of a run, re-read only if its files grew."""
+        meta = self.root / f"{run_id}.meta"
+        stamp = _series_stamp(meta)
+        cell = self.cells.get(run_id)
+        if cell is not None and cell.stamp == stamp:
+            return cell
+        cell = Cell(stamp=stamp)
+        metric = self.metric or "loss"
+        trend = recent_values(meta, metric)
+        cell.trend = [v for v in trend if math.isfinite(v)]
+        cell.last = trend[-1] if trend else None
+        cell.critical = critical_alerts(meta)
+        self.cells[run_id] = cell
+        return cell
+
+
+def _series_stamp(meta: Path) -> tuple:
+    stamp = []
+    try:
+        with os.scandir(meta) as entries:
+            for entry in entries:
+                if entry.name.endswith(".jsonl") and entry.name.startswith(("metrics",
+                                                                             "alerts")):
+                    stamp.append((entry.name, entry.stat().st_size))
+    except FileNotFoundError:
+        pass
+    return tuple(sorted(stamp))
+
+
+def critical_alerts(meta: Path) -> list[str]:
+    """Alerts whose last change, over every writer's file, was to critical."""
+    from runyard.engine.summary import alert_states
+
+    try:
+        states, _bad = alert_states(meta)
+    except OSError:
+        return []
+    return [a["name"] for a in states if a.get("state") == "critical"]

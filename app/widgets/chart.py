@@ -1,0 +1,42 @@
+"""A larger chart of one metric, drawn with braille (ASCII where that cannot show)."""
+
+from rich.text import Text
+from textual.widget import Widget
+
+from .glyphs import braille_chart, short_number
+
+
+class MetricChart(Widget):
+    DEFAULT_CSS = """
+    MetricChart { height: 1fr; min-height: 5; }
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.name_: str | None = None
+        self.points: list = []
+        self.by_time = False
+
+    def show(self, name: str | None, points: list, by_time: bool) -> None:
+        self.name_, self.points, self.by_time = name, points, by_time
+        self.refresh()
+
+    def render(self) -> Text:
+        if not self.name_ or not self.points:
+            return Text("select a metric (up/down in the list)", style="dim")
+        width, height = max(10, self.size.width - 10), max(2, self.size.height - 2)
+        xy = [((t if self.by_time else s) or 0, v) for s, t, v in self.points]
+        rows = braille_chart(xy, width, height)
+        ys = [p[1] for p in xy]
+        text = Text()
+        axis = "time (s)" if self.by_time else "step"
+        text.append(f"{self.name_} by {axis} (x switches)\n", style="bold")
+        for index, row in enumerate(rows):
+            label = short_number(max(ys)) if index == 0 else \
+                short_number(min(ys)) if index == len(rows) - 1 else ""
+            text.append(f"{label:>9} ", style="dim")
+            text.append(row + "\n", style="cyan")
+        xs = [p[0] for p in xy]
+        text.append(f"{'':>9} {short_number(min(xs))}".ljust(width // 2 + 10) +
+                    f"{short_number(max(xs)):>{width // 2}}", style="dim")
+        return text

@@ -1,0 +1,99 @@
+"""Status symbols, sparks and braille, with plain-ASCII fallbacks.
+
+Unicode is used where the terminal can show it (a UTF-8 locale and a TERM that
+is not ``dumb``); otherwise every glyph has an ASCII twin, so the dashboard is
+readable on anything.
+"""
+
+import locale
+import os
+import sys
+
+STATUS_STYLE = {
+    "running": ("▶", ">", "bold green"),
+    "paused": ("‖", "=", "bold yellow"),
+    "completed": ("✔", "+", "cyan"),
+    "failed": ("✖", "x", "bold red"),
+    "terminated": ("■", "#", "magenta"),
+    "lost": ("?", "?", "bold red"),
+    "created": ("○", "o", "dim"),
+    "unreadable": ("!", "!", "bold red reverse"),
+}
+SPARKS = "▁▂▃▄▅▆▇█"
+ASCII_SPARKS = "_.-~=*#@"
+
+
+def unicode_ok() -> bool:
+    if os.environ.get("TERM") == "dumb":
+        return False
+    encoding = (getattr(sys.stdout, "encoding", None) or
+                locale.getpreferredencoding(False) or "").lower()
+    return "utf" in encoding
+
+
+UNICODE = unicode_ok()
+
+
+def status_symbol(status: str) -> tuple[str, str]:
+    fancy, plain, style = STATUS_STYLE.get(status, ("·", ".", ""))
+    return (fancy if UNICODE else plain), style
+
+
+def sparkline(values: list[float], width: int) -> str:
+    values = values[-width:]
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    chars = SPARKS if UNICODE else ASCII_SPARKS
+    if high == low:
+        return chars[len(chars) // 2] * len(values)
+    scale = (len(chars) - 1) / (high - low)
+    return "".join(chars[int((v - low) * scale)] for v in values)
+
+
+def braille_chart(points: list[tuple[float, float]], width: int, height: int) -> list[str]:
+    """``points`` (x, y) drawn in ``width`` x ``height`` cells: braille dots (2 x 4 a
+    cell) where Unicode works, else ``*`` one a cell. Rows top to bottom."""
+    if not points or width < 2 or height < 1:
+        return [" " * max(width, 0)] * max(height, 0)
+    dots_x, dots_y = (2, 4) if UNICODE else (1, 1)
+    cols, rows = width * dots_x, height * dots_y
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    grid = [[False] * cols for _ in range(rows)]
+    for x, y in points:
+        cx = 0 if x1 == x0 else int((x - x0) / (x1 - x0) * (cols - 1))
+        cy = rows // 2 if y1 == y0 else int((y1 - y) / (y1 - y0) * (rows - 1))
+        grid[cy][cx] = True
+    if not UNICODE:
+        return ["".join("*" if dot else " " for dot in row) for row in grid]
+    bits = ((0, 0, 0x01), (0, 1, 0x02), (0, 2, 0x04), (1, 0, 0x08), (1, 1, 0x10),
+            (1, 2, 0x20), (0, 3, 0x40), (1, 3, 0x80))
+    lines = []
+    for row in range(height):
+        chars = []
+        for col in range(width):
+            code = 0
+            for dx, dy, bit in bits:
+                if grid[row * 4 + dy][col * 2 + dx]:
+                    code |= bit
+            chars.append(chr(0x2800 + code))
+        lines.append("".join(chars))
+    return lines
+
+
+def short_number(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10**7 else f"{value:.2e}"
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return f"{value:.4g}"
+    return f"{value:.2e}"
