@@ -7,6 +7,7 @@ loss spikes now and then so that its alert fires; ``demo-instances`` and
 """
 
 import math
+import os
 import random
 import subprocess
 import sys
@@ -145,6 +146,64 @@ def live_run(root: Path, seconds: float) -> None:
                 run.log_event(f"Reached step {step}")
             step += 1
             time.sleep(0.5)
+
+
+SAMPLE_START = 1_795_305_600.0  # 2026-11-22T00:00:00Z: a fixed moment for screenshots
+
+
+def make_sample(root: Path) -> None:
+    """A fixed runs root (same ids, times and values every time), for snapshot tests
+    and screenshots: finished runs only, so nothing moves."""
+    from .atomic import write_json_atomic
+    from .layout import ALERT_DEFS, ALERTS
+    from .meta import update_attrs
+
+    def iso(seconds: float) -> str:
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(SAMPLE_START + seconds, UTC).isoformat(
+            timespec="milliseconds")
+
+    specs = [
+        ("00000000000001", "heat-coarse", "/sweeps/heat", ["cpu"], "completed", 300, 1),
+        ("00000000000002", "heat-fine", "/sweeps/heat", ["cpu", "long"], "completed", 900, 2),
+        ("00000000000003", "heat-unstable", "/sweeps/heat", ["cpu"], "failed", 120, 3),
+        ("00000000000004", "wave-gpu", "/sweeps/wave", ["gpu"], "lost", 600, 4),
+        ("00000000000005", "wave-queued", "/sweeps/wave", ["gpu"], "created", 0, 5),
+        ("00000000000006", "ensemble", "/ensembles", ["mpi"], "terminated", 1500, 6),
+    ]
+    for run_id, name, folder, tags, status, seconds, seed in specs:
+        paths = make_run(root, run_id)
+        init_run_meta(paths, name=name, folder=folder, tags=tags,
+                      metadata={"seed": seed, "mesh": 64 * seed},
+                      description=f"Sample run {name}")
+        fixed = {"created": iso(seed * 60), "host": "node01", "user": "ana",
+                 "scheduler": None}
+        if status != "created":
+            fixed.update(started=iso(seed * 60 + 5), attempt=1,
+                         lock={"host": "node-gone", "pid": 1, "pid_started": 0.0})
+            steps = 120
+            rng = random.Random(seed)
+            append_records(paths.meta(METRICS), [metric_record(
+                i, i * seconds / steps, SAMPLE_START + seed * 60 + i * seconds / steps,
+                {"loss": 2 * math.exp(-i / (20 * seed)) + rng.uniform(0, 0.05),
+                 "accuracy": 1 - math.exp(-i / (25 * seed))}) for i in range(steps)])
+            append_records(paths.meta(EVENTS), [
+                {"ts": SAMPLE_START + seed * 60 + i * 30, "level": "info",
+                 "msg": f"checkpoint {i} written"} for i in range(6)])
+        if status in ("completed", "failed", "terminated"):
+            fixed.update(ended=iso(seed * 60 + 5 + seconds),
+                         exit={"status": status, "time": iso(seed * 60 + 5 + seconds)})
+        if name == "heat-unstable":
+            write_json_atomic(paths.meta(ALERT_DEFS), [{
+                "name": "loss-high", "source": "metrics", "rule": "is above",
+                "metric": "loss", "threshold": 1.5, "window": 5.0, "frequency": 1.0}])
+            append_records(paths.meta(ALERTS), [{"ts": SAMPLE_START + 300,
+                                                 "alert": "loss-high",
+                                                 "state": "critical", "value": 1.93}])
+        update_attrs(paths.meta_dir, lambda a, fixed=fixed: a.update(fixed), None)
+        paths.meta("heartbeat").unlink(missing_ok=True)
+        os.utime(paths.meta("log/runner"), (SAMPLE_START, SAMPLE_START))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ class DetailScreen(Screen):
         self.info = load_run(root, run_id)
         self._polling = False
         self._again = False
+        self._first = True
 
     def compose(self) -> ComposeResult:
         yield Static(id="run-title")
@@ -114,8 +115,9 @@ class DetailScreen(Screen):
         if update.events:
             self.query_one("#event-log", Log).write_lines(
                 [self.event_line(e) for e in update.events])
-        if update.alerts or update.bad:
+        if update.alerts or update.bad or self._first:
             self.update_alerts()
+            self._first = False
         if output:
             self.query_one("#output-log", Log).write_lines(output)
         self.update_instances(records)

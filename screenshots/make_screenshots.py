@@ -1,0 +1,58 @@
+"""Render the real dashboard to SVG screenshots, for the README.
+
+Builds the fixed sample runs root (runyard.engine.demo.make_sample) in a
+temporary folder and drives the app with Textual's Pilot at 80x24 and 160x48.
+
+    python screenshots/make_screenshots.py
+"""
+
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from runyard.app.dashboard import RunyardApp
+from runyard.engine.demo import make_sample
+
+OUT = Path(__file__).parent
+SHOTS = [
+    ("runs", []),
+    ("detail-metrics", ["down", "down", "enter"]),
+    ("detail-events", ["down", "down", "enter", "right_square_bracket"]),
+    ("detail-alerts", ["down", "down", "down", "enter", "right_square_bracket",
+                       "right_square_bracket"]),
+    ("filter", ["slash", *"tag:cpu", "enter"]),
+    ("help", ["question_mark"]),
+]
+SIZES = [(80, 24), (160, 48)]
+
+
+async def shoot(root: Path, name: str, keys: list[str], size: tuple[int, int]) -> Path:
+    app = RunyardApp(root)
+    async with app.run_test(size=size) as pilot:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(app.model.cells) < len(app.model.runs):
+            await pilot.pause(0.1)
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause(0.2)
+        await pilot.pause(1.0)
+        filename = f"{name}-{size[0]}x{size[1]}.svg"
+        app.save_screenshot(filename=filename, path=str(OUT))
+    return OUT / filename
+
+
+async def main() -> None:
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "runs"
+        make_sample(root)
+        for size in SIZES:
+            for name, keys in SHOTS:
+                print(await shoot(root, name, keys, size))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,53 @@
+"""SVG snapshots of the main screens at 80x24 (pytest-textual-snapshot).
+
+The sample root is fixed (ids, times, values), so the screens are too. After a
+deliberate change of a screen: pytest tests/test_snapshots.py --snapshot-update
+"""
+
+import os
+import time
+
+import pytest
+
+from runyard.app.dashboard import RunyardApp
+from runyard.engine.demo import make_sample
+
+
+@pytest.fixture
+def sample_app(tmp_path, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    root = tmp_path / "runs"
+    make_sample(root)
+    app = RunyardApp(root, no_poll=True)
+    yield app
+    os.environ.pop("TZ", None)
+    time.tzset()
+
+
+async def loaded(pilot) -> None:
+    app = pilot.app
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(app.model.cells) < len(app.model.runs):
+        await pilot.pause(0.1)
+    await pilot.pause(0.5)
+
+
+def test_runs_screen(snap_compare, sample_app):
+    assert snap_compare(sample_app, terminal_size=(80, 24), run_before=loaded)
+
+
+def test_detail_metrics(snap_compare, sample_app):
+    assert snap_compare(sample_app, press=["down", "down", "enter"], terminal_size=(80, 24),
+                        run_before=loaded)
+
+
+def test_detail_alerts(snap_compare, sample_app):
+    assert snap_compare(sample_app, press=["down", "down", "down", "enter",
+                                           "right_square_bracket", "right_square_bracket"],
+                        terminal_size=(80, 24), run_before=loaded)
+
+
+def test_help_screen(snap_compare, sample_app):
+    assert snap_compare(sample_app, press=["question_mark"], terminal_size=(80, 24),
+                        run_before=loaded)
