@@ -7,6 +7,7 @@ metric, alerts) lazily, for the rows on screen, from the ends of files.
 
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,12 @@ def progress_text(info: RunInfo) -> str:
     if not total or info.attrs.get("kind") == "command":
         return ""
     return f"{progress.get('done', 0)}/{total}"
+
+
+def step_link(info: RunInfo) -> dict:
+    """For a step of a flow run: its flow run's id (``run``) and its ``alias``."""
+    link = info.attrs.get("flow")
+    return link if isinstance(link, dict) and "alias" in link else {}
 
 
 def matches(info: RunInfo, tokens: list[tuple[str | None, str]]) -> bool:
@@ -96,22 +103,43 @@ class RunsModel:
         self.sort_key = "created"
         self.reverse = True  # newest first
         self.metric: str | None = None
+        self.grouped: set[str] = set()  # step runs shown under their flow run
+        self._active: set[str] = set()   # kept up to date as runs are (re)read
+        self._root_mtime: int | None = None
         self.cells: dict[str, Cell] = {}
         self.error: str | None = None
 
     # -- reading ---------------------------------------------------------
     def load_all(self) -> None:
         try:
+            self._root_mtime = self._mtime()
             self.runs = {info.id: info for info in list_runs(self.root)}
             self.error = None
         except RunyardError as exc:
             self.runs, self.error = {}, str(exc)
+        self._active = {i for i, info in self.runs.items() if info.status in WATCHED}
         self.apply_view()
+
+    def _mtime(self) -> int | None:
+        """The root's mtime, or None while it is too recent to trust: on a coarse
+        clock (1 s on some filesystems) a change in the same tick would not show."""
+        try:
+            mtime = self.root.stat().st_mtime_ns
+        except OSError:
+            return None
+        return mtime if mtime < (time.time() - 2) * 1e9 else None
+
+    def _note(self, info: RunInfo) -> None:
+        (self._active.add if info.status in WATCHED else self._active.discard)(info.id)
 
     def rescan(self) -> set[str]:
         """Pick up runs that appeared or disappeared; their ids."""
+        mtime = self._mtime()
+        if mtime is not None and mtime == self._root_mtime and self.error is None:
+            return set()  # no entry of the root was added, removed or renamed
         try:
             ids = set(run_ids(self.root))
+            self._root_mtime = mtime
             self.error = None
         except RunyardError as exc:
             self.error = str(exc)
@@ -120,8 +148,10 @@ class RunsModel:
         for run_id in known - ids:
             del self.runs[run_id]
             self.cells.pop(run_id, None)
+            self._active.discard(run_id)
         for run_id in ids - known:
             self.runs[run_id] = load_run(self.root, run_id)
+            self._note(self.runs[run_id])
         return ids ^ known
 
     def reload(self, run_ids_: set[str]) -> set[str]:
@@ -136,11 +166,12 @@ class RunsModel:
                     old.error != info.error:
                 changed.add(run_id)
             self.runs[run_id] = info
+            self._note(info)
         return changed
 
     def active(self) -> list[str]:
         """Runs whose files can change: live ones, and created ones about to start."""
-        return [i for i, info in self.runs.items() if info.status in WATCHED]
+        return list(self._active)
 
     def refresh_active(self) -> set[str]:
         """Heartbeat re-scan: new or vanished runs, and the live ones' status."""
@@ -151,7 +182,33 @@ class RunsModel:
         tokens = parse_filter(self.filter_text)
         ids = [i for i, info in self.runs.items() if matches(info, tokens)]
         ids.sort(key=lambda i: self._sort_value(self.runs[i]), reverse=self.reverse)
-        self.view = ids
+        self.view, self.grouped = self._grouped(ids)
+
+    def _grouped(self, ids: list[str]) -> tuple[list[str], set[str]]:
+        """A flow run's steps right under it, in the flow's order (a step whose flow
+        run is filtered out stands on its own)."""
+        shown = set(ids)
+        children: dict[str, list[str]] = {}
+        top = []
+        for run_id in ids:
+            parent = step_link(self.runs[run_id]).get("run")
+            if parent in shown and parent != run_id:
+                children.setdefault(parent, []).append(run_id)
+            else:
+                top.append(run_id)
+        if not children:
+            return ids, set()
+        view = []
+        for run_id in top:
+            view.append(run_id)
+            steps = children.get(run_id)
+            if steps:
+                order = list((self.runs[run_id].attrs.get("flow") or {}).get("steps") or {})
+                rank = {alias: n for n, alias in enumerate(order)}
+                steps.sort(key=lambda i: (rank.get(step_link(self.runs[i]).get("alias"),
+                                                   len(rank)), i))
+                view += steps
+        return view, {i for steps in children.values() for i in steps}
 
     def _sort_value(self, info: RunInfo):
         key = self.sort_key

@@ -281,3 +281,21 @@ def test_no_color_and_ascii_fallbacks(monkeypatch):
     assert glyphs.status_symbol("running")[0] == ">"
 
 
+
+
+async def test_an_idle_dashboard_does_not_keep_refreshing(app_root):
+    for i in range(5):
+        new_run(app_root, f"done-{i}", end="completed")
+    app = RunyardApp(app_root)
+    refreshes = []
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.model.view) == 5)
+        await pilot.pause(1.0)
+        original = app.refresh_model
+        app.refresh_model = lambda *a: (refreshes.append(a), original(*a))[1]
+        await pilot.pause(4.0)
+        await pilot.press("down", "up")  # moving the cursor is no change on disk
+        await pilot.pause(0.5)
+    # nothing changes on disk: the heartbeat re-scan (every 3 s) and at most one
+    # refresh for the rows the cursor showed, not a refresh loop
+    assert len(refreshes) <= 4, refreshes

@@ -18,7 +18,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..formatting import duration, short_time
-from ..model import RunsModel, progress_text
+from ..model import RunsModel, progress_text, step_link
 from .glyphs import UNICODE, short_number, sparkline, status_symbol
 
 
@@ -81,6 +81,7 @@ class RunsTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.model = model
         self.tagged: set[str] = set()
+        self._shown: tuple = ()
 
     # -- data ----------------------------------------------------------------
     def refresh_rows(self, keep: str | None = None) -> None:
@@ -123,7 +124,12 @@ class RunsTable(ScrollView, can_focus=True):
         elif cursor >= top + height:
             self.scroll_to(y=cursor - height + 1, animate=False)
         self.refresh()
-        self.post_message(self.Highlighted(self.current_id()))
+        # Only news is news: a refresh sets the cursor again to keep it on its run,
+        # and answering that with another refresh would loop forever.
+        shown = (self.scroll_target_y, self.current_id())
+        if shown != self._shown:
+            self._shown = shown
+            self.post_message(self.Highlighted(self.current_id()))
 
     def action_cursor(self, delta: int) -> None:
         if self.model.view:
@@ -171,6 +177,9 @@ class RunsTable(ScrollView, can_focus=True):
             _symbol, style = status_symbol(info.status)
             return info.status, Style.parse(style) if style else Style()
         if key == "name":
+            if run_id in self.model.grouped:  # a step, under its flow run
+                branch = "└ " if UNICODE else "- "
+                return branch + str(step_link(info).get("alias")), Style()
             return info.name or info.id, Style(bold=True)
         if key == "folder":
             return info.folder, Style(dim=True)
