@@ -5,9 +5,9 @@ import sys
 
 from runyard.engine.errors import AmbiguousRun, RunNotFound, RunyardError, UsageError
 
-from .commands import control, dash, demo, doctor, ls, run, show, sync
+from .commands import control, dash, demo, doctor, flow, ls, run, show, sync
 
-COMMANDS = (dash, ls, show, run, sync, demo, doctor)
+COMMANDS = (dash, ls, show, run, flow, sync, demo, doctor)
 
 
 class Parser(argparse.ArgumentParser):

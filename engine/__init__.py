@@ -55,6 +55,7 @@ __all__ = [
     "list_runs",
     "load_run",
     "make_run",
+    "params",
     "pause",
     "pause_marker",
     "resolve_root",
@@ -76,10 +77,10 @@ def __getattr__(name: str):
         from .experiment import Experiment
 
         return Experiment
-    if name == "current_run":
-        from .context import current_run
+    if name in ("current_run", "params"):
+        from . import context
 
-        return current_run
+        return getattr(context, name)
     if name in ("start", "pause", "resume", "close"):
         from . import control
 

@@ -20,3 +20,16 @@ def current_run():
 def set_current(run) -> None:
     global _current
     _current = run
+
+
+def params() -> dict:
+    """The parameters a flow gave this step (``op(..., params={...})`` and
+    ``config_extensions``); empty outside a flow."""
+    import json
+    import os
+
+    try:
+        value = json.loads(os.environ.get("RUNYARD_PARAMS") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

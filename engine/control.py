@@ -25,8 +25,10 @@ START_TIMEOUT = 30.0
 
 
 def _checked_spec(spec: RunSpec) -> RunSpec:
-    if spec.kind not in ("module", "command"):
-        raise UsageError(f"a run is a 'module' or a 'command', not {spec.kind!r}")
+    if spec.kind not in ("module", "command", "flow"):
+        raise UsageError(f"a run is a 'module', a 'command' or a 'flow', not {spec.kind!r}")
+    if spec.kind == "flow" and not (spec.flow or {}).get("graph", {}).get("steps"):
+        raise UsageError("a flow run needs a prepared flow with steps")
     for name in ("workers", "iterations", "max_attempts"):
         value = getattr(spec, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -48,7 +50,7 @@ def _checked_spec(spec: RunSpec) -> RunSpec:
 
 def start(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "/",
           tags=(), metadata: dict | None = None, description: str = "",
-          alerts: list[dict] | None = None) -> RunInfo:
+          alerts: list[dict] | None = None, extra: dict | None = None) -> RunInfo:
     """Define a run and launch its supervisor, detached; returns once it is running.
 
     Everything is checked before anything is written, so bad input leaves nothing.
@@ -67,7 +69,8 @@ def start(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "
     paths = make_run(root)
     init_run_meta(paths, name=name, folder=folder, tags=tags, metadata=metadata,
                   description=description,
-                  extra={"kind": spec.kind, "progress": {"total": spec.total}})
+                  extra={"kind": spec.kind, "progress": {"total": spec.total},
+                         **(extra or {})})
     write_spec(paths.meta_dir, spec)
     if checked_alerts:
         write_json_atomic(paths.meta("alerts.json"), checked_alerts)
@@ -141,6 +144,18 @@ def resume(root: Path, ref: str) -> RunInfo:
     (info.meta_dir / CONTROL).unlink(missing_ok=True)
     _launch(info.paths, resume_env(info.meta_dir))
     return _wait_started(info.paths, info.attrs.get("attempt", 0))
+
+
+def launch(root: Path, ref: str) -> RunInfo:
+    """Launch the supervisor of a run that was defined but never started (its
+    starter died in between)."""
+    info = _find(root, ref)
+    if info.status != "created":
+        raise UsageError(f"run {info.name} is {info.status}, not created")
+    _require_engine(info, "started")
+    check_owned(info.meta_dir)
+    _launch(info.paths, resume_env(info.meta_dir))
+    return _wait_started(info.paths, 0)
 
 
 def close(root: Path, ref: str, wait: float | None = None) -> RunInfo:

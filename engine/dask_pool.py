@@ -61,12 +61,16 @@ def run_task(root: str, run_id: str, op: str, key: str | None) -> dict:
 
         from .spec import read_spec
 
-        sys.path.insert(0, str(Path(read_spec(paths.meta_dir).module).parent))
+        spec = read_spec(paths.meta_dir)
+        sys.path.insert(0, str(Path(spec.module).parent))
+        os.environ["RUNYARD_PARAMS"] = json.dumps(spec.params)  # seen at import too
         name = f"dask-{socket.gethostname()}-{os.getpid()}"
         runner = InstanceRunner(paths, name, module_copy(paths.meta_dir),
                                 on_save=lambda: _obey(paths))
+        runner.params = json.dumps(spec.params)
         _runners[(root, run_id)] = runner
     os.chdir(paths.run_dir)
+    os.environ["RUNYARD_PARAMS"] = runner.params  # a flow step's, as local workers see them
     try:
         return runner.done() if op == "done" else runner.run(key)
     finally:

@@ -93,7 +93,56 @@ def make_demo(root: Path, live_seconds: float = 600.0) -> list[RunPaths]:
     from .control import pause
 
     pause(root, paused.id)
-    return [done, failed, lost, queued, instances, paused]
+    flow_run = _start_flow(root, live_seconds)
+    return [done, failed, lost, queued, instances, paused, flow_run]
+
+
+MESH_MODULE = """
+import os, time
+from runyard.engine import current_run
+
+def run(instance, save, state):
+    cells = int(state or 0)
+    while cells < 12:
+        time.sleep(0.5)
+        cells += 1
+        current_run().log_metrics({"cells": cells * 1000})
+        save(str(cells))
+    name = os.path.basename(instance).rsplit(".", 1)[0]
+    with open(name + ".grid", "w") as grid:
+        grid.write(str(cells * 1000))
+"""
+
+
+def _start_flow(root: Path, seconds: float) -> RunPaths:
+    """A two-step flow (mesh, then solve on the meshes), live, closed after
+    ``seconds`` if it has not finished by then."""
+    from .flows import Local, flow, op
+
+    folder = root / ".runyard" / "demo"
+    (folder / "mesh.py").write_text(MESH_MODULE)
+    cases = sorted(str(p) for p in folder.glob("*.mesh"))
+
+    @flow(name="demo-pipeline")
+    def pipeline():
+        grids = op(str(folder / "mesh.py"), instances=cases, alias="mesh", workers=2)
+        return op(str(folder / "sim.py"), grids.outputs("*.grid"), alias="solve", workers=2)
+
+    task = Local(pipeline, root=root)
+    task.prepare()
+    run_id = task.run(detached=True, name="demo-flow", folder="/demo/flow",
+                      tags=["demo", "flow"])
+    _close_later(root, run_id, seconds)
+    return RunPaths(root, run_id)
+
+
+def _close_later(root: Path, run_id: str, seconds: float) -> None:
+    subprocess.Popen([sys.executable, "-c",
+                      f"import time; time.sleep({seconds}); from pathlib import Path; "
+                      f"from runyard.engine.control import close; "
+                      f"close(Path({str(root)!r}), {run_id!r})"],
+                     start_new_session=True, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _start_instances(root: Path, name: str, seconds: float):
@@ -113,12 +162,7 @@ def _start_instances(root: Path, name: str, seconds: float):
     info = start(root, RunSpec(kind="module", module=str(module), instances=cases,
                                workers=2), name=name, folder="/demo/instances",
                  tags=["demo", "instances"])
-    subprocess.Popen([sys.executable, "-c",
-                      f"import time; time.sleep({seconds}); from pathlib import Path; "
-                      f"from runyard.engine.control import close; "
-                      f"close(Path({str(root)!r}), {info.id!r})"],
-                     start_new_session=True, stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _close_later(root, info.id, seconds)
     return info
 
 
@@ -151,18 +195,49 @@ def live_run(root: Path, seconds: float) -> None:
 SAMPLE_START = 1_795_305_600.0  # 2026-11-22T00:00:00Z: a fixed moment for screenshots
 
 
+def _iso(seconds: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(SAMPLE_START + seconds, UTC).isoformat(
+        timespec="milliseconds")
+
+
+def _sample_run(root: Path, run_id: str, name: str, folder: str, tags: list, status: str,
+                seconds: float, seed: int, extra: dict | None = None) -> None:
+    """One run of the fixed sample: its attributes, metrics and events from ``seed``."""
+    from .meta import update_attrs
+
+    paths = make_run(root, run_id)
+    init_run_meta(paths, name=name, folder=folder, tags=tags,
+                  metadata={"seed": seed, "mesh": 64 * seed},
+                  description=f"Sample run {name}")
+    fixed = {"created": _iso(seed * 60), "host": "node01", "user": "ana",
+             "scheduler": None, **(extra or {})}
+    if status != "created":
+        fixed.update(started=_iso(seed * 60 + 5), attempt=1,
+                     lock={"host": "node-gone", "pid": 1, "pid_started": 0.0})
+        steps = 120
+        rng = random.Random(seed)
+        append_records(paths.meta(METRICS), [metric_record(
+            i, i * seconds / steps, SAMPLE_START + seed * 60 + i * seconds / steps,
+            {"loss": 2 * math.exp(-i / (20 * seed)) + rng.uniform(0, 0.05),
+             "accuracy": 1 - math.exp(-i / (25 * seed))}) for i in range(steps)])
+        append_records(paths.meta(EVENTS), [
+            {"ts": SAMPLE_START + seed * 60 + i * 30, "level": "info",
+             "msg": f"checkpoint {i} written"} for i in range(6)])
+    if status in ("completed", "failed", "terminated"):
+        fixed.update(ended=_iso(seed * 60 + 5 + seconds),
+                     exit={"status": status, "time": _iso(seed * 60 + 5 + seconds)})
+    update_attrs(paths.meta_dir, lambda a: a.update(fixed), None)
+    paths.meta("heartbeat").unlink(missing_ok=True)
+    os.utime(paths.meta("log/runner"), (SAMPLE_START, SAMPLE_START))
+
+
 def make_sample(root: Path) -> None:
     """A fixed runs root (same ids, times and values every time), for snapshot tests
     and screenshots: finished runs only, so nothing moves."""
     from .atomic import write_json_atomic
     from .layout import ALERT_DEFS, ALERTS
-    from .meta import update_attrs
-
-    def iso(seconds: float) -> str:
-        from datetime import UTC, datetime
-
-        return datetime.fromtimestamp(SAMPLE_START + seconds, UTC).isoformat(
-            timespec="milliseconds")
 
     specs = [
         ("00000000000001", "heat-coarse", "/sweeps/heat", ["cpu"], "completed", 300, 1),
@@ -172,38 +247,36 @@ def make_sample(root: Path) -> None:
         ("00000000000005", "wave-queued", "/sweeps/wave", ["gpu"], "created", 0, 5),
         ("00000000000006", "ensemble", "/ensembles", ["mpi"], "terminated", 1500, 6),
     ]
-    for run_id, name, folder, tags, status, seconds, seed in specs:
-        paths = make_run(root, run_id)
-        init_run_meta(paths, name=name, folder=folder, tags=tags,
-                      metadata={"seed": seed, "mesh": 64 * seed},
-                      description=f"Sample run {name}")
-        fixed = {"created": iso(seed * 60), "host": "node01", "user": "ana",
-                 "scheduler": None}
-        if status != "created":
-            fixed.update(started=iso(seed * 60 + 5), attempt=1,
-                         lock={"host": "node-gone", "pid": 1, "pid_started": 0.0})
-            steps = 120
-            rng = random.Random(seed)
-            append_records(paths.meta(METRICS), [metric_record(
-                i, i * seconds / steps, SAMPLE_START + seed * 60 + i * seconds / steps,
-                {"loss": 2 * math.exp(-i / (20 * seed)) + rng.uniform(0, 0.05),
-                 "accuracy": 1 - math.exp(-i / (25 * seed))}) for i in range(steps)])
-            append_records(paths.meta(EVENTS), [
-                {"ts": SAMPLE_START + seed * 60 + i * 30, "level": "info",
-                 "msg": f"checkpoint {i} written"} for i in range(6)])
-        if status in ("completed", "failed", "terminated"):
-            fixed.update(ended=iso(seed * 60 + 5 + seconds),
-                         exit={"status": status, "time": iso(seed * 60 + 5 + seconds)})
-        if name == "heat-unstable":
-            write_json_atomic(paths.meta(ALERT_DEFS), [{
-                "name": "loss-high", "source": "metrics", "rule": "is above",
-                "metric": "loss", "threshold": 1.5, "window": 5.0, "frequency": 1.0}])
-            append_records(paths.meta(ALERTS), [{"ts": SAMPLE_START + 300,
-                                                 "alert": "loss-high",
-                                                 "state": "critical", "value": 1.93}])
-        update_attrs(paths.meta_dir, lambda a, fixed=fixed: a.update(fixed), None)
-        paths.meta("heartbeat").unlink(missing_ok=True)
-        os.utime(paths.meta("log/runner"), (SAMPLE_START, SAMPLE_START))
+    for spec in specs:
+        _sample_run(root, *spec)
+    paths = RunPaths(root, "00000000000003")
+    write_json_atomic(paths.meta(ALERT_DEFS), [{
+        "name": "loss-high", "source": "metrics", "rule": "is above",
+        "metric": "loss", "threshold": 1.5, "window": 5.0, "frequency": 1.0}])
+    append_records(paths.meta(ALERTS), [{"ts": SAMPLE_START + 300, "alert": "loss-high",
+                                         "state": "critical", "value": 1.93}])
+
+
+def make_flow_sample(root: Path) -> None:
+    """A fixed flow run (closed after its first step) and its steps, for the flow
+    snapshot and screenshots."""
+    flow_id, mesh_id, solve_id = "00000000000007", "00000000000008", "00000000000009"
+    steps = {"mesh": {"run": mesh_id, "status": "completed"},
+             "solve": {"run": solve_id, "status": "terminated"},
+             "report": {"run": None, "status": "pending"}}
+    link = {"task": "5f0c2a9e41d8b7c3", "name": "heat-pipeline"}
+    _sample_run(root, flow_id, "nightly", "/pipelines", ["flow"], "terminated", 700, 7,
+                {"kind": "flow", "flow": {**link, "steps": steps},
+                 "progress": {"pending": 2, "running": 0, "done": 1, "failed": 0,
+                              "total": 3}})
+    _sample_run(root, mesh_id, "nightly.mesh", "/pipelines", ["flow"], "completed", 200, 8,
+                {"kind": "module", "flow": {"run": flow_id, "alias": "mesh", **link},
+                 "progress": {"pending": 0, "running": 0, "done": 3, "failed": 0,
+                              "total": 3}})
+    _sample_run(root, solve_id, "nightly.solve", "/pipelines", ["flow"], "terminated", 400,
+                9, {"kind": "module", "flow": {"run": flow_id, "alias": "solve", **link},
+                    "progress": {"pending": 1, "running": 0, "done": 2, "failed": 0,
+                                 "total": 3}})
 
 
 if __name__ == "__main__":

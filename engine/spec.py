@@ -33,7 +33,7 @@ class UnsafeRun(RunyardError):
 
 @dataclass
 class RunSpec:
-    kind: str                       # "module" or "command"
+    kind: str                       # "module", "command" or "flow"
     module: str | None = None       # the original path, for the record
     argv: list[str] = field(default_factory=list)
     instances: list[str] = field(default_factory=list)
@@ -45,9 +45,14 @@ class RunSpec:
     grace: float = 10.0
     cwd: str = ""
     python: str = ""
+    params: dict = field(default_factory=dict)    # a flow step's parameters
+    inputs: list[str] = field(default_factory=list)  # a command step's input files
+    flow: dict | None = None        # a flow run: its task, graph and platform
 
     @property
     def total(self) -> int:
+        if self.kind == "flow":
+            return len((self.flow or {}).get("graph", {}).get("steps", []))
         return len(self.instances) * self.iterations if self.kind == "module" else 1
 
 

@@ -44,6 +44,12 @@ class Supervisor:
         self._next_progress = 0.0
         self.env = {**os.environ, "RUNYARD_ROOT": str(paths.root),
                     "RUNYARD_RUN_ID": paths.id}
+        for name in ("RUNYARD_PARAMS", "RUNYARD_INPUTS"):  # a flow step's, or none
+            self.env.pop(name, None)
+        if self.spec.params:
+            self.env["RUNYARD_PARAMS"] = json.dumps(self.spec.params)
+        if self.spec.inputs:
+            self.env["RUNYARD_INPUTS"] = json.dumps(self.spec.inputs)
 
     # -- shared by both kinds -------------------------------------------
     def install_signals(self) -> None:
@@ -336,8 +342,11 @@ def main(argv: list[str]) -> int:
     paths = RunPaths(Path(argv[0]), argv[1])
     start_run(paths)
     paths.meta(STATUS_REQUEST).unlink(missing_ok=True)  # a past attempt's wish
-    kind = ModuleSupervisor if read_spec(paths.meta_dir).kind == "module" \
-        else CommandSupervisor
+    spec_kind = read_spec(paths.meta_dir).kind
+    if spec_kind == "flow":
+        from .flow_runner import FlowSupervisor as kind
+    else:
+        kind = ModuleSupervisor if spec_kind == "module" else CommandSupervisor
     supervisor = kind(paths)
     supervisor.install_signals()
     try:

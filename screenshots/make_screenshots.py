@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from runyard.app.dashboard import RunyardApp
-from runyard.engine.demo import make_sample
+from runyard.engine.demo import make_flow_sample, make_sample
 
 OUT = Path(__file__).parent
 SHOTS = [
@@ -24,6 +24,10 @@ SHOTS = [
                        "right_square_bracket"]),
     ("filter", ["slash", *"tag:cpu", "enter"]),
     ("help", ["question_mark"]),
+]
+FLOW_SHOTS = [  # on the sample plus a flow run and its steps
+    ("flow-runs", []),
+    ("flow-detail", ["enter"]),
 ]
 SIZES = [(80, 24), (160, 48)]
 
@@ -49,9 +53,14 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "runs"
         make_sample(root)
+        with_flow = Path(tmp) / "with-flow"
+        make_sample(with_flow)
+        make_flow_sample(with_flow)
         for size in SIZES:
             for name, keys in SHOTS:
                 print(await shoot(root, name, keys, size))
+            for name, keys in FLOW_SHOTS:
+                print(await shoot(with_flow, name, keys, size))
 
 
 if __name__ == "__main__":

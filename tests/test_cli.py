@@ -210,6 +210,8 @@ def test_demo_creates_runs_in_every_state(tmp_path):
     assert found == {"demo-converged": "completed", "demo-diverged": "failed",
                      "demo-node-crash": "lost", "demo-queued": "created",
                      "demo-live": "running", "demo-instances": "running",
-                     "demo-paused": "paused"}
-    for name in ("demo-live", "demo-instances", "demo-paused"):
-        run_cli_process("close", name, "--root", tmp_path / "demo")
+                     "demo-paused": "paused", "demo-flow": "running",
+                     "demo-flow.mesh": "running"}  # the flow's first step
+    for name in ("demo-live", "demo-instances", "demo-paused", "demo-flow"):
+        run_cli_process("close", name, "--root", tmp_path / "demo", "--wait", "30")
+    assert statuses()["demo-flow.mesh"] in ("terminated", "completed")  # closed with it

@@ -51,3 +51,31 @@ def test_detail_alerts(snap_compare, sample_app):
 def test_help_screen(snap_compare, sample_app):
     assert snap_compare(sample_app, press=["question_mark"], terminal_size=(80, 24),
                         run_before=loaded)
+
+
+@pytest.fixture
+def flow_app(tmp_path, monkeypatch):
+    from runyard.engine.demo import make_flow_sample
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    root = tmp_path / "runs"
+    make_sample(root)
+    make_flow_sample(root)
+    yield RunyardApp(root, no_poll=True)
+    os.environ.pop("TZ", None)
+    time.tzset()
+
+
+async def open_flow_run(pilot) -> None:
+    await loaded(pilot)
+    await pilot.press("enter")
+    deadline = time.monotonic() + 10  # its steps are read in a worker thread
+    while time.monotonic() < deadline and pilot.app.screen.query_one(
+            "#step-table").row_count < 3:
+        await pilot.pause(0.1)
+    await pilot.pause(0.3)
+
+
+def test_flow_run_and_its_steps(snap_compare, flow_app):
+    assert snap_compare(flow_app, terminal_size=(80, 24), run_before=open_flow_run)

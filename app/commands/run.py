@@ -184,7 +184,8 @@ def show_progress(info, elapsed: float) -> None:
     filled = int(width * (done + failed) / total) if total else 0
     bar = "#" * filled + "." * (width - filled)
     extra = f", {failed} failed" if failed else ""
-    line = (f"\r[{bar}] {done}/{total} instances{extra}  {info.status:<10} "
+    unit = "steps" if info.attrs.get("kind") == "flow" else "instances"
+    line = (f"\r[{bar}] {done}/{total} {unit}{extra}  {info.status:<10} "
             f"{duration(elapsed)}")
     sys.stdout.write(line)
     sys.stdout.flush()

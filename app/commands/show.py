@@ -33,6 +33,9 @@ def details(info) -> tuple[dict, list]:
         "events": events,
         "alerts": alerts,
     })
+    link = info.attrs.get("flow")
+    if isinstance(link, dict):
+        data["flow"] = link  # a flow run: its steps; a step: its flow run and alias
     return data, [*bad_m, *bad_e, *bad_a]
 
 
@@ -74,7 +77,19 @@ def render(data: dict) -> str:
     lines += _metrics_block(data["metrics"])
     lines += _events_block(data["events"])
     lines += [f"  alert {a['name']}: {a['state']}" for a in data["alerts"]]
+    lines += _flow_block(data.get("flow"))
     return "\n".join(lines)
+
+
+def _flow_block(link: dict | None) -> list[str]:
+    if not link:
+        return []
+    if "steps" not in link:
+        return ["", f"step {link.get('alias')} of flow run {link.get('run')}"]
+    rows = [[alias, step.get("status", "?"), step.get("run") or "-", step.get("error") or ""]
+            for alias, step in link["steps"].items()]
+    return ["", f"flow {link.get('name')} (task {link.get('task')}):",
+            table(["STEP", "STATUS", "RUN", "ERROR"], rows, max_width={3: 50})]
 
 
 def _exit_note(exit_record: dict | None) -> str:

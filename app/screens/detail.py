@@ -16,12 +16,13 @@ from runyard.engine.tail import RunTail, TextTail
 from runyard.engine.work import InstanceBook
 
 from ..formatting import duration, short_time
-from ..model import critical_alerts, progress_text
+from ..model import critical_alerts, progress_text, step_link
 from ..widgets.chart import MetricChart
 from ..widgets.glyphs import short_number, status_symbol
 from ..widgets.metric_sparks import MetricSparks
 
 TABS = ("metrics", "events", "alerts", "instances", "info", "output")
+FLOW_TABS = ("steps", "events", "info", "output")  # a flow run: its steps, first
 
 
 class DetailScreen(Screen):
@@ -48,13 +49,18 @@ class DetailScreen(Screen):
         self.logs: dict[str, TextTail] = {}
         self.by_time = False
         self.info = load_run(root, run_id)
+        self.is_flow = self.info.attrs.get("kind") == "flow"
+        self.tabs = FLOW_TABS if self.is_flow else TABS
         self._polling = False
         self._again = False
         self._first = True
 
     def compose(self) -> ComposeResult:
         yield Static(id="run-title")
-        with TabbedContent(id="tabs", initial="metrics"):
+        with TabbedContent(id="tabs", initial=self.tabs[0]):
+            if self.is_flow:
+                with TabPane("Steps", id="steps"):
+                    yield DataTable(id="step-table", cursor_type="row")
             with TabPane("Metrics", id="metrics"), Vertical():
                 yield MetricSparks(id="sparks")
                 yield MetricChart(id="chart")
@@ -73,6 +79,14 @@ class DetailScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one("#instance-table", DataTable)
         table.add_columns("instance", "it", "status", "tries", "state", "saved", "error")
+        tabs = self.query_one("#tabs", TabbedContent)
+        for pane in ("metrics", "alerts", "instances"):
+            if pane not in self.tabs:  # a flow run has none of its own: its steps do
+                tabs.hide_tab(pane)
+        if self.is_flow:
+            steps = self.query_one("#step-table", DataTable)
+            steps.add_columns("step", "status", "run", "progress", "duration", "error")
+            steps.focus()
         self.update_title()
         self.update_info()
         self.poll()
@@ -103,9 +117,10 @@ class DetailScreen(Screen):
                     output += [f"[{path.name}] {line}" for line in tail.read_new()]
         records = InstanceBook(info.paths).records() if (self.meta_dir /
                                                          "instances").is_dir() else {}
-        self.app.call_from_thread(self.apply, update, info, output, records)
+        steps = step_rows(self.root, info) if self.is_flow else []
+        self.app.call_from_thread(self.apply, update, info, output, records, steps)
 
-    def apply(self, update, info, output, records) -> None:
+    def apply(self, update, info, output, records, steps=()) -> None:
         self.info = info
         self._polling = False
         sparks = self.query_one("#sparks", MetricSparks)
@@ -121,6 +136,7 @@ class DetailScreen(Screen):
         if output:
             self.query_one("#output-log", Log).write_lines(output)
         self.update_instances(records)
+        self.update_steps(steps)
         self.update_title()
         self.update_info()
         if self._again:
@@ -153,6 +169,14 @@ class DetailScreen(Screen):
             parts.append(f"[b red]alert: {escape(', '.join(critical))}[/]")
         title = f"[b]{escape(info.name or info.id)}[/b] ({info.id})  " + \
             "  ".join(p for p in parts if p)
+        if self.is_flow:
+            name = (info.attrs.get("flow") or {}).get("name", "?")
+            title += f"\n[dim]flow[/dim] [b]{escape(str(name))}[/b][dim]: enter opens a " \
+                     "step's run; p, r and c act on every step[/dim]"
+        link = step_link(info)
+        if link:
+            title += f"\n[dim]step[/dim] [b]{escape(str(link.get('alias')))}[/b] [dim]of flow " \
+                     f"run {escape(str(link.get('run')))}[/dim]"
         if info.error:
             title += f"\n[red]unreadable: {escape(info.error)}[/red]"
         self.query_one("#run-title", Static).update(title)
@@ -209,6 +233,26 @@ class DetailScreen(Screen):
             else:
                 table.add_row(*row, key=key)
 
+    def update_steps(self, steps) -> None:
+        if not self.is_flow:
+            return
+        table = self.query_one("#step-table", DataTable)
+        for alias, row in steps:
+            if alias in table.rows:
+                for column, value in zip(table.columns, row, strict=True):
+                    table.update_cell(alias, column, value)
+            else:
+                table.add_row(*row, key=alias)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id != "step-table":
+            return
+        record = (self.info.attrs.get("flow") or {}).get("steps", {}).get(event.row_key.value)
+        if record and record.get("run"):
+            self.app.open_run(record["run"])
+        else:
+            self.notify(f"step {event.row_key.value} has not started yet")
+
     def update_info(self) -> None:
         info, attrs = self.info, self.info.attrs
         lines = [f"[b]id[/b] {info.id}", f"[b]name[/b] {escape(info.name)}",
@@ -258,8 +302,10 @@ class DetailScreen(Screen):
 
     def action_tab(self, delta: int) -> None:
         tabs = self.query_one("#tabs", TabbedContent)
-        index = TABS.index(tabs.active) if tabs.active in TABS else 0
-        tabs.active = TABS[(index + delta) % len(TABS)]
+        index = self.tabs.index(tabs.active) if tabs.active in self.tabs else 0
+        tabs.active = self.tabs[(index + delta) % len(self.tabs)]
+        if tabs.active == "steps":
+            self.query_one("#step-table", DataTable).focus()
 
     def action_metric(self, delta: int) -> None:
         self.query_one("#sparks", MetricSparks).move(delta)
@@ -271,3 +317,18 @@ class DetailScreen(Screen):
 
     def critical(self) -> list[str]:
         return critical_alerts(self.meta_dir)
+
+
+def step_rows(root, info) -> list[tuple[str, tuple]]:
+    """A flow run's steps as table rows, each read from its own run (in a thread)."""
+    rows = []
+    for alias, record in ((info.attrs.get("flow") or {}).get("steps") or {}).items():
+        status, name, progress, took = record.get("status", "pending"), "-", "", "-"
+        if record.get("run"):
+            step = load_run(root, record["run"])
+            status, name = step.status, step.name or step.id
+            progress, took = progress_text(step), duration(step.duration())
+        symbol, _style = status_symbol(status)
+        rows.append((alias, (alias, f"{symbol} {status}", name, progress, took,
+                             (record.get("error") or "")[:60])))
+    return rows
