@@ -28,6 +28,21 @@ def env_root(root, monkeypatch) -> Path:
     return root
 
 
+def wait_until(check, timeout: float = 30.0, every: float = 0.05):
+    """``check()``'s first truthy value, polled until ``timeout``; AssertionError after."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    value = check()
+    assert value, f"not true within {timeout} s: {check}"
+    return value
+
+
 def read_series(root: Path, run_id: str, name: str) -> list[dict]:
     from runyard.engine.jsonl import read_all
 

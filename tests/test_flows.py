@@ -20,6 +20,8 @@ from runyard.engine import list_runs, load_run
 from runyard.engine.control import pause, resume, wait_for_end
 from runyard.engine.flows import Dask, FlowError, Local, flow, op, ref
 
+from conftest import wait_until
+
 WORK = """
     import os, time
     from runyard.engine import current_run, params
@@ -92,16 +94,6 @@ def outputs(results) -> dict:
 
 def flow_steps(root: Path, run_id: str) -> dict:
     return load_run(root, run_id).attrs["flow"]["steps"]
-
-
-def wait_until(check, timeout: float = 30.0, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"not true within {timeout} s: {check}")
 
 
 def test_every_stage_of_the_lifecycle(root, project):

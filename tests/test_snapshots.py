@@ -13,16 +13,22 @@ from runyard.app.dashboard import RunyardApp
 from runyard.engine.demo import make_sample
 
 
-@pytest.fixture
-def sample_app(tmp_path, monkeypatch):
+def sample(tmp_path, monkeypatch, *extras):
+    """The app on the fixed sample root (plus ``extras`` samples), with UTC times."""
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     root = tmp_path / "runs"
     make_sample(root)
-    app = RunyardApp(root, no_poll=True)
-    yield app
+    for extra in extras:
+        extra(root)
+    yield RunyardApp(root, no_poll=True)
     os.environ.pop("TZ", None)
     time.tzset()
+
+
+@pytest.fixture
+def sample_app(tmp_path, monkeypatch):
+    yield from sample(tmp_path, monkeypatch)
 
 
 async def loaded(pilot) -> None:
@@ -57,14 +63,7 @@ def test_help_screen(snap_compare, sample_app):
 def flow_app(tmp_path, monkeypatch):
     from runyard.engine.demo import make_flow_sample
 
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    root = tmp_path / "runs"
-    make_sample(root)
-    make_flow_sample(root)
-    yield RunyardApp(root, no_poll=True)
-    os.environ.pop("TZ", None)
-    time.tzset()
+    yield from sample(tmp_path, monkeypatch, make_flow_sample)
 
 
 async def open_flow_run(pilot) -> None:

@@ -8,17 +8,7 @@ import time
 from runyard.engine import init_run_meta, load_run, make_run, start_run
 from runyard.engine.meta import update_attrs
 
-from conftest import run_cli_process, start_child_run
-
-
-def wait_until(predicate, timeout: float, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
+from conftest import run_cli_process, start_child_run, wait_until
 
 
 def test_sigkill_is_lost_at_once_on_the_host_of_the_lock(root):
