@@ -13,15 +13,17 @@ close of the flow run are passed on to the step runs that are running.
 """
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from . import control
+from .atomic import write_json_atomic
 from .errors import RunyardError
 from .flow_graph import dependencies
 from .flows import cluster_address, step_outputs, task_dir, update_state
 from .instances import expand
 from .meta import update_attrs
-from .spec import RunSpec
+from .spec import RunSpec, read_spec
 from .store import list_runs, load_run
 from .supervisor import TICK, Supervisor
 
@@ -109,13 +111,32 @@ class FlowSupervisor(Supervisor):
         self.retried.add(alias)
         run_id = self.runs[alias]
         try:
+            self.follow_cluster(run_id)
             if status == "created":  # made, but its supervisor was never launched
                 control.launch(self.root, run_id)
             else:
                 control.resume(self.root, run_id)
             self.log(f"Resumed step {alias} (run {run_id}), which was {status}")
-        except RunyardError as exc:
-            self.log(f"Could not resume step {alias}: {exc}")
+        except (RunyardError, OSError) as exc:
+            self.errors[alias] = f"step {alias} could not resume: {exc}"
+            self.log(self.errors[alias])
+
+    def follow_cluster(self, run_id: str) -> None:
+        """A step on the task's own Dask cluster resumes on the cluster that runs now
+        (prepare() after a stop or a suspension starts one at a new address)."""
+        if self.platform["kind"] != "dask" or self.platform.get("scheduler"):
+            return
+        meta_dir = load_run(self.root, run_id).meta_dir
+        spec = read_spec(meta_dir)
+        if spec.executor != "dask":
+            return
+        address = cluster_address(task_dir(self.root, self.task_id))
+        if not address:
+            raise RunyardError("the flow task's Dask cluster is not running (the task "
+                               "was stopped or suspended): prepare() it again")
+        if address != spec.scheduler:
+            spec.scheduler = address
+            write_json_atomic(meta_dir / "proc" / "spec.json", asdict(spec), mode=0o600)
 
     def start_step(self, step: dict) -> None:
         alias = step["alias"]

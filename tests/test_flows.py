@@ -482,3 +482,24 @@ async def test_the_dashboard_groups_a_flow_run_and_opens_its_steps(root, project
         await pilot.press("down", "enter")  # the steps table: the second step's run
         await pilot.pause(0.5)
         assert app.screen.run_id == steps["second"]["run"]
+
+
+def test_a_stopped_dask_flow_resumes_on_the_new_cluster(root, project):
+    dask = Dask(load_pipeline(project).two_steps(), root=root, workers=2)
+    dask.prepare()
+    old = json.loads((dask.folder / "cluster.json").read_text())["address"]
+    run_id = dask.run(config_extensions={"first": {"params": {"delay": 0.3, "steps": 8}}},
+                      detached=True)
+    first_id = wait_until(lambda: flow_steps(root, run_id)["first"]["run"], 60)
+    wait_until(lambda: any(line.startswith("A ") for line in exec_log(project)), 60)
+    dask.stop()  # closes the flow run and releases the cluster
+    assert load_run(root, run_id).status == "terminated"
+    dask.prepare()  # a new cluster, at a new address
+    new = json.loads((dask.folder / "cluster.json").read_text())["address"]
+    assert new != old
+    dask.run(run_id=run_id)
+    assert dask.status(run_id) == "completed"
+    spec = json.loads((load_run(root, first_id).meta_dir / "proc" / "spec.json").read_text())
+    assert spec["scheduler"] == new
+    assert exec_log(project).count("A done") == 1
+    dask.stop()
