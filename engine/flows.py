@@ -175,10 +175,13 @@ def flow_results(root: Path, run_id: str, aliases: list[str] | None = None) -> l
     info = find_run(root, run_id)
     if info.attrs.get("kind") != "flow":
         raise FlowError(f"run {info.name} is not a flow run")
-    graph = read_spec(info.meta_dir).flow["graph"]
-    steps = info.attrs.get("flow", {}).get("steps", {})
+    link = info.attrs.get("flow") or {}
+    steps = link.get("steps", {})
+    returns = link.get("returns")
+    if returns is None:  # the spec is readable by its owner only: attrs come first
+        returns = read_spec(info.meta_dir).flow["graph"]["returns"]
     results = []
-    for alias in aliases or graph["returns"]:
+    for alias in aliases or returns:
         record = steps.get(alias) or {}
         step_id = record.get("run")
         if not step_id:
@@ -327,6 +330,7 @@ class Platform:
                                  metadata={"flow": self.task.name, **(metadata or {})},
                                  description=f"flow {self.task.name}",
                                  extra={"flow": {"task": self.task_id, "name": self.task.name,
+                                                 "returns": graph["returns"],
                                                  "steps": steps}})
             run_id = info.id
             update_state(self.folder, lambda s: (s.setdefault("runs", []).append(run_id),

@@ -74,6 +74,17 @@ def project(tmp_path) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def no_cluster_left(root):
+    """A Dask task's cluster keeper outlives a failed test: stop it at the end."""
+    yield
+    for record in (root / ".runyard" / "flows").glob("*/cluster.json"):
+        with contextlib.suppress(ValueError, OSError, KeyError, psutil.NoSuchProcess):
+            keeper = psutil.Process(json.loads(record.read_text())["lock"]["pid"])
+            keeper.terminate()
+            keeper.wait(30)
+
+
 def load_pipeline(project: Path):
     spec = importlib.util.spec_from_file_location(f"pipeline_{uuid.uuid4().hex}",
                                                   project / "pipeline.py")
