@@ -514,3 +514,48 @@ def test_a_stopped_dask_flow_resumes_on_the_new_cluster(root, project):
     assert spec["scheduler"] == new
     assert exec_log(project).count("A done") == 1
     dask.stop()
+
+
+def test_operation_and_command_steps(root, project):
+    (project / "count.py").write_text(textwrap.dedent("""
+        import json, os, sys
+        files = sys.argv[1:]
+        assert files == json.loads(os.environ["RUNYARD_INPUTS"])
+        words = sum(len(open(p).read().split()) for p in files)
+        with open("count.txt", "w") as out:
+            out.write(f"{words} {os.environ['RUNYARD_PARAMS']}")
+    """))
+    (project / "runyard.toml").write_text(textwrap.dedent("""
+        # the first step comes from here
+        [operations.upper]
+        module = "work.py"
+        instances = ["data/a.txt", "data/b.txt"]
+        tags = ["from-toml"]
+        metadata = { source = "toml" }
+    """))
+    (project / "mixed.py").write_text(textwrap.dedent("""
+        from runyard.engine.flows import flow, op
+
+        @flow
+        def mixed():
+            upper = op("upper", params={"tag": "U"})
+            return op("python count.py {inputs}", upper.outputs("*.out"), params={"k": 1})
+    """))
+    spec = importlib.util.spec_from_file_location("mixed", project / "mixed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    local = Local(module.mixed(), root=root)
+    local.prepare()
+    [count] = local.results(local.run())
+    assert count.alias == "count" and count.status == "completed"
+    assert (count.path / "count.txt").read_text() == '6 {"k": 1}'  # "U:text of a" ...
+    flow_run = load_run(root, count.run_id).attrs["flow"]["run"]
+    upper = load_run(root, flow_steps(root, flow_run)["upper"]["run"])
+    assert "from-toml" in upper.tags and upper.attrs["metadata"]["source"] == "toml"
+
+    @flow
+    def no_such_operation():
+        op("nosuch", project=project / "runyard.toml")
+
+    with pytest.raises(FlowError, match="nosuch"):
+        Local(no_such_operation, root=root).prepare()
