@@ -283,7 +283,7 @@ def _returned(value, steps: list[Step]) -> list[str]:
 
 # -- resolving: from traced steps to the stored, executable graph -----------------
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -328,7 +328,7 @@ def _resolve_step(step: Step) -> dict:
             check_source(Path(path))
         except ModuleError as exc:
             raise FlowError(f"step {step.alias!r}: {exc}") from None
-        record["module_sha256"] = _sha256(path)
+        record["module_sha256"] = file_sha256(path)
     elif not record["argv"]:
         raise FlowError(f"step {step.alias!r}: a command step needs a command")
     # no executor by default: the platform chooses (Dask sends module steps to its cluster)

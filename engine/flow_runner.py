@@ -19,7 +19,7 @@ from pathlib import Path
 from . import control
 from .atomic import write_json_atomic
 from .errors import RunyardError
-from .flow_graph import dependencies
+from .flow_graph import dependencies, file_sha256
 from .flows import cluster_address, step_outputs, task_dir, update_state
 from .instances import expand
 from .meta import update_attrs
@@ -181,9 +181,7 @@ class FlowSupervisor(Supervisor):
             for arg in step["argv"]:
                 argv += files if arg == "{inputs}" else [arg]
             return RunSpec(kind="command", argv=argv, inputs=files, **common)
-        from .flow_graph import _sha256
-
-        if _sha256(step["module"]) != step["module_sha256"]:
+        if file_sha256(step["module"]) != step["module_sha256"]:
             raise RunyardError(f"module {step['module']} changed since the flow was "
                                "prepared: prepare() it again")
         executor = settings.get("executor") or ("dask" if self.platform["kind"] == "dask"

@@ -161,7 +161,7 @@ class StepResult:
         from .series import decode_value
         from .summary import read_series
 
-        records, _bad = read_series(self.path.parent / (self.path.name + ".meta"), METRICS)
+        records, _bad = read_series(RunPaths(self.path.parent, self.run_id).meta_dir, METRICS)
         return [decode_value(r["v"][metric]) for r in records
                 if isinstance(r.get("v"), dict) and metric in r["v"]]
 

@@ -275,6 +275,7 @@ def test_overrides_and_config_extensions_change_what_runs(root, project):
     [result] = local.results(run_id)
     assert outputs([result]) == {"second": {"b.out": "C:A:text of b"}}
     assert result.metrics["i"]["count"] == 1  # steps=1 reached the module
+    assert result.values("i") == [0]
     second = load_run(root, result.run_id)
     spec = json.loads((second.meta_dir / "proc" / "spec.json").read_text())
     assert spec["workers"] == 2 and spec["params"] == {"tag": "C", "steps": 1}
