@@ -71,11 +71,16 @@ def cli(capsys):
     return run
 
 
-def run_cli_process(*args: str, env: dict | None = None, timeout: float = 60
-                    ) -> subprocess.CompletedProcess:
-    """Run the installed ``runyard`` console script as a real process."""
-    return subprocess.run(["runyard", *map(str, args)], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+# The ``runyard`` command of the interpreter running the tests, never one found on PATH
+# (which may be missing, or another installed copy).
+RUNYARD = [sys.executable, "-m", "runyard.app.cli"]
+
+
+def run_cli_process(*args: str, env: dict | None = None, timeout: float = 60,
+                    cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the ``runyard`` command as a real process."""
+    return subprocess.run([*RUNYARD, *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout, cwd=cwd)
 
 
 def start_child_run(root: Path, name: str, *, host: str | None = None, timeout: float = 60.0,

@@ -27,9 +27,7 @@ def nothing_created(root: Path) -> bool:
 
 
 def run_error(root, *args, cwd=None):
-    result = run_cli_process("run", "--root", root, *args) if cwd is None else \
-        __import__("subprocess").run(["runyard", "run", "--root", str(root), *map(str, args)],
-                                     capture_output=True, text=True, cwd=cwd)
+    result = run_cli_process("run", "--root", root, *args, cwd=cwd)
     assert result.returncode != 0
     assert result.stderr.count("\n") == 1, result.stderr
     assert "Traceback" not in result.stderr

@@ -15,7 +15,7 @@ from runyard.engine import Experiment, list_runs, load_run
 from runyard.engine.control import pause, resume, wait_for_end
 from runyard.engine.work import InstanceBook
 
-from conftest import run_cli_process
+from conftest import RUNYARD, run_cli_process
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "extract"
 
@@ -32,7 +32,7 @@ def only_run(root: Path):
 
 
 def cli_run(root: Path, *args, cwd=None, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run(["runyard", "run", "--root", str(root), *map(str, args)],
+    return subprocess.run([*RUNYARD, "run", "--root", str(root), *map(str, args)],
                           capture_output=True, text=True, cwd=cwd, timeout=timeout)
 
 
@@ -194,7 +194,7 @@ def test_detach_returns_at_once_and_a_killed_caller_stops_nothing(root, tmp_path
                 save(str(i + 1))
     """)
     data = write(tmp_path / "a.txt", "a")
-    caller = subprocess.Popen(["runyard", "run", "--root", str(root), str(module),
+    caller = subprocess.Popen([*RUNYARD, "run", "--root", str(root), str(module),
                                "--instances", str(data)], stdout=subprocess.PIPE, text=True)
     assert caller.stdout.readline().startswith("Started run")
     os.kill(caller.pid, signal.SIGKILL)  # a dropped SSH connection, at worst
@@ -219,7 +219,7 @@ def test_ctrl_c_closes_the_run_gracefully_and_it_resumes(root, tmp_path):
                 time.sleep(0.05)
     """)
     data = write(tmp_path / "a.txt", "a")
-    caller = subprocess.Popen(["runyard", "run", "--root", str(root), str(module),
+    caller = subprocess.Popen([*RUNYARD, "run", "--root", str(root), str(module),
                                "--instances", str(data)], stdout=subprocess.PIPE, text=True)
     caller.stdout.readline()
     time.sleep(0.8)
@@ -345,7 +345,7 @@ def test_operations_from_runyard_toml(root, tmp_path):
         name = "never"
         source = "user"
     """)
-    result = subprocess.run(["runyard", "run", "count"], capture_output=True, text=True,
+    result = subprocess.run([*RUNYARD, "run", "count"], capture_output=True, text=True,
                             cwd=tmp_path, timeout=60)
     assert result.returncode == 0, result.stderr
     info = only_run(root)

@@ -3,6 +3,7 @@
 import json
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -154,7 +155,7 @@ def test_concurrent_processes_get_distinct_ids_and_names(root):
             "from runyard.engine import make_run, init_run_meta\n"
             "for _ in range(20):\n"
             "    init_run_meta(make_run(Path(sys.argv[1])))\n")
-    procs = [subprocess.Popen(["python", "-c", code, str(root)]) for _ in range(4)]
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(root)]) for _ in range(4)]
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
     runs = list_runs(root)
     assert len(runs) == 80

@@ -184,9 +184,10 @@ def test_set_folder_details(env_root):
 
 def test_resource_metrics_of_the_process_and_children(env_root):
     import subprocess
+    import sys
     import time
 
-    child = subprocess.Popen(["python", "-c", "while True: pass"])
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         with Run() as run:
             run.config(resources_metrics_interval=0.3)
