@@ -410,7 +410,9 @@ def test_the_same_flow_on_a_real_dask_cluster(root, project):
     local.prepare()
     on_local = outputs(local.results(local.run()))
 
-    dask = Dask(pipeline.two_steps(), root=root, workers=2, idle_timeout=3)
+    # the default idle timeout: prepare() waits for the cluster however long it takes to
+    # start, and the task cannot be suspended before it is used
+    dask = Dask(pipeline.two_steps(), root=root, workers=2)
     task_id = dask.prepare()
     assert task_id != local.task_id  # another platform, another task
     cluster = json.loads((dask.folder / "cluster.json").read_text())
@@ -422,7 +424,10 @@ def test_the_same_flow_on_a_real_dask_cluster(root, project):
     spec = json.loads((step.meta_dir / "proc" / "spec.json").read_text())
     assert spec["executor"] == "dask" and spec["scheduler"] == cluster["address"]
 
-    # idle for longer than its timeout: the keeper suspends the task by itself
+    # idle for longer than its timeout: the keeper suspends the task by itself. Preparing
+    # again with the cluster up only shortens the timeout.
+    assert Dask(pipeline.two_steps(), root=root, workers=2, idle_timeout=3).prepare() == \
+        task_id
     state_file = dask.folder / "state.json"
     wait_until(lambda: json.loads(state_file.read_text())["stage"] == "suspended", 30, 0.2)
     keeper = cluster["lock"]["pid"]
