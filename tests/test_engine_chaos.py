@@ -1,5 +1,6 @@
 """Chaos: a run killed with SIGKILL at random moments, resumed each time, ends with
-every instance's work done exactly once, one done(), and no corrupt state file."""
+every instance's saved work done exactly once (each saved step leaves an O_EXCL
+mark), one done(), and no corrupt state file."""
 
 import contextlib
 import json
@@ -20,26 +21,20 @@ STEPS = 60
 MODULE = f"""
     import os, time
 
-    def put(path, text):
-        # each step's output appears whole and at most once
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+    def mark(path):
+        # O_EXCL: a unit of work done a second time cannot create its mark again
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
 
     def run(instance, save, state):
         name = os.path.basename(instance)
-        os.makedirs("steps", exist_ok=True)
+        os.makedirs("units", exist_ok=True)
         first = int(state or 0)
+        if first and not os.path.exists(f"units/{{name}}.{{first - 1}}"):
+            mark(f"units/{{name}}.{{first - 1}}")  # killed between save() and its mark
         for step in range(first, {STEPS}):
-            time.sleep(0.01)
-            put(f"steps/{{name}}.{{step}}", str(step))
+            time.sleep(0.01)  # the work of one step; a step not saved is done again
             save(str(step + 1))
-        if first < {STEPS}:
-            # O_EXCL: doing the last steps of a finished instance again fails loudly.
-            # (Killed after this line but before run() returned, run() is called
-            # again with the final state, as reference 000 says, and skips it.)
-            os.close(os.open(f"finished-{{name}}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            mark(f"units/{{name}}.{{step}}")  # saved: done, and never to be done again
 
     def done():
         with open("done.log", "a") as f:
@@ -83,12 +78,11 @@ def test_sigkill_ten_times_and_resume(root, tmp_path):
     assert info.status == "completed", info.attrs.get("exit")
     assert info.attrs["attempt"] == 11
     run_dir = info.paths.run_dir
-    for path in data:
-        name = os.path.basename(path)
-        steps = sorted(int(p.suffix[1:]) for p in (run_dir / "steps").glob(f"{name}.*")
-                       if p.suffix != ".tmp")
-        assert steps == list(range(STEPS)), name
-        assert (run_dir / f"finished-{name}").exists()
+    marks = sorted(p.name for p in (run_dir / "units").iterdir())
+    # every saved step of every instance marked once: none lost, none done twice (a
+    # second time would have failed its instance, and the run)
+    assert marks == sorted(f"{os.path.basename(path)}.{step}" for path in data
+                           for step in range(STEPS))
     assert (run_dir / "done.log").read_text() == "done\n"
     for record_file in (info.meta_dir / "instances").glob("*.json"):
         record = json.loads(record_file.read_text())  # never half-written
