@@ -4,6 +4,8 @@ Every function here returns quickly: the work happens in the run's detached
 supervisor, which a closed terminal or a dropped SSH connection does not stop.
 """
 
+import contextlib
+import fcntl
 import os
 import subprocess
 import sys
@@ -12,13 +14,12 @@ from pathlib import Path
 
 from .atomic import write_json_atomic
 from .errors import RunyardError, UsageError
-from .layout import RunPaths
+from .layout import CONTROL, START_LOCK, RunPaths
 from .lifecycle import init_run_meta, make_run
-from .meta import now_iso
 from .modules import check_module
+from .request import Request, post_request
 from .spec import EXECUTORS, RunSpec, check_owned, read_spec, resume_env, write_spec
 from .store import RunInfo, find_run, load_run
-from .supervisor import CONTROL
 from .work import InstanceBook
 
 START_TIMEOUT = 30.0
@@ -76,38 +77,90 @@ def start(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "
         write_json_atomic(paths.meta("alerts.json"), checked_alerts)
     if spec.kind == "module":
         InstanceBook(paths).create(spec.instances, spec.iterations)
-    _launch(paths, dict(os.environ))
-    return _wait_started(paths, 0)
+    return _wait_started(paths, 0, _launch(paths, dict(os.environ)))
 
 
-def _launch(paths: RunPaths, env: dict) -> None:
+def _launch(paths: RunPaths, env: dict) -> subprocess.Popen:
     env = {**env, "PYTHONUNBUFFERED": "1"}
     for name in ("RUNYARD_RUN_ID", "RUNYARD_WRITER"):
         env.pop(name, None)
     with open(paths.meta("log/supervisor.log"), "ab") as log:
-        subprocess.Popen([sys.executable, "-P", "-m", "runyard.engine.supervisor",
-                          str(paths.root), paths.id], cwd=paths.run_dir, env=env,
-                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                         start_new_session=True, close_fds=True)
+        return subprocess.Popen([sys.executable, "-P", "-m", "runyard.engine.supervisor",
+                                 str(paths.root), paths.id], cwd=paths.run_dir, env=env,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True, close_fds=True)
 
 
-def _wait_started(paths: RunPaths, before: int) -> RunInfo:
-    """Wait for the new attempt's supervisor (attempt ``before`` + 1) to take the lock."""
+def _wait_started(paths: RunPaths, before: int, proc: subprocess.Popen) -> RunInfo:
+    """Wait for our supervisor ``proc`` to take the run as attempt ``before`` + 1."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
+        gone = proc.poll() is not None  # looked at first: it may take the run, then end
         info = load_run(paths.root, paths.id)
-        if info.attrs.get("attempt", 0) > before:
+        lock = info.attrs.get("lock") if isinstance(info.attrs.get("lock"), dict) else {}
+        if info.attrs.get("attempt", 0) > before and lock.get("pid") == proc.pid:
             return info
+        if gone:
+            raise RunyardError(f"run {info.name} did not start: {_last_line(paths)}")
         time.sleep(0.05)
-    log = paths.meta("log/supervisor.log")
-    lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
-    last = lines[-1] if lines else "(empty)"
     raise RunyardError(f"run {paths.id} did not start within {START_TIMEOUT:.0f} s; "
-                       f"the last line of {log}: {last}")
+                       f"{_last_line(paths)}")
 
 
-def _request(info: RunInfo, want: str) -> None:
-    write_json_atomic(info.meta_dir / CONTROL, {"want": want, "time": now_iso()})
+def _last_line(paths: RunPaths) -> str:
+    log = paths.meta("log/supervisor.log")
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
+            lines = f.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        lines = []
+    return f"the last line of {log}: {lines[-1] if lines else '(empty)'}"
+
+
+@contextlib.contextmanager
+def _starting(info: RunInfo):
+    """Held while this process starts the run's supervisor and waits for it: a second
+    start or resume of the same run at the same time is refused, not raced."""
+    fd = os.open(info.meta_dir / START_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"run {info.name} is being resumed by another process "
+                             "at this moment") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _toggle(info: RunInfo, want: str, quiet: bool = False) -> None:
+    """Ask a live run to pause or run on. Decided against the latest request, which the
+    supervisor may not have obeyed yet: a pause then a resume in one breath both count.
+    ``quiet``: resuming a run that runs is no error."""
+    verb = "pause" if want == "paused" else "resume"
+
+    def decide(current: Request | None) -> bool:
+        wanted = current.want if current else info.status
+        if wanted == "closed":
+            raise UsageError(f"run {info.name} is being closed: it cannot {verb} now")
+        if wanted == want == info.status == "running" and not quiet:
+            raise UsageError(f"run {info.name} is running: there is nothing to resume")
+        return wanted != want
+
+    post_request(info.meta_dir, want, decide)
+
+
+def follow(root: Path, ref: str, want: str) -> RunInfo:
+    """Pause (``want="paused"``) or continue a live run, quietly if it is or will be so
+    already: how a flow run passes its own pause and resume on to its steps."""
+    if want not in ("paused", "running"):
+        raise ValueError(f"a run follows 'paused' or 'running', not {want!r}")
+    info = _find(root, ref)
+    if info.status in ("running", "paused"):
+        _require_engine(info, "paused")
+        _toggle(info, want, quiet=True)
+    return info
 
 
 def _find(root: Path, ref: str) -> RunInfo:
@@ -120,30 +173,36 @@ def _find(root: Path, ref: str) -> RunInfo:
 def pause(root: Path, ref: str) -> RunInfo:
     """Freeze a running run's work; its status reads ``paused`` within a second."""
     info = _find(root, ref)
-    if info.status == "paused":
-        return info
-    if info.status != "running":
+    if info.status not in ("running", "paused"):
         raise UsageError(f"run {info.name} is {info.status}: only a running run can pause")
     _require_engine(info, "paused")
-    _request(info, "paused")
+    _toggle(info, "paused")
     return info
+
+
+RESUMABLE = ("terminated", "lost", "failed")
 
 
 def resume(root: Path, ref: str) -> RunInfo:
     """Continue a paused run, or start a new attempt of a terminated, lost or failed one
     (only unfinished instances run, each from its last saved state)."""
     info = _find(root, ref)
-    if info.status == "paused":
-        _request(info, "running")
+    if info.status in ("running", "paused"):
+        _require_engine(info, "resumed")
+        _toggle(info, "running")
         return info
-    if info.status in ("running", "created", "completed"):
+    if info.status not in RESUMABLE:
         raise UsageError(f"run {info.name} is {info.status}: there is nothing to resume")
     _require_engine(info, "resumed")
     check_owned(info.meta_dir)
     read_spec(info.meta_dir)  # a clear error now if it cannot be
-    (info.meta_dir / CONTROL).unlink(missing_ok=True)
-    _launch(info.paths, resume_env(info.meta_dir))
-    return _wait_started(info.paths, info.attrs.get("attempt", 0))
+    with _starting(info):
+        info = _find(root, info.id)  # again: another resume may have just ended
+        if info.status not in RESUMABLE:
+            raise UsageError(f"run {info.name} is {info.status}: there is nothing to resume")
+        (info.meta_dir / CONTROL).unlink(missing_ok=True)
+        proc = _launch(info.paths, resume_env(info.meta_dir))
+        return _wait_started(info.paths, info.attrs.get("attempt", 0), proc)
 
 
 def launch(root: Path, ref: str) -> RunInfo:
@@ -154,8 +213,11 @@ def launch(root: Path, ref: str) -> RunInfo:
         raise UsageError(f"run {info.name} is {info.status}, not created")
     _require_engine(info, "started")
     check_owned(info.meta_dir)
-    _launch(info.paths, resume_env(info.meta_dir))
-    return _wait_started(info.paths, 0)
+    with _starting(info):
+        info = _find(root, info.id)
+        if info.status != "created":
+            raise UsageError(f"run {info.name} is {info.status}, not created")
+        return _wait_started(info.paths, 0, _launch(info.paths, resume_env(info.meta_dir)))
 
 
 def close(root: Path, ref: str, wait: float | None = None) -> RunInfo:
@@ -166,7 +228,7 @@ def close(root: Path, ref: str, wait: float | None = None) -> RunInfo:
         raise UsageError(f"run {info.name} is {info.status}: only a running or paused run "
                          "can be closed")
     _require_engine(info, "closed")
-    _request(info, "closed")
+    post_request(info.meta_dir, "closed")
     if wait:
         return wait_for_end(root, info.id, wait)
     return info

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .layout import RunPaths
+from .request import read_request
 from .spec import RunSpec, module_copy
 
-CONTROL = "control.json"
 _runners: dict = {}
 
 
@@ -34,10 +34,9 @@ class RunClosed(BaseException):
 
 
 def _control(paths: RunPaths) -> str | None:
-    try:
-        return json.loads(paths.meta(CONTROL).read_text()).get("want")
-    except (FileNotFoundError, ValueError):
-        return None
+    """What the run's latest request wants (its content, as the supervisor reads it)."""
+    wanted = read_request(paths.meta_dir)
+    return wanted.want if wanted else None
 
 
 def _obey(paths: RunPaths) -> None:

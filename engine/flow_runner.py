@@ -196,20 +196,19 @@ class FlowSupervisor(Supervisor):
         return RunSpec(kind="module", module=step["module"], instances=files,
                        executor=executor, scheduler=scheduler, **common)
 
-    # pause and resume reach the step runs through their own control files
+    # pause and resume reach the step runs through their own control files; a step
+    # that has not yet obeyed the last one still gets the next (back to back, both count)
     def signal_work(self, signum: int) -> None:
         import signal
 
+        want = {signal.SIGSTOP: "paused", signal.SIGCONT: "running"}.get(signum)
+        if want is None:
+            return
         for alias, run_id in self.runs.items():
             try:
-                status = load_run(self.root, run_id).status
-                if signum == signal.SIGSTOP and status == "running":
-                    control.pause(self.root, run_id)
-                elif signum == signal.SIGCONT and status == "paused":
-                    control.resume(self.root, run_id)
+                control.follow(self.root, run_id, want)
             except RunyardError as exc:
-                self.log(f"Could not pass {signal.Signals(signum).name} to step {alias}: "
-                         f"{exc}")
+                self.log(f"Could not pass {want} on to step {alias}: {exc}")
 
     def settled(self, statuses: dict[str, str]) -> bool:
         if any(s not in ENDED and s not in ("unreadable",) for s in statuses.values()):

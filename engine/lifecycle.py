@@ -110,14 +110,16 @@ def start_run(paths: RunPaths, pid: int | None = None) -> dict:
             owner = attrs.get("lock", {})
             raise RunyardError(f"run {attrs.get('name')!r} ({paths.id}) is {status} under "
                                f"pid {owner.get('pid')} on {owner.get('host')}")
+        # only once the run is ours: a beat before the check would make a run lost on
+        # another host look alive, and clearing the marker would unpause a live one
+        beat(paths)
+        clear_pause_marker(paths)
         attrs.setdefault("started", now_iso())
         attrs["attempt"] = attrs.get("attempt", 0) + 1
         attrs["lock"] = lock
         attrs.pop("exit", None)
         attrs.pop("ended", None)
 
-    beat(paths)
-    clear_pause_marker(paths)
     return update_attrs(paths.meta_dir, change,
                         f"Started by pid {lock['pid']} on {lock['host']}")
 

@@ -19,15 +19,15 @@ import time
 from collections import deque
 from pathlib import Path
 
-from .atomic import write_json_atomic
+from .errors import RunyardError
 from .layout import RunPaths
 from .lifecycle import beat, clear_pause_marker, finalize_run, pause_marker, start_run
 from .meta import update_attrs
+from .request import parse_request, post_request_unlocked, read_request_bytes
 from .run import STATUS_REQUEST
 from .spec import read_spec
 from .work import InstanceBook
 
-CONTROL = "control.json"
 TICK = 0.1
 BEAT_EVERY = 2.0
 
@@ -39,7 +39,7 @@ class Supervisor:
         self.book = InstanceBook(paths)
         self.closing = False
         self.paused = False
-        self._control_mtime = None
+        self._request_seen: bytes | None = None  # the content of control.json last read
         self._next_beat = 0.0
         self._next_progress = 0.0
         self.env = {**os.environ, "RUNYARD_ROOT": str(paths.root),
@@ -57,7 +57,7 @@ class Supervisor:
             self.log(f"Received signal {signal.Signals(signum).name}: closing")
             self.closing = True
             # tasks on other machines (Dask) read this at their next save()
-            write_json_atomic(self.paths.meta(CONTROL), {"want": "closed"})
+            post_request_unlocked(self.paths.meta_dir, "closed")
 
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, close)
@@ -73,23 +73,21 @@ class Supervisor:
         self.read_control()
 
     def read_control(self) -> None:
-        path = self.paths.meta(CONTROL)
-        try:
-            mtime = path.stat().st_mtime_ns
-        except FileNotFoundError:
+        """Obey a new request. New means other content, never a newer mtime: two
+        requests within one timestamp tick (NFS: a second) are both seen."""
+        data = read_request_bytes(self.paths.meta_dir)
+        if data is None or data == self._request_seen:
             return
-        if mtime == self._control_mtime:
+        self._request_seen = data
+        wanted = parse_request(data)
+        if wanted is None:
+            self.log(f"Ignored control.json: it holds no request ({len(data)} bytes)")
             return
-        self._control_mtime = mtime
-        try:
-            want = json.loads(path.read_text()).get("want")
-        except (ValueError, OSError):
-            return
-        if want == "closed":
+        if wanted.want == "closed":
             self.closing = True
-        elif want == "paused" and not self.paused:
+        elif wanted.want == "paused" and not self.paused:
             self.set_paused(True)
-        elif want == "running" and self.paused:
+        elif wanted.want == "running" and self.paused:
             self.set_paused(False)
 
     def set_paused(self, paused: bool) -> None:
@@ -340,7 +338,11 @@ def command_argv(spec) -> list[str]:
 
 def main(argv: list[str]) -> int:
     paths = RunPaths(Path(argv[0]), argv[1])
-    start_run(paths)
+    try:
+        start_run(paths)
+    except RunyardError as exc:  # another supervisor has it: leave it alone, in one line
+        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} Not started: {exc}", flush=True)
+        return 3
     paths.meta(STATUS_REQUEST).unlink(missing_ok=True)  # a past attempt's wish
     spec_kind = read_spec(paths.meta_dir).kind
     if spec_kind == "flow":
