@@ -130,11 +130,17 @@ def test_control_json_carries_each_request(root, tmp_path):
         control.write_text('["not", "a", "request"]')
         pause(root, info.id)
         wait_until(lambda: settled(root, info.id, "paused", 1), 30)
-        # a close already asked for cannot be undone by a pause or a resume
-        close(root, info.id)
-        for verb in (pause, resume):
-            with pytest.raises(RuntimeError, match="being closed"):
-                verb(root, info.id)
+        # a close asked for cannot be undone by a pause or a resume, even before the
+        # supervisor (frozen here) has read it
+        supervisor = psutil.Process(info.attrs["lock"]["pid"])
+        supervisor.suspend()
+        try:
+            close(root, info.id)
+            for verb in (pause, resume):
+                with pytest.raises(RuntimeError, match="being closed"):
+                    verb(root, info.id)
+        finally:
+            supervisor.resume()
     finally:
         wait_for_end(root, info.id, 60)
     assert load_run(root, info.id).status == "terminated"
