@@ -254,10 +254,10 @@ class ModuleSupervisor(Supervisor):
     def stop_workers(self) -> None:
         if self.done_state == "asked":
             self.wait_for_done()
-        self.pool.signal_all(signal.SIGTERM)
-        if self.paused:
+        if self.paused:  # continued first: see stop_command
             self.pool.signal_all(signal.SIGCONT)
             clear_pause_marker(self.paths)
+        self.pool.signal_all(signal.SIGTERM)
         self.wait_workers(self.spec.grace)
         self.pool.kill()
         for key, record in self.book.records().items():
@@ -312,10 +312,13 @@ class CommandSupervisor(Supervisor):
             os.killpg(self.proc.pid, signum)
 
     def stop_command(self) -> None:
-        self.signal_work(signal.SIGTERM)
         if self.paused:
+            # continued before SIGTERM: sent to a stopped process, SIGTERM goes to
+            # whichever thread wakes first, and a main thread blocked in a read (a
+            # pipe, a socket) would never see it; a running one gets it
             self.signal_work(signal.SIGCONT)
             clear_pause_marker(self.paths)
+        self.signal_work(signal.SIGTERM)
         try:
             self.proc.wait(self.spec.grace)
         except subprocess.TimeoutExpired:

@@ -291,3 +291,36 @@ def test_a_run_lost_on_another_host_can_be_taken_over(root):
     run.close()
     info = load_run(root, run_id)
     assert info.status == "completed" and info.attrs["attempt"] == 2
+
+
+def test_close_of_a_paused_run_reaches_a_worker_blocked_in_a_read(root, tmp_path):
+    """SIGTERM sent to a stopped worker went to whichever thread woke first; a main
+    thread blocked in a read never saw it, and the close waited out the grace period
+    and ended in SIGKILL, with no unwinding."""
+    module = tmp_path / "reader.py"
+    module.write_text(textwrap.dedent("""
+        import os
+        def run(instance, save, state):
+            save("waiting")
+            r, w = os.pipe()
+            try:
+                os.read(r, 1)       # blocked, as on a socket or a pipe
+            finally:
+                with open("unwound.log", "a") as f:
+                    f.write("unwound\\n")
+    """))
+    (tmp_path / "a.txt").write_text("a")
+    info = start(root, RunSpec(kind="module", module=str(module),
+                               instances=[str(tmp_path / "a.txt")], grace=120))
+    record = info.meta_dir / "instances" / "00000-0.json"
+    for cycle in range(5):
+        wait_until(lambda: json.loads(record.read_text())["state"] == "waiting" and
+                   load_run(root, info.id).status == "running", 30)
+        pause(root, info.id)
+        wait_until(lambda: settled(root, info.id, "paused", 1), 30)
+        assert close(root, info.id, wait=30).status == "terminated"
+        unwound = (info.paths.run_dir / "unwound.log").read_text().splitlines()
+        assert unwound == ["unwound"] * (cycle + 1)
+        record.write_text(record.read_text().replace('"waiting"', '""'))
+        resume(root, info.id)
+    close(root, info.id, wait=30)
