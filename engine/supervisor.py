@@ -20,6 +20,7 @@ from collections import deque
 from pathlib import Path
 
 from .errors import RunyardError
+from .kills import Kills, describe, instance_name, killed_by
 from .layout import RunPaths
 from .lifecycle import beat, clear_pause_marker, finalize_run, pause_marker, start_run
 from .meta import update_attrs
@@ -117,6 +118,7 @@ class ModuleSupervisor(Supervisor):
         self.todo = deque(k for k, r in records.items() if r.get("status") != "done" and not
                           (r.get("status") == "failed" and r.get("failures", 1) >= limit))
         self.early_deaths = 0
+        self.kills = Kills(limit)  # killed instances run again, this many times at most
         self.failed = sum(1 for k, r in records.items() if r.get("status") == "failed"
                           and k not in self.todo)
         self.fatal: str | None = None
@@ -161,7 +163,7 @@ class ModuleSupervisor(Supervisor):
             return True
         if self.todo or self.busy():
             return False
-        if self.failed:
+        if self.failed or self.kills.given_up:
             return True
         return self.done_state in ("ok", "failed")
 
@@ -170,7 +172,8 @@ class ModuleSupervisor(Supervisor):
             if self.todo:
                 self.pool.send(worker, {"op": "run", "key": self.todo.popleft()})
                 self.count("pending", "running")
-            elif not self.failed and self.done_state == "not yet" and not self.busy():
+            elif not self.failed and not self.kills.given_up and \
+                    self.done_state == "not yet" and not self.busy():
                 self.done_state = "asked"
                 self.pool.send(worker, {"op": "done"})
                 return
@@ -206,21 +209,42 @@ class ModuleSupervisor(Supervisor):
                 self.fatal = (f"worker processes exit before they start (exit code {code}); "
                               f"see {self.paths.meta('log')}/w*.log")
                 return
+        signame = killed_by(code)
         if key == "done":
-            self.done_state, self.done_error = "failed", f"worker died (exit code {code})"
+            if signame and self.kills.again("done", "done()", signame):
+                self.done_state = "not yet"  # it is marked only once it returns: ask again
+                self.log(f"done() was killed by {signame}: running it again")
+            elif not signame:
+                self.done_state, self.done_error = "failed", f"worker died ({describe(code)})"
         elif key:
-            record = self.book.read(key) or {}
-            if record.get("status") == "done":  # it died after finishing: keep the work
-                self.count("running", "done")
-            else:
-                record.update(status="failed", ended=time.time(),
-                              failures=record.get("failures", 0) + 1,
-                              error=f"worker process died (exit code {code})")
-                self.book.write(key, record)
-                self.failed += 1
-                self.count("running", "failed")
+            self.instance_died(key, code, signame)
         if self.todo or self.done_state == "not yet":
             self.pool.spawn()
+
+    def instance_died(self, key: str, code: int | None, signame: str | None) -> None:
+        record = self.book.read(key) or {}
+        if record.get("status") == "done":  # it died after finishing: keep the work
+            self.count("running", "done")
+        elif signame:  # killed from outside: not its failure; again, a bounded number
+            record.update(status="pending", ended=time.time(), killed=signame,
+                          kills=record.get("kills", 0) + 1, error=None)
+            self.book.write(key, record)
+            self.count("running", "pending")
+            name = instance_name(record)
+            if self.kills.again(key, name, signame):
+                self.todo.append(key)
+                self.log(f"{name[:1].upper()}{name[1:]} was killed by {signame}: running it "
+                         "again from its last saved state")
+            else:
+                self.log(f"{name[:1].upper()}{name[1:]} was killed by {signame} "
+                         f"{self.kills.limit} times: left for a resume")
+        else:
+            record.update(status="failed", ended=time.time(),
+                          failures=record.get("failures", 0) + 1,
+                          error=f"worker process died ({describe(code)})")
+            self.book.write(key, record)
+            self.failed += 1
+            self.count("running", "failed")
 
     def progress(self, force: bool = False, recount: bool = False) -> None:
         now = time.time()
@@ -248,6 +272,8 @@ class ModuleSupervisor(Supervisor):
             self.finish("failed", error=f"{self.failed} of {total} instances failed")
         elif self.done_state == "failed":
             self.finish("failed", error=f"done() failed: {self.done_error}")
+        elif self.kills.given_up:  # resumable: nothing failed, something was killed
+            self.finish("terminated", error=self.kills.summary())
         else:
             self.finish("completed")
 

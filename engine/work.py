@@ -5,16 +5,21 @@ Each (instance, iteration) has one whole-file record,
 
     {"instance": "/data/a.txt", "iteration": 0, "status": "done", "attempts": 1,
      "state": "7", "state_size": 1, "saved": 1795..., "started": ..., "ended": ...,
-     "error": null}
+     "error": null, "failures": 0, "kills": 0, "killed": null}
 
 ``status`` is ``pending``, ``running``, ``done`` or ``failed``. The process
 running an instance is the record's only writer while it runs (it also holds
 ``<key>.lock``); ``save(state)`` replaces the record atomically at once. A
 record left ``running`` by a process that died is unfinished work, resumed
-from its last saved state. ``done.json`` appears once ``done()`` has returned.
+from its last saved state. ``failures`` counts the runs that failed (the retry
+limit), ``kills`` those whose worker was killed from outside, and ``killed``
+names the signal of the kill that ended the last run (None once it runs again;
+see kills.py). ``done.json`` appears once ``done()`` has returned.
 """
 
 import json
+import os
+import stat
 import time
 from pathlib import Path
 
@@ -41,12 +46,30 @@ class InstanceBook:
         return self.folder / f"{key}.json"
 
     def read(self, key: str) -> dict | None:
+        """The record; None if there is none. A record is untrusted input: a FIFO must
+        not block, a link must not lead elsewhere, and anything but a JSON object is
+        pending work with the reason as its error."""
+        path = self.path(key)
         try:
-            return json.loads(self.path(key).read_bytes())
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            return {"status": "pending", "error": f"{path} cannot be read ({exc.strerror})"}
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return {"status": "pending", "error": f"{path} is not a regular file"}
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                record = json.loads(f.read())
         except ValueError:  # never written half, but a user may edit one by hand
-            return {"status": "pending", "error": f"{self.path(key)} is not valid JSON"}
+            return {"status": "pending", "error": f"{path} is not valid JSON"}
+        except OSError as exc:
+            return {"status": "pending", "error": f"{path} cannot be read ({exc.strerror})"}
+        finally:
+            os.close(fd)
+        if not isinstance(record, dict):
+            return {"status": "pending", "error": f"{path} does not hold a JSON object"}
+        return record
 
     def write(self, key: str, record: dict, fsync: bool = False) -> None:
         write_json_atomic(self.path(key), record, fsync=fsync)
@@ -73,6 +96,20 @@ class InstanceBook:
             counts[status if status in counts else "pending"] += 1
         return counts
 
+    def killed(self) -> list[dict]:
+        """The instances whose last run was killed from outside (``killed`` is set):
+        what ``runyard show`` lists."""
+        found = []
+        for key, record in self.records().items():
+            if isinstance(record.get("killed"), str):
+                kills = record.get("kills")
+                found.append({"key": key, "instance": str(record.get("instance", "?")),
+                              "iteration": record.get("iteration"),
+                              "status": str(record.get("status", "pending")),
+                              "killed": record["killed"],
+                              "kills": kills if type(kills) is int else 1})
+        return found
+
     def done_called(self) -> bool:
         return self.paths.meta(DONE_MARK).exists()
 
@@ -83,4 +120,4 @@ class InstanceBook:
 def new_record(instance: str, iteration: int) -> dict:
     return {"instance": instance, "iteration": iteration, "status": "pending",
             "attempts": 0, "state": "", "state_size": 0, "saved": None, "started": None,
-            "ended": None, "error": None}
+            "ended": None, "error": None, "failures": 0, "kills": 0, "killed": None}

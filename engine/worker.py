@@ -67,7 +67,7 @@ class InstanceRunner:
 
     def _run_record(self, key: str, record: dict) -> dict:
         record.update(status="running", attempts=record.get("attempts", 0) + 1,
-                      started=time.time(), error=None)
+                      started=time.time(), error=None, killed=None)
         self.book.write(key, record)
         self.handle._context = record["instance"]
 

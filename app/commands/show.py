@@ -4,7 +4,9 @@ import json
 import sys
 
 from runyard.engine import UnreadableRun, find_run, resolve_root
+from runyard.engine.kills import instance_name
 from runyard.engine.summary import alert_states, event_summary, metric_summary
+from runyard.engine.work import InstanceBook
 
 from ..formatting import duration, json_safe, short_time, table
 
@@ -32,6 +34,7 @@ def details(info) -> tuple[dict, list]:
         "metrics": metrics,
         "events": events,
         "alerts": alerts,
+        "killed": InstanceBook(info.paths).killed(),  # instances whose worker was killed
     })
     link = info.attrs.get("flow")
     if isinstance(link, dict):
@@ -74,6 +77,8 @@ def render(data: dict) -> str:
                                                    data["scheduler"].items()))
     for key, value in data["metadata"].items():
         lines.append(f"  meta {key}: {value}")
+    lines += [f"  {instance_name(k)}: killed ({k['killed']})" +
+              (f", {k['kills']} times" if k["kills"] > 1 else "") for k in data["killed"]]
     lines += _metrics_block(data["metrics"])
     lines += _events_block(data["events"])
     lines += [f"  alert {a['name']}: {a['state']}" for a in data["alerts"]]
