@@ -20,7 +20,7 @@ import traceback
 import weakref
 from pathlib import Path
 
-from . import checks
+from . import checks, run_signals
 from .errors import OperationalError, RunyardError, UsageError
 from .layout import RunPaths
 from .lifecycle import FINAL_STATES, finalize_run, init_run_meta, make_run, start_run
@@ -243,6 +243,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
         self._owner_pid = os.getpid()
         self._writer.start()
         _LIVE_RUNS.add(self)
+        run_signals.install(_any_live_run)  # SIGTERM (scancel) ends it terminated
         return True
 
     def _attach(self, paths: RunPaths, writer: str) -> bool:
@@ -378,6 +379,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
         was = self._state
         self._state = CLOSED
         _LIVE_RUNS.discard(self)
+        run_signals.restore(_any_live_run)
         if was == CREATED or self._paths is None:
             return True
         if self._writer is not None:
@@ -406,6 +408,9 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
         elif issubclass(exc_type, KeyboardInterrupt):
             self._record_exit_event("warning", "Interrupted (KeyboardInterrupt)")
             self._shutdown("terminated", error="KeyboardInterrupt")
+        elif issubclass(exc_type, run_signals.Terminated):
+            self._record_exit_event("warning", "Interrupted (SIGTERM)")
+            self._shutdown("terminated", error="SIGTERM")
         else:
             text = "".join(traceback.format_exception(exc_type, exc, tb))
             self._record_exit_event("error", f"Run failed with an exception:\n{text}")
@@ -461,11 +466,20 @@ _LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()
 os.register_at_fork(after_in_child=_LIVE_RUNS.clear)
 
 
+def _any_live_run() -> bool:
+    return any(run._owner_pid == os.getpid() for run in list(_LIVE_RUNS))
+
+
 @atexit.register
 def _flush_at_exit() -> None:
-    """A process that ends without close() keeps every queued record on disk."""
+    """A process that ends without close() keeps every queued record on disk; one that
+    ends because of SIGTERM ends its runs terminated."""
     for run in list(_LIVE_RUNS):
         if run._writer is not None and run._owner_pid == os.getpid():
+            if run_signals.received():
+                run._record_exit_event("warning", "Interrupted (SIGTERM)")
+                run._shutdown("terminated", error="SIGTERM")
+                continue
             run._writer.queue.append((EVENT, {
                 "ts": _time(), "level": "warning",
                 "msg": "The process ended without close(): the run is left unfinished"}))

@@ -1,0 +1,151 @@
+"""SIGTERM (Slurm's scancel and walltime limit) ends a tracked run ``terminated`` with
+everything it logged on disk, as Ctrl-C does, and leaves other SIGTERM handlers be."""
+
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+from runyard.engine import Run, list_runs, load_run
+
+from conftest import read_series
+
+LOGGER = """
+    import signal, sys, time
+    from runyard.engine import Run
+
+    def work(run):
+        step = 0
+        while True:
+            run.log_metrics({"x": step})
+            if step % 200 == 0:
+                print(step, flush=True)          # logged up to here, at least
+            step += 1
+            time.sleep(0.0005)
+
+    MODE = sys.argv[2]
+    if MODE == "with":
+        with Run(root=sys.argv[1]) as run:
+            run.config(disable_resources_metrics=True)
+            run.init(name="scancelled")
+            print(run.id, flush=True)
+            work(run)
+    elif MODE == "plain":                         # no with, no close()
+        run = Run(root=sys.argv[1])
+        run.config(disable_resources_metrics=True)
+        run.init(name="scancelled")
+        print(run.id, flush=True)
+        work(run)
+"""
+
+
+def logger(root: Path, mode: str, script: str = LOGGER) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), str(root), mode],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run_id = proc.stdout.readline().strip()
+    assert run_id, proc.stderr.read()
+    return proc, run_id
+
+
+def sigterm_after(proc: subprocess.Popen, steps: int) -> tuple[int, str]:
+    """SIGTERM once the process logged ``steps`` points; the last step it said it logged,
+    and what it wrote on stderr."""
+    last = 0
+    while last < steps:
+        last = int(proc.stdout.readline())
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    for line in out.split():
+        last = int(line)
+    return last, err
+
+
+def assert_terminated_with_everything(root: Path, run_id: str, last: int) -> None:
+    info = load_run(root, run_id)
+    assert info.status == "terminated", info.attrs.get("exit")
+    assert info.attrs["exit"]["error"] == "SIGTERM"
+    steps = [r["s"] for r in read_series(root, run_id, "metrics.jsonl")]
+    assert steps == list(range(len(steps)))  # in order, none missing
+    assert len(steps) > last  # every point logged before the signal is on disk
+    events = read_series(root, run_id, "events.jsonl")
+    assert events[-1]["msg"] == "Interrupted (SIGTERM)"
+
+
+def test_sigterm_inside_with_run_ends_it_terminated(root):
+    proc, run_id = logger(root, "with")
+    last, err = sigterm_after(proc, 1000)
+    assert proc.returncode == 143  # as a shell reports a process ended by SIGTERM
+    assert err == ""  # no traceback
+    assert_terminated_with_everything(root, run_id, last)
+
+
+def test_sigterm_without_with_ends_the_run_terminated(root):
+    proc, run_id = logger(root, "plain")
+    last, err = sigterm_after(proc, 1000)
+    assert proc.returncode == 143 and err == ""
+    assert_terminated_with_everything(root, run_id, last)
+
+
+def test_a_users_own_sigterm_handler_keeps_working(root):
+    """A handler installed before the run, or inside it, is the one that runs; the
+    run ends as that code decides, and the handler is still there afterwards."""
+    script = """
+        import signal, sys, time
+        from runyard.engine import Run
+
+        stop = []
+        def mine(signum, frame):
+            stop.append(signum)
+
+        if sys.argv[2] == "before":
+            signal.signal(signal.SIGTERM, mine)
+        with Run(root=sys.argv[1]) as run:
+            run.config(disable_resources_metrics=True)
+            run.init(name="own-handler-" + sys.argv[2])
+            if sys.argv[2] == "inside":
+                signal.signal(signal.SIGTERM, mine)
+            print(run.id, flush=True)
+            print(0, flush=True)
+            while not stop:
+                run.log_metrics({"x": 1})
+                time.sleep(0.001)
+        print("still mine" if signal.getsignal(signal.SIGTERM) is mine else "replaced",
+              flush=True)
+    """
+    for where in ("before", "inside"):
+        proc, run_id = logger(root, where, script)
+        assert proc.stdout.readline() == "0\n"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert (proc.returncode, out, err) == (0, "still mine\n", ""), where
+        assert load_run(root, run_id).status == "completed"
+
+
+def test_the_default_comes_back_and_threads_are_left_alone(env_root):
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with Run() as run:
+        run.config(disable_resources_metrics=True)
+        run.init(name="in-main")
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # back once it ended
+
+    errors, seen = [], []
+
+    def in_a_thread():  # signal handlers belong to the main thread: none is touched
+        try:
+            with Run() as other:
+                other.config(disable_resources_metrics=True)
+                other.init(name="in-thread")
+                other.log_metrics({"x": 1})
+                seen.append(signal.getsignal(signal.SIGTERM))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join(60)
+    assert errors == [] and seen == [signal.SIG_DFL]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert [r.status for r in list_runs(env_root)] == ["completed", "completed"]
