@@ -26,7 +26,10 @@ def run(args) -> int:
         print(f"Pausing run {info.name} ({info.id})")
     elif args.verb == "resume":
         info = engine.resume(root, args.run)
-        print(f"Resumed run {info.name} ({info.id}), attempt {info.attrs.get('attempt')}")
+        if info.status in ("running", "paused"):  # a request, which it obeys within 0.1 s
+            print(f"Resuming run {info.name} ({info.id})")
+        else:
+            print(f"Resumed run {info.name} ({info.id}), attempt {info.attrs.get('attempt')}")
     else:
         info = engine.close(root, args.run, wait=args.wait)
         print(f"Closing run {info.name} ({info.id})" +
