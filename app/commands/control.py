@@ -3,6 +3,8 @@
 from runyard.engine import control as engine
 from runyard.engine import resolve_root
 
+from ..formatting import run_label
+
 
 def add_parsers(sub):
     for verb, text in (("pause", "freeze a running run (no CPU used while paused)"),
@@ -23,15 +25,12 @@ def run(args) -> int:
     root = resolve_root(args.root)
     if args.verb == "pause":
         info = engine.pause(root, args.run)
-        print(f"Pausing run {info.name} ({info.id})")
+        print(f"Pausing run {run_label(info)}")
     elif args.verb == "resume":
         info = engine.resume(root, args.run)
-        if info.status in ("running", "paused"):  # a request, which it obeys within 0.1 s
-            print(f"Resuming run {info.name} ({info.id})")
-        else:
-            print(f"Resumed run {info.name} ({info.id}), attempt {info.attrs.get('attempt')}")
+        print(f"Resumed run {run_label(info)}, attempt {info.attrs.get('attempt')}")
     else:
         info = engine.close(root, args.run, wait=args.wait)
-        print(f"Closing run {info.name} ({info.id})" +
+        print(f"Closing run {run_label(info)}" +
               (f": {info.status}" if args.wait else ""))
     return 0
