@@ -122,7 +122,11 @@ def _last_line(paths: RunPaths) -> str:
 def _starting(info: RunInfo):
     """Held while this process starts the run's supervisor and waits for it: a second
     start or resume of the same run at the same time is refused, not raced."""
-    fd = os.open(info.meta_dir / START_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(info.meta_dir / START_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise RunyardError(f"cannot resume run {info.name}: {info.meta_dir / START_LOCK}: "
+                           f"{exc.strerror}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -148,7 +152,15 @@ def _toggle(info: RunInfo, want: str, quiet: bool = False) -> None:
             raise UsageError(f"run {info.name} is running: there is nothing to resume")
         return wanted != want
 
-    post_request(info.meta_dir, want, decide)
+    _post(info, want, decide)
+
+
+def _post(info: RunInfo, want: str, decide=None) -> None:
+    try:
+        post_request(info.meta_dir, want, decide)
+    except OSError as exc:  # someone else's run, a read-only or full disk: one line
+        raise RunyardError(f"cannot ask run {info.name} to be {want}: {exc.strerror} "
+                           f"({exc.filename or info.meta_dir})") from None
 
 
 def follow(root: Path, ref: str, want: str) -> RunInfo:
@@ -228,7 +240,7 @@ def close(root: Path, ref: str, wait: float | None = None) -> RunInfo:
         raise UsageError(f"run {info.name} is {info.status}: only a running or paused run "
                          "can be closed")
     _require_engine(info, "closed")
-    post_request(info.meta_dir, "closed")
+    _post(info, "closed")
     if wait:
         return wait_for_end(root, info.id, wait)
     return info

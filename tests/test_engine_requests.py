@@ -324,3 +324,30 @@ def test_close_of_a_paused_run_reaches_a_worker_blocked_in_a_read(root, tmp_path
         record.write_text(record.read_text().replace('"waiting"', '""'))
         resume(root, info.id)
     close(root, info.id, wait=30)
+
+
+def test_a_request_that_cannot_be_written_is_one_line():
+    """Someone else's run in a shared root: pausing it is refused in one line."""
+    import shutil
+    import tempfile
+
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv to act as another user")
+    shared = Path(tempfile.mkdtemp(prefix="runyard-shared-"))  # a path others can reach
+    root = shared / "runs"
+    info = start_endless(root, shared, count=1)
+    try:
+        subprocess.run(["chmod", "-R", "a+rX", str(shared)], check=True)
+        as_nobody = subprocess.run([setpriv, "--reuid=65534", "--regid=65534",
+                                    "--clear-groups", *RUNYARD, "--root", str(root),
+                                    "pause", info.id], capture_output=True, text=True,
+                                   timeout=60)
+        assert as_nobody.returncode == 1 and as_nobody.stdout == ""
+        assert as_nobody.stderr.count("\n") == 1, as_nobody.stderr
+        assert as_nobody.stderr.startswith(f"runyard: cannot ask run {info.name} to be "
+                                           "paused: Permission denied")
+        assert settled(root, info.id, "running", 1)
+    finally:
+        close(root, info.id, wait=60)
+        shutil.rmtree(shared)
