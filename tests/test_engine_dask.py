@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from runyard.engine import list_runs
+from runyard.engine import list_runs, load_run
 from runyard.engine.control import pause, resume, start, wait_for_end
 from runyard.engine.spec import RunSpec
 from runyard.engine.work import InstanceBook
+
+from conftest import wait_until
 
 MODULE = """
     import os, time
@@ -141,3 +143,39 @@ def test_dask_close_stops_at_the_next_save_and_resume_finishes(root, tmp_path, c
     info = wait_for_end(root, info.id, 120)
     assert info.status == "completed"
     assert len(outputs(info.paths.run_dir)) == 80
+
+
+def test_dask_obeys_the_last_of_back_to_back_requests(root, tmp_path, cluster):
+    """Tasks read the latest request at each save(): a pause then a resume at once
+    leave them working; a resume then a pause stop them at their next save."""
+    from runyard.engine.control import close
+
+    work, data = module(tmp_path, 5000, 0.01), instances(tmp_path, 2)
+    info = start(root, RunSpec(kind="module", module=str(work), instances=data, workers=2,
+                               executor="dask", scheduler=cluster["address"]))
+    book = InstanceBook(info.paths)
+
+    def saved() -> list[int]:
+        return [int(r.get("state") or 0) for r in book.records().values()]
+
+    def still() -> bool:  # no task saves for longer than it takes to reach a save()
+        before = saved()
+        time.sleep(0.5)
+        return saved() == before
+
+    try:
+        wait_until(lambda: all(saved()), 60)
+        for i in range(4):
+            sequence = ("paused", "running", "paused") if i % 2 == 0 else \
+                ("running", "paused", "running")
+            for want in sequence:
+                (pause if want == "paused" else resume)(root, info.id)
+            wait_until(lambda w=sequence[-1]: load_run(root, info.id).status == w, 30)
+            if sequence[-1] == "paused":
+                wait_until(still, 30)
+            else:
+                before = sum(saved())
+                wait_until(lambda b=before: sum(saved()) > b + 10, 30)
+    finally:
+        info = close(root, info.id, wait=60)
+    assert info.status == "terminated"
