@@ -141,8 +141,8 @@ class DaskPool:
         if future.status == "cancelled":
             return {"op": "died", "key": slot.busy, "code": None}
         error = future.exception()
-        if isinstance(error, RunClosed):
-            return {"op": "died", "key": slot.busy, "code": None}
+        if isinstance(error, RunClosed):  # it may read the close before the supervisor
+            return {"op": "died", "key": slot.busy, "code": None, "closed": True}
         if slot.busy == "done":
             return {"op": "done", "ok": False, "error": f"{type(error).__name__}: {error}"}
         return {"key": slot.busy, "ok": False, "error": f"{type(error).__name__}: {error}"}

@@ -201,6 +201,8 @@ class ModuleSupervisor(Supervisor):
 
     def worker_died(self, answer: dict) -> None:
         key, code = answer.get("key"), answer.get("code")
+        if answer.get("closed"):  # a task that read the close request before we did
+            self.closing = True
         if self.closing:
             return
         if not answer.get("ready", True):
