@@ -4,6 +4,7 @@ Every function here returns quickly: the work happens in the run's detached
 supervisor, which a closed terminal or a dropped SSH connection does not stop.
 """
 
+import math
 import os
 import subprocess
 import sys
@@ -33,6 +34,11 @@ def _checked_spec(spec: RunSpec) -> RunSpec:
         value = getattr(spec, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise UsageError(f"{name} must be a positive integer, got {value!r}")
+    grace = spec.grace
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or \
+            not math.isfinite(grace) or grace < 0:
+        raise UsageError(f"grace must be a finite number of seconds, zero or more, got "
+                         f"{grace!r}")
     if spec.executor not in EXECUTORS:
         raise UsageError(f"executor must be one of {', '.join(EXECUTORS)}, got "
                          f"{spec.executor!r}")

@@ -5,6 +5,7 @@ The root is ``--root``, else ``RUNYARD_ROOT``, else ``root`` in the nearest
 """
 
 import os
+import stat
 import tomllib
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from .errors import RootError
 from .layout import ROOT_META, SCHEMA
 
 PROJECT_FILE = "runyard.toml"
+PROJECT_MAX_BYTES = 1 << 20
 
 
 def find_project_file(start: Path | None = None) -> Path | None:
@@ -25,14 +27,34 @@ def find_project_file(start: Path | None = None) -> Path | None:
     return None
 
 
+def read_project_text(path: Path) -> str:
+    """The text of a runyard.toml: a regular file (a FIFO never blocks), at most
+    PROJECT_MAX_BYTES, UTF-8; RootError naming the file otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise RootError(f"{path}: cannot read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise RootError(f"{path}: not a regular file")
+        try:
+            data = f.read(PROJECT_MAX_BYTES + 1)
+        except OSError as exc:
+            raise RootError(f"{path}: cannot read ({exc.strerror})") from None
+    if len(data) > PROJECT_MAX_BYTES:
+        raise RootError(f"{path}: larger than {PROJECT_MAX_BYTES >> 20} MB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RootError(f"{path}: not UTF-8 text") from None
+
+
 def _root_from_project(project: Path) -> Path | None:
     try:
-        with open(project, "rb") as f:
-            data = tomllib.load(f)
+        data = tomllib.loads(read_project_text(project))
     except tomllib.TOMLDecodeError as exc:
         raise RootError(f"{project}: invalid TOML ({exc})") from None
-    except OSError as exc:
-        raise RootError(f"{project}: cannot read ({exc.strerror})") from None
     root = data.get("root")
     if root is None:
         return None
