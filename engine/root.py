@@ -2,6 +2,11 @@
 
 The root is ``--root``, else ``RUNYARD_ROOT``, else ``root`` in the nearest
 ``runyard.toml`` (relative to that file), else ``./runs``.
+
+A runyard.toml chooses the root and the commands ``runyard run NAME`` executes,
+so it is obeyed only when the current user or root owns it and no one else can
+write it; any other runyard.toml (another user's, dropped in a shared parent
+folder) is refused with an error naming it, never skipped silently.
 """
 
 import os
@@ -27,10 +32,36 @@ def find_project_file(start: Path | None = None) -> Path | None:
     return None
 
 
+class UntrustedProject(RootError):
+    """A runyard.toml that someone other than the current user or root could have written."""
+
+
+def untrusted_because(info: os.stat_result, uid: int | None = None) -> str | None:
+    """Why a file with status ``info`` must not be obeyed by user ``uid``, or None."""
+    uid = os.geteuid() if uid is None else uid
+    if info.st_uid not in (uid, 0):
+        return f"it belongs to uid {info.st_uid}, not to you (uid {uid}) or root"
+    if not stat.S_ISLNK(info.st_mode) and info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"other users can write it (mode {stat.filemode(info.st_mode)})"
+    return None
+
+
+def _refuse_untrusted(path: Path, info: os.stat_result) -> None:
+    why = untrusted_because(info)
+    if why is not None:
+        raise UntrustedProject(f"refusing {path}: {why}; a runyard.toml must be yours or "
+                               "root's and writable by no one else")
+
+
 def read_project_text(path: Path) -> str:
-    """The text of a runyard.toml: a regular file (a FIFO never blocks), at most
-    PROJECT_MAX_BYTES, UTF-8; RootError naming the file otherwise."""
+    """The text of a runyard.toml that the current user may trust (see above): a
+    regular file (a FIFO never blocks), at most PROJECT_MAX_BYTES, UTF-8.
+    RootError naming the file otherwise. The checks and the read use one open file,
+    so the file cannot be swapped in between."""
     try:
+        link = os.lstat(path)
+        if stat.S_ISLNK(link.st_mode):  # a link another user made chooses the file
+            _refuse_untrusted(path, link)
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise RootError(f"{path}: cannot read ({exc.strerror})") from None
@@ -38,6 +69,7 @@ def read_project_text(path: Path) -> str:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise RootError(f"{path}: not a regular file")
+        _refuse_untrusted(path, info)
         try:
             data = f.read(PROJECT_MAX_BYTES + 1)
         except OSError as exc:
