@@ -10,6 +10,12 @@ Code written for Simvue runs with only its import changed:
 
 Misuse (bad arguments, calls in the wrong state) raises UsageError at once.
 Operational failures (disk, permissions) follow ``suppress_errors``.
+
+A process forked after ``init()`` gets an inert copy of the handle: the run
+belongs to the parent, so in the child every recording call returns False
+(nothing was recorded) and ``close()`` or the end of a ``with`` block neither
+writes the parent's queued records a second time nor ends the run. A child
+that should record starts a ``Run`` of its own.
 """
 
 import atexit
@@ -39,6 +45,7 @@ log = logging.getLogger("runyard")
 MODES = ("online", "offline", "disabled")
 STATUS_REQUEST = "status-request.json"
 NEW, CREATED, RUNNING, BROKEN, CLOSED = "new", "created", "running", "broken", "closed"
+FORKED = "forked"  # this handle's run belongs to the process this one was forked from
 _time = time.time
 _monotonic = time.monotonic
 
@@ -80,6 +87,8 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
         self._resources = None
         self._context: str | None = None  # the instance an attached handle works on
         self._attached = False
+        self._forked_from = 0
+        self._inert_warned = False
         self._init_alerts()
 
     # -- properties ------------------------------------------------------
@@ -332,6 +341,8 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
             return None
         if self._state == BROKEN:
             return False  # init failed and was suppressed: nothing to record into
+        if self._state == FORKED:
+            return self._inert(what)
         if self._state == NEW:
             raise UsageError(f"{what}() called before init()")
         if self._state == CREATED:
@@ -372,9 +383,13 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
             raise UsageError("close() called before init()")
         if self._state == CLOSED:
             raise UsageError(f"close() called twice for run {self.name!r}")
+        if self._state == FORKED:
+            return self._inert("close")
         return self._shutdown("completed")
 
     def _shutdown(self, status: str, error: str | None = None) -> bool:
+        if self._state == FORKED:
+            return False  # the parent ends its run
         was = self._state
         self._state = CLOSED
         _LIVE_RUNS.discard(self)
@@ -399,7 +414,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         self._in_context = False
-        if self._mode == "disabled" or self._state in (NEW, CLOSED):
+        if self._mode == "disabled" or self._state in (NEW, CLOSED, FORKED):
             return False
         if exc_type is None:
             self._shutdown("completed")
@@ -415,6 +430,24 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
     def _record_exit_event(self, level: str, message: str) -> None:
         if self._state == RUNNING:
             self._queue.append((EVENT, {"ts": _time(), "level": level, "msg": message}))
+
+    # -- after a fork ------------------------------------------------------
+    def _become_inert(self) -> None:
+        """In a forked child: drop the copied queue and writer (their thread stayed in
+        the parent), so nothing the parent queued is written twice."""
+        self._forked_from = self._owner_pid
+        self._state = FORKED
+        self._writer = self._queue = self._resources = None
+        self._deferred = None  # the parent's failure, for the parent to raise
+
+    def _inert(self, what: str) -> bool:
+        if not self._inert_warned:
+            self._inert_warned = True
+            log.warning("runyard: %s() in process %d records nothing: run %r belongs to "
+                        "process %d, which this one was forked from; start a Run of its "
+                        "own here to record", what, os.getpid(), self.name,
+                        self._forked_from)
+        return False
 
     # -- failures --------------------------------------------------------
     def _operational(self, what: str, exc: BaseException) -> bool:
@@ -456,9 +489,17 @@ _SIMVUE_ONLY_OPTIONS = {"storage_id", "enable_emission_metrics", "disable_shell_
 _SIMVUE_ONLY_INIT = {"notification", "retention_period", "visibility", "no_color",
                      "record_shell_vars"}
 _LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()
-# A forked child has a copy of the queue but no writer thread: it must not write
-# its parent's records a second time.
-os.register_at_fork(after_in_child=_LIVE_RUNS.clear)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has a copy of each live run's queue but no writer thread: its
+    handles turn inert, so they never write the parent's records or end its run."""
+    for run in list(_LIVE_RUNS):
+        run._become_inert()
+    _LIVE_RUNS.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register
