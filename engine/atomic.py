@@ -4,12 +4,28 @@ A whole-file record is written to a temporary file in the same folder, flushed,
 optionally fsynced, then moved over the target with ``os.replace``. Readers see
 either the old file or the new one, never half of either. The old file is never
 removed first.
+
+A writer killed between creating its temporary file (``.<name>.<8 random>.tmp``)
+and renaming it leaves that file behind. The first write of a process into a
+folder, and every resume of a run, remove such leftovers, but only those older
+than ``STALE_AFTER`` seconds: on a shared filesystem a young one may belong to a
+live writer on another node that is about to rename it, and deleting it would
+make that write fail. No writer holds a temporary file that long (it writes it
+whole, then renames it). Ages are measured against a file just written in the
+same folder, so the filesystem's clock is compared with itself, never with a
+node's clock that may be skewed.
 """
 
 import json
 import os
+import re
+import stat
 import tempfile
 from pathlib import Path
+
+STALE_AFTER = 15 * 60.0
+TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # tempfile.mkstemp's names, as below
+_swept: set[str] = set()  # folders this process has swept already
 
 
 def write_atomic(path: Path | str, data: bytes | str, *, fsync: bool = False,
@@ -31,6 +47,32 @@ def write_atomic(path: Path | str, data: bytes | str, *, fsync: bool = False,
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    folder = str(path.parent)
+    if folder not in _swept:
+        _swept.add(folder)
+        sweep_stale_temps(path.parent, os.stat(path).st_mtime)
+
+
+def sweep_stale_temps(folder: Path, now: float) -> list[str]:
+    """Remove leftover temporary files in ``folder`` older than STALE_AFTER seconds
+    before ``now`` (the filesystem's time: the mtime of a file just written there).
+    Only regular files with a temporary file's name go; the names removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # gone, or not ours to list: nothing to clean
+        return removed
+    for entry in entries:
+        if not TEMP_NAME.fullmatch(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > STALE_AFTER:
+                os.unlink(entry.path)
+                removed.append(entry.name)
+        except (FileNotFoundError, PermissionError):  # another sweeper was first; not ours
+            continue
+    return removed
 
 
 def write_json_atomic(path: Path | str, obj, *, fsync: bool = False,

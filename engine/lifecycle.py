@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .atomic import write_atomic, write_json_atomic
+from .atomic import sweep_stale_temps, write_atomic, write_json_atomic
 from .errors import RunyardError
 from .ids import new_run_id
 from .layout import ATTRS, HEARTBEAT, PAUSED, SCHEMA, RunPaths
@@ -118,8 +118,17 @@ def start_run(paths: RunPaths, pid: int | None = None) -> dict:
 
     beat(paths)
     clear_pause_marker(paths)
-    return update_attrs(paths.meta_dir, change,
-                        f"Started by pid {lock['pid']} on {lock['host']}")
+    attrs = update_attrs(paths.meta_dir, change,
+                         f"Started by pid {lock['pid']} on {lock['host']}")
+    sweep_run_temps(paths)
+    return attrs
+
+
+def sweep_run_temps(paths: RunPaths) -> None:
+    """Remove what interrupted writes of earlier attempts left (see atomic.py)."""
+    now = os.stat(paths.meta(HEARTBEAT)).st_mtime  # just beaten: the filesystem's clock
+    for folder in (paths.meta_dir, paths.meta("instances"), paths.meta("proc")):
+        sweep_stale_temps(folder, now)
 
 
 def beat(paths: RunPaths) -> None:
