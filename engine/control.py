@@ -14,10 +14,11 @@ from pathlib import Path
 from .atomic import write_json_atomic
 from .errors import RunyardError, UsageError
 from .layout import RunPaths
-from .lifecycle import init_run_meta, make_run
+from .lifecycle import discard_new_run, init_run_meta, make_run
 from .meta import now_iso
 from .modules import check_module
 from .spec import EXECUTORS, RunSpec, check_owned, read_spec, resume_env, write_spec
+from .stop_reason import describe
 from .store import RunInfo, find_run, load_run
 from .supervisor import CONTROL
 from .work import InstanceBook
@@ -72,17 +73,23 @@ def start(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "
             checked_alerts.append(make_alert(**alert).definition())
         except TypeError as exc:
             raise UsageError(f"alert {alert.get('name', '?')!r}: {exc}") from None
-    paths = make_run(root)
-    init_run_meta(paths, name=name, folder=folder, tags=tags, metadata=metadata,
-                  description=description,
-                  extra={"kind": spec.kind, "progress": {"total": spec.total},
-                         **(extra or {})})
-    write_spec(paths.meta_dir, spec)
-    if checked_alerts:
-        write_json_atomic(paths.meta("alerts.json"), checked_alerts)
-    if spec.kind == "module":
-        InstanceBook(paths).create(spec.instances, spec.iterations)
-    _launch(paths, dict(os.environ))
+    paths = record = None
+    try:
+        paths = make_run(root)
+        record = init_run_meta(paths, name=name, folder=folder, tags=tags,
+                               metadata=metadata, description=description,
+                               extra={"kind": spec.kind, "progress": {"total": spec.total},
+                                      **(extra or {})})
+        write_spec(paths.meta_dir, spec)
+        if checked_alerts:
+            write_json_atomic(paths.meta("alerts.json"), checked_alerts)
+        if spec.kind == "module":
+            InstanceBook(paths).create(spec.instances, spec.iterations)
+        _launch(paths, dict(os.environ))
+    except OSError as exc:  # a full disk, say: leave nothing of the run behind
+        if paths is not None:
+            discard_new_run(paths, record["name"] if record else None)
+        raise RunyardError(f"cannot start a run in {root}: {describe(exc)}") from None
     return _wait_started(paths, 0)
 
 

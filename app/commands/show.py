@@ -58,7 +58,8 @@ def run(args) -> int:
 
 def render(data: dict) -> str:
     lines = [f"{data['name']}  ({data['id']})",
-             f"  status:      {data['status']}" + _exit_note(data.get("exit")),
+             f"  status:      {data['status']}" + _exit_note(data.get("exit"),
+                                                             data.get("reason")),
              f"  folder:      {data['folder']}",
              f"  tags:        {', '.join(data['tags']) or '-'}",
              f"  created:     {short_time(data['created'])}",
@@ -92,9 +93,11 @@ def _flow_block(link: dict | None) -> list[str]:
             table(["STEP", "STATUS", "RUN", "ERROR"], rows, max_width={3: 50})]
 
 
-def _exit_note(exit_record: dict | None) -> str:
+def _exit_note(exit_record: dict | None, reason: str | None = None) -> str:
     if exit_record and exit_record.get("error"):
         return f" ({exit_record['error']})"
+    if reason:  # a lost run: its supervisor said why before it gave up
+        return f" ({reason}, by the last words in log/supervisor.log)"
     return ""
 
 
