@@ -9,8 +9,8 @@ take:
     2026-11-29T20:36:37 Stopped: disk full (No space left on device)
 
 A run that turns ``lost`` without an exit record is given the cause of the last
-such line written after its supervisor's latest start line (``Supervisor of
-attempt N started``), so a stale cause of an earlier attempt is never shown.
+such line written after its supervisor's latest start line (``Supervisor
+starting (pid N)``), so a stale cause of an earlier attempt is never shown.
 
 Causes are a fixed vocabulary: whatever bytes a log holds, only these words
 reach a listing, so nothing read from a run's log is printed from here.
@@ -26,7 +26,7 @@ QUOTA = "disk quota exceeded"
 READ_ONLY = "read-only filesystem"
 CAUSES = {errno.ENOSPC: DISK_FULL, errno.EDQUOT: QUOTA, errno.EROFS: READ_ONLY}
 LAST_WORDS = "Stopped: "
-STARTED = "Supervisor of attempt "
+STARTED = "Supervisor starting"
 SUPERVISOR_LOG = "log/supervisor.log"
 TAIL_BYTES = 4096
 

@@ -379,6 +379,7 @@ def command_argv(spec) -> list[str]:
 
 def main(argv: list[str]) -> int:
     paths = RunPaths(Path(argv[0]), argv[1])
+    say(f"{STARTED} (pid {os.getpid()})")  # first: earlier attempts' last words end here
     try:
         attrs = start_run(paths)
     except OSError as exc:  # nothing started: the run stays as it was
@@ -386,7 +387,7 @@ def main(argv: list[str]) -> int:
         say(last_words(cause, system_words(exc)) if cause else
             f"Could not start the attempt: {describe(exc)}")
         return 1
-    say(f"{STARTED}{attrs.get('attempt')} started (pid {os.getpid()})")
+    say(f"Attempt {attrs.get('attempt')} of run {paths.id}")
     paths.meta(STATUS_REQUEST).unlink(missing_ok=True)  # a past attempt's wish
     spec_kind = read_spec(paths.meta_dir).kind
     if spec_kind == "flow":
