@@ -9,6 +9,7 @@ write it; any other runyard.toml (another user's, dropped in a shared parent
 folder) is refused with an error naming it, never skipped silently.
 """
 
+import contextlib
 import os
 import stat
 import tomllib
@@ -17,6 +18,7 @@ from pathlib import Path
 from .atomic import write_atomic
 from .errors import RootError
 from .layout import ROOT_META, SCHEMA
+from .stop_reason import describe
 
 PROJECT_FILE = "runyard.toml"
 PROJECT_MAX_BYTES = 1 << 20
@@ -138,13 +140,20 @@ def check_root(root: Path) -> Path:
 
 
 def ensure_root(root: Path) -> Path:
-    """Create the root (and its ``.runyard`` folder) if needed, then check it."""
+    """Create the root (and its ``.runyard`` folder) if needed, then check it. A root
+    that cannot be made whole (a full disk) is not left half made."""
+    folders = [root, *root.parents]
+    missing = [f for f in (*reversed(folders), root / ROOT_META, root / ROOT_META / "names",
+                           root / ROOT_META / "folders") if not f.exists()]
     try:
-        (root / ROOT_META / "names").mkdir(parents=True, exist_ok=True)
-        (root / ROOT_META / "folders").mkdir(exist_ok=True)
+        for folder in missing:
+            folder.mkdir(exist_ok=True)
         schema_file = root / ROOT_META / "schema"
         if not schema_file.exists():
             write_atomic(schema_file, f"{SCHEMA}\n")
     except OSError as exc:
-        raise RootError(f"cannot create runs root {root}: {exc.strerror}") from None
+        for folder in reversed(missing):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise RootError(f"cannot create runs root {root}: {describe(exc)}") from None
     return check_root(root)

@@ -163,6 +163,12 @@ def test_starting_a_run_on_a_full_disk_is_one_line_and_leaves_nothing(small_disk
     assert run.init(name="tracked-on-a-full-disk") is False
     assert "No space left on device" in caplog.text
     assert tree(root) == before
+    fresh = small_disk / "new-runs"  # a root to be made on the full disk
+    result = runyard("run", "--root", fresh, module, "--instances", data)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"cannot create runs root {fresh}: disk full" in result.stderr
+    assert not fresh.exists()
 
 
 def test_a_run_that_fills_the_disk_ends_failed_with_the_reason_once_space_returns(
