@@ -83,6 +83,17 @@ def test_flow_refuses_a_bad_number_before_writing(root, tmp_path, option, value)
     assert not root.exists()
 
 
+@pytest.mark.parametrize("setting", ["grace=nan", "grace=-5", "grace=inf", "workers=0"])
+def test_flow_refuses_a_bad_step_setting_before_writing(root, tmp_path, setting):
+    flow = tmp_path / "f.py"
+    flow.write_text("from runyard.engine.flows import flow, op\n\n@flow\ndef f():\n"
+                    "    return op(['true'])\n")
+    message = one_line_error(runyard("flow", "--root", root, f"{flow}:f", "--set",
+                                     f"true.{setting}", "--detach"))
+    assert setting.split("=")[0] in message
+    assert not root.exists() or [p.name for p in root.iterdir()] == [".runyard"]
+
+
 @pytest.mark.parametrize("value", ["nan", "-1", "0", "inf"])
 def test_dash_refuses_a_bad_poll(root, value):
     root.mkdir()
