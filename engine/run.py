@@ -10,12 +10,7 @@ Code written for Simvue runs with only its import changed:
 
 Misuse (bad arguments, calls in the wrong state) raises UsageError at once.
 Operational failures (disk, permissions) follow ``suppress_errors``.
-
-A process forked after ``init()`` gets an inert copy of the handle: the run
-belongs to the parent, so in the child every recording call returns False
-(nothing was recorded) and ``close()`` or the end of a ``with`` block neither
-writes the parent's queued records a second time nor ends the run. A child
-that should record starts a ``Run`` of its own.
+A process forked after ``init()`` gets an inert copy of the handle (run_fork.py).
 """
 
 import atexit
@@ -34,6 +29,7 @@ from .root import ensure_root, resolve_root
 from .run_alerts import AlertsMixin
 from .run_attrs import AttributesMixin
 from .run_files import FilesMixin
+from .run_fork import FORKED, ForkMixin, make_forked_copies_inert
 from .spool import spool_root
 from .status import DEFAULT_TIMEOUT
 from .store import find_run
@@ -45,7 +41,6 @@ log = logging.getLogger("runyard")
 MODES = ("online", "offline", "disabled")
 STATUS_REQUEST = "status-request.json"
 NEW, CREATED, RUNNING, BROKEN, CLOSED = "new", "created", "running", "broken", "closed"
-FORKED = "forked"  # this handle's run belongs to the process this one was forked from
 _time = time.time
 _monotonic = time.monotonic
 
@@ -59,7 +54,7 @@ class _Config:
     abort_callback = None
 
 
-class Run(AttributesMixin, FilesMixin, AlertsMixin):
+class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
     """Tracks one run: metrics, events, files, tags, metadata, folders, alerts."""
 
     def __init__(self, mode: str = "online", *, root: str | os.PathLike | None = None):
@@ -87,8 +82,6 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
         self._resources = None
         self._context: str | None = None  # the instance an attached handle works on
         self._attached = False
-        self._forked_from = 0
-        self._inert_warned = False
         self._init_alerts()
 
     # -- properties ------------------------------------------------------
@@ -431,24 +424,6 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
         if self._state == RUNNING:
             self._queue.append((EVENT, {"ts": _time(), "level": level, "msg": message}))
 
-    # -- after a fork ------------------------------------------------------
-    def _become_inert(self) -> None:
-        """In a forked child: drop the copied queue and writer (their thread stayed in
-        the parent), so nothing the parent queued is written twice."""
-        self._forked_from = self._owner_pid
-        self._state = FORKED
-        self._writer = self._queue = self._resources = None
-        self._deferred = None  # the parent's failure, for the parent to raise
-
-    def _inert(self, what: str) -> bool:
-        if not self._inert_warned:
-            self._inert_warned = True
-            log.warning("runyard: %s() in process %d records nothing: run %r belongs to "
-                        "process %d, which this one was forked from; start a Run of its "
-                        "own here to record", what, os.getpid(), self.name,
-                        self._forked_from)
-        return False
-
     # -- failures --------------------------------------------------------
     def _operational(self, what: str, exc: BaseException) -> bool:
         """An operational failure: raise, or log it once, count it and go on."""
@@ -490,16 +465,7 @@ _SIMVUE_ONLY_INIT = {"notification", "retention_period", "visibility", "no_color
                      "record_shell_vars"}
 _LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()
 
-
-def _after_fork_in_child() -> None:
-    """A forked child has a copy of each live run's queue but no writer thread: its
-    handles turn inert, so they never write the parent's records or end its run."""
-    for run in list(_LIVE_RUNS):
-        run._become_inert()
-    _LIVE_RUNS.clear()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+make_forked_copies_inert(_LIVE_RUNS)  # a child must not write its parent's records
 
 
 @atexit.register

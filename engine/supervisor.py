@@ -124,7 +124,10 @@ class Supervisor:
         else:
             self.log(f"Supervisor failed: {type(exc).__name__}: {exc}")
             say_traceback(exc)
-        self.abandon_work()
+        try:
+            self.abandon_work()
+        except OSError as stop_failure:  # the record below matters more
+            self.log(f"Could not stop the run's work: {describe(stop_failure)}")
         error = f"supervisor stopped: {describe(exc)}" if cause else f"supervisor failed: {exc}"
         if record_exit(self.paths, "failed", error=error, cause=cause):
             self.log(f"Run ended failed: {error}")
