@@ -6,6 +6,7 @@ import sys
 from runyard.engine.errors import AmbiguousRun, RunNotFound, RunyardError, UsageError
 
 from .commands import control, dash, demo, doctor, flow, ls, run, show, sync
+from .safe_text import one_line
 
 COMMANDS = (dash, ls, show, run, flow, sync, demo, doctor)
 
@@ -51,20 +52,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except (RunNotFound, AmbiguousRun, UsageError) as exc:
-        print(f"runyard: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc, 2)
     except RunyardError as exc:
-        print(f"runyard: {exc}", file=sys.stderr)
-        return 1
+        return fail(exc, 1)
     except ValueError as exc:  # a checked argument (name, folder, tag, metadata)
-        print(f"runyard: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc, 2)
     except BrokenPipeError:  # `runyard ls | head`
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
         print("runyard: interrupted", file=sys.stderr)
         return 130
+
+
+def fail(error: Exception, code: int) -> int:
+    """One line on stderr: an error may quote a run's name or file, shown as data."""
+    print(f"runyard: {one_line(error, limit=2000)}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

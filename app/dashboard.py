@@ -20,14 +20,19 @@ from textual.css.query import NoMatches
 from runyard.engine import control as engine
 from runyard.engine.errors import RunyardError
 
+from .ascii_filter import AsciiFilter
+from .crash import write_crash_report
+from .formatting import run_label, runs_label
 from .messages import ControlDone, FilesChanged, ModelRefreshed
 from .model import RunsModel
 from .palette import BindingCommands
+from .safe_text import one_line, visible
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
 from .screens.runs import RunsScreen
 from .watch import RootWatcher, choose_mode
+from .widgets import glyphs
 
 RESCAN_EVERY = 3.0
 MIN_REFRESH_GAP = 0.1  # redraws at most ten times a second
@@ -35,7 +40,7 @@ MIN_REFRESH_GAP = 0.1  # redraws at most ten times a second
 
 class RunyardApp(App):
     TITLE = "runyard"
-    CSS_PATH = "styles.tcss"
+    CSS_PATH = Path(__file__).parent / "styles.tcss"  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {BindingCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
@@ -52,10 +57,14 @@ class RunyardApp(App):
         self._pending: set[str] = set()
         self._last_refresh = 0.0
         self._critical: dict[str, set[str]] = {}
+        self.crash_error: BaseException | None = None
+        self.crash_report: str | None = None  # where the traceback of a crash went
+        if not glyphs.UNICODE:  # the whole screen, Textual's own frame included
+            self._filters.append(AsciiFilter())
 
     # -- start and stop ---------------------------------------------------
     def on_mount(self) -> None:
-        self.sub_title = f"{self.root}  [watch: {self.watcher.describe()}]"
+        self.sub_title = one_line(f"{self.root}  [watch: {self.watcher.describe()}]")
         self.model.load_all()
         self.push_screen(RunsScreen(self.model))
         try:
@@ -68,7 +77,27 @@ class RunyardApp(App):
         self.set_timer(RESCAN_EVERY, self.rescan)
 
     def on_unmount(self) -> None:
+        # Workers first: a refresh finishing now would post to screens being removed.
+        for group in ("refresh", "control"):
+            self.workers.cancel_group(self, group)
         self.watcher.stop()
+
+    def notify(self, message: str, *, title: str = "", severity="information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification as plain text: it may quote a run's name, an alert's or
+        an engine error, none of which may act as markup or terminal control."""
+        super().notify(visible(message, multiline=True, limit=2000), title=one_line(title),
+                       severity=severity, timeout=timeout, markup=False)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An unexpected error ends the app with a non-zero code; its traceback goes to
+        a file that ``runyard dash`` names, not over the user's terminal."""
+        if self.crash_error is None:
+            self.crash_error = error
+            self.crash_report = write_crash_report(error)
+        super()._handle_exception(error)
+        if self.crash_report:
+            self._exit_renderables.clear()
 
     # -- live data --------------------------------------------------------------
     def _dirty(self) -> None:
@@ -125,6 +154,8 @@ class RunyardApp(App):
     def on_model_refreshed(self, message: ModelRefreshed) -> None:
         self._refreshing = False
         self._last_refresh = time.monotonic()
+        if not self.screen_stack or self._exit:
+            return  # shutting down: nothing left to draw on
         screen = self.screen
         if isinstance(screen, RunsScreen):
             screen.refresh_view(message.changed)
@@ -184,7 +215,7 @@ class RunyardApp(App):
             for alert in sorted(now - before):
                 info = self.model.runs.get(run_id)
                 self.notify(f"Alert {alert!r} is critical on run "
-                            f"{info.name if info else run_id}", severity="error",
+                            f"{run_label(info) if info else run_id}", severity="error",
                             title="runyard alert", timeout=10)
                 if not rang:
                     self.bell()
@@ -235,10 +266,11 @@ class RunyardApp(App):
         if not run_ids:
             self.notify("No run selected", severity="warning", timeout=2)
             return
-        names = [self.model.runs[i].name for i in run_ids if i in self.model.runs]
-        question = (f"Close run {names[0]}?" if len(names) == 1 else
-                    f"Close {len(names)} runs ({', '.join(names[:3])}"
-                    f"{', ...' if len(names) > 3 else ''})?")
+        infos = [self.model.runs[i] for i in run_ids if i in self.model.runs]
+        if not infos:
+            self.notify("No run selected", severity="warning", timeout=2)
+            return
+        question = f"Close {runs_label(infos)}?"
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -253,13 +285,12 @@ class RunyardApp(App):
         done, failed = [], []
         for run_id in run_ids:
             try:
-                info = action(self.root, run_id)
-                done.append(info.name)
+                done.append(action(self.root, run_id))
             except RunyardError as exc:
                 failed.append(str(exc))
         past = {"pause": "Pausing", "resume": "Resumed", "close": "Closing"}[verb]
         if done:
-            self.post_message(ControlDone(f"{past} {', '.join(done)}"))
+            self.post_message(ControlDone(f"{past} {runs_label(done, most=5)}"))
         for problem in failed:
             self.post_message(ControlDone(problem, error=True))
         self.watcher.mark({str(self.root / f"{i}.meta" / "attrs.json") for i in run_ids})
@@ -296,5 +327,5 @@ class RunyardApp(App):
             self.post_message(ControlDone(f"Not started: {exc}", error=True))
             return
         note = f"; saved as operation {saved!r}" if saved else ""
-        self.post_message(ControlDone(f"Started run {info.name}{note}"))
+        self.post_message(ControlDone(f"Started run {run_label(info)}{note}"))
         self.watcher.mark({str(self.root / info.id), str(info.meta_dir / "attrs.json")})

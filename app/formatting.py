@@ -4,6 +4,8 @@ import math
 
 from runyard.engine.meta import parse_iso
 
+from .safe_text import one_line
+
 
 def short_time(iso: str | None) -> str:
     """An ISO timestamp as local ``YYYY-MM-DD HH:MM`` ("?" if it cannot be read)."""
@@ -43,9 +45,11 @@ def duration(seconds: float | None) -> str:
 
 def table(headers: list[str], rows: list[list[str]], max_width: dict[int, int] | None = None
           ) -> str:
-    """Left-aligned columns separated by two spaces; long cells cut with an ellipsis."""
+    """Left-aligned columns separated by two spaces; long cells cut with an ellipsis.
+    Cells are shown, never obeyed: control characters come out as ``\\x1b``."""
     max_width = max_width or {}
-    cut = [[_cut(cell, max_width.get(i)) for i, cell in enumerate(row)] for row in rows]
+    cut = [[_cut(one_line(cell, limit=max_width.get(i) or 500), max_width.get(i))
+            for i, cell in enumerate(row)] for row in rows]
     widths = [len(h) for h in headers]
     for row in cut:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
@@ -77,3 +81,17 @@ def unique_prefixes(ids: list[str], minimum: int = 8) -> dict[str, str]:
             length = max(length, common + 1)
         prefixes[run_id] = run_id[:length]
     return prefixes
+
+
+def run_label(info) -> str:
+    """A run as a person names it: its name and id (shown, never obeyed)."""
+    name = one_line(info.name, limit=60) if info.name else "(no name)"
+    return f"{name} ({info.id})"
+
+
+def runs_label(infos: list, most: int = 3) -> str:
+    """``run a (id)``, or ``3 runs: a (id), b (id), ...``."""
+    if len(infos) == 1:
+        return "run " + run_label(infos[0])
+    shown = ", ".join(run_label(i) for i in infos[:most])
+    return f"{len(infos)} runs: {shown}{', ...' if len(infos) > most else ''}"

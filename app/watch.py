@@ -98,7 +98,8 @@ class RootWatcher:
 
     def stop(self) -> None:
         self.observer.stop()
-        self.observer.join(5)
+        if self.observer.is_alive():  # it may never have started (an early error)
+            self.observer.join(5)
 
     def mark(self, paths: set[str]) -> None:
         with self._lock:

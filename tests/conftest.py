@@ -21,6 +21,13 @@ def root(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
+def app_root(root) -> Path:
+    """``root``, created (empty)."""
+    root.mkdir(parents=True)
+    return root
+
+
+@pytest.fixture
 def env_root(root, monkeypatch) -> Path:
     """``root``, also set as RUNYARD_ROOT so that ``Run()`` writes there."""
     monkeypatch.setenv("RUNYARD_ROOT", str(root))

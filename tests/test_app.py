@@ -7,8 +7,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
 from runyard.app.dashboard import RunyardApp
 from runyard.app.screens.detail import DetailScreen
 from runyard.app.screens.runs import RunsScreen
@@ -46,12 +44,6 @@ def status_of(app: RunyardApp, name: str) -> str | None:
         if info.name == name:
             return info.status
     return None
-
-
-@pytest.fixture
-def app_root(root) -> Path:
-    root.mkdir(parents=True)
-    return root
 
 
 async def test_the_table_follows_runs_appearing_changing_and_disappearing(app_root):
@@ -175,9 +167,12 @@ async def test_filter_sort_and_tag_several_runs(app_root):
         assert names(app) == ["gamma"]
         await pilot.press("escape")
         assert names(app) == ["gamma", "beta", "alpha"]
-        await pilot.press("o")  # sort by name
+        table = app.screen.table
+        assert app.model.runs[table.current_id()].name == "gamma"
+        await pilot.press("o")  # sort by name: the cursor stays on its run
         assert app.model.sort_key == "name" and names(app) == ["alpha", "beta", "gamma"]
-        await pilot.press("space", "space")
+        assert app.model.runs[table.current_id()].name == "gamma"
+        await pilot.press("home", "space", "space")
         assert len(app.screen.table.tagged) == 2
         assert [app.model.runs[i].name for i in app.screen.table.selected_ids()] == \
             ["alpha", "beta"]
@@ -223,7 +218,7 @@ async def test_a_corrupt_run_shows_as_unreadable_and_the_rest_works(app_root):
         assert "not valid JSON" in app.model.runs[bad.id].error
         assert "is missing" in app.model.runs["1m80zzzzzzzzzz"].error
         table = app.screen.table
-        table.cursor = app.model.view.index(bad.id)
+        table.move_to(app.model.view.index(bad.id))
         await pilot.press("enter")
         assert isinstance(app.screen, DetailScreen)
         title = str(app.screen.query_one("#run-title").render())
@@ -271,16 +266,14 @@ async def test_help_lists_every_binding_and_the_palette_has_the_actions(app_root
             assert description in texts
 
 
-def test_no_color_and_ascii_fallbacks(monkeypatch):
+def test_ascii_fallbacks_of_runyards_own_glyphs(monkeypatch):
     from runyard.app.widgets import glyphs
 
     monkeypatch.setattr(glyphs, "UNICODE", False)
-    assert glyphs.sparkline([1, 2, 3], 3) == "_.@"[:1] + glyphs.sparkline([1, 2, 3], 3)[1:]
+    assert glyphs.sparkline([1, 2, 3], 3) == "_~@"
     lines = glyphs.braille_chart([(0, 0), (1, 1)], 4, 2)
     assert all(set(line) <= {"*", " "} for line in lines)
     assert glyphs.status_symbol("running")[0] == ">"
-
-
 
 
 async def test_an_idle_dashboard_does_not_keep_refreshing(app_root):

@@ -4,6 +4,7 @@ from runyard.engine import control as engine
 from runyard.engine import resolve_root
 
 from ..arguments import seconds
+from ..formatting import run_label
 
 
 def add_parsers(sub):
@@ -25,12 +26,12 @@ def run(args) -> int:
     root = resolve_root(args.root)
     if args.verb == "pause":
         info = engine.pause(root, args.run)
-        print(f"Pausing run {info.name} ({info.id})")
+        print(f"Pausing run {run_label(info)}")
     elif args.verb == "resume":
         info = engine.resume(root, args.run)
-        print(f"Resumed run {info.name} ({info.id}), attempt {info.attrs.get('attempt')}")
+        print(f"Resumed run {run_label(info)}, attempt {info.attrs.get('attempt')}")
     else:
         info = engine.close(root, args.run, wait=args.wait)
-        print(f"Closing run {info.name} ({info.id})" +
+        print(f"Closing run {run_label(info)}" +
               (f": {info.status}" if args.wait else ""))
     return 0

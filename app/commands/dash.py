@@ -1,5 +1,6 @@
 """``runyard dash`` (or plain ``runyard``): the dashboard."""
 
+import sys
 from pathlib import Path
 
 from runyard.engine import check_root, resolve_root
@@ -28,8 +29,30 @@ def open_dashboard(root: Path, poll: float | None = None, no_poll: bool = False)
         raise ValueError(f"--poll takes a positive number of seconds, got {poll}")
     from ..dashboard import RunyardApp  # textual is loaded only here
 
-    RunyardApp(root, poll=poll, no_poll=no_poll).run()
-    return 0
+    return run_dashboard(RunyardApp(root, poll=poll, no_poll=no_poll))
+
+
+def run_dashboard(app) -> int:
+    """Run the app; after an unexpected error, say where its traceback went and exit 1
+    (Textual has put the terminal back by then)."""
+    from ..crash import crash_folder, write_crash_report
+    from ..safe_text import one_line
+
+    try:
+        app.run()
+    except Exception as exc:  # raised while Textual shut down: the same kind of crash
+        app.crash_error = app.crash_error or exc
+        app.crash_report = app.crash_report or write_crash_report(exc)
+        app._return_code = 1
+    code = app.return_code or 0
+    if code and app.crash_error is not None:
+        error = app.crash_error
+        what = one_line(f"{type(error).__name__}: {error}", limit=300)
+        where = f"the full traceback is in {app.crash_report}" if app.crash_report else \
+            "its traceback could not be written to " + str(crash_folder())
+        print(f"runyard: the dashboard stopped on an unexpected error ({what}); {where}",
+              file=sys.stderr)
+    return code
 
 
 def run(args) -> int:

@@ -27,9 +27,19 @@ def colour_depth() -> str:
     return "16 colours"
 
 
+def glyphs_line() -> str:
+    """What the dashboard will draw, and why (the locale and TERM decide, not stdout)."""
+    from runyard.app.widgets.glyphs import glyph_mode
+
+    unicode, why = glyph_mode()
+    what = "Unicode (braille charts, box lines)" if unicode else \
+        "ASCII everywhere (charts, borders, tabs, scrollbars and run names)"
+    return f"{what}: {why}; RUNYARD_GLYPHS=ascii|unicode overrides"
+
+
 def run(args) -> int:
+    from runyard.app.safe_text import one_line
     from runyard.app.watch import choose_mode, filesystem_type
-    from runyard.app.widgets.glyphs import unicode_ok
 
     size = shutil.get_terminal_size(fallback=(0, 0))
     root = resolve_root(args.root)
@@ -42,7 +52,7 @@ def run(args) -> int:
          else ""),
         f"stdout:       {'a terminal' if sys.stdout.isatty() else 'not a terminal'}, "
         f"encoding {sys.stdout.encoding}",
-        f"unicode:      {'yes: braille charts' if unicode_ok() else 'no: ASCII charts'}",
+        f"glyphs:       {glyphs_line()}",
         f"tmux:         {'yes' if os.environ.get('TMUX') else 'no'}",
         f"ssh:          {'yes' if os.environ.get('SSH_CONNECTION') else 'no'}",
         f"runs root:    {root}" + ("" if root.exists() else "  (does not exist yet)"),
@@ -50,5 +60,5 @@ def run(args) -> int:
         f"watch mode:   {mode}" + (f" every {interval:g} s" if interval else "") +
         f"  ({why}; --poll SECONDS / --no-poll override)",
     ]
-    print("\n".join(lines))
+    print("\n".join(one_line(line) for line in lines))
     return 0

@@ -6,6 +6,7 @@ import sys
 from runyard.engine import STATES, list_runs, resolve_root
 
 from ..formatting import duration, short_time, table, unique_prefixes
+from ..safe_text import one_line
 
 
 def add_parser(sub):
@@ -22,13 +23,14 @@ def run(args) -> int:
     runs = list_runs(root, status=args.status, folder=args.folder, tag=args.tag)
     for info in runs:
         if info.error:
-            print(f"runyard: run {info.id} is unreadable: {info.error}", file=sys.stderr)
+            print(f"runyard: run {info.id} is unreadable: {one_line(info.error)}",
+                  file=sys.stderr)
     if args.json:
         # one line: the C encoder is several times faster than an indented dump
         sys.stdout.write(json.dumps([info.summary() for info in runs]) + "\n")
         return 0
     if not runs:
-        print(f"no runs in {root}" + (" match" if args.status or args.folder or args.tag
+        print(f"no runs in {one_line(root)}" + (" match" if args.status or args.folder or args.tag
                                       else ""))
         return 0
     prefixes = unique_prefixes([info.id for info in runs])

@@ -25,7 +25,8 @@ from runyard.engine.spec import RunSpec
 from runyard.engine.store import load_run
 
 from ..arguments import positive_int, seconds
-from ..formatting import duration
+from ..formatting import duration, run_label
+from ..safe_text import one_line
 
 ENDED = ("completed", "failed", "terminated", "lost")
 
@@ -126,9 +127,10 @@ def run(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if args.detach:
-        print(f"{info.id} {info.name}")
+        print(f"{info.id} {one_line(info.name)}")
         return 0
-    print(f"Started run {info.name} ({info.id}) in {root}; Ctrl-C closes it (resumable)")
+    print(f"Started run {run_label(info)} in {one_line(root)}; Ctrl-C closes it "
+          "(resumable)")
     return follow(root, info.id)
 
 
@@ -165,8 +167,8 @@ def follow(root: Path, run_id: str) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     exit_record = info.attrs.get("exit") or {}
-    note = f": {exit_record['error']}" if exit_record.get("error") else ""
-    print(f"Run {info.name} {info.status}{note}")
+    note = f": {one_line(exit_record['error'])}" if exit_record.get("error") else ""
+    print(f"Run {run_label(info)} {one_line(info.status)}{note}")
     return 0 if info.status == "completed" else 1
 
 
@@ -174,7 +176,7 @@ def show_progress(info, elapsed: float) -> None:
     if not sys.stdout.isatty():
         return  # a log file gets the start and end lines only
     if info.attrs.get("kind") == "command":
-        sys.stdout.write(f"\r{info.status:<10} {duration(elapsed)}")
+        sys.stdout.write(f"\r{one_line(info.status, 20):<10} {duration(elapsed)}")
         sys.stdout.flush()
         return
     progress = info.attrs.get("progress") or {}
@@ -186,7 +188,7 @@ def show_progress(info, elapsed: float) -> None:
     bar = "#" * filled + "." * (width - filled)
     extra = f", {failed} failed" if failed else ""
     unit = "steps" if info.attrs.get("kind") == "flow" else "instances"
-    line = (f"\r[{bar}] {done}/{total} {unit}{extra}  {info.status:<10} "
+    line = (f"\r[{bar}] {done}/{total} {unit}{extra}  {one_line(info.status, 20):<10} "
             f"{duration(elapsed)}")
     sys.stdout.write(line)
     sys.stdout.flush()

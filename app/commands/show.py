@@ -7,6 +7,7 @@ from runyard.engine import UnreadableRun, find_run, resolve_root
 from runyard.engine.summary import alert_states, event_summary, metric_summary
 
 from ..formatting import duration, json_safe, short_time, table
+from ..safe_text import one_line, visible
 
 
 def add_parser(sub):
@@ -46,7 +47,7 @@ def run(args) -> int:
         raise UnreadableRun(f"run {info.id} is unreadable: {info.error}")
     data, bad_lines = details(info)
     for bad in bad_lines:
-        print(f"runyard: skipped a bad line: {bad}", file=sys.stderr)
+        print(f"runyard: skipped a bad line: {one_line(bad)}", file=sys.stderr)
     if args.json:
         data["bad_lines"] = [str(bad) for bad in bad_lines]
         json.dump(json_safe(data), sys.stdout, indent=1, allow_nan=False)
@@ -57,45 +58,54 @@ def run(args) -> int:
 
 
 def render(data: dict) -> str:
-    lines = [f"{data['name']}  ({data['id']})",
-             f"  status:      {data['status']}" + _exit_note(data.get("exit"),
-                                                             data.get("reason")),
-             f"  folder:      {data['folder']}",
-             f"  tags:        {', '.join(data['tags']) or '-'}",
+    """The run as text. Every value from the run is shown, never obeyed (``one_line``
+    escapes control characters and newlines, so no value can fake a line)."""
+    o = one_line
+    lines = [f"{o(data['name'])}  ({data['id']})",
+             f"  status:      {o(data['status'])}" + _exit_note(data.get("exit"),
+                                                                data.get("reason")),
+             f"  folder:      {o(data['folder'])}",
+             f"  tags:        {o(', '.join(data['tags'])) or '-'}",
              f"  created:     {short_time(data['created'])}",
              f"  started:     {short_time(data['started'])}",
              f"  ended:       {short_time(data['ended'])}",
              f"  duration:    {duration(data['duration'])}",
-             f"  host/user:   {data['host']} / {data['user']}",
-             f"  directory:   {data['run_dir']}"]
+             f"  host/user:   {o(data['host'])} / {o(data['user'])}",
+             f"  directory:   {o(data['run_dir'])}"]
     if data["description"]:
-        lines.append(f"  description: {data['description']}")
+        lines.append("  description: " + indented(data["description"]))
     if data["scheduler"]:
-        lines.append("  scheduler:   " + ", ".join(f"{k}={v}" for k, v in
-                                                   data["scheduler"].items()))
+        lines.append("  scheduler:   " + o(", ".join(f"{k}={v}" for k, v in
+                                                     data["scheduler"].items())))
     for key, value in data["metadata"].items():
-        lines.append(f"  meta {key}: {value}")
+        lines.append(f"  meta {o(key)}: {o(value)}")
     lines += _metrics_block(data["metrics"])
     lines += _events_block(data["events"])
-    lines += [f"  alert {a['name']}: {a['state']}" for a in data["alerts"]]
+    lines += [f"  alert {o(a['name'])}: {o(a['state'])}" for a in data["alerts"]]
     lines += _flow_block(data.get("flow"))
     return "\n".join(lines)
+
+
+def indented(text) -> str:
+    """A multi-line value, its later lines indented under the first, shown as data."""
+    return visible(text, multiline=True).replace("\n", "\n               ")
 
 
 def _flow_block(link: dict | None) -> list[str]:
     if not link:
         return []
     if "steps" not in link:
-        return ["", f"step {link.get('alias')} of flow run {link.get('run')}"]
+        return ["", f"step {one_line(link.get('alias'))} of flow run "
+                    f"{one_line(link.get('run'))}"]
     rows = [[alias, step.get("status", "?"), step.get("run") or "-", step.get("error") or ""]
             for alias, step in link["steps"].items()]
-    return ["", f"flow {link.get('name')} (task {link.get('task')}):",
+    return ["", f"flow {one_line(link.get('name'))} (task {one_line(link.get('task'))}):",
             table(["STEP", "STATUS", "RUN", "ERROR"], rows, max_width={3: 50})]
 
 
 def _exit_note(exit_record: dict | None, reason: str | None = None) -> str:
     if exit_record and exit_record.get("error"):
-        return f" ({exit_record['error']})"
+        return f" ({one_line(exit_record['error'])})"
     if reason:  # a lost run: its supervisor said why before it gave up
         return f" ({reason}, by the last words in log/supervisor.log)"
     return ""
@@ -113,7 +123,8 @@ def _metrics_block(metrics: dict) -> list[str]:
 def _events_block(events: dict) -> list[str]:
     lines = ["", f"{events['count']} events" + (", the last:" if events["count"] else "")]
     for event in events["last"]:
-        lines.append(f"  {event.get('level', 'info'):7} {event.get('msg', '')}")
+        level = one_line(event.get("level", "info"), limit=12)
+        lines.append(f"  {level:7} {indented(event.get('msg', ''))}")
     return lines
 
 

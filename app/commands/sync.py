@@ -5,6 +5,8 @@ import sys
 from runyard.engine import resolve_root
 from runyard.engine.spool import spool_root, sync_spool
 
+from ..safe_text import one_line
+
 
 def add_parser(sub):
     parser = sub.add_parser(
@@ -25,7 +27,7 @@ def run(args) -> int:
           f"({report.bytes_copied} bytes): {len(report.removed)} finished and moved, "
           f"{live} still live")
     for old, new in report.renamed.items():
-        print(f"  name {old!r} was taken in the root: synced as {new!r}")
+        print(f"  name {one_line(old)!r} was taken in the root: synced as {one_line(new)!r}")
     for problem in report.problems:
-        print(f"runyard: not synced: {problem}", file=sys.stderr)
+        print(f"runyard: not synced: {one_line(problem)}", file=sys.stderr)
     return 1 if report.problems else 0

@@ -25,7 +25,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question, id="question")
+            yield Label(self.question, id="question", markup=False)
             yield Label("y / enter: yes    n / esc: no", id="keys")
 
     def action_answer(self, yes: bool) -> None:

@@ -1,13 +1,18 @@
-"""One run in detail: metrics, events, alerts, instances, attributes, output, live."""
+"""One run in detail: metrics, events, alerts, instances, attributes, output, live.
 
-import json
-import time
+Files are read on a worker thread, which posts what it found (``RunRead``); the
+screen only draws. Everything drawn from the run goes through detail_text.py,
+which shows it as data, never as markup or terminal control.
+"""
 
-from rich.markup import escape
+from dataclasses import dataclass, field
+
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Log, Static, TabbedContent, TabPane
 
@@ -15,14 +20,44 @@ from runyard.engine import load_run
 from runyard.engine.tail import RunTail, TextTail
 from runyard.engine.work import InstanceBook
 
-from ..formatting import duration, short_time
-from ..model import critical_alerts, progress_text, step_link
+from ..formatting import duration
+from ..model import critical_alerts, progress_text
 from ..widgets.chart import MetricChart
-from ..widgets.glyphs import short_number, status_symbol
 from ..widgets.metric_sparks import MetricSparks
+from .detail_text import (
+    alerts_text,
+    event_lines,
+    info_text,
+    instance_row,
+    output_line,
+    step_row,
+    title_text,
+)
 
 TABS = ("metrics", "events", "alerts", "instances", "info", "output")
 FLOW_TABS = ("steps", "events", "info", "output")  # a flow run: its steps, first
+
+
+@dataclass
+class RunFiles:
+    """What one read of the run's files found."""
+
+    update: object                      # the RunTail's news
+    info: object                        # the run, read again
+    output: list = field(default_factory=list)
+    records: dict = field(default_factory=dict)
+    steps: list = field(default_factory=list)
+    files: list = field(default_factory=list)
+    produced: list = field(default_factory=list)
+    alert_defs: list = field(default_factory=list)
+
+
+class RunRead(Message):
+    """A read of the run's files finished (posted from the worker thread)."""
+
+    def __init__(self, found: RunFiles):
+        super().__init__()
+        self.found = found
 
 
 class DetailScreen(Screen):
@@ -53,7 +88,7 @@ class DetailScreen(Screen):
         self.tabs = FLOW_TABS if self.is_flow else TABS
         self._polling = False
         self._again = False
-        self._first = True
+        self._drawn: dict[str, Text] = {}  # what each Static shows now
 
     def compose(self) -> ComposeResult:
         yield Static(id="run-title")
@@ -88,7 +123,6 @@ class DetailScreen(Screen):
             steps.add_columns("step", "status", "run", "progress", "duration", "error")
             steps.focus()
         self.update_title()
-        self.update_info()
         self.poll()
 
     # -- refreshing -----------------------------------------------------------
@@ -106,42 +140,59 @@ class DetailScreen(Screen):
 
     @work(thread=True, exit_on_error=False, group="detail")
     def read_files(self) -> None:
-        update = self.tail.poll()
-        info = load_run(self.root, self.run_id)
-        output = []
+        from runyard.engine.jsonl import read_all
+        from runyard.engine.summary import alert_definitions
+
+        found = RunFiles(self.tail.poll(), load_run(self.root, self.run_id))
         log_dir = self.meta_dir / "log"
         if log_dir.is_dir():
             for path in sorted(log_dir.iterdir()):
                 if path.name == "runner" or path.suffix == ".log":
                     tail = self.logs.setdefault(path.name, TextTail(path))
-                    output += [f"[{path.name}] {line}" for line in tail.read_new()]
-        records = InstanceBook(info.paths).records() if (self.meta_dir /
-                                                         "instances").is_dir() else {}
-        steps = step_rows(self.root, info) if self.is_flow else []
-        self.app.call_from_thread(self.apply, update, info, output, records, steps)
+                    found.output += [output_line(path.name, line)
+                                     for line in tail.read_new()]
+        if (self.meta_dir / "instances").is_dir():
+            found.records = InstanceBook(found.info.paths).records()
+        if self.is_flow:
+            found.steps = step_rows(self.root, found.info)
+        found.files, _bad = read_all(self.meta_dir / "files.jsonl")
+        try:
+            found.produced = sorted(p.name for p in found.info.paths.run_dir.iterdir())[:50]
+        except OSError:
+            found.produced = []
+        found.alert_defs = alert_definitions(self.meta_dir)
+        self.post_message(RunRead(found))
 
-    def apply(self, update, info, output, records, steps=()) -> None:
-        self.info = info
+    def on_run_read(self, message: RunRead) -> None:
+        found = message.found
+        self.info = found.info
         self._polling = False
+        update = found.update
         sparks = self.query_one("#sparks", MetricSparks)
         if update.metrics or not sparks.metrics:
             sparks.update_metrics(self.tail.metrics)
             self.update_chart()
         if update.events:
             self.query_one("#event-log", Log).write_lines(
-                [self.event_line(e) for e in update.events])
-        if update.alerts or update.bad or self._first:
-            self.update_alerts()
-            self._first = False
-        if output:
-            self.query_one("#output-log", Log).write_lines(output)
-        self.update_instances(records)
-        self.update_steps(steps)
+                [line for event in update.events for line in event_lines(event)])
+        self.show_text("#alert-text", alerts_text(found.alert_defs, self.tail.alerts,
+                                                  list(self.tail.alert_history),
+                                                  self.tail.bad))
+        if found.output:
+            self.query_one("#output-log", Log).write_lines(found.output)
+        self.update_instances(found.records)
+        self.update_steps(found.steps)
         self.update_title()
-        self.update_info()
+        self.show_text("#info-text", info_text(found.info, found.files, found.produced))
         if self._again:
             self._again = False
             self.poll()
+
+    def show_text(self, selector: str, text: Text) -> None:
+        """Update a Static only when its text changed (an update relayouts the screen)."""
+        if self._drawn.get(selector) != text:
+            self._drawn[selector] = text
+            self.query_one(selector, Static).update(text)
 
     def on_worker_state_changed(self, event) -> None:
         if event.worker.group == "detail" and event.worker.is_finished and \
@@ -151,35 +202,9 @@ class DetailScreen(Screen):
                         severity="error")
 
     # -- drawing ----------------------------------------------------------------
-    def event_line(self, event: dict) -> str:
-        stamp = time.strftime("%H:%M:%S", time.localtime(event.get("ts") or 0))
-        where = f" [{event['instance'].rsplit('/', 1)[-1]}]" if event.get("instance") else ""
-        message = str(event.get("msg", "")).replace("\n", " | ")
-        return f"{stamp} {event.get('level', 'info'):<8}{where} {message}"
-
     def update_title(self) -> None:
-        info = self.info
-        symbol, style = status_symbol(info.status)
-        progress = progress_text(info)
-        parts = [f"[{style}]{symbol} {info.status}[/]", escape(info.folder),
-                 " ".join("#" + escape(t) for t in info.tags), progress,
-                 duration(info.duration())]
         critical = [a for a, r in self.tail.alerts.items() if r.get("state") == "critical"]
-        if critical:
-            parts.append(f"[b red]alert: {escape(', '.join(critical))}[/]")
-        title = f"[b]{escape(info.name or info.id)}[/b] ({info.id})  " + \
-            "  ".join(p for p in parts if p)
-        if self.is_flow:
-            name = (info.attrs.get("flow") or {}).get("name", "?")
-            title += f"\n[dim]flow[/dim] [b]{escape(str(name))}[/b][dim]: enter opens a " \
-                     "step's run; p, r and c act on every step[/dim]"
-        link = step_link(info)
-        if link:
-            title += f"\n[dim]step[/dim] [b]{escape(str(link.get('alias')))}[/b] [dim]of flow " \
-                     f"run {escape(str(link.get('run')))}[/dim]"
-        if info.error:
-            title += f"\n[red]unreadable: {escape(info.error)}[/red]"
-        self.query_one("#run-title", Static).update(title)
+        self.show_text("#run-title", title_text(self.info, critical, self.is_flow))
 
     def update_chart(self) -> None:
         sparks = self.query_one("#sparks", MetricSparks)
@@ -187,46 +212,10 @@ class DetailScreen(Screen):
         points = list(self.tail.metrics[name].points) if name else []
         self.query_one("#chart", MetricChart).show(name, points, self.by_time)
 
-    def update_alerts(self) -> None:
-        from runyard.engine.summary import alert_definitions
-
-        lines = []
-        definitions = {d["name"]: d for d in alert_definitions(self.meta_dir)}
-        for name in sorted(set(definitions) | set(self.tail.alerts)):
-            definition = definitions.get(name, {})
-            last = self.tail.alerts.get(name, {})
-            state = last.get("state", "ok")
-            colour = "bold red" if state == "critical" else "green"
-            rule = definition.get("rule") or definition.get("source", "")
-            target = definition.get("metric") or definition.get("pattern") or ""
-            limit = definition.get("threshold")
-            if limit is None and "range_low" in definition:
-                limit = f"{definition['range_low']}..{definition['range_high']}"
-            when = time.strftime("%H:%M:%S", time.localtime(last["ts"])) if last else "-"
-            value = last.get("value", "-")
-            shown = short_number(value) if isinstance(value, int | float) else str(value)
-            lines.append(f"[{colour}]{state:<8}[/] [b]{escape(name)}[/b]  "
-                         f"{escape(str(target))} {escape(str(rule))} "
-                         f"{escape(str(limit if limit is not None else ''))}  "
-                         f"value {escape(shown)}  since {when}")
-        history = [f"  {time.strftime('%H:%M:%S', time.localtime(r.get('ts') or 0))} "
-                   f"{escape(r['alert'])} -> {r.get('state')}"
-                   for r in list(self.tail.alert_history)[-20:]]
-        if history:
-            lines += ["", "[b]history[/b]", *history]
-        for bad in self.tail.bad[-5:]:
-            lines.append(f"[red]bad line: {escape(str(bad))}[/red]")
-        self.query_one("#alert-text", Static).update("\n".join(lines) or "no alerts")
-
     def update_instances(self, records: dict) -> None:
         table = self.query_one("#instance-table", DataTable)
         for key, record in records.items():
-            saved = record.get("saved")
-            row = (str(record.get("instance", "")).rsplit("/", 1)[-1],
-                   str(record.get("iteration", 0)), record.get("status", "?"),
-                   str(record.get("attempts", 0)), f"{record.get('state_size', 0)} B",
-                   time.strftime("%H:%M:%S", time.localtime(saved)) if saved else "-",
-                   (record.get("error") or "")[:60])
+            row = instance_row(record)
             if key in table.rows:
                 for column, value in zip(table.columns, row, strict=True):
                     table.update_cell(key, column, value)
@@ -252,40 +241,6 @@ class DetailScreen(Screen):
             self.app.open_run(record["run"])
         else:
             self.notify(f"step {event.row_key.value} has not started yet")
-
-    def update_info(self) -> None:
-        info, attrs = self.info, self.info.attrs
-        lines = [f"[b]id[/b] {info.id}", f"[b]name[/b] {escape(info.name)}",
-                 f"[b]folder[/b] {escape(info.folder)}",
-                 f"[b]tags[/b] {escape(', '.join(info.tags)) or '-'}",
-                 f"[b]description[/b] {escape(attrs.get('description') or '-')}",
-                 f"[b]created[/b] {short_time(attrs.get('created'))}  "
-                 f"[b]started[/b] {short_time(attrs.get('started'))}  "
-                 f"[b]ended[/b] {short_time(attrs.get('ended'))}",
-                 f"[b]host/user[/b] {escape(str(attrs.get('host')))} / "
-                 f"{escape(str(attrs.get('user')))}  [b]attempt[/b] {attrs.get('attempt', 0)}",
-                 f"[b]run folder[/b] {escape(str(info.paths.run_dir))}"]
-        if attrs.get("exit"):
-            lines.append(f"[b]exit[/b] {escape(json.dumps(attrs['exit']))}")
-        if attrs.get("scheduler"):
-            lines.append(f"[b]scheduler[/b] {escape(json.dumps(attrs['scheduler']))}")
-        lines += ["", "[b]metadata[/b]"] + [f"  {escape(str(k))} = {escape(str(v))}"
-                                            for k, v in (attrs.get("metadata") or {}).items()]
-        lines += ["", "[b]files[/b]", *self.file_lines()]
-        self.query_one("#info-text", Static).update("\n".join(lines))
-
-    def file_lines(self) -> list[str]:
-        from runyard.engine.jsonl import read_all
-
-        records, _bad = read_all(self.meta_dir / "files.jsonl")
-        lines = [f"  {escape(r.get('category', '?'))}/{escape(r.get('name', '?'))}  "
-                 f"{r.get('size', 0)} B  {escape(r.get('mime', ''))}" for r in records[-50:]]
-        try:
-            produced = sorted(p.name for p in self.info.paths.run_dir.iterdir())[:50]
-        except OSError:
-            produced = []
-        lines += [f"  run folder: {escape(name)}" for name in produced]
-        return lines or ["  none"]
 
     # -- actions ------------------------------------------------------------------
     def action_back(self) -> None:
@@ -328,7 +283,6 @@ def step_rows(root, info) -> list[tuple[str, tuple]]:
             step = load_run(root, record["run"])
             status, name = step.status, step.name or step.id
             progress, took = progress_text(step), duration(step.duration())
-        symbol, _style = status_symbol(status)
-        rows.append((alias, (alias, f"{symbol} {status}", name, progress, took,
-                             (record.get("error") or "")[:60])))
+        rows.append((alias, step_row(alias, status, name, progress, took,
+                                     record.get("error"))))
     return rows

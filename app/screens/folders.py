@@ -1,11 +1,14 @@
 """Pick a folder to show (with its details above the table)."""
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
+
+from ..safe_text import one_line
 
 
 class FolderScreen(ModalScreen[str | None]):
@@ -23,7 +26,8 @@ class FolderScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Folders (enter shows one, esc goes back)")
-            yield OptionList(*[Option(f"{'  ' * (f.count('/') - (f != '/'))}{f}  ({n})", id=f)
+            yield OptionList(*[Option(Text(f"{'  ' * (f.count('/') - (f != '/'))}"
+                                           f"{one_line(f, limit=100)}  ({n})"), id=f)
                                for f, n in self.folders])
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

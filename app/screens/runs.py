@@ -1,5 +1,6 @@
 """The runs screen: every run in a table, filtered, sorted, tagged and controlled."""
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -7,6 +8,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from ..model import SORT_KEYS
+from ..safe_text import one_line
 from ..widgets.runs_table import RunsTable, TableHeader
 
 
@@ -29,6 +31,7 @@ class RunsScreen(Screen):
     def __init__(self, model):
         super().__init__()
         self.model = model
+        self._drawn: dict[str, Text] = {}  # what each Static shows now
 
     def compose(self) -> ComposeResult:
         with Vertical(id="runs-body"):
@@ -62,21 +65,34 @@ class RunsScreen(Screen):
         parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
         shown = f"{len(model.view)} of {len(model.runs)} runs" if model.filter_text \
             else f"{len(model.runs)} runs"
-        tagged = f"  [b]{len(self.table.tagged)} tagged[/b]" if self.table.tagged else ""
-        filt = f"  filter: [i]{model.filter_text}[/i]" if model.filter_text else ""
-        error = f"  [red]{model.error}[/red]" if model.error else ""
-        watch = f"  [dim]watch: {self.app.watcher.describe()}[/dim]"
-        self.query_one("#summary", Static).update(
-            f"{shown}: {', '.join(parts) or 'none'}{tagged}{filt}{error}{watch}")
+        text = Text(f"{shown}: {', '.join(parts) or 'none'}")
+        if self.table.tagged:
+            text.append(f"  {len(self.table.tagged)} tagged", style="bold")
+        if model.filter_text:
+            text.append("  filter: ")
+            text.append(one_line(model.filter_text, limit=60), style="italic")
+        if model.error:
+            text.append("  " + one_line(model.error, limit=200), style="red")
+        text.append(f"  watch: {self.app.watcher.describe()}", style="dim")
+        self.show("#summary", text)
         details = model.folder_info()
         box = self.query_one("#folder-details", Static)
         if details and (details["description"] or details["tags"] or details["metadata"]):
             meta = ", ".join(f"{k}={v}" for k, v in details["metadata"].items())
-            box.update(f"[b]{details['path']}[/b] {details['description']} "
-                       f"{' '.join('#' + t for t in details['tags'])} {meta}".strip())
+            line = Text(one_line(details["path"], limit=100), style="bold")
+            line.append(" " + one_line(f"{details['description']} "
+                                       f"{' '.join('#' + t for t in details['tags'])} {meta}"
+                                       .strip(), limit=300))
+            self.show("#folder-details", line)
             box.display = True
         else:
             box.display = False
+
+    def show(self, selector: str, text: Text) -> None:
+        """Update a Static only when its text changed (an update relayouts the screen)."""
+        if self._drawn.get(selector) != text:
+            self._drawn[selector] = text
+            self.query_one(selector, Static).update(text)
 
     # -- actions -----------------------------------------------------------
     def action_open(self) -> None:

@@ -6,11 +6,14 @@ is edited with tomlkit, so the user's comments and layout stay.
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
+
+from ..safe_text import one_line
 
 
 @dataclass
@@ -40,8 +43,10 @@ class StartScreen(ModalScreen[StartRequest | None]):
 
     def compose(self) -> ComposeResult:
         known = ", ".join(self.operations) if self.operations else "none in runyard.toml"
+        title = Text("Start a run", style="bold")
+        title.append("  operations: " + one_line(known, limit=300))
         with Vertical():
-            yield Label(f"[b]Start a run[/b]  operations: {known}")
+            yield Label(title)
             yield Input(placeholder="operation name, or module.py", id="target")
             yield Input(placeholder="instances: paths or globs, space separated (modules)",
                         id="instances")
@@ -51,7 +56,7 @@ class StartScreen(ModalScreen[StartRequest | None]):
             with Horizontal():
                 yield Checkbox("save as operation", id="save")
                 yield Input(placeholder="operation name", id="save-as")
-            yield Label("", id="start-error")
+            yield Label("", id="start-error", markup=False)
             yield Label("enter / ctrl+s: start   esc: cancel   tab: next field")
             with Horizontal():
                 yield Button("Start", variant="primary", id="go")

@@ -3,7 +3,8 @@
 from rich.text import Text
 from textual.widget import Widget
 
-from .glyphs import braille_chart, short_number
+from ..safe_text import one_line
+from .glyphs import braille_chart, finite, short_number
 
 
 class MetricChart(Widget):
@@ -26,17 +27,27 @@ class MetricChart(Widget):
             return Text("select a metric (up/down in the list)", style="dim")
         width, height = max(10, self.size.width - 10), max(2, self.size.height - 2)
         xy = [((t if self.by_time else s) or 0, v) for s, t, v in self.points]
-        rows = braille_chart(xy, width, height)
-        ys = [p[1] for p in xy]
+        drawn = [(x, y) for x, y in xy if len(finite((x, y))) == 2]
+        skipped = len(xy) - len(drawn)
         text = Text()
         axis = "time (s)" if self.by_time else "step"
-        text.append(f"{self.name_} by {axis} (x switches)\n", style="bold")
+        text.append(one_line(self.name_, limit=60), style="bold")
+        text.append(f" by {axis} (x switches)", style="bold")
+        if skipped:
+            text.append(f"  {skipped} non-finite point{'s' * (skipped != 1)} not drawn",
+                        style="yellow")
+        text.append("\n")
+        if not drawn:
+            text.append("no finite values to draw", style="dim")
+            return text
+        rows = braille_chart(drawn, width, height)
+        ys = [p[1] for p in drawn]
         for index, row in enumerate(rows):
             label = short_number(max(ys)) if index == 0 else \
                 short_number(min(ys)) if index == len(rows) - 1 else ""
             text.append(f"{label:>9} ", style="dim")
             text.append(row + "\n", style="cyan")
-        xs = [p[0] for p in xy]
+        xs = [p[0] for p in drawn]
         text.append(f"{'':>9} {short_number(min(xs))}".ljust(width // 2 + 10) +
                     f"{short_number(max(xs)):>{width // 2}}", style="dim")
         return text

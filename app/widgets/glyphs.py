@@ -5,9 +5,8 @@ is not ``dumb``); otherwise every glyph has an ASCII twin, so the dashboard is
 readable on anything.
 """
 
-import locale
+import math
 import os
-import sys
 
 STATUS_STYLE = {
     "running": ("▶", ">", "bold green"),
@@ -23,12 +22,27 @@ SPARKS = "▁▂▃▄▅▆▇█"
 ASCII_SPARKS = "_.-~=*#@"
 
 
+def glyph_mode(environ=None) -> tuple[bool, str]:
+    """(whether to draw Unicode, why), decided from ``RUNYARD_GLYPHS``, ``TERM`` and the
+    locale. Not from stdout's encoding: Python's UTF-8 mode makes that ``utf-8`` under
+    ``LANG=C``, where the terminal may show UTF-8 bytes as garbage."""
+    environ = os.environ if environ is None else environ
+    forced = environ.get("RUNYARD_GLYPHS", "").lower()
+    if forced in ("ascii", "unicode"):
+        return forced == "unicode", f"RUNYARD_GLYPHS={forced}"
+    term = environ.get("TERM", "")
+    if term in ("", "dumb"):
+        return False, f"TERM is {term or 'unset'}"
+    for name in ("LC_ALL", "LC_CTYPE", "LANG"):  # the first one set decides, as in C
+        value = environ.get(name)
+        if value:
+            utf8 = "utf8" in value.lower().replace("-", "")
+            return utf8, f"{name}={value}" + ("" if utf8 else " is not a UTF-8 locale")
+    return False, "no locale is set (LC_ALL, LC_CTYPE and LANG are empty)"
+
+
 def unicode_ok() -> bool:
-    if os.environ.get("TERM") == "dumb":
-        return False
-    encoding = (getattr(sys.stdout, "encoding", None) or
-                locale.getpreferredencoding(False) or "").lower()
-    return "utf" in encoding
+    return glyph_mode()[0]
 
 
 UNICODE = unicode_ok()
@@ -39,21 +53,37 @@ def status_symbol(status: str) -> tuple[str, str]:
     return (fancy if UNICODE else plain), style
 
 
+def finite(values) -> list[float]:
+    """The finite numbers among ``values`` (NaN and the infinities cannot be drawn)."""
+    return [v for v in values if isinstance(v, int | float) and math.isfinite(v)]
+
+
+def unit(value: float, low: float, high: float) -> float:
+    """Where ``value`` lies from ``low`` (0) to ``high`` (1). Halving first keeps the
+    arithmetic finite over any finite range: 1e308 - (-1e308) would overflow."""
+    span = high / 2 - low / 2
+    if not span > 0:
+        return 0.5
+    return min(1.0, max(0.0, (value / 2 - low / 2) / span))
+
+
 def sparkline(values: list[float], width: int) -> str:
-    values = values[-width:]
+    values = finite(values)[-width:]
     if not values:
         return ""
     low, high = min(values), max(values)
     chars = SPARKS if UNICODE else ASCII_SPARKS
     if high == low:
         return chars[len(chars) // 2] * len(values)
-    scale = (len(chars) - 1) / (high - low)
-    return "".join(chars[int((v - low) * scale)] for v in values)
+    top = len(chars) - 1
+    return "".join(chars[int(unit(v, low, high) * top)] for v in values)
 
 
 def braille_chart(points: list[tuple[float, float]], width: int, height: int) -> list[str]:
     """``points`` (x, y) drawn in ``width`` x ``height`` cells: braille dots (2 x 4 a
-    cell) where Unicode works, else ``*`` one a cell. Rows top to bottom."""
+    cell) where Unicode works, else ``*`` one a cell. Rows top to bottom. Points with
+    a coordinate that is not a finite number are left out."""
+    points = [(x, y) for x, y in points if finite((x, y)) == [x, y]]
     if not points or width < 2 or height < 1:
         return [" " * max(width, 0)] * max(height, 0)
     dots_x, dots_y = (2, 4) if UNICODE else (1, 1)
@@ -63,8 +93,8 @@ def braille_chart(points: list[tuple[float, float]], width: int, height: int) ->
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
     grid = [[False] * cols for _ in range(rows)]
     for x, y in points:
-        cx = 0 if x1 == x0 else int((x - x0) / (x1 - x0) * (cols - 1))
-        cy = rows // 2 if y1 == y0 else int((y1 - y) / (y1 - y0) * (rows - 1))
+        cx = int(unit(x, x0, x1) * (cols - 1)) if x1 > x0 else 0
+        cy = int((1 - unit(y, y0, y1)) * (rows - 1)) if y1 > y0 else rows // 2
         grid[cy][cx] = True
     if not UNICODE:
         return ["".join("*" if dot else " " for dot in row) for row in grid]

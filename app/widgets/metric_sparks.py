@@ -4,7 +4,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from .glyphs import short_number, sparkline
+from ..safe_text import one_line
+from .glyphs import finite, short_number, sparkline
 
 
 class MetricSparks(Widget, can_focus=True):
@@ -34,14 +35,15 @@ class MetricSparks(Widget, can_focus=True):
         if not self.metrics:
             return Text("no metrics yet", style="dim")
         width = self.size.width or 80
-        name_width = min(24, max(len(n) for n in self.metrics))
+        names = {name: one_line(name, limit=24) for name in self.metrics}
+        name_width = min(24, max(len(n) for n in names.values()))
         spark_width = max(4, width - name_width - 45)
         text = Text()
         for index, (name, stats) in enumerate(self.metrics.items()):
-            values = [p[2] for p in list(stats.points)[-spark_width:]]
+            values = finite(p[2] for p in list(stats.points)[-spark_width:])
             marker = ">" if index == self.selected else " "
             style = "bold reverse" if index == self.selected else ""
-            text.append(f"{marker}{name[:name_width]:<{name_width}} ", style=style)
+            text.append(f"{marker}{names[name][:name_width]:<{name_width}} ", style=style)
             text.append(f"{sparkline(values, spark_width):<{spark_width}} ", style="green")
             text.append(f"last {short_number(stats.last):>9} "
                         f"min {short_number(stats.min):>8} max {short_number(stats.max):>8}")

@@ -19,7 +19,9 @@ from textual.strip import Strip
 
 from ..formatting import duration, short_time
 from ..model import RunsModel, progress_text, step_link
-from .glyphs import UNICODE, short_number, sparkline, status_symbol
+from ..safe_text import one_line
+from . import glyphs
+from .glyphs import short_number, sparkline, status_symbol
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,10 @@ def layout(width: int) -> list[tuple[Column, int]]:
 
 
 def fit(text: str, width: int) -> str:
+    """``text`` (from a run: shown, never obeyed) cut or padded to ``width``."""
+    text = one_line(text, limit=width + 1)
     if len(text) > width:
-        return text[: max(0, width - 1)] + ("…" if UNICODE else "~")
+        return text[: max(0, width - 1)] + ("…" if glyphs.UNICODE else "~")
     return text.ljust(width)
 
 
@@ -82,22 +86,43 @@ class RunsTable(ScrollView, can_focus=True):
         self.model = model
         self.tagged: set[str] = set()
         self._shown: tuple = ()
+        # The run under the cursor, by id. The view can change under the cursor at
+        # any refresh (a run started above it, another sort or filter); an action
+        # must hit the run the user chose, not whatever now sits at its row.
+        self._current: str | None = None
 
     # -- data ----------------------------------------------------------------
     def refresh_rows(self, keep: str | None = None) -> None:
         """The view changed: resize, keep the cursor on the same run if it is there."""
         view = self.model.view
-        keep = keep or self.current_id()
+        if keep is not None:
+            self._current = keep
         self.virtual_size = Size(self.size.width, len(view))
-        if keep in view:
-            self.cursor = view.index(keep)
-        else:
-            self.cursor = min(self.cursor, max(0, len(view) - 1))
+        index = self._index(self._current)
+        if index is None:  # the run went (or was filtered out): stay at the same height
+            index = min(self.cursor, max(0, len(view) - 1))
+            self._current = view[index] if view else None
+        self.cursor = index
         self.refresh()
 
-    def current_id(self) -> str | None:
+    def _index(self, run_id: str | None) -> int | None:
         view = self.model.view
-        return view[self.cursor] if 0 <= self.cursor < len(view) else None
+        if run_id is None:
+            return None
+        if 0 <= self.cursor < len(view) and view[self.cursor] == run_id:
+            return self.cursor  # the common case, without a search
+        try:
+            return view.index(run_id)
+        except ValueError:
+            return None
+
+    def current_id(self) -> str | None:
+        """The run under the cursor, if it is still in the view (before the user or a
+        refresh chose one: the top row)."""
+        if self._current is None:
+            view = self.model.view
+            return view[min(self.cursor, len(view) - 1)] if view else None
+        return self._current if self._index(self._current) is not None else None
 
     def visible_ids(self) -> list[str]:
         top = self.scroll_offset.y
@@ -126,21 +151,29 @@ class RunsTable(ScrollView, can_focus=True):
         self.refresh()
         # Only news is news: a refresh sets the cursor again to keep it on its run,
         # and answering that with another refresh would loop forever.
-        shown = (self.scroll_target_y, self.current_id())
+        shown = (self.scroll_target_y, self._current)
         if shown != self._shown:
             self._shown = shown
-            self.post_message(self.Highlighted(self.current_id()))
+            self.post_message(self.Highlighted(self._current))
+
+    def move_to(self, index: int) -> None:
+        """Put the cursor on row ``index`` of the view (clamped)."""
+        view = self.model.view
+        if not view:
+            return
+        index = max(0, min(len(view) - 1, index))
+        self._current = view[index]
+        self.cursor = index
 
     def action_cursor(self, delta: int) -> None:
-        if self.model.view:
-            self.cursor = max(0, min(len(self.model.view) - 1, self.cursor + delta))
+        here = self._index(self._current)
+        self.move_to((self.cursor if here is None else here) + delta)
 
     def action_page(self, direction: int) -> None:
         self.action_cursor(direction * max(1, self.size.height - 1))
 
     def action_jump(self, where: int) -> None:
-        if self.model.view:
-            self.cursor = where if where >= 0 else len(self.model.view) - 1
+        self.move_to(where if where >= 0 else len(self.model.view) - 1)
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.model.view))
@@ -150,13 +183,14 @@ class RunsTable(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y
         view = self.model.view
         width = self.size.width
+        blank = Style()  # a blank line needs a style, even an empty one (NO_COLOR filters it)
         if index >= len(view):
-            return Strip.blank(width)
+            return Strip.blank(width, blank)
         run_id = view[index]
         info = self.model.runs.get(run_id)
         if info is None:
-            return Strip.blank(width)
-        selected = index == self.cursor
+            return Strip.blank(width, blank)
+        selected = run_id == (self._current or self.current_id())
         base = Style(reverse=True) if selected and self.has_focus else \
             Style(bold=True, underline=True) if selected else Style()
         segments = []
@@ -168,7 +202,7 @@ class RunsTable(ScrollView, can_focus=True):
 
     def _cell(self, key: str, run_id: str, info, width: int) -> tuple[str, Style]:
         if key == "mark":
-            return ("•" if UNICODE else "*") if run_id in self.tagged else " ", \
+            return ("•" if glyphs.UNICODE else "*") if run_id in self.tagged else " ", \
                 Style(bold=True, color="yellow")
         if key == "state":
             symbol, style = status_symbol(info.status)
@@ -178,7 +212,7 @@ class RunsTable(ScrollView, can_focus=True):
             return info.status, Style.parse(style) if style else Style()
         if key == "name":
             if run_id in self.model.grouped:  # a step, under its flow run
-                branch = "└ " if UNICODE else "- "
+                branch = "└ " if glyphs.UNICODE else "- "
                 return branch + str(step_link(info).get("alias")), Style()
             return info.name or info.id, Style(bold=True)
         if key == "folder":
@@ -201,7 +235,7 @@ class RunsTable(ScrollView, can_focus=True):
             return sparkline(cell.trend, width), Style(color="green")
         if key == "alerts":
             if cell.critical:
-                return ("⚠" if UNICODE else "!") + str(len(cell.critical)), \
+                return ("⚠" if glyphs.UNICODE else "!") + str(len(cell.critical)), \
                     Style(bold=True, color="red")
             return "", Style()
         return "", Style()
@@ -228,7 +262,7 @@ class TableHeader(ScrollView):
                 title = self.model.metric.upper()
             if column.key == self.model.sort_key or (column.key == "duration" and
                                                      self.model.sort_key == "duration"):
-                title += ("↓" if self.model.reverse else "↑") if UNICODE else \
+                title += ("↓" if self.model.reverse else "↑") if glyphs.UNICODE else \
                     ("v" if self.model.reverse else "^")
             segments.append(Segment(fit(title, cell_width) + " " * GAP, style))
         return Strip(segments).crop(0, width).extend_cell_length(width, style)

@@ -1,0 +1,136 @@
+"""What the screen shows can be trusted: run text as data, values the API accepts drawn,
+actions on the run the user chose, the glyphs the terminal can show."""
+
+import os
+import subprocess
+
+from rich.segment import Segment
+from test_app import MODULE, SIZE, names, status_of, until
+
+from runyard.app.ascii_filter import AsciiFilter
+from runyard.app.dashboard import RunyardApp
+from runyard.app.safe_text import one_line, visible
+from runyard.app.screens.detail import DetailScreen
+from runyard.app.widgets.chart import MetricChart
+from runyard.app.widgets.glyphs import glyph_mode
+from runyard.app.widgets.metric_sparks import MetricSparks
+from runyard.engine import Run, load_run
+from runyard.engine.control import close, start, wait_for_end
+from runyard.engine.spec import RunSpec
+
+from terminal import CLI
+
+
+def test_control_characters_are_shown_never_sent():
+    shown = visible("a\x1b]0;title\x07b\x9b31m\u202ec\x00\x7f\ud800\u2028")
+    assert shown == "a\\x1b]0;title\\x07b\\x9b31m\\u202ec\\x00\\x7f\\ud800\\u2028"
+    assert shown.isprintable() and shown.isascii()
+    assert one_line("two\nlines\tand\rreturn") == "two\\nlines\\tand\\rreturn"
+    kept = visible("line 1\n\tline 2\x1b", multiline=True)
+    assert kept == "line 1\n\tline 2\\x1b"
+    assert visible("café ∑ 漢字 Z\u0301") == "café ∑ 漢字 Z\u0301"  # text, not control
+    assert visible(42) == "42" and visible(None) == "None"
+
+
+def test_long_values_are_cut_saying_how_much():
+    shown = one_line("x" * 1_000_000, limit=100)
+    assert shown == "x" * 100 + "... (999900 more characters)"
+
+
+def test_glyphs_follow_the_locale_and_term_not_stdout():
+    assert glyph_mode({"TERM": "xterm", "LANG": "en_GB.UTF-8"})[0] is True
+    assert glyph_mode({"TERM": "xterm", "LANG": "en_GB.utf8"})[0] is True
+    assert glyph_mode({"TERM": "xterm", "LANG": "C"})[0] is False
+    assert glyph_mode({"TERM": "xterm", "LANG": "en_GB.UTF-8", "LC_ALL": "C"})[0] is False
+    assert glyph_mode({"TERM": "xterm", "LC_CTYPE": "C.UTF-8", "LANG": "C"})[0] is True
+    assert glyph_mode({"TERM": "dumb", "LANG": "C.UTF-8"})[0] is False
+    assert glyph_mode({"TERM": "xterm"})[0] is False
+    assert glyph_mode({"TERM": "dumb", "RUNYARD_GLYPHS": "unicode"})[0] is True
+    assert glyph_mode({"TERM": "xterm", "LANG": "C.UTF-8", "RUNYARD_GLYPHS": "ascii"})[0] \
+        is False
+
+
+def test_doctor_says_what_the_dashboard_will_draw(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "RUNYARD"))}
+    for locale, expected in (("C", "ASCII everywhere"), ("C.UTF-8", "Unicode")):
+        done = subprocess.run([*CLI, "doctor", "--root", str(tmp_path)], text=True,
+                              capture_output=True, timeout=60,
+                              env={**env, "LANG": locale, "LC_ALL": locale,
+                                   "TERM": "xterm"})
+        assert done.returncode == 0, done.stderr
+        line = next(li for li in done.stdout.splitlines() if li.startswith("glyphs:"))
+        assert expected in line and f"LC_ALL={locale}" in line
+
+
+def test_the_ascii_filter_keeps_every_cell_in_place():
+    segments = [Segment("╭─┤▶ run ┃"), Segment("漢字…✔", None), Segment("⠿⠀▁█")]
+    out = AsciiFilter().apply(segments, None)
+    assert [s.text for s in out] == ["+-+> run |", "????~+", ". _#"]
+    assert all(s.cell_length == t.cell_length for s, t in zip(segments, out, strict=True))
+
+
+async def test_infinite_and_huge_values_are_drawn_and_counted(tmp_path):
+    root = tmp_path / "runs"
+    run = Run(root=root)
+    run.config(disable_resources_metrics=True)
+    run.init(name="extremes")
+    for value in (1.0, float("inf"), -1e308, 1e308, float("-inf"), float("nan"), 2.0):
+        run.log_metrics({"loss": value})
+    run.close()
+    app = RunyardApp(root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: names(app) == ["extremes"])
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        chart = app.screen.query_one(MetricChart)
+        assert await until(pilot, lambda: len(chart.points) == 6)  # NaN is no point
+        await pilot.pause(0.2)
+        drawn = str(chart.render())
+        assert "2 non-finite points not drawn" in drawn
+        assert "1.00e+308" in drawn and "-1.00e+308" in drawn  # the axis spans them
+        sparks = str(app.screen.query_one(MetricSparks).render())
+        assert "loss" in sparks
+        assert app.return_code is None  # nothing crashed
+
+
+def start_slow(root, tmp_path, name):
+    (tmp_path / "slow.py").write_text(MODULE)
+    (tmp_path / "a.txt").write_text("a")
+    return start(root, RunSpec(kind="module", module=str(tmp_path / "slow.py"),
+                               instances=[str(tmp_path / "a.txt")]), name=name)
+
+
+async def test_a_run_starting_above_the_cursor_does_not_move_the_action(app_root, tmp_path):
+    chosen = start_slow(app_root, tmp_path, "chosen")
+    app = RunyardApp(app_root)
+    notes: list[str] = []
+    app.notify = lambda message, **_: notes.append(message)
+    other = None
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: names(app) == ["chosen"])
+            table = app.screen.table
+            assert table.current_id() == chosen.id
+            other = start_slow(app_root, tmp_path, "newcomer")  # sorts above: newest first
+            assert await until(pilot, lambda: names(app) == ["newcomer", "chosen"])
+            await pilot.press("p")
+            assert await until(pilot, lambda: status_of(app, "chosen") == "paused")
+            assert status_of(app, "newcomer") == "running"
+            assert any(f"chosen ({chosen.id})" in n for n in notes), notes
+            await pilot.press("o")  # another sort: the cursor stays on its run
+            assert table.current_id() == chosen.id
+    finally:
+        for run in (chosen, other):
+            if run is not None:
+                close(app_root, run.id)
+                wait_for_end(app_root, run.id, 30)
+    assert load_run(app_root, chosen.id).status == "terminated"
+
+
+def test_errors_on_the_command_line_quote_run_data_as_text(tmp_path):
+    root = tmp_path / "runs"
+    root.mkdir()
+    done = subprocess.run([*CLI, "show", "no\x1b]0;PWNED\x07such", "--root", str(root)],
+                          capture_output=True, timeout=60)
+    assert done.returncode != 0
+    assert b"\x1b" not in done.stderr and b"\\x1b]0;PWNED\\x07" in done.stderr
