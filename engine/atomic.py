@@ -19,13 +19,32 @@ node's clock that may be skewed.
 import json
 import os
 import re
+import secrets
 import stat
-import tempfile
 from pathlib import Path
 
 STALE_AFTER = 15 * 60.0
-TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # tempfile.mkstemp's names, as below
+TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # the names create_temp() gives
+_TEMP_LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 _swept: set[str] = set()  # folders this process has swept already
+
+
+def create_temp(path: Path) -> tuple[int, str]:
+    """A new temporary file beside ``path``, open for writing: (fd, its path).
+
+    Created with mode 0666 less the umask, as any file the user writes: a group
+    sharing a runs directory reads each other's runs (tempfile.mkstemp would make
+    every record 0600, readable by its owner alone).
+    """
+    for _ in range(100):
+        tail = "".join(secrets.choice(_TEMP_LETTERS) for _ in range(8))
+        tmp = os.path.join(path.parent, f".{path.name}.{tail}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                           0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def write_atomic(path: Path | str, data: bytes | str, *, fsync: bool = False,
@@ -34,7 +53,7 @@ def write_atomic(path: Path | str, data: bytes | str, *, fsync: bool = False,
     path = Path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = create_temp(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
