@@ -6,6 +6,7 @@ supervisor, which a closed terminal or a dropped SSH connection does not stop.
 
 import contextlib
 import fcntl
+import math
 import os
 import subprocess
 import sys
@@ -15,10 +16,11 @@ from pathlib import Path
 from .atomic import write_json_atomic
 from .errors import RunyardError, UsageError
 from .layout import CONTROL, START_LOCK, RunPaths
-from .lifecycle import init_run_meta, make_run
+from .lifecycle import discard_new_run, init_run_meta, make_run
 from .modules import check_module
 from .request import Request, post_request
 from .spec import EXECUTORS, RunSpec, check_owned, read_spec, resume_env, write_spec
+from .stop_reason import describe
 from .store import RunInfo, find_run, load_run
 from .work import InstanceBook
 
@@ -34,6 +36,11 @@ def _checked_spec(spec: RunSpec) -> RunSpec:
         value = getattr(spec, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise UsageError(f"{name} must be a positive integer, got {value!r}")
+    grace = spec.grace
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or \
+            not math.isfinite(grace) or grace < 0:
+        raise UsageError(f"grace must be a finite number of seconds, zero or more, got "
+                         f"{grace!r}")
     if spec.executor not in EXECUTORS:
         raise UsageError(f"executor must be one of {', '.join(EXECUTORS)}, got "
                          f"{spec.executor!r}")
@@ -67,17 +74,24 @@ def start(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "
             checked_alerts.append(make_alert(**alert).definition())
         except TypeError as exc:
             raise UsageError(f"alert {alert.get('name', '?')!r}: {exc}") from None
-    paths = make_run(root)
-    init_run_meta(paths, name=name, folder=folder, tags=tags, metadata=metadata,
-                  description=description,
-                  extra={"kind": spec.kind, "progress": {"total": spec.total},
-                         **(extra or {})})
-    write_spec(paths.meta_dir, spec)
-    if checked_alerts:
-        write_json_atomic(paths.meta("alerts.json"), checked_alerts)
-    if spec.kind == "module":
-        InstanceBook(paths).create(spec.instances, spec.iterations)
-    return _wait_started(paths, 0, _launch(paths, dict(os.environ)))
+    paths = record = None
+    try:
+        paths = make_run(root)
+        record = init_run_meta(paths, name=name, folder=folder, tags=tags,
+                               metadata=metadata, description=description,
+                               extra={"kind": spec.kind, "progress": {"total": spec.total},
+                                      **(extra or {})})
+        write_spec(paths.meta_dir, spec)
+        if checked_alerts:
+            write_json_atomic(paths.meta("alerts.json"), checked_alerts)
+        if spec.kind == "module":
+            InstanceBook(paths).create(spec.instances, spec.iterations)
+        proc = _launch(paths, dict(os.environ))
+    except OSError as exc:  # a full disk, say: leave nothing of the run behind
+        if paths is not None:
+            discard_new_run(paths, record["name"] if record else None)
+        raise RunyardError(f"cannot start a run in {root}: {describe(exc)}") from None
+    return _wait_started(paths, 0, proc)
 
 
 def _launch(paths: RunPaths, env: dict) -> subprocess.Popen:

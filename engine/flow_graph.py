@@ -190,6 +190,9 @@ def check_settings(settings: dict, where: str) -> dict:
             raise FlowError(f"{where}: {key} must be {_kind_name(kind)}, got {value!r}")
         if key in ("workers", "iterations", "max_attempts") and value < 1:
             raise FlowError(f"{where}: {key} must be a positive integer, got {value!r}")
+        if key == "grace" and not 0 <= value < float("inf"):  # nan fails this too
+            raise FlowError(f"{where}: grace must be a finite number of seconds, zero or "
+                            f"more, got {value!r}")
         if key == "executor" and value not in ("local", "dask"):
             raise FlowError(f"{where}: executor must be local or dask, got {value!r}")
         if key == "params":

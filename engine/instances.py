@@ -44,6 +44,8 @@ def expand(patterns: list[str], base: Path | None = None) -> list[str]:
             found += [str(Path(m).absolute()) for m in matches if os.path.isfile(m)]
         elif os.path.isfile(full):
             found.append(str(Path(full).absolute()))
+        elif os.path.exists(full):
+            raise InstanceError(f"instance {pattern!r} is not a regular file")
         else:
             raise InstanceError(f"instance file {pattern!r} does not exist")
     return list(dict.fromkeys(found))

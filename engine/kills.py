@@ -28,7 +28,7 @@ def killed_by(code: int | None) -> str | None:
     return signal.Signals(-code).name
 
 
-def describe(code: int | None) -> str:
+def describe_exit(code: int | None) -> str:
     """An exit code for a person: ``SIGSEGV``, ``exit code 3``."""
     if code is not None and code < 0:
         try:

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .atomic import write_atomic, write_json_atomic
+from .atomic import sweep_stale_temps, write_atomic, write_json_atomic
 from .errors import RunyardError
 from .ids import new_run_id
 from .layout import ATTRS, HEARTBEAT, PAUSED, SCHEMA, RunPaths
@@ -96,6 +96,24 @@ def init_run_meta(paths: RunPaths, *, name: str | None = None, **attrs) -> dict:
     return record
 
 
+def discard_new_run(paths: RunPaths, name: str | None) -> None:
+    """Undo ``make_run`` and ``init_run_meta`` of a run whose start failed before its
+    supervisor was launched: its folders and its name go, as if never made. The meta
+    folder is first renamed to a ``.``-name, so no reader sees it half removed."""
+    if paths.meta_dir.exists():
+        doomed = paths.root / f".{paths.id}.discard"
+        try:
+            os.rename(paths.meta_dir, doomed)
+        except OSError:
+            doomed = paths.meta_dir
+        shutil.rmtree(doomed, ignore_errors=True)
+    if name is not None:
+        with contextlib.suppress(OSError):
+            release_name(paths.root, name, paths.id)
+    with contextlib.suppress(OSError):
+        paths.run_dir.rmdir()  # still empty: nothing has run in it
+
+
 def start_run(paths: RunPaths, pid: int | None = None) -> dict:
     """Mark the run started by process ``pid`` (this one by default): a new attempt.
 
@@ -120,8 +138,17 @@ def start_run(paths: RunPaths, pid: int | None = None) -> dict:
         attrs.pop("exit", None)
         attrs.pop("ended", None)
 
-    return update_attrs(paths.meta_dir, change,
-                        f"Started by pid {lock['pid']} on {lock['host']}")
+    attrs = update_attrs(paths.meta_dir, change,
+                         f"Started by pid {lock['pid']} on {lock['host']}")
+    sweep_run_temps(paths)
+    return attrs
+
+
+def sweep_run_temps(paths: RunPaths) -> None:
+    """Remove what interrupted writes of earlier attempts left (see atomic.py)."""
+    now = os.stat(paths.meta(HEARTBEAT)).st_mtime  # just beaten: the filesystem's clock
+    for folder in (paths.meta_dir, paths.meta("instances"), paths.meta("proc")):
+        sweep_stale_temps(folder, now)
 
 
 def beat(paths: RunPaths) -> None:
@@ -147,8 +174,9 @@ def clear_pause_marker(paths: RunPaths) -> None:
 
 
 def finalize_run(paths: RunPaths, status: str, *, error: str | None = None,
-                 exit_code: int | None = None) -> dict:
-    """Write the exit record: the run ends ``completed``, ``failed`` or ``terminated``."""
+                 exit_code: int | None = None, cause: str | None = None) -> dict:
+    """Write the exit record: the run ends ``completed``, ``failed`` or ``terminated``
+    (``cause``: a word of stop_reason.CAUSES when the storage stopped it)."""
     if status not in FINAL_STATES:
         raise ValueError(f"a run ends {', '.join(FINAL_STATES)}, not {status!r}")
     ended = now_iso()
@@ -157,6 +185,8 @@ def finalize_run(paths: RunPaths, status: str, *, error: str | None = None,
         record["error"] = error
     if exit_code is not None:
         record["code"] = exit_code
+    if cause is not None:
+        record["cause"] = cause
 
     def change(attrs: dict) -> None:
         attrs["exit"] = record

@@ -37,12 +37,18 @@ def lookup_name(root: Path, name: str) -> str | None:
 
 
 def _create_entry(path: Path, name: str, run_id: str) -> bool:
+    """Claim ``path`` for the run; an entry that cannot be written whole (a full disk)
+    is removed again, so the name is never held by an empty entry."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w") as f:
-        json.dump({"name": name, "id": run_id}, f)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump({"name": name, "id": run_id}, f)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return True
 
 

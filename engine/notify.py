@@ -7,23 +7,24 @@ environment (``RUNYARD_SMTP_HOST``, ``_PORT``, ``_FROM``, ``_TO``, ``_USER``,
 read from the environment.
 """
 
+import contextlib
 import os
 import smtplib
 import tomllib
 from email.message import EmailMessage
 
-from .root import find_project_file
+from .errors import RootError
+from .root import find_project_file, read_project_text
 
 
 def smtp_settings() -> dict:
     settings: dict = {}
     project = find_project_file()
     if project is not None:
-        try:
-            with open(project, "rb") as f:
-                settings.update(tomllib.load(f).get("smtp", {}))
-        except (OSError, tomllib.TOMLDecodeError):
-            pass  # the project file's own errors are reported where it is used
+        # never another user's file (it could send the alerts anywhere); the project
+        # file's own errors are reported where it is used
+        with contextlib.suppress(RootError, tomllib.TOMLDecodeError):
+            settings.update(tomllib.loads(read_project_text(project)).get("smtp", {}))
         settings.pop("password", None)  # never from a file that others may read
     for key in ("host", "port", "from", "to", "user", "password", "starttls"):
         value = os.environ.get(f"RUNYARD_SMTP_{key.upper()}")

@@ -30,8 +30,9 @@ from pathlib import Path
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from .errors import RunyardError
+from .errors import RootError, RunyardError
 from .instances import expand
+from .root import read_project_text
 from .spec import RunSpec
 
 PROJECT_DEFAULT = "runyard.toml"
@@ -55,11 +56,9 @@ class Operation:
 
 def read_document(path: Path) -> tomlkit.TOMLDocument:
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ProjectError(f"{path}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise ProjectError(f"{path}: not UTF-8 text") from None
+        text = read_project_text(path)
+    except RootError as exc:
+        raise ProjectError(str(exc)) from None
     try:
         return tomlkit.parse(text)
     except TOMLKitError as exc:
@@ -70,7 +69,7 @@ def read_document(path: Path) -> tomlkit.TOMLDocument:
 
 def _line_of(path: Path, operation: str, key: str | None = None) -> str:
     """``path:line`` of an operation's table (or of one of its keys), for messages."""
-    lines = path.read_text().splitlines()
+    lines = read_project_text(path).splitlines()
     header = re.compile(rf"^\s*\[\s*operations\.\"?{re.escape(operation)}\"?\s*\]")
     start = next((i for i, text in enumerate(lines) if header.match(text)), None)
     if start is None:
@@ -118,8 +117,9 @@ def _check_values(path: Path, name: str, table: dict) -> None:
         if key in table and table[key] < 1:
             raise ProjectError(f"{_line_of(path, name, key)}: {key} must be at least 1, "
                                f"got {table[key]}")
-    if "grace" in table and table["grace"] < 0:
-        raise ProjectError(f"{_line_of(path, name, 'grace')}: grace must not be negative")
+    if "grace" in table and not 0 <= table["grace"] < float("inf"):  # nan fails too
+        raise ProjectError(f"{_line_of(path, name, 'grace')}: grace must be a finite "
+                           f"number of seconds, zero or more, got {table['grace']}")
     if table.get("executor", "local") not in EXECUTORS:
         raise ProjectError(f"{_line_of(path, name, 'executor')}: executor must be one of "
                            f"{', '.join(EXECUTORS)}, got {table['executor']!r}")

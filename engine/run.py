@@ -10,6 +10,7 @@ Code written for Simvue runs with only its import changed:
 
 Misuse (bad arguments, calls in the wrong state) raises UsageError at once.
 Operational failures (disk, permissions) follow ``suppress_errors``.
+A process forked after ``init()`` gets an inert copy of the handle (run_fork.py).
 """
 
 import atexit
@@ -28,6 +29,7 @@ from .root import ensure_root, resolve_root
 from .run_alerts import AlertsMixin
 from .run_attrs import AttributesMixin
 from .run_files import FilesMixin
+from .run_fork import FORKED, ForkMixin, make_forked_copies_inert
 from .spool import spool_root
 from .status import DEFAULT_TIMEOUT
 from .store import find_run
@@ -52,7 +54,7 @@ class _Config:
     abort_callback = None
 
 
-class Run(AttributesMixin, FilesMixin, AlertsMixin):
+class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
     """Tracks one run: metrics, events, files, tags, metadata, folders, alerts."""
 
     def __init__(self, mode: str = "online", *, root: str | os.PathLike | None = None):
@@ -333,6 +335,8 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
             return None
         if self._state == BROKEN:
             return False  # init failed and was suppressed: nothing to record into
+        if self._state == FORKED:
+            return self._inert(what)
         if self._state == NEW:
             raise UsageError(f"{what}() called before init()")
         if self._state == CREATED:
@@ -373,9 +377,13 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
             raise UsageError("close() called before init()")
         if self._state == CLOSED:
             raise UsageError(f"close() called twice for run {self.name!r}")
+        if self._state == FORKED:
+            return self._inert("close")
         return self._shutdown("completed")
 
     def _shutdown(self, status: str, error: str | None = None) -> bool:
+        if self._state == FORKED:
+            return False  # the parent ends its run
         was = self._state
         self._state = CLOSED
         _LIVE_RUNS.discard(self)
@@ -401,7 +409,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin):
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         self._in_context = False
-        if self._mode == "disabled" or self._state in (NEW, CLOSED):
+        if self._mode == "disabled" or self._state in (NEW, CLOSED, FORKED):
             return False
         if exc_type is None:
             self._shutdown("completed")
@@ -461,9 +469,8 @@ _SIMVUE_ONLY_OPTIONS = {"storage_id", "enable_emission_metrics", "disable_shell_
 _SIMVUE_ONLY_INIT = {"notification", "retention_period", "visibility", "no_color",
                      "record_shell_vars"}
 _LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()
-# A forked child has a copy of the queue but no writer thread: it must not write
-# its parent's records a second time.
-os.register_at_fork(after_in_child=_LIVE_RUNS.clear)
+
+make_forked_copies_inert(_LIVE_RUNS)  # a child must not write its parent's records
 
 
 def _any_live_run() -> bool:

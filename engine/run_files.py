@@ -10,12 +10,11 @@ import io
 import json
 import mimetypes
 import os
-import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
 from . import checks
-from .atomic import write_atomic
+from .atomic import create_temp, write_atomic
 from .errors import UsageError
 from .jsonl import append_records
 from .layout import ARTIFACTS
@@ -162,7 +161,7 @@ def _copy_atomic(source, target: Path) -> tuple[int, str]:
         return len(source), hashlib.sha256(source).hexdigest()
     digest = hashlib.sha256()
     size = 0
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = create_temp(target)
     try:
         with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
             while chunk := src.read(_CHUNK):

@@ -9,7 +9,6 @@ Both files and the module copy are readable by their owner only, and a resume
 refuses to execute them if another user owns or can write them.
 """
 
-import fnmatch
 import json
 import os
 import re
@@ -21,8 +20,6 @@ from pathlib import Path
 from .atomic import write_json_atomic
 from .errors import RunyardError
 
-SECRET_PATTERNS = ("*TOKEN*", "*SECRET*", "*PASSWORD*", "*PASSWD*", "*KEY*", "*CREDENTIAL*",
-                   "*AUTH*", "*COOKIE*", "*SESSION*", "*PRIVATE*")
 RUNYARD_VARS = ("RUNYARD_RUN_ID", "RUNYARD_ROOT", "RUNYARD_WRITER")
 EXECUTORS = ("local", "dask")
 
@@ -56,14 +53,37 @@ class RunSpec:
         return len(self.instances) * self.iterations if self.kind == "module" else 1
 
 
-CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+# A variable is left out of the record (and taken from the resuming user's own
+# environment on resume) when its name or its value looks secret. Names are
+# split into words at "_", "-" and "." (AWS_SECRET_ACCESS_KEY: AWS SECRET ACCESS KEY).
+SECRET_PARTS = ("TOKEN", "SECRET", "PASSW", "PASSPHRASE", "CREDENTIAL", "PRIVATE",
+                "COOKIE", "WEBHOOK", "AUTHORIZATION", "CONNECTION_STRING", "CONNSTR",
+                "CONN_STR")                              # anywhere in the name
+SECRET_WORDS = ("PW", "JWT", "BEARER", "DSN", "PAT", "SESSION", "SALT", "CREDS")
+SECRET_WORD_ENDINGS = ("PASS", "PWD", "KEY", "AUTH")     # SSHPASS, MYSQL_PWD, APIKEY
+HARMLESS_NAMES = ("PWD", "OLDPWD")                       # the shell's directories
+SECRET_VALUES = re.compile("|".join((
+    r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@",      # a URL with a password
+    r"(?i:(?:^|[\s;&?])(?:password|passwd|pwd|pass|secret|token|api[-_]?key|"
+    r"access[-_]?key|account[-_]?key|sharedaccesskey|sig)\s*=\s*[^\s;&])",  # k=v lists
+    r"\b(?:gh[pousr]_|github_pat_|glpat-|xox[abprs]-|hf_|npm_|sk-)[\w-]{16,}",  # tokens
+    r"\bAKIA[0-9A-Z]{16}\b",                                # an AWS access key id
+    r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}",                # a JWT
+    r"(?i:\bbearer\s+\S{8,})",                             # an HTTP bearer token
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----",                   # a PEM private key
+)))
 
 
 def is_secret(name: str, value: str = "") -> bool:
-    """A name that looks secret, or a value that holds a password (a URL with one)."""
+    """A name that looks secret, or a value that holds a password, token or key."""
     upper = name.upper()
-    return any(fnmatch.fnmatchcase(upper, pattern) for pattern in SECRET_PATTERNS) or \
-        upper.endswith(("_PAT", "_DSN")) or bool(CREDENTIALS_IN_URL.search(value))
+    if upper not in HARMLESS_NAMES:
+        if any(part in upper for part in SECRET_PARTS):
+            return True
+        for word in re.split(r"[_.\-]+", upper):
+            if word in SECRET_WORDS or word.endswith(SECRET_WORD_ENDINGS):
+                return True
+    return bool(SECRET_VALUES.search(value))
 
 
 def recordable_env(environ: dict | None = None) -> dict:

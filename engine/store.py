@@ -16,6 +16,7 @@ from .meta import parse_iso, read_attrs
 from .names import lookup_name
 from .root import check_root
 from .status import run_status
+from .stop_reason import stop_reason
 
 
 @dataclass
@@ -46,6 +47,14 @@ class RunInfo:
     def tags(self) -> list[str]:
         tags = self.attrs.get("tags")
         return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+    @property
+    def reason(self) -> str | None:
+        """Why the run stopped, when storage stopped it: ``disk full``, ``disk quota
+        exceeded`` or ``read-only filesystem`` (a fixed vocabulary: safe to print)."""
+        if self.error is not None or self.status not in ("failed", "terminated", "lost"):
+            return None
+        return stop_reason(self.attrs, self.status, self.meta_dir)
 
     def duration(self) -> float | None:
         """Seconds from start to end (or to now while the run goes on)."""
@@ -78,6 +87,7 @@ class RunInfo:
             "user": attrs.get("user"),
             "attempt": attrs.get("attempt", 0),
             "error": self.error,
+            "reason": self.reason,
         }
 
 

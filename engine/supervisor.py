@@ -7,6 +7,10 @@ the moment it dies), beats the heartbeat, owns the workers (or the command),
 follows ``control.json`` (pause, resume, close) and SIGTERM, and writes the
 exit record. Work already done is never redone: it reads the instance records
 and runs only what is unfinished.
+
+If it fails (a full disk, most often), it says why in its log's last words,
+stops the run's work and records the run ``failed`` with the cause, retrying the
+record until space returns (ending.py).
 """
 
 import contextlib
@@ -19,14 +23,16 @@ import time
 from collections import deque
 from pathlib import Path
 
+from .ending import record_exit, say, say_traceback
 from .errors import RunyardError
-from .kills import Kills, describe, instance_name, killed_by
+from .kills import Kills, describe_exit, instance_name, killed_by
 from .layout import RunPaths
-from .lifecycle import beat, clear_pause_marker, finalize_run, pause_marker, start_run
+from .lifecycle import FINAL_STATES, beat, clear_pause_marker, pause_marker, start_run
 from .meta import update_attrs
 from .request import parse_request, post_request_unlocked, read_request_bytes
 from .run import STATUS_REQUEST
 from .spec import read_spec
+from .stop_reason import STARTED, cause_of, describe, last_words, system_words
 from .work import InstanceBook
 
 TICK = 0.1
@@ -64,7 +70,7 @@ class Supervisor:
             signal.signal(signum, close)
 
     def log(self, message: str) -> None:
-        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}", flush=True)
+        say(message)
 
     def tick(self) -> None:
         now = time.time()
@@ -102,10 +108,32 @@ class Supervisor:
     def finish(self, status: str, error: str | None = None) -> None:
         request = self.paths.meta(STATUS_REQUEST)
         if status == "completed" and request.exists():
-            with contextlib.suppress(ValueError):
-                status = json.loads(request.read_text()).get("status", status)
-        finalize_run(self.paths, status, error=error)
-        self.log(f"Run ended {status}" + (f": {error}" if error else ""))
+            with contextlib.suppress(ValueError, OSError, AttributeError):
+                wanted = json.loads(request.read_text()).get("status", status)
+                status = wanted if wanted in FINAL_STATES else status
+        if record_exit(self.paths, status, error=error):
+            self.log(f"Run ended {status}" + (f": {error}" if error else ""))
+
+    def fail_run(self, exc: Exception) -> int:
+        """The supervisor itself failed: last words first (on a full disk the log may
+        take one more line only), then stop the work and record the run failed."""
+        cause = cause_of(exc)
+        if cause:
+            self.log(last_words(cause, system_words(exc)))
+        else:
+            self.log(f"Supervisor failed: {type(exc).__name__}: {exc}")
+            say_traceback(exc)
+        try:
+            self.abandon_work()
+        except OSError as stop_failure:  # the record below matters more
+            self.log(f"Could not stop the run's work: {describe(stop_failure)}")
+        error = f"supervisor stopped: {describe(exc)}" if cause else f"supervisor failed: {exc}"
+        if record_exit(self.paths, "failed", error=error, cause=cause):
+            self.log(f"Run ended failed: {error}")
+        return 1
+
+    def abandon_work(self) -> None:
+        """Stop whatever still works for the run: it is about to be recorded failed."""
 
 
 class ModuleSupervisor(Supervisor):
@@ -154,6 +182,11 @@ class ModuleSupervisor(Supervisor):
 
     def signal_work(self, signum: int) -> None:
         self.pool.signal_all(signum)
+
+    def abandon_work(self) -> None:
+        pool = getattr(self, "pool", None)
+        if pool is not None:
+            pool.kill()  # what they saved stays; their instances resume from there
 
     def busy(self) -> bool:
         return any(w.busy for w in self.pool.alive())
@@ -217,7 +250,7 @@ class ModuleSupervisor(Supervisor):
                 self.done_state = "not yet"  # it is marked only once it returns: ask again
                 self.log(f"done() was killed by {signame}: running it again")
             elif not signame:
-                self.done_state, self.done_error = "failed", f"worker died ({describe(code)})"
+                self.done_state, self.done_error = "failed", f"worker died ({describe_exit(code)})"
         elif key:
             self.instance_died(key, code, signame)
         if self.todo or self.done_state == "not yet":
@@ -243,7 +276,7 @@ class ModuleSupervisor(Supervisor):
         else:
             record.update(status="failed", ended=time.time(),
                           failures=record.get("failures", 0) + 1,
-                          error=f"worker process died ({describe(code)})")
+                          error=f"worker process died ({describe_exit(code)})")
             self.book.write(key, record)
             self.failed += 1
             self.count("running", "failed")
@@ -264,7 +297,10 @@ class ModuleSupervisor(Supervisor):
             self.pool.stop()
             self.wait_workers(5.0)
             self.pool.kill()
-        self.progress(force=True, recount=True)  # the records themselves, at the end
+        try:
+            self.progress(force=True, recount=True)  # the records themselves, at the end
+        except OSError as exc:  # a full disk: the exit record below is what matters
+            self.log(f"Could not record the final progress: {describe(exc)}")
         if self.fatal:
             self.finish("failed", error=self.fatal)
         elif self.closing and self.done_state != "ok":
@@ -339,6 +375,12 @@ class CommandSupervisor(Supervisor):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signum)
 
+    def abandon_work(self) -> None:
+        if getattr(self, "proc", None) is not None and self.proc.poll() is None:
+            self.signal_work(signal.SIGCONT)  # a paused command must see its SIGTERM
+            self.paused = False  # so no marker is written: finalize_run removes it
+            self.stop_command()
+
     def stop_command(self) -> None:
         if self.paused:
             # continued before SIGTERM: sent to a stopped process, SIGTERM goes to
@@ -369,11 +411,18 @@ def command_argv(spec) -> list[str]:
 
 def main(argv: list[str]) -> int:
     paths = RunPaths(Path(argv[0]), argv[1])
+    say(f"{STARTED} (pid {os.getpid()})")  # first: earlier attempts' last words end here
     try:
-        start_run(paths)
+        attrs = start_run(paths)
     except RunyardError as exc:  # another supervisor has it: leave it alone, in one line
-        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} Not started: {exc}", flush=True)
+        say(f"Not started: {exc}")
         return 3
+    except OSError as exc:  # nothing started: the run stays as it was
+        cause = cause_of(exc)
+        say(last_words(cause, system_words(exc)) if cause else
+            f"Could not start the attempt: {describe(exc)}")
+        return 1
+    say(f"Attempt {attrs.get('attempt')} of run {paths.id}")
     paths.meta(STATUS_REQUEST).unlink(missing_ok=True)  # a past attempt's wish
     spec_kind = read_spec(paths.meta_dir).kind
     if spec_kind == "flow":
@@ -385,9 +434,7 @@ def main(argv: list[str]) -> int:
     try:
         supervisor.main()
     except Exception as exc:  # the run must not be left running: record why it ended
-        supervisor.log(f"Supervisor failed: {type(exc).__name__}: {exc}")
-        finalize_run(paths, "failed", error=f"supervisor failed: {exc}")
-        raise
+        return supervisor.fail_run(exc)
     return 0
 
 

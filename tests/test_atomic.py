@@ -57,3 +57,16 @@ def test_readers_never_see_half_a_file(tmp_path):
     stop.set()
     reader.join()
     assert seen <= {len(small), len(large)}
+
+
+def test_records_follow_the_umask_so_a_group_can_read_them(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("import sys; from pathlib import Path; from runyard.engine.atomic import "
+              "write_json_atomic; write_json_atomic(Path(sys.argv[1]), {'a': 1})")
+    for umask, expected in (("022", 0o644), ("002", 0o664), ("077", 0o600)):
+        target = tmp_path / f"record-{umask}.json"
+        subprocess.run(["sh", "-c", f'umask {umask}; exec "$0" -c "$1" "$2"', sys.executable,
+                        script, str(target)], check=True, timeout=60)
+        assert target.stat().st_mode & 0o777 == expected, (umask, oct(target.stat().st_mode))

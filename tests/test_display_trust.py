@@ -5,7 +5,7 @@ import os
 import subprocess
 
 from rich.segment import Segment
-from test_app import MODULE, SIZE, names, status_of, until
+from test_app import MODULE, SIZE, names, new_run, status_of, until
 
 from runyard.app.ascii_filter import AsciiFilter
 from runyard.app.dashboard import RunyardApp
@@ -134,3 +134,16 @@ def test_errors_on_the_command_line_quote_run_data_as_text(tmp_path):
                           capture_output=True, timeout=60)
     assert done.returncode != 0
     assert b"\x1b" not in done.stderr and b"\\x1b]0;PWNED\\x07" in done.stderr
+
+
+async def test_the_detail_title_says_when_a_full_disk_stopped_the_run(app_root):
+    from runyard.engine.meta import update_attrs
+
+    paths = new_run(app_root, "filled", end="failed")
+    update_attrs(paths.meta_dir, lambda a: a["exit"].update(cause="disk full"), None)
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: names(app) == ["filled"])
+        await pilot.press("enter")
+        title = app.screen.query_one("#run-title")
+        assert await until(pilot, lambda: "failed (disk full)" in str(title.render()))

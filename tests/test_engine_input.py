@@ -115,7 +115,7 @@ def test_bad_batch_json_names_the_line(tmp_path):
 def test_bad_numbers(root, tmp_path):
     module = write(tmp_path / "ok.py", "def run(instance, save, state):\n    pass\n")
     data = write(tmp_path / "a.txt", "a")
-    assert "workers must be a positive integer" in \
+    assert "argument --workers: must be at least 1" in \
         run_error(root, module, "--instances", data, "--workers", 0)
     assert "--meta takes KEY=VALUE" in \
         run_error(root, module, "--instances", data, "--meta", "novalue")

@@ -3,6 +3,7 @@
 from runyard.engine import control as engine
 from runyard.engine import resolve_root
 
+from ..arguments import seconds
 from ..formatting import run_label
 
 
@@ -15,7 +16,7 @@ def add_parsers(sub):
                                 ". RUN is an id, an id prefix or a name.")
         parser.add_argument("run", metavar="RUN")
         if verb == "close":
-            parser.add_argument("--wait", type=float, metavar="SECONDS",
+            parser.add_argument("--wait", type=seconds, metavar="SECONDS",
                                 help="wait up to SECONDS for the run to end")
         parser.set_defaults(verb=verb)
         yield parser

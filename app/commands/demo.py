@@ -5,6 +5,7 @@ from pathlib import Path
 from runyard.engine import ensure_root, list_runs
 from runyard.engine.demo import make_demo
 
+from ..arguments import positive_seconds
 from .dash import add_watch_options, open_dashboard
 
 DEFAULT_DEMO_ROOT = "runyard-demo"
@@ -16,7 +17,7 @@ def add_parser(sub):
                             f"./{DEFAULT_DEMO_ROOT}): finished, failed, lost and queued "
                             "ones, one live with an alert that fires, one with instances, "
                             "one paused; then open the dashboard on them.")
-    parser.add_argument("--seconds", type=float, default=600.0,
+    parser.add_argument("--seconds", type=positive_seconds, default=600.0,
                         help="how long the live demo runs go on (default 600)")
     parser.add_argument("--no-open", action="store_true",
                         help="only create the runs and list them")

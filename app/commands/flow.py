@@ -25,6 +25,7 @@ from runyard.engine.errors import UsageError
 from runyard.engine.flows import Dask, FlowError, Local, active_runs, flow_results
 from runyard.engine.modules import _import_failure
 
+from ..arguments import positive_int, positive_seconds
 from ..formatting import table
 from .run import follow, meta_value
 
@@ -38,14 +39,14 @@ def add_parser(sub):
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="a Dask scheduler (default: a cluster on this machine, kept "
                              "while the flow runs)")
-    parser.add_argument("--dask-workers", type=int, default=2, metavar="N",
+    parser.add_argument("--dask-workers", type=positive_int, default=2, metavar="N",
                         help="worker processes of that local cluster (default 2)")
     parser.add_argument("--set", action="append", default=[], dest="sets",
                         metavar="ALIAS.KEY=VALUE")
     parser.add_argument("--name")
     parser.add_argument("--folder", default="/")
     parser.add_argument("--tag", action="append", default=[], metavar="T")
-    parser.add_argument("--idle-timeout", type=float, default=3600.0, metavar="SECONDS",
+    parser.add_argument("--idle-timeout", type=positive_seconds, default=3600.0, metavar="SECONDS",
                         help="suspend the prepared task after this long idle (default 3600)")
     parser.add_argument("--detach", action="store_true",
                         help="return at once, printing the flow run's id and name")

@@ -34,9 +34,15 @@ def run(args) -> int:
                                       else ""))
         return 0
     prefixes = unique_prefixes([info.id for info in runs])
-    rows = [[prefixes[info.id], info.name or "?", info.status, info.folder,
+    rows = [[prefixes[info.id], info.name or "?", status_text(info), info.folder,
              ",".join(info.tags), short_time(info.attrs.get("started")),
              duration(info.duration())] for info in runs]
     print(table(["ID", "NAME", "STATUS", "FOLDER", "TAGS", "STARTED", "DURATION"], rows,
                 max_width={1: 24, 3: 20, 4: 20}))
     return 0
+
+
+def status_text(info) -> str:
+    """The status, and why the run stopped when storage stopped it: ``lost (disk full)``."""
+    reason = info.reason
+    return f"{info.status} ({reason})" if reason else info.status

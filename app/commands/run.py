@@ -24,6 +24,7 @@ from runyard.engine.root import find_project_file
 from runyard.engine.spec import RunSpec
 from runyard.engine.store import load_run
 
+from ..arguments import positive_int, seconds
 from ..formatting import duration, run_label
 from ..safe_text import one_line
 
@@ -37,8 +38,8 @@ def add_parser(sub):
                             "after '--'.")
     parser.add_argument("target", nargs="?", metavar="MODULE.py|NAME|FILE.experiment")
     parser.add_argument("--instances", nargs="+", metavar="PATH_OR_GLOB", default=None)
-    parser.add_argument("--workers", type=int)
-    parser.add_argument("--iterations", type=int)
+    parser.add_argument("--workers", type=positive_int)
+    parser.add_argument("--iterations", type=positive_int)
     parser.add_argument("--name")
     parser.add_argument("--folder")
     parser.add_argument("--tag", action="append", default=[], metavar="T")
@@ -46,8 +47,8 @@ def add_parser(sub):
     parser.add_argument("--description")
     parser.add_argument("--executor", choices=("local", "dask"))
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT")
-    parser.add_argument("--max-attempts", type=int, dest="max_attempts")
-    parser.add_argument("--grace", type=float, help="seconds between SIGTERM and SIGKILL "
+    parser.add_argument("--max-attempts", type=positive_int, dest="max_attempts")
+    parser.add_argument("--grace", type=seconds, help="seconds between SIGTERM and SIGKILL "
                         "when the run is closed (default 10)")
     parser.add_argument("--detach", action="store_true",
                         help="return at once, printing the run id and name")

@@ -65,7 +65,8 @@ def render(data: dict) -> str:
     escapes control characters and newlines, so no value can fake a line)."""
     o = one_line
     lines = [f"{o(data['name'])}  ({data['id']})",
-             f"  status:      {o(data['status'])}" + _exit_note(data.get("exit")),
+             f"  status:      {o(data['status'])}" + _exit_note(data.get("exit"),
+                                                                data.get("reason")),
              f"  folder:      {o(data['folder'])}",
              f"  tags:        {o(', '.join(data['tags'])) or '-'}",
              f"  created:     {short_time(data['created'])}",
@@ -107,9 +108,11 @@ def _flow_block(link: dict | None) -> list[str]:
             table(["STEP", "STATUS", "RUN", "ERROR"], rows, max_width={3: 50})]
 
 
-def _exit_note(exit_record: dict | None) -> str:
+def _exit_note(exit_record: dict | None, reason: str | None = None) -> str:
     if exit_record and exit_record.get("error"):
         return f" ({one_line(exit_record['error'])})"
+    if reason:  # a lost run: its supervisor said why before it gave up
+        return f" ({reason}, by the last words in log/supervisor.log)"
     return ""
 
 

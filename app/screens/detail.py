@@ -50,6 +50,7 @@ class RunFiles:
     files: list = field(default_factory=list)
     produced: list = field(default_factory=list)
     alert_defs: list = field(default_factory=list)
+    reason: str | None = None           # why storage stopped the run, if it did
 
 
 class RunRead(Message):
@@ -88,6 +89,7 @@ class DetailScreen(Screen):
         self.tabs = FLOW_TABS if self.is_flow else TABS
         self._polling = False
         self._again = False
+        self.reason: str | None = None
         self._drawn: dict[str, Text] = {}  # what each Static shows now
 
     def compose(self) -> ComposeResult:
@@ -161,11 +163,13 @@ class DetailScreen(Screen):
         except OSError:
             found.produced = []
         found.alert_defs = alert_definitions(self.meta_dir)
+        found.reason = found.info.reason
         self.post_message(RunRead(found))
 
     def on_run_read(self, message: RunRead) -> None:
         found = message.found
         self.info = found.info
+        self.reason = found.reason
         self._polling = False
         update = found.update
         sparks = self.query_one("#sparks", MetricSparks)
@@ -204,7 +208,8 @@ class DetailScreen(Screen):
     # -- drawing ----------------------------------------------------------------
     def update_title(self) -> None:
         critical = [a for a, r in self.tail.alerts.items() if r.get("state") == "critical"]
-        self.show_text("#run-title", title_text(self.info, critical, self.is_flow))
+        self.show_text("#run-title", title_text(self.info, critical, self.is_flow,
+                                                self.reason))
 
     def update_chart(self) -> None:
         sparks = self.query_one("#sparks", MetricSparks)

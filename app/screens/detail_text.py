@@ -36,12 +36,15 @@ def _line(text: Text, label: str, value) -> None:
     text.append("\n")
 
 
-def title_text(info, critical: list[str], is_flow: bool) -> Text:
+def title_text(info, critical: list[str], is_flow: bool, reason: str | None = None) -> Text:
+    """The title: name, id, status (and why it stopped, when storage stopped it)..."""
     symbol, style = status_symbol(info.status)
     text = Text()
     text.append(one_line(info.name or info.id, limit=80), style="bold")
     text.append(f" ({info.id})  ")
     text.append(f"{symbol} {info.status}", style=style or "")
+    if reason:
+        text.append(f" ({reason})", style="bold red")
     parts = [info.folder, " ".join("#" + t for t in info.tags), progress_text(info),
              duration(info.duration())]
     for part in parts:
