@@ -109,6 +109,14 @@ class LocalPool:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(worker.proc.pid, signum)
 
+    def remind(self, signum: int) -> None:
+        """Send ``signum`` again to each live worker process (not its group): a signal
+        sent to a process goes to any one of its threads, and one whose main thread
+        is blocked in a read must get it there (the worker's handler acts once)."""
+        for worker in self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.proc.pid, signum)
+
     def pids(self) -> list[int]:
         return [w.proc.pid for w in self.workers if w.alive]
 

@@ -37,6 +37,7 @@ from .work import InstanceBook
 
 TICK = 0.1
 BEAT_EVERY = 2.0
+REMIND_EVERY = 0.5
 
 
 class Supervisor:
@@ -322,7 +323,7 @@ class ModuleSupervisor(Supervisor):
             self.pool.signal_all(signal.SIGCONT)
             clear_pause_marker(self.paths)
         self.pool.signal_all(signal.SIGTERM)
-        self.wait_workers(self.spec.grace)
+        self.wait_workers(self.spec.grace, remind=signal.SIGTERM)
         self.pool.kill()
         for key, record in self.book.records().items():
             if record.get("status") == "running":  # interrupted: resumable as it is
@@ -338,13 +339,19 @@ class ModuleSupervisor(Supervisor):
                 self.handle(worker, answer)
             beat(self.paths)
 
-    def wait_workers(self, seconds: float) -> None:
+    def wait_workers(self, seconds: float, remind: int | None = None) -> None:
+        """Wait for the workers to end; ``remind``: send them that signal again every
+        half second (see LocalPool.remind)."""
         deadline = time.monotonic() + seconds
+        next_reminder = time.monotonic() + REMIND_EVERY
         while self.pool.alive() and time.monotonic() < deadline:
             for worker, answer in self.pool.poll(TICK):
                 if answer.get("op") == "done":
                     self.handle(worker, answer)
             beat(self.paths)
+            if remind is not None and time.monotonic() >= next_reminder:
+                getattr(self.pool, "remind", lambda _signum: None)(remind)
+                next_reminder = time.monotonic() + REMIND_EVERY
 
 
 class CommandSupervisor(Supervisor):

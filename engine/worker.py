@@ -133,10 +133,22 @@ def serve(paths: RunPaths, name: str, tasks, results) -> None:
     runner.close()
 
 
+_terminating: list[int] = []
+
+
+def _terminate(signum, _frame) -> None:
+    """SIGTERM: exit 143, unwinding. Once: the supervisor repeats SIGTERM until the
+    main thread gets it (one sent to a process may go to another of its threads),
+    and a repeat must not cut the unwinding short."""
+    if not _terminating:
+        _terminating.append(signum)
+        sys.exit(128 + signum)
+
+
 def main(argv: list[str]) -> int:
     die_with_parent()
     # close: unwind run() (finally blocks, queued metrics) instead of dying mid-write
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _terminate)
     root, run_id, name, task_fd, result_fd = argv
     paths = RunPaths(Path(root), run_id)
     os.chdir(paths.run_dir)
