@@ -384,10 +384,13 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
     def _shutdown(self, status: str, error: str | None = None) -> bool:
         if self._state == FORKED:
             return False  # the parent ends its run
+        with run_signals.ending(_any_live_run):  # a SIGTERM now waits until it is written
+            return self._end(status, error)
+
+    def _end(self, status: str, error: str | None) -> bool:
         was = self._state
         self._state = CLOSED
         _LIVE_RUNS.discard(self)
-        run_signals.restore(_any_live_run)
         if was == CREATED or self._paths is None:
             return True
         if self._writer is not None:

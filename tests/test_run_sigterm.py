@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 from runyard.engine import Run, list_runs, load_run
@@ -149,3 +150,68 @@ def test_the_default_comes_back_and_threads_are_left_alone(env_root):
     assert errors == [] and seen == [signal.SIG_DFL]
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     assert [r.status for r in list_runs(env_root)] == ["completed", "completed"]
+
+
+def test_a_second_sigterm_does_not_cut_the_ending_short(root):
+    """A repeat SIGTERM while the run writes its last data (here a full queue) is
+    ignored: the run still ends terminated with everything on disk."""
+    script = """
+        import sys, time
+        from runyard.engine import Run
+
+        with Run(root=sys.argv[1]) as run:
+            run.config(disable_resources_metrics=True, queue_size=400_000)
+            run.init(name="twice")
+            print(run.id, flush=True)
+            step = 0
+            while True:
+                run.log_metrics({"x": step, "y": step, "z": step})
+                step += 1
+                if step % 100_000 == 0:
+                    print(step, flush=True)
+    """
+    proc, run_id = logger(root, "with", script)
+    last = 0
+    while last < 300_000:
+        last = int(proc.stdout.readline())
+    proc.send_signal(signal.SIGTERM)
+    for _ in range(20):  # again and again while it writes what it queued
+        time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    # 143 from Terminated; or, once everything is written and Python has put the
+    # default handlers back on its way out, a late repeat ends the process by SIGTERM
+    assert proc.returncode in (143, -signal.SIGTERM) and err == "", err
+    for line in out.split():
+        last = int(line)
+    assert_terminated_with_everything(root, run_id, last)
+
+
+def test_sigterm_during_close_waits_until_everything_is_written(root):
+    """close() writing a full queue, then SIGTERM: the data is written and the run
+    ended first, then the process dies by the signal, as by default."""
+    script = """
+        import sys, time
+        from runyard.engine import Run
+
+        run = Run(root=sys.argv[1])
+        run.config(disable_resources_metrics=True, queue_size=400_000)
+        run.init(name="closing")
+        print(run.id, flush=True)
+        for step in range(300_000):
+            run.log_metrics({"x": step, "y": step, "z": step})
+        print(step, flush=True)
+        run.close()
+        print("closed", flush=True)
+        time.sleep(60)
+    """
+    proc, run_id = logger(root, "plain", script)
+    last = int(proc.stdout.readline())
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGTERM and err == "", err
+    assert "closed" not in out  # it died in close(), once close() had done its work
+    info = load_run(root, run_id)
+    assert info.status == "completed"
+    steps = [r["s"] for r in read_series(root, run_id, "metrics.jsonl")]
+    assert steps == list(range(last + 1))
