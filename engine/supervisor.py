@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections import deque
@@ -319,7 +318,7 @@ class ModuleSupervisor(Supervisor):
     def stop_workers(self) -> None:
         if self.done_state == "asked":
             self.wait_for_done()
-        if self.paused:  # continued first: see stop_command
+        if self.paused:  # continued first, so that SIGTERM finds the workers running
             self.pool.signal_all(signal.SIGCONT)
             clear_pause_marker(self.paths)
         self.pool.signal_all(signal.SIGTERM)
@@ -354,68 +353,6 @@ class ModuleSupervisor(Supervisor):
                 next_reminder = time.monotonic() + REMIND_EVERY
 
 
-class CommandSupervisor(Supervisor):
-    """Runs a plain command; its Run() attaches to this run through the environment."""
-
-    def main(self) -> None:
-        env = {**self.env, "RUNYARD_WRITER": "cmd"}
-        with open(self.paths.meta("log/output.log"), "ab") as log:
-            self.proc = subprocess.Popen(command_argv(self.spec), cwd=self.paths.run_dir,
-                                         env=env,
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         start_new_session=True)
-        self.log(f"Started {self.spec.argv!r} as pid {self.proc.pid}")
-        while self.proc.poll() is None and not self.closing:
-            self.tick()
-            time.sleep(TICK)
-        if self.proc.poll() is None:
-            self.stop_command()
-            self.finish("terminated", error="closed")
-            return
-        code = self.proc.returncode
-        if code == 0:
-            self.finish("completed")
-        else:
-            self.finish("failed", error=f"exit code {code}")
-
-    def signal_work(self, signum: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signum)
-
-    def abandon_work(self) -> None:
-        if getattr(self, "proc", None) is not None and self.proc.poll() is None:
-            self.signal_work(signal.SIGCONT)  # a paused command must see its SIGTERM
-            self.paused = False  # so no marker is written: finalize_run removes it
-            self.stop_command()
-
-    def stop_command(self) -> None:
-        if self.paused:
-            # continued before SIGTERM: sent to a stopped process, SIGTERM goes to
-            # whichever thread wakes first, and a main thread blocked in a read (a
-            # pipe, a socket) would never see it; a running one gets it
-            self.signal_work(signal.SIGCONT)
-            clear_pause_marker(self.paths)
-        self.signal_work(signal.SIGTERM)
-        try:
-            self.proc.wait(self.spec.grace)
-        except subprocess.TimeoutExpired:
-            self.signal_work(signal.SIGKILL)
-            self.proc.wait()
-
-
-def command_argv(spec) -> list[str]:
-    """The command, with arguments naming files where it was launched made absolute
-    (it runs in the run's folder, where ``train.py`` would not be found)."""
-    argv = []
-    for arg in spec.argv:
-        candidate = os.path.join(spec.cwd, arg) if spec.cwd else arg
-        if arg and not arg.startswith("-") and not os.path.isabs(arg) and \
-                os.path.exists(candidate):
-            arg = os.path.abspath(candidate)
-        argv.append(arg)
-    return argv
-
-
 def main(argv: list[str]) -> int:
     paths = RunPaths(Path(argv[0]), argv[1])
     say(f"{STARTED} (pid {os.getpid()})")  # first: earlier attempts' last words end here
@@ -434,8 +371,10 @@ def main(argv: list[str]) -> int:
     spec_kind = read_spec(paths.meta_dir).kind
     if spec_kind == "flow":
         from .flow_runner import FlowSupervisor as kind
+    elif spec_kind == "command":
+        from .command_supervisor import CommandSupervisor as kind
     else:
-        kind = ModuleSupervisor if spec_kind == "module" else CommandSupervisor
+        kind = ModuleSupervisor
     supervisor = kind(paths)
     supervisor.install_signals()
     try:

@@ -1,0 +1,78 @@
+"""The supervisor of a plain command run (``runyard run -- COMMAND``).
+
+Run by ``runyard.engine.supervisor`` for a run of kind ``command``. The command
+runs in the run's folder, in its own process group (so pause and close reach
+whatever it starts); its ``Run()`` attaches to this run through the environment,
+and the run ends ``completed`` when it exits 0, ``failed`` otherwise.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+
+from .lifecycle import clear_pause_marker
+from .supervisor import TICK, Supervisor
+
+
+class CommandSupervisor(Supervisor):
+    """Runs a plain command; its Run() attaches to this run through the environment."""
+
+    def main(self) -> None:
+        env = {**self.env, "RUNYARD_WRITER": "cmd"}
+        with open(self.paths.meta("log/output.log"), "ab") as log:
+            self.proc = subprocess.Popen(command_argv(self.spec), cwd=self.paths.run_dir,
+                                         env=env,
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         start_new_session=True)
+        self.log(f"Started {self.spec.argv!r} as pid {self.proc.pid}")
+        while self.proc.poll() is None and not self.closing:
+            self.tick()
+            time.sleep(TICK)
+        if self.proc.poll() is None:
+            self.stop_command()
+            self.finish("terminated", error="closed")
+            return
+        code = self.proc.returncode
+        if code == 0:
+            self.finish("completed")
+        else:
+            self.finish("failed", error=f"exit code {code}")
+
+    def signal_work(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signum)
+
+    def abandon_work(self) -> None:
+        if getattr(self, "proc", None) is not None and self.proc.poll() is None:
+            self.signal_work(signal.SIGCONT)  # a paused command must see its SIGTERM
+            self.paused = False  # so no marker is written: finalize_run removes it
+            self.stop_command()
+
+    def stop_command(self) -> None:
+        if self.paused:
+            # continued before SIGTERM, so that it finds the process running (see
+            # ModuleSupervisor.stop_workers; a command is not reminded: its own
+            # handlers may count signals)
+            self.signal_work(signal.SIGCONT)
+            clear_pause_marker(self.paths)
+        self.signal_work(signal.SIGTERM)
+        try:
+            self.proc.wait(self.spec.grace)
+        except subprocess.TimeoutExpired:
+            self.signal_work(signal.SIGKILL)
+            self.proc.wait()
+
+
+def command_argv(spec) -> list[str]:
+    """The command, with arguments naming files where it was launched made absolute
+    (it runs in the run's folder, where ``train.py`` would not be found)."""
+    argv = []
+    for arg in spec.argv:
+        candidate = os.path.join(spec.cwd, arg) if spec.cwd else arg
+        if arg and not arg.startswith("-") and not os.path.isabs(arg) and \
+                os.path.exists(candidate):
+            arg = os.path.abspath(candidate)
+        argv.append(arg)
+    return argv
