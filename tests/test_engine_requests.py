@@ -352,3 +352,30 @@ def test_a_request_that_cannot_be_written_is_one_line():
     finally:
         close(root, info.id, wait=60)
         shutil.rmtree(shared)
+
+
+def test_requests_from_two_shells_at_once_are_numbered_one_by_one(root, tmp_path):
+    """Two processes asking at the same time: each request gets its own number, and
+    the runner log names every one (no two read the same last request and both
+    write the next number)."""
+    import sys
+
+    from runyard.engine.lifecycle import init_run_meta, make_run
+
+    paths = make_run(root)
+    init_run_meta(paths, name="asked-twice")
+    script = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        from runyard.engine.request import post_request
+        for n in range(60):
+            post_request(Path(sys.argv[1]), "paused" if n % 2 else "running")
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(paths.meta_dir)])
+             for _ in range(2)]
+    assert [p.wait(60) for p in procs] == [0, 0]
+    assert json.loads((paths.meta_dir / "control.json").read_text())["seq"] == 120
+    log = (paths.meta_dir / "log" / "runner").read_text()
+    numbers = [int(line.rsplit("(request ", 1)[1].rstrip(")"))
+               for line in log.splitlines() if "(request " in line]
+    assert sorted(numbers) == list(range(1, 121))
