@@ -184,7 +184,7 @@ def follow(root: Path, ref: str, want: str) -> RunInfo:
         raise ValueError(f"a run follows 'paused' or 'running', not {want!r}")
     info = _find(root, ref)
     if info.status in ("running", "paused"):
-        _require_engine(info, "paused")
+        _require_engine(info, "paused" if want == "paused" else "resumed")
         _toggle(info, want, quiet=True)
     return info
 
