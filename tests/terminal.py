@@ -10,12 +10,11 @@ exactly which bytes reached the terminal (``raw()``), and read the pane's title
 
 import shlex
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
-CLI = [sys.executable, "-m", "runyard.app.cli"]  # this interpreter's runyard, not PATH's
+from conftest import RUNYARD as CLI  # this interpreter's runyard, not PATH's  # noqa: F401
 
 
 class Terminal:

@@ -147,3 +147,22 @@ async def test_the_detail_title_says_when_a_full_disk_stopped_the_run(app_root):
         await pilot.press("enter")
         title = app.screen.query_one("#run-title")
         assert await until(pilot, lambda: "failed (disk full)" in str(title.render()))
+
+
+async def test_the_instances_tab_says_an_instance_was_killed(app_root):
+    from runyard.engine.work import InstanceBook, new_record
+
+    paths = new_run(app_root, "oom", end="terminated")
+    book = InstanceBook(paths)
+    book.folder.mkdir()
+    book.write("00000-0", {**new_record("/data/a.txt", 0), "status": "done"})
+    book.write("00001-0", {**new_record("/data/doomed.txt", 0), "status": "pending",
+                           "killed": "SIGKILL", "kills": 3, "attempts": 3})
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: names(app) == ["oom"])
+        await pilot.press("enter", *["right_square_bracket"] * 3)  # the Instances tab
+        table = app.screen.query_one("#instance-table")
+        assert await until(pilot, lambda: table.row_count == 2)
+        rows = {str(table.get_row(key)[0]): str(table.get_row(key)[2]) for key in table.rows}
+        assert rows == {"a.txt": "done", "doomed.txt": "killed (SIGKILL) x3"}

@@ -158,11 +158,23 @@ def output_line(source: str, line: str) -> str:
     return f"[{one_line(source, 40)}] {visible(line, limit=4000)}"
 
 
+def instance_status(record: dict) -> str:
+    """``done``, ``failed``..., or ``killed (SIGKILL)`` for one whose last run a signal
+    from outside ended (it runs again; ``x3`` when that happened more than once)."""
+    status = one_line(record.get("status", "?"), 20)
+    killed = record.get("killed")
+    if not killed or status not in ("pending", "running"):
+        return status
+    kills = record.get("kills")
+    times = f" x{kills}" if isinstance(kills, int) and kills > 1 else ""
+    return f"killed ({one_line(killed, 12)}){times}"
+
+
 def instance_row(record: dict) -> tuple:
     saved = record.get("saved")
     return (Text(one_line(str(record.get("instance", "")).rsplit("/", 1)[-1], 60)),
             Text(one_line(record.get("iteration", 0), 12)),
-            Text(one_line(record.get("status", "?"), 20)),
+            Text(instance_status(record)),
             Text(one_line(record.get("attempts", 0), 12)),
             Text(f"{one_line(record.get('state_size', 0), 20)} B"),
             Text(clock(saved) if saved else "-"),
