@@ -5,11 +5,10 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
-from runyard.engine import Run, list_runs, load_run
+from runyard.engine import load_run
 
 from conftest import read_series
 
@@ -124,32 +123,38 @@ def test_a_users_own_sigterm_handler_keeps_working(root):
         assert load_run(root, run_id).status == "completed"
 
 
-def test_the_default_comes_back_and_threads_are_left_alone(env_root):
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
-    with Run() as run:
-        run.config(disable_resources_metrics=True)
-        run.init(name="in-main")
-        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # back once it ended
+def test_the_default_comes_back_and_threads_are_left_alone(root):
+    """In a fresh interpreter (this one may hold runs other tests left open)."""
+    script = """
+        import signal, sys, threading
+        from runyard.engine import Run, list_runs
+        from pathlib import Path
 
-    errors, seen = [], []
+        shown = [signal.getsignal(signal.SIGTERM) is signal.SIG_DFL]
+        with Run(root=sys.argv[1]) as run:
+            run.config(disable_resources_metrics=True)
+            run.init(name="in-main")
+            shown.append(signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL)
+        shown.append(signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)  # back once ended
+        seen = []
 
-    def in_a_thread():  # signal handlers belong to the main thread: none is touched
-        try:
-            with Run() as other:
+        def in_a_thread():  # handlers belong to the main thread: none is touched
+            with Run(root=sys.argv[1]) as other:
                 other.config(disable_resources_metrics=True)
                 other.init(name="in-thread")
                 other.log_metrics({"x": 1})
-                seen.append(signal.getsignal(signal.SIGTERM))
-        except Exception as exc:  # reported below
-            errors.append(exc)
+                seen.append(signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
 
-    thread = threading.Thread(target=in_a_thread)
-    thread.start()
-    thread.join(60)
-    assert errors == [] and seen == [signal.SIG_DFL]
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
-    assert [r.status for r in list_runs(env_root)] == ["completed", "completed"]
+        thread = threading.Thread(target=in_a_thread)
+        thread.start()
+        thread.join(60)
+        shown += [seen == [True], signal.getsignal(signal.SIGTERM) is signal.SIG_DFL]
+        print(shown, [r.status for r in list_runs(Path(sys.argv[1]))], flush=True)
+    """
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script), str(root)],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert done.stdout == "[True, True, True, True, True] ['completed', 'completed']\n"
 
 
 def test_a_second_sigterm_does_not_cut_the_ending_short(root):
@@ -200,7 +205,9 @@ def test_sigterm_during_close_waits_until_everything_is_written(root):
         print(run.id, flush=True)
         for step in range(300_000):
             run.log_metrics({"x": step, "y": step, "z": step})
-        print(step, flush=True)
+        # said from the writer thread once close() has asked it to stop, so the
+        # signal surely arrives while close() is under way (not just before it)
+        run._writer.closers.append(lambda: print(step, flush=True))
         run.close()
         print("closed", flush=True)
         time.sleep(60)
