@@ -4,7 +4,6 @@ Definitions are kept in ``alerts.json``; evaluation happens on the writer
 thread as the data is written (see alerts.py).
 """
 
-import json
 import os
 import signal
 import threading
@@ -28,14 +27,13 @@ class AlertsMixin:
         writer.closers.append(self._final_alert_check)
 
     def _load_alert_definitions(self) -> None:
-        try:
-            defs = json.loads(self._paths.meta(ALERT_DEFS).read_bytes())
-        except (FileNotFoundError, ValueError):
-            return
-        from .summary import alert_states
+        from .summary import alert_states, read_alert_definitions
 
+        defs, _bad = read_alert_definitions(self._paths.meta_dir)
+        if not defs:
+            return
         states = {a["name"]: a["state"] for a in alert_states(self._paths.meta_dir)[0]}
-        for definition in defs if isinstance(defs, list) else []:
+        for definition in defs:
             try:
                 alert = make_alert(**definition)
             except (TypeError, UsageError):

@@ -19,6 +19,7 @@ from .procs import lock_is_local, lock_process_alive
 
 STATES = ("created", "running", "paused", "completed", "failed", "terminated", "lost")
 ACTIVE_STATES = ("running", "paused")
+FINAL_STATES = ("completed", "failed", "terminated")  # what an exit record may say
 DEFAULT_TIMEOUT = 60.0
 
 

@@ -61,6 +61,8 @@ class InstanceRunner:
             record = self.book.read(key)
             if record is None:
                 return {"key": key, "ok": False, "error": f"no record for {key}"}
+            if record.get("bad"):  # cannot be read: its instance and state are unknown
+                return {"key": key, "ok": False, "error": record["error"]}
             if record.get("status") == "done":
                 return {"key": key, "ok": True}
             return self._run_record(key, record)
