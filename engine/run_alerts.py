@@ -10,9 +10,11 @@ import threading
 import time
 
 from .alerts import Alert, make_alert, transition
-from .atomic import write_json_atomic
+from .atomic import write_atomic
 from .errors import UsageError
 from .layout import ALERT_DEFS
+from .meta import encode_record
+from .untrusted import ALERT_DEFS_MAX
 from .writer import ALERT, EVENT
 
 
@@ -49,10 +51,13 @@ class AlertsMixin:
         old = self._alerts.get(alert.name)
         if old is not None:
             alert.state = old.state
+        alerts = {**self._alerts, alert.name: alert}
+        # UsageError, nothing changed, if readers would refuse the file
+        data = encode_record([a.definition() for a in alerts.values()],
+                             "the alert definitions", ALERT_DEFS_MAX)
         self._alerts[alert.name] = alert
         try:
-            write_json_atomic(self._paths.meta(ALERT_DEFS),
-                              [a.definition() for a in self._alerts.values()])
+            write_atomic(self._paths.meta(ALERT_DEFS), data)
         except OSError as exc:
             self._operational("saving alert definitions", exc)
         return alert.name
