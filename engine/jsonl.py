@@ -120,7 +120,7 @@ class SeriesReader:
         self.offset = 0  # where the first line not yet consumed starts
         self.line_no = 0  # complete lines consumed so far
         self._identity: tuple | None = None
-        self._skipping = False  # inside a line longer than LINE_MAX
+        self._skipping: str | None = None  # inside a line too long, or cut by a skip
         self._refused: str | None = None
 
     def read_new(self, backlog: int = BACKLOG_MAX) -> tuple[list[dict], list[BadLine]]:
@@ -138,11 +138,10 @@ class SeriesReader:
             f = open_regular(self.path)
         except FileNotFoundError:
             return
-        except OSError as exc:
-            why = exc.why if isinstance(exc, NotReadable) else exc.strerror
-            if why != self._refused:
-                self._refused = why
-                yield [], [BadLine(str(self.path), 0, f"cannot read ({why})")]
+        except NotReadable as exc:
+            if exc.why != self._refused:
+                self._refused = exc.why
+                yield [], [BadLine(str(self.path), 0, f"cannot read: it {exc.why}")]
             return
         self._refused = None
         with f:
@@ -158,7 +157,7 @@ class SeriesReader:
         identity = (info.st_dev, info.st_ino)
         if identity != self._identity or info.st_size < self.offset:
             self._identity = identity
-            self.offset, self.line_no, self._skipping = 0, 0, False
+            self.offset, self.line_no, self._skipping = 0, 0, None
         return info.st_size
 
     def _skip_backlog(self, f, end: int, backlog: int) -> BadLine | None:
@@ -166,7 +165,8 @@ class SeriesReader:
             return None
         start = end - backlog
         f.seek(start - 1)
-        self._skipping = f.read(1) != b"\n"  # landed inside a line: drop its rest
+        # landed inside a line: drop its rest, quietly
+        self._skipping = None if f.read(1) == b"\n" else "cut"
         note = BadLine(str(self.path), self.line_no,
                        f"{start - self.offset} bytes after this line skipped: more than "
                        f"{backlog} bytes to read at once (line numbers go on from there)")
@@ -184,7 +184,8 @@ class SeriesReader:
             pending += block
             bad: list[BadLine] = []
             if self._skipping:
-                searched = self._end_long_line(pending, bad)
+                self._end_skipped_line(pending, bad)
+                searched = 0
             last = pending.rfind(b"\n", searched)
             records: list[dict] = []
             if last >= 0:
@@ -193,26 +194,26 @@ class SeriesReader:
                 del pending[: last + 1]
                 self.offset += last + 1
             if len(pending) > LINE_MAX:  # no end in sight: skip it, holding nothing
-                self._skipping = True
+                self._skipping = self._skipping or "long"
                 self.offset += len(pending)
                 pending.clear()
             if records or bad:
                 yield records, bad
 
-    def _end_long_line(self, pending: bytearray, bad: list[BadLine]) -> int:
-        """Drop what is left of a too long line; where to look for newlines next."""
+    def _end_skipped_line(self, pending: bytearray, bad: list[BadLine]) -> None:
+        """Drop what ``pending`` holds of a skipped line (a too long one is reported)."""
         end = pending.find(b"\n")
         if end < 0:
             self.offset += len(pending)
             pending.clear()
-            return 0
-        self.line_no += 1
-        bad.append(BadLine(str(self.path), self.line_no,
-                           f"longer than {LINE_MAX} bytes: skipped"))
+            return
+        if self._skipping == "long":
+            self.line_no += 1
+            bad.append(BadLine(str(self.path), self.line_no,
+                               f"longer than {LINE_MAX} bytes: skipped"))
         del pending[: end + 1]
         self.offset += end + 1
-        self._skipping = False
-        return 0
+        self._skipping = None
 
     def _parse(self, chunk: bytes) -> tuple[list[dict], list[BadLine]]:
         records: list[dict] = []

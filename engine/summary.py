@@ -101,9 +101,7 @@ def read_alert_definitions(meta_dir: Path) -> tuple[list[dict], list[BadLine]]:
     except FileNotFoundError:
         return [], []
     except NotReadable as exc:
-        return [], [BadLine(str(path), 0, f"cannot read ({exc.why})")]
-    except OSError as exc:
-        return [], [BadLine(str(path), 0, f"cannot read ({exc.strerror})")]
+        return [], [BadLine(str(path), 0, f"cannot read: it {exc.why}")]
     if not isinstance(defs, list):
         return [], [BadLine(str(path), 0, "not a JSON list")]
     good, bad = [], []

@@ -22,6 +22,7 @@ than MAX_DEPTH is refused, so that no reader's recursion can overflow on it.
 
 import errno
 import json
+import math
 import os
 import re
 import stat
@@ -136,7 +137,8 @@ def decode_json(data: bytes, exact: bool | None = None):
             raise ValueError(str(exc)) from None
     else:
         try:
-            value = json.loads(data, parse_constant=_refuse_constant)
+            value = json.loads(data, parse_constant=_refuse_constant,
+                               parse_float=_finite_float)
             json.dumps(value, ensure_ascii=False).encode("utf-8")  # lone surrogates
         except RecursionError:
             raise ValueError("nested too deeply") from None
@@ -167,6 +169,13 @@ def has_long_digits(data: bytes) -> bool:
 
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: orjson refuses it too
+        raise ValueError(f"number {text[:20]} is beyond a float's range")
+    return value
 
 
 def read_json(path: Path | str, limit: int):
