@@ -7,6 +7,7 @@ them is ``unreadable``, with a reason naming the field. Fields not listed here
 are not read and not checked (a later runyard may add some).
 """
 
+from .ids import is_run_id
 from .shapes import (
     COUNT,
     NUMBER,
@@ -26,6 +27,8 @@ from .shapes import (
 )
 from .status import FINAL_STATES
 
+RUN_ID = Kind(lambda v: isinstance(v, str) and is_run_id(v), "a run id")
+RUN_ID_OR_NULL = Kind(lambda v: v is None or RUN_ID.test(v), "a run id or null")
 FOLDER = Kind(lambda v: isinstance(v, str) and v.startswith("/"), "a string starting '/'")
 INT_OR_NULL = Kind(lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
                    "a whole number or null")
@@ -43,8 +46,8 @@ LOCK = {"host": (TEXT, True), "pid": (COUNT, True), "pid_started": (NUMBER, True
 EXIT = {"status": (one_of(*FINAL_STATES), True), "time": (TEXT, False),
         "error": (TEXT_OR_NULL, False), "code": (INT_OR_NULL, False)}
 FLOW = {"task": (TEXT_OR_NULL, False), "name": (TEXT, False), "returns": (TEXTS, False),
-        "steps": (OBJECT, False), "run": (TEXT, False), "alias": (TEXT, False)}
-STEP = {"run": (TEXT_OR_NULL, False), "status": (TEXT, False),
+        "steps": (OBJECT, False), "run": (RUN_ID, False), "alias": (TEXT, False)}
+STEP = {"run": (RUN_ID_OR_NULL, False), "status": (TEXT, False),
         "error": (TEXT_OR_NULL, False)}
 
 

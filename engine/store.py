@@ -96,6 +96,9 @@ def load_run(root: Path, run_id: str, now: float | None = None,
     """One run, read; an unreadable run comes back with its reason in ``error``."""
     meta_dir = root / (run_id + META_SUFFIX)
     info = RunInfo(run_id, meta_dir)
+    if not is_run_id(run_id):  # a folder of another kind, or an id read from a file
+        info.error = f"{meta_dir} is not named after a run id"
+        return info
     try:
         info.attrs = read_attrs(meta_dir)
     except RunyardError as exc:

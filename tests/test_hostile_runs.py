@@ -57,6 +57,11 @@ ATTRS_CASES = {
                           "'flow.steps'"),
     "flow step run a list": (lambda p: set_attrs(p, flow={"run": [1], "alias": "a"}),
                              "'flow.run'"),
+    "flow step run outside the root": (lambda p: set_attrs(p, kind="flow", flow={
+        "steps": {"a": {"run": "../../etc", "status": "completed"}}}),
+        "'flow.steps.a.run' must be a run id"),
+    "flow link outside the root": (lambda p: set_attrs(p, flow={
+        "run": "../x", "alias": "a"}), "'flow.run' must be a run id"),
     "tags a string": (lambda p: set_attrs(p, tags="gpu"), "'tags'"),
     "name a number": (lambda p: set_attrs(p, name=7), "'name'"),
     "attempt a string": (lambda p: set_attrs(p, attempt="2"), "'attempt'"),
@@ -229,3 +234,14 @@ def test_the_dashboards_model_lists_and_reads_the_good_runs(root, case):
         assert model.cell(paths.id).critical == ["loss-high"]
     if case in ATTRS_CASES:
         assert ATTRS_CASES[case][1] in model.runs[bad.id].error
+
+
+def test_a_meta_folder_not_named_after_a_run_id_is_never_read(root):
+    import shutil
+
+    good = good_root(root)
+    shutil.copytree(good[0].meta_dir, root / "elsewhere.meta")
+    listed = listing(root)
+    assert listed["elsewhere"]["status"] == "unreadable"
+    assert "not named after a run id" in listed["elsewhere"]["error"]
+    assert [listed[p.id]["status"] for p in good] == ["completed", "completed"]
