@@ -123,7 +123,7 @@ class SeriesReader:
         self._skipping: str | None = None  # inside a line too long, or cut by a skip
         self._refused: str | None = None
 
-    def read_new(self, backlog: int = BACKLOG_MAX) -> tuple[list[dict], list[BadLine]]:
+    def read_new(self, backlog: int | None = None) -> tuple[list[dict], list[BadLine]]:
         """Records appended since the last call, and the bad lines among them."""
         records: list[dict] = []
         bad: list[BadLine] = []
@@ -132,8 +132,9 @@ class SeriesReader:
             bad += wrong
         return records, bad
 
-    def chunks(self, backlog: int = BACKLOG_MAX):
-        """What ``read_new`` returns, a chunk at a time: (records, bad lines) pairs."""
+    def chunks(self, backlog: int | None = None):
+        """What ``read_new`` returns, a chunk at a time: (records, bad lines) pairs;
+        at most ``backlog`` bytes (BACKLOG_MAX by default) are gone through."""
         try:
             f = open_regular(self.path)
         except FileNotFoundError:
@@ -146,7 +147,7 @@ class SeriesReader:
         self._refused = None
         with f:
             end = self._start(f)
-            skipped = self._skip_backlog(f, end, backlog)
+            skipped = self._skip_backlog(f, end, BACKLOG_MAX if backlog is None else backlog)
             if skipped:
                 yield [], [skipped]
             yield from self._read_to(f, end)

@@ -115,10 +115,19 @@ def run_ids(root: Path) -> list[str]:
     with os.scandir(root) as entries:
         for entry in entries:
             name = entry.name
-            if name.endswith(META_SUFFIX) and not name.startswith(".") and entry.is_dir():
+            if name.endswith(META_SUFFIX) and not name.startswith(".") and _is_dir(entry):
                 ids.append(name[: -len(META_SUFFIX)])
     ids.sort()
     return ids
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    """A folder, or what cannot be told apart from one (a symlink loop): listed, and
+    then unreadable with its reason."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return True
 
 
 def list_runs(root: Path, *, status: str | None = None, folder: str | None = None,

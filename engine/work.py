@@ -17,6 +17,7 @@ names the signal of the kill that ended the last run (None once it runs again;
 see kills.py). ``done.json`` appears once ``done()`` has returned.
 """
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from pathlib import Path
 from .atomic import write_json_atomic
 from .layout import RunPaths
 from .shapes import COUNT, NUMBER_OR_NULL, TEXT, TEXT_OR_NULL, WrongShape, check_fields
-from .untrusted import INSTANCE_MAX, read_json
+from .untrusted import INSTANCE_MAX, NotReadable, read_json
 
 INSTANCES = "instances"
 DONE_MARK = "done.json"
@@ -87,9 +88,16 @@ class InstanceBook:
                 self.write(work_key(index, iteration), new_record(instance, iteration))
 
     def keys(self) -> list[str]:
-        if not self.folder.is_dir():
+        """The keys of every record; NotReadable (an OSError) if the folder cannot be
+        listed: the engine must not take an unreadable folder for one without work."""
+        try:
+            names = os.listdir(self.folder)
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted(p.stem for p in self.folder.glob("*.json"))
+        except OSError as exc:
+            raise NotReadable(self.folder, f"cannot be listed ({exc.strerror})") from None
+        return sorted(name[:-5] for name in names
+                      if name.endswith(".json") and not name.startswith("."))
 
     def records(self) -> dict[str, dict]:
         return {key: self.read(key) or {} for key in self.keys()}
