@@ -5,12 +5,15 @@ saved file; ``listing`` and ``shown`` are what ``ls --json`` and ``show --json``
 say about it, to compare before and after a hostile neighbour arrives.
 """
 
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from runyard.app.cli import main
 from runyard.engine import finalize_run, init_run_meta, make_run, start_run
 from runyard.engine.jsonl import append_records
 from runyard.engine.layout import ALERT_DEFS, ALERTS, EVENTS, METRICS, RunPaths
@@ -51,16 +54,25 @@ def good_root(root: Path, count: int = 2) -> list[RunPaths]:
     return [good_run(root, f"good-{i}", seed=i + 1) for i in range(count)]
 
 
-def listing(root: Path) -> dict[str, dict]:
+def runyard_here(*args) -> subprocess.CompletedProcess:
+    """The ``runyard`` command run in this process (quicker, for what comes before the
+    damage); the same result as ``runyard``."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+def listing(root: Path, command=runyard) -> dict[str, dict]:
     """``ls --json`` by run id; fails the test if the command fails."""
-    result = runyard("ls", "--json", "--root", root)
+    result = command("ls", "--json", "--root", root)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     return {entry["id"]: entry for entry in json.loads(result.stdout)}
 
 
-def shown(root: Path, run_id: str) -> dict:
-    result = runyard("show", run_id, "--json", "--root", root)
+def shown(root: Path, run_id: str, command=runyard) -> dict:
+    result = command("show", run_id, "--json", "--root", root)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     return json.loads(result.stdout)
