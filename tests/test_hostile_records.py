@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from runyard.engine import Run, folder_details, list_runs
+from runyard.engine import OperationalError, Run, folder_details, list_runs
 from runyard.engine.control import resume, wait_for_end
 from runyard.engine.names import lookup_name
 from runyard.engine.work import InstanceBook
@@ -122,3 +122,26 @@ def test_a_bad_name_index_entry_never_hangs_or_leads_outside_the_root(root, tmp_
     assert lookup_name(root, "named") is None
     result = runyard("show", "named", "--root", root)
     assert result.returncode == 2 and "no run named 'named'" in result.stderr
+
+
+def test_the_tracking_api_on_a_run_made_unreadable_under_it(root):
+    run = Run(root=root)
+    run.config(disable_resources_metrics=True)
+    run.init(name="spoiled", metadata={"a": 1})
+    attrs = root / f"{run.id}.meta" / "attrs.json"
+    spoiled = attrs.read_text().replace('"timeout": 60.0', '"timeout": "60"')
+    attrs.write_text(spoiled)
+    assert run.update_metadata({"b": 2}) is False  # an operational failure: said, counted
+    assert run.update_tags(["t"]) is False
+    assert attrs.read_text() == spoiled  # nothing written over it
+    assert run.log_metrics({"x": 1.0})  # what does not touch attrs.json goes on
+    run.close()
+    strict = Run(root=root)
+    strict.config(disable_resources_metrics=True, suppress_errors=False)
+    strict.init(name="strict")
+    attrs = root / f"{strict.id}.meta" / "attrs.json"
+    attrs.write_text(attrs.read_text().replace('"tags": []', '"tags": "t"'))
+    with pytest.raises(OperationalError, match="'tags' must be a list of strings"):
+        strict.update_metadata({"b": 2})
+    with pytest.raises(OperationalError, match="close failed"):
+        strict.close()
