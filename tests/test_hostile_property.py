@@ -39,7 +39,7 @@ from hostile import good_run
 
 TARGETS = ["attrs.json", "metrics.jsonl", "metrics.w0.jsonl", "events.jsonl",
            "events.cmd.jsonl", "alerts.jsonl", "alerts.json", "files.jsonl",
-           "instances/00000-0.json", "log/output.log", "log/runner"]
+           "instances/00000-0.json", "log/output.log", "log/runner", "heartbeat", "paused"]
 TEMPLATES = {
     "attrs": None,  # the run's own attributes
     "metrics": {"s": 1, "t": 0.5, "ts": 1.8e9, "v": {"loss": 0.5}},
@@ -66,8 +66,11 @@ json_values = st.recursive(
 def records(draw, template: dict | None, base: dict) -> bytes:
     """A record of the file's kind with one field changed, or any JSON at all."""
     record = dict(template if template is not None else base)
-    how = draw(st.sampled_from(["same", "field", "drop", "any", "nested", "long"]))
-    if how == "field":
+    how = draw(st.sampled_from(["same", "field", "drop", "any", "nested", "long", "remote"]))
+    if how == "remote":  # a run live on another host: its heartbeat decides
+        record.pop("exit", None)
+        record["lock"] = {"host": "elsewhere", "pid": 1, "pid_started": 1.0}
+    elif how == "field":
         record[draw(st.sampled_from(FIELDS))] = draw(json_values)
     elif how == "drop" and record:
         record.pop(draw(st.sampled_from(sorted(record))))

@@ -235,6 +235,22 @@ def test_the_dashboards_model_lists_and_reads_the_good_runs(root, case):
         assert ATTRS_CASES[case][1] in model.runs[bad.id].error
 
 
+@pytest.mark.parametrize("how", ["loop", "fifo", "folder", "zero"])
+def test_a_hostile_heartbeat_or_pause_marker_reads_as_no_sign_of_life(root, how):
+    good = good_root(root)
+    bad = hostile_run(root)
+    set_attrs(bad, exit=None, lock={"host": "elsewhere", "pid": 1, "pid_started": 1.0})
+    for name in ("heartbeat", "paused"):
+        path = bad.meta(name)
+        path.unlink(missing_ok=True)
+        {"loop": lambda p: os.symlink(p.name, p), "fifo": os.mkfifo, "folder": os.mkdir,
+         "zero": lambda p: os.symlink("/dev/zero", p)}[how](path)
+    listed = listing(root)
+    assert listed[bad.id]["status"] == "lost"
+    assert [listed[p.id]["status"] for p in good] == ["completed", "completed"]
+    assert runyard("show", bad.id, "--root", root).returncode == 0
+
+
 def test_a_meta_folder_not_named_after_a_run_id_is_never_read(root):
     import shutil
 
