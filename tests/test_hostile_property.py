@@ -285,8 +285,7 @@ def test_unreadable_files_as_another_user(tmp_path):
         no_attrs, no_metrics, no_meta, no_instances = (
             good_run(root, name) for name in ("no-attrs", "no-metrics", "no-meta",
                                               "no-instances"))
-        # a root shared with a group: everyone may read (runyard's own modes are
-        # another matter, see DESIGN.md "Modes")
+        # a root shared with others: everyone may read, whatever the test's umask
         subprocess.run(["chmod", "-R", "a+rX", str(root)], check=True)
         no_attrs.meta("attrs.json").chmod(0)
         no_metrics.meta("metrics.jsonl").chmod(0)
