@@ -111,9 +111,14 @@ class InstanceBook:
 
     def killed(self) -> list[dict]:
         """The instances whose last run was killed from outside (``killed`` is set):
-        what ``runyard show`` lists."""
+        what ``runyard show`` lists (none if the folder cannot be listed: show is
+        about the run, and says what it can)."""
         found = []
-        for key, record in self.records().items():
+        try:
+            records = self.records()
+        except NotReadable:
+            return []
+        for key, record in records.items():
             if isinstance(record.get("killed"), str):
                 kills = record.get("kills")
                 found.append({"key": key, "instance": str(record.get("instance", "?")),

@@ -17,6 +17,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,7 +40,8 @@ from hostile import good_run
 
 TARGETS = ["attrs.json", "metrics.jsonl", "metrics.w0.jsonl", "events.jsonl",
            "events.cmd.jsonl", "alerts.jsonl", "alerts.json", "files.jsonl",
-           "instances/00000-0.json", "log/output.log", "log/runner", "heartbeat", "paused"]
+           "instances/00000-0.json", "instances", "log/output.log", "log/runner",
+           "heartbeat", "paused"]
 TEMPLATES = {
     "attrs": None,  # the run's own attributes
     "metrics": {"s": 1, "t": 0.5, "ts": 1.8e9, "v": {"loss": 0.5}},
@@ -120,7 +122,9 @@ def damage(meta: Path, good_meta: Path, target: str, how: str, content: bytes) -
         return
     path = meta / target
     path.parent.mkdir(exist_ok=True)
-    if path.exists() or path.is_symlink():
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
         path.unlink()
     if how == "content":
         path.write_bytes(content)
@@ -148,8 +152,6 @@ def damage(meta: Path, good_meta: Path, target: str, how: str, content: bytes) -
 
 
 def _replace_meta(meta: Path, how: str) -> None:
-    import shutil
-
     shutil.rmtree(meta)
     if how == "file":
         meta.write_text("not a folder")

@@ -145,3 +145,22 @@ def test_the_tracking_api_on_a_run_made_unreadable_under_it(root):
         strict.update_metadata({"b": 2})
     with pytest.raises(OperationalError, match="close failed"):
         strict.close()
+
+
+@pytest.mark.parametrize("how", ["loop", "fifo", "file"])
+def test_an_instances_folder_that_cannot_be_listed_is_said_not_taken_for_empty(root, how):
+    from runyard.engine.untrusted import NotReadable
+
+    paths = good_run(root, "no-list")
+    folder = paths.meta("instances")
+    {"loop": lambda p: os.symlink(p.name, p), "fifo": os.mkfifo,
+     "file": lambda p: p.write_text("{}")}[how](folder)
+    book = InstanceBook(paths)
+    if how == "loop":  # cannot be listed: the engine must not see a run without work
+        with pytest.raises(NotReadable, match="instances cannot be listed"):
+            book.records()
+    else:  # not a folder at all: no records, as for a run without instances
+        assert book.records() == {}
+    assert book.killed() == []
+    shown = runyard("show", paths.id, "--root", root)
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
