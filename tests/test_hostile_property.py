@@ -121,7 +121,10 @@ def damage(meta: Path, good_meta: Path, target: str, how: str, content: bytes) -
         _replace_meta(meta, how)
         return
     path = meta / target
-    path.parent.mkdir(exist_ok=True)
+    try:
+        path.parent.mkdir(exist_ok=True)
+    except FileExistsError:  # the parent was itself damaged into something else
+        return
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
