@@ -274,14 +274,16 @@ class RunsModel:
 
 
 def _series_stamp(meta: Path) -> tuple:
+    """The names and sizes of the files a cell is read from (links not followed: the
+    readers refuse them, and one may loop)."""
     stamp = []
     try:
         with os.scandir(meta) as entries:
             for entry in entries:
                 if entry.name.endswith(".jsonl") and entry.name.startswith(("metrics",
                                                                              "alerts")):
-                    stamp.append((entry.name, entry.stat().st_size))
-    except FileNotFoundError:
+                    stamp.append((entry.name, entry.stat(follow_symlinks=False).st_size))
+    except OSError:  # gone, or not a folder we can read: nothing to show
         pass
     return tuple(sorted(stamp))
 

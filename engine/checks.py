@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 
 from .errors import UsageError
-from .validate import is_utf8
+from .validate import TEXT_MAX, is_utf8
 
 METRIC_NAME = re.compile(r"^[A-Za-z0-9_\-/.:=><+()% ]{1,200}$")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -84,7 +84,10 @@ def message(text) -> str:
         raise UsageError(f"an event message must be a string, not {type(text).__name__} "
                          f"{text!r}")
     if not is_utf8(text):
-        raise UsageError(f"an event message cannot hold lone surrogates: {text!r}")
+        raise UsageError(f"an event message cannot hold lone surrogates: {text[:40]!r}...")
+    if len(text) > TEXT_MAX:
+        raise UsageError(f"an event message may have at most {TEXT_MAX} characters, not "
+                         f"{len(text)}")
     return text
 
 

@@ -3,14 +3,18 @@
 Writers append complete lines with a single ``write`` on an ``O_APPEND`` file.
 Readers work incrementally from a byte offset: a last line without its newline
 is a write in progress (torn) and is left for the next read; any other line
-that is not a JSON object is reported with its file and line number and
-skipped, so one bad line never hides the good ones around it.
+that is not a record of its series (``series.decode_record``) is reported with
+its file and line number and skipped, so one bad line never hides the good
+ones around it.
 """
 
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from .series import decode_record, series_kind
+from .untrusted import BACKLOG_MAX, CHUNK, LINE_MAX, NotReadable, has_long_digits, open_regular
 
 
 def encode_line(record: dict) -> bytes:
@@ -89,7 +93,8 @@ def append_records(path: Path | str, records: list[dict]) -> None:
 
 @dataclass(frozen=True)
 class BadLine:
-    """A line that is complete but not a JSON object."""
+    """A line that is complete but not a record of its series (or a file that
+    cannot be read at all: line 0)."""
 
     path: str
     line: int
@@ -100,53 +105,137 @@ class BadLine:
 
 
 class SeriesReader:
-    """Reads a series file incrementally, remembering where it stopped."""
+    """Reads a series file incrementally, remembering where it stopped.
 
-    def __init__(self, path: Path | str):
+    Only a regular file is read (``untrusted.open_regular``), in reads of at most
+    CHUNK bytes; one call goes through at most ``backlog`` bytes (the end of a
+    bigger backlog, reporting what it skipped), keeps at most LINE_MAX bytes of
+    an unfinished line, and skips a longer line as a bad line without holding it.
+    A file that cannot be read is reported once, until the reason changes.
+    """
+
+    def __init__(self, path: Path | str, kind: str | None = None):
         self.path = Path(path)
-        self.offset = 0
+        self.kind = kind or series_kind(self.path.name)
+        self.offset = 0  # where the first line not yet consumed starts
         self.line_no = 0  # complete lines consumed so far
+        self._identity: tuple | None = None
+        self._skipping: str | None = None  # inside a line too long, or cut by a skip
+        self._refused: str | None = None
 
-    def read_new(self) -> tuple[list[dict], list[BadLine]]:
+    def read_new(self, backlog: int | None = None) -> tuple[list[dict], list[BadLine]]:
         """Records appended since the last call, and the bad lines among them."""
-        try:
-            with open(self.path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if size < self.offset:  # replaced or truncated: start again
-                    self.offset = 0
-                    self.line_no = 0
-                f.seek(self.offset)
-                data = f.read()
-        except FileNotFoundError:
-            return [], []
-        except OSError as exc:  # a folder, or unreadable: say so, do not crash
-            return [], [BadLine(str(self.path), 0, f"cannot read ({exc.strerror})")]
-        end = data.rfind(b"\n")
-        if end < 0:
-            return [], []
-        records, bad = self._parse(data[: end + 1])
-        self.offset += end + 1
+        records: list[dict] = []
+        bad: list[BadLine] = []
+        for found, wrong in self.chunks(backlog):
+            records += found
+            bad += wrong
         return records, bad
+
+    def chunks(self, backlog: int | None = None):
+        """What ``read_new`` returns, a chunk at a time: (records, bad lines) pairs;
+        at most ``backlog`` bytes (BACKLOG_MAX by default) are gone through."""
+        try:
+            f = open_regular(self.path)
+        except FileNotFoundError:
+            return
+        except NotReadable as exc:
+            if exc.why != self._refused:
+                self._refused = exc.why
+                yield [], [BadLine(str(self.path), 0, f"cannot read: it {exc.why}")]
+            return
+        self._refused = None
+        with f:
+            end = self._start(f)
+            skipped = self._skip_backlog(f, end, BACKLOG_MAX if backlog is None else backlog)
+            if skipped:
+                yield [], [skipped]
+            yield from self._read_to(f, end)
+
+    def _start(self, f) -> int:
+        """The size to read up to; back to the start if the file was replaced or cut."""
+        info = os.fstat(f.fileno())
+        identity = (info.st_dev, info.st_ino)
+        if identity != self._identity or info.st_size < self.offset:
+            self._identity = identity
+            self.offset, self.line_no, self._skipping = 0, 0, None
+        return info.st_size
+
+    def _skip_backlog(self, f, end: int, backlog: int) -> BadLine | None:
+        if end - self.offset <= backlog:
+            return None
+        start = end - backlog
+        f.seek(start - 1)
+        # landed inside a line: drop its rest, quietly
+        self._skipping = None if f.read(1) == b"\n" else "cut"
+        note = BadLine(str(self.path), self.line_no,
+                       f"{start - self.offset} bytes after this line skipped: more than "
+                       f"{backlog} bytes to read at once (line numbers go on from there)")
+        self.offset = start
+        return note
+
+    def _read_to(self, f, end: int):
+        f.seek(self.offset)
+        pending = bytearray()  # the start of an unfinished line, from self.offset
+        while self.offset + len(pending) < end:
+            block = f.read(min(CHUNK, end - self.offset - len(pending)))
+            if not block:
+                break  # cut while we read
+            searched = len(pending)
+            pending += block
+            bad: list[BadLine] = []
+            if self._skipping:
+                self._end_skipped_line(pending, bad)
+                searched = 0
+            last = pending.rfind(b"\n", searched)
+            records: list[dict] = []
+            if last >= 0:
+                records, wrong = self._parse(bytes(pending[: last + 1]))
+                bad += wrong
+                del pending[: last + 1]
+                self.offset += last + 1
+            if len(pending) > LINE_MAX:  # no end in sight: skip it, holding nothing
+                self._skipping = self._skipping or "long"
+                self.offset += len(pending)
+                pending.clear()
+            if records or bad:
+                yield records, bad
+
+    def _end_skipped_line(self, pending: bytearray, bad: list[BadLine]) -> None:
+        """Drop what ``pending`` holds of a skipped line (a too long one is reported)."""
+        end = pending.find(b"\n")
+        if end < 0:
+            self.offset += len(pending)
+            pending.clear()
+            return
+        if self._skipping == "long":
+            self.line_no += 1
+            bad.append(BadLine(str(self.path), self.line_no,
+                               f"longer than {LINE_MAX} bytes: skipped"))
+        del pending[: end + 1]
+        self.offset += end + 1
+        self._skipping = None
 
     def _parse(self, chunk: bytes) -> tuple[list[dict], list[BadLine]]:
         records: list[dict] = []
         bad: list[BadLine] = []
+        exact = None if has_long_digits(chunk) else False
         for raw in chunk.split(b"\n")[:-1]:
             self.line_no += 1
             if not raw.strip():
                 continue
-            try:
-                record = json.loads(raw)
-            except ValueError as exc:
-                bad.append(BadLine(str(self.path), self.line_no, f"not JSON ({exc})"))
-                continue
-            if not isinstance(record, dict):
-                bad.append(BadLine(str(self.path), self.line_no, "not a JSON object"))
-                continue
-            records.append(record)
+            if len(raw) > LINE_MAX:
+                reason = f"longer than {LINE_MAX} bytes: skipped"
+            else:
+                try:
+                    records.append(decode_record(raw, self.kind, exact))
+                    continue
+                except ValueError as exc:  # WrongShape too: a record of the wrong shape
+                    reason = str(exc)
+            bad.append(BadLine(str(self.path), self.line_no, reason))
         return records, bad
 
 
-def read_all(path: Path | str) -> tuple[list[dict], list[BadLine]]:
+def read_all(path: Path | str, kind: str | None = None) -> tuple[list[dict], list[BadLine]]:
     """Every complete record of a series file, with its bad lines."""
-    return SeriesReader(path).read_new()
+    return SeriesReader(path, kind).read_new()

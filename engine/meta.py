@@ -16,9 +16,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .atomic import write_json_atomic
-from .errors import SchemaError, UnreadableRun
+from .atomic import write_atomic
+from .attrs_schema import check_attrs
+from .errors import SchemaError, UnreadableRun, UsageError
 from .layout import ATTRS, ATTRS_LOCK, RUNNER_LOG, SCHEMA
+from .shapes import WrongShape, brief, is_int
+from .untrusted import ATTRS_MAX, MiB, read_json
 
 
 def now_iso() -> str:
@@ -27,12 +30,18 @@ def now_iso() -> str:
 
 
 def parse_iso(text) -> datetime | None:
-    """An ISO 8601 time, or None if there is none or it cannot be read (a hand edit)."""
+    """An ISO 8601 time, or None if there is none or it cannot be read (a hand edit).
+
+    Years 1 and 9999 are refused too: shifted to another time zone they leave
+    the range of ``datetime`` and raise, where a reader needs a time or None.
+    """
     if not isinstance(text, str) or not text:
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
+        return None
+    if not 1 < moment.year < 9999:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -44,29 +53,45 @@ def log_stamp() -> str:
 
 def check_schema(attrs: dict, where: Path) -> dict:
     schema = attrs.get("schema")
-    if schema != SCHEMA:
-        if isinstance(schema, int) and schema > SCHEMA:
+    if not (is_int(schema) and schema == SCHEMA):
+        if is_int(schema) and SCHEMA < schema < 10**6:
             raise SchemaError(f"{where} has schema {schema}, this runyard reads schema "
                               f"{SCHEMA}: upgrade runyard to read it")
-        raise SchemaError(f"{where} has unknown schema {schema!r} (expected {SCHEMA})")
+        shown = "None" if schema is None else brief(schema)
+        raise SchemaError(f"{where} has unknown schema {shown} (expected {SCHEMA})")
     return attrs
 
 
 def read_attrs(meta_dir: Path) -> dict:
-    """A run's attributes; UnreadableRun or SchemaError if they cannot be used."""
+    """A run's attributes, every field it has of the type docs/format.md gives
+    (attrs_schema.py); UnreadableRun or SchemaError, one line, if they cannot be used.
+    """
     path = meta_dir / ATTRS
     try:
-        with open(path, "rb") as f:
-            attrs = json.loads(f.read())
+        attrs = read_json(path, ATTRS_MAX)
     except FileNotFoundError:
         raise UnreadableRun(f"{path} is missing") from None
-    except PermissionError:
-        raise UnreadableRun(f"{path} is not readable (permission denied)") from None
-    except ValueError as exc:
-        raise UnreadableRun(f"{path} is not valid JSON ({exc})") from None
+    except OSError as exc:  # NotReadable says which file and why
+        raise UnreadableRun(str(exc)) from None
     if not isinstance(attrs, dict):
         raise UnreadableRun(f"{path} does not hold a JSON object")
-    return check_schema(attrs, meta_dir)
+    check_schema(attrs, meta_dir)
+    try:
+        check_attrs(attrs)
+    except WrongShape as exc:
+        raise UnreadableRun(f"{path}: {exc}") from None
+    return attrs
+
+
+def encode_record(record: dict, what: str, limit: int = ATTRS_MAX) -> bytes:
+    """A whole-file record as written (as ``write_json_atomic`` does); UsageError if
+    it is larger than readers accept."""
+    data = (json.dumps(record, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+            ).encode("utf-8")
+    if len(data) > limit:
+        raise UsageError(f"{what} would take {len(data)} bytes, more than the "
+                         f"{limit // MiB} MiB a reader accepts")
+    return data
 
 
 def append_log(meta_dir: Path, message: str) -> None:
@@ -97,7 +122,11 @@ def update_attrs(meta_dir: Path, change: Callable[[dict], None],
     with locked(meta_dir / ATTRS_LOCK):
         attrs = read_attrs(meta_dir)
         change(attrs)
-        write_json_atomic(meta_dir / ATTRS, attrs)
+        try:
+            check_attrs(attrs)  # never write what a reader would refuse
+        except WrongShape as exc:
+            raise UsageError(f"the run's attributes would be unreadable: {exc}") from None
+        write_atomic(meta_dir / ATTRS, encode_record(attrs, "the run's attributes"))
         if message:
             append_log(meta_dir, message)
     return attrs

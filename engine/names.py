@@ -11,8 +11,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .errors import RunyardError
-from .ids import check_name, random_name
+from .ids import check_name, is_run_id, random_name
 from .layout import META_SUFFIX, ROOT_META
+from .untrusted import SMALL_MAX, read_json
 
 
 def _index_path(root: Path, name: str) -> Path:
@@ -22,16 +23,27 @@ def _index_path(root: Path, name: str) -> Path:
     return root / ROOT_META / "names" / key
 
 
+def _read_entry(path: Path) -> dict | None:
+    """An index entry, None if there is none or it cannot be read or used."""
+    try:
+        entry = read_json(path, SMALL_MAX)
+    except OSError:  # none, or not a regular file, or refused (NotReadable)
+        return None
+    ok = isinstance(entry, dict) and isinstance(entry.get("name"), str) and \
+        isinstance(entry.get("id"), str)
+    return entry if ok else None
+
+
 def lookup_name(root: Path, name: str) -> str | None:
     """The id of the run named ``name``, if that run still exists."""
     try:
-        entry = json.loads(_index_path(root, check_name(name)).read_bytes())
-    except (OSError, ValueError):  # no such name, or no name at all ("", "..")
+        entry = _read_entry(_index_path(root, check_name(name)))
+    except ValueError:  # no name at all ("", "..")
         return None
-    if entry.get("name") != name:
+    if entry is None or entry["name"] != name:
         return None
-    run_id = entry.get("id")
-    if not isinstance(run_id, str) or not (root / (run_id + META_SUFFIX)).is_dir():
+    run_id = entry["id"]
+    if not is_run_id(run_id) or not (root / (run_id + META_SUFFIX)).is_dir():
         return None
     return run_id
 
@@ -78,9 +90,6 @@ def claim_random_name(root: Path, run_id: str, tries: int = 50) -> str:
 def release_name(root: Path, name: str, run_id: str) -> None:
     """Drop ``name`` from the index if ``run_id`` holds it."""
     path = _index_path(root, name)
-    try:
-        entry = json.loads(path.read_bytes())
-    except (FileNotFoundError, ValueError):
-        return
-    if entry.get("id") == run_id:
+    entry = _read_entry(path)
+    if entry is not None and entry["id"] == run_id:
         path.unlink(missing_ok=True)

@@ -22,7 +22,7 @@ import weakref
 from pathlib import Path
 
 from . import checks, run_signals
-from .errors import OperationalError, RunyardError, UsageError
+from .errors import OperationalError, RunyardError, UnreadableRun, UsageError
 from .layout import RunPaths
 from .lifecycle import FINAL_STATES, finalize_run, init_run_meta, make_run, start_run
 from .root import ensure_root, resolve_root
@@ -401,7 +401,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         if self._final_status is None and not self._attached:
             try:
                 finalize_run(self._paths, status, error=error)
-            except OSError as exc:
+            except (OSError, UnreadableRun) as exc:  # UnreadableRun: spoiled under us
                 return self._operational("close", exc)
             self._final_status = status
         return self._errors == 0

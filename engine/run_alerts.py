@@ -4,16 +4,17 @@ Definitions are kept in ``alerts.json``; evaluation happens on the writer
 thread as the data is written (see alerts.py).
 """
 
-import json
 import os
 import signal
 import threading
 import time
 
 from .alerts import Alert, make_alert, transition
-from .atomic import write_json_atomic
+from .atomic import write_atomic
 from .errors import UsageError
 from .layout import ALERT_DEFS
+from .meta import encode_record
+from .untrusted import ALERT_DEFS_MAX
 from .writer import ALERT, EVENT
 
 
@@ -28,14 +29,13 @@ class AlertsMixin:
         writer.closers.append(self._final_alert_check)
 
     def _load_alert_definitions(self) -> None:
-        try:
-            defs = json.loads(self._paths.meta(ALERT_DEFS).read_bytes())
-        except (FileNotFoundError, ValueError):
-            return
-        from .summary import alert_states
+        from .summary import alert_states, read_alert_definitions
 
+        defs, _bad = read_alert_definitions(self._paths.meta_dir)
+        if not defs:
+            return
         states = {a["name"]: a["state"] for a in alert_states(self._paths.meta_dir)[0]}
-        for definition in defs if isinstance(defs, list) else []:
+        for definition in defs:
             try:
                 alert = make_alert(**definition)
             except (TypeError, UsageError):
@@ -51,10 +51,13 @@ class AlertsMixin:
         old = self._alerts.get(alert.name)
         if old is not None:
             alert.state = old.state
+        alerts = {**self._alerts, alert.name: alert}
+        # UsageError, nothing changed, if readers would refuse the file
+        data = encode_record([a.definition() for a in alerts.values()],
+                             "the alert definitions", ALERT_DEFS_MAX)
         self._alerts[alert.name] = alert
         try:
-            write_json_atomic(self._paths.meta(ALERT_DEFS),
-                              [a.definition() for a in self._alerts.values()])
+            write_atomic(self._paths.meta(ALERT_DEFS), data)
         except OSError as exc:
             self._operational("saving alert definitions", exc)
         return alert.name

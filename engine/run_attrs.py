@@ -1,6 +1,6 @@
 """The attribute methods of ``Run``: metadata, tags, the monitored pid, folder details."""
 
-from .errors import UsageError
+from .errors import UnreadableRun, UsageError
 from .meta import update_attrs
 from .validate import check_metadata, check_tags
 
@@ -9,7 +9,7 @@ class AttributesMixin:
     def _update(self, change, message: str) -> bool:
         try:
             self._attrs = update_attrs(self._paths.meta_dir, change, message)
-        except OSError as exc:
+        except (OSError, UnreadableRun) as exc:  # a run spoiled under us: not misuse
             return self._operational("updating attributes", exc)
         return True
 

@@ -1,17 +1,58 @@
-"""The records of a run's series files and how their values are encoded.
+"""The records of a run's series files: how they are encoded and decoded.
 
 metrics.jsonl  {"s": step, "t": seconds since start, "ts": epoch seconds, "v": {name: value}}
 events.jsonl   {"ts": epoch seconds, "level": "info", "msg": text, ...}
 alerts.jsonl   {"ts": epoch seconds, "alert": name, "state": "ok"|"critical", "value": ...}
+files.jsonl    {"ts": ..., "name": ..., "category": ..., "path": ..., "size": ..., ...}
 
 JSON has no NaN or infinities, so a non-finite metric value is written as the
 string "NaN", "Infinity" or "-Infinity"; metric values are never strings
 otherwise, so decoding is unambiguous.
+
+``decode_record`` is how every reader turns a line into a record: JSON decoded
+as ``untrusted.decode_json`` does it, then every field a reader uses checked
+for its type (docs/format.md). A line that fails is a bad line, reported with
+its file and line and skipped; it never makes the run unreadable. A decoded
+metric record has its values decoded too (floats for the non-finite strings).
 """
 
 import math
 
+from .alerts import STATES as ALERT_STATES
+from .checks import CATEGORIES, LOG_LEVELS
+from .shapes import (
+    COUNT,
+    NUMBER,
+    OBJECT,
+    TEXT,
+    TEXT_OR_NULL,
+    Kind,
+    WrongShape,
+    brief,
+    check_fields,
+    is_number,
+    label,
+    one_of,
+    scalar_map,
+)
+from .untrusted import decode_json
+
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+SCALAR_OR_NULL = Kind(lambda v: v is None or isinstance(v, str | bool) or is_number(v),
+                      "a string, a number, a bool or null")
+
+FIELDS = {
+    "metrics": {"s": (COUNT, False), "t": (NUMBER, False), "ts": (NUMBER, False),
+                "v": (OBJECT, True), "instance": (TEXT, False)},
+    "events": {"ts": (NUMBER, False), "level": (one_of(*LOG_LEVELS), False),
+               "msg": (TEXT, True), "instance": (TEXT, False)},
+    "alerts": {"ts": (NUMBER, False), "alert": (TEXT, True),
+               "state": (one_of(*ALERT_STATES), True), "value": (SCALAR_OR_NULL, False)},
+    "files": {"ts": (NUMBER, False), "name": (TEXT, True),
+              "category": (one_of(*CATEGORIES), False), "path": (TEXT, False),
+              "size": (COUNT, False), "mime": (TEXT, False), "sha256": (TEXT, False),
+              "source": (TEXT_OR_NULL, False)},
+}
 
 
 def encode_value(value: float | int | bool):
@@ -31,3 +72,43 @@ def decode_value(value) -> float | int | bool | None:
 def metric_record(step: int, seconds: float, timestamp: float, values: dict) -> dict:
     return {"s": step, "t": seconds, "ts": timestamp,
             "v": {name: encode_value(v) for name, v in values.items()}}
+
+
+def series_kind(file_name: str) -> str | None:
+    """``metrics`` for ``metrics.jsonl`` and ``metrics.w0.jsonl``; None if not a series."""
+    kind = file_name.split(".", 1)[0]
+    return kind if kind in FIELDS and file_name.endswith(".jsonl") else None
+
+
+def decode_record(line: bytes, kind: str | None, exact: bool | None = None) -> dict:
+    """One line as a checked record; ValueError (one line) if it is not one.
+
+    ``exact`` as for ``untrusted.decode_json``.
+    """
+    try:
+        record = decode_json(line, exact)
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    if kind is None:
+        return record
+    check_fields(record, FIELDS[kind])
+    if kind == "metrics":
+        record["v"] = _metric_values(record["v"])
+    elif kind == "files" and "metadata" in record:
+        scalar_map("metadata", record["metadata"])
+    return record
+
+
+def _metric_values(values: dict) -> dict:
+    decoded = {}
+    for name, value in values.items():
+        if isinstance(value, str):
+            if value not in _NON_FINITE:
+                raise WrongShape(f"'v.{label(name)}' must be a number, not {brief(value)}")
+            value = _NON_FINITE[value]
+        elif not (isinstance(value, bool) or is_number(value)):
+            raise WrongShape(f"'v.{label(name)}' must be a number, not {brief(value)}")
+        decoded[name] = value
+    return decoded

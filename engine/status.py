@@ -11,6 +11,7 @@ Precedence (DESIGN.md):
 """
 
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -19,20 +20,30 @@ from .procs import lock_is_local, lock_process_alive
 
 STATES = ("created", "running", "paused", "completed", "failed", "terminated", "lost")
 ACTIVE_STATES = ("running", "paused")
+FINAL_STATES = ("completed", "failed", "terminated")  # what an exit record may say
 DEFAULT_TIMEOUT = 60.0
+
+
+def _marker(path: Path) -> os.stat_result | None:
+    """A marker's stat if it is a regular file (never a link, a FIFO or a folder,
+    which runyard does not write), else None."""
+    try:
+        info = os.lstat(path)
+    except OSError:  # none, or cannot be seen: no sign
+        return None
+    return info if stat.S_ISREG(info.st_mode) else None
 
 
 def heartbeat_age(meta_dir: Path, now: float | None = None) -> float | None:
     """Seconds since the last heartbeat, or None if there never was one."""
-    try:
-        mtime = os.stat(meta_dir / HEARTBEAT).st_mtime
-    except FileNotFoundError:
+    info = _marker(meta_dir / HEARTBEAT)
+    if info is None:
         return None
-    return (time.time() if now is None else now) - mtime
+    return (time.time() if now is None else now) - info.st_mtime
 
 
 def _live_state(meta_dir: Path) -> str:
-    return "paused" if os.path.exists(meta_dir / PAUSED) else "running"
+    return "paused" if _marker(meta_dir / PAUSED) is not None else "running"
 
 
 def run_status(attrs: dict, meta_dir: Path, now: float | None = None,

@@ -96,6 +96,9 @@ def load_run(root: Path, run_id: str, now: float | None = None,
     """One run, read; an unreadable run comes back with its reason in ``error``."""
     meta_dir = root / (run_id + META_SUFFIX)
     info = RunInfo(run_id, meta_dir)
+    if not is_run_id(run_id):  # a folder of another kind, or an id read from a file
+        info.error = f"{meta_dir} is not named after a run id"
+        return info
     try:
         info.attrs = read_attrs(meta_dir)
     except RunyardError as exc:
@@ -112,10 +115,19 @@ def run_ids(root: Path) -> list[str]:
     with os.scandir(root) as entries:
         for entry in entries:
             name = entry.name
-            if name.endswith(META_SUFFIX) and not name.startswith(".") and entry.is_dir():
+            if name.endswith(META_SUFFIX) and not name.startswith(".") and _is_dir(entry):
                 ids.append(name[: -len(META_SUFFIX)])
     ids.sort()
     return ids
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    """A folder, or what cannot be told apart from one (a symlink loop): listed, and
+    then unreadable with its reason."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return True
 
 
 def list_runs(root: Path, *, status: str | None = None, folder: str | None = None,

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .jsonl import BadLine, SeriesReader
-from .series import decode_value
+from .series import decode_record, series_kind
+from .untrusted import open_regular, read_upto
 
 SERIES = ("metrics", "events", "alerts")
 
@@ -37,7 +38,15 @@ class MetricStats:
                                                    math.isnan(value)):
             self.min = value if self.min is None else min(self.min, value)
             self.max = value if self.max is None else max(self.max, value)
-            self.points.append((step, seconds, float(value)))
+            self.points.append((step, seconds, as_float(value)))
+
+
+def as_float(value: int | float) -> float:
+    """A metric value as a float: an int beyond float's range is an infinity."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 @dataclass
@@ -52,6 +61,16 @@ class TailUpdate:
 
 
 class RunTail:
+    """Everything a detail view shows of a run's series, kept up to date by ``poll``.
+
+    Records come from ``SeriesReader`` (regular files only, bounded reads,
+    every field checked), so ``metrics`` hold numbers, ``events`` and ``alerts``
+    hold records whose fields have the types docs/format.md gives, and ``bad``
+    (the last MAX_BAD) says which lines were skipped and why.
+    """
+
+    MAX_BAD = 200
+
     def __init__(self, meta_dir: Path, max_points: int = 2000, max_events: int = 2000):
         self.meta_dir = meta_dir
         self.max_points = max_points
@@ -66,105 +85,111 @@ class RunTail:
     def _discover(self) -> None:
         try:
             names = os.listdir(self.meta_dir)
-        except FileNotFoundError:
+        except OSError:  # gone, not a folder, or not ours to read: nothing to follow
             return
         for name in names:
-            kind = name.split(".", 1)[0]
-            if kind in SERIES and name.endswith(".jsonl"):
+            kind = series_kind(name)
+            if kind in SERIES:
                 path = self.meta_dir / name
                 if path not in self.readers:
-                    self.readers[path] = (kind, SeriesReader(path))
+                    self.readers[path] = (kind, SeriesReader(path, kind))
 
     def poll(self) -> TailUpdate:
-        """Read what was appended since the last poll."""
+        """Read what was appended since the last poll (``events`` and ``alerts`` of
+        the update keep the last ``max_events`` of it)."""
         self._discover()
         update = TailUpdate()
+        update.events = deque(maxlen=self.events.maxlen)
+        update.alerts = deque(maxlen=self.events.maxlen)
         for kind, reader in self.readers.values():
-            records, bad = reader.read_new()
-            update.bad += bad
-            if not records:
-                continue
-            if kind == "metrics":
-                self._add_metrics(records)
-                update.metrics = True
-            elif kind == "events":
-                self.events.extend(records)
-                self.event_count += len(records)
-                update.events += records
-            else:
-                for record in records:
-                    if isinstance(record.get("alert"), str):
-                        self.alerts[record["alert"]] = record
-                        self.alert_history.append(record)
-                update.alerts += records
-        self.bad += update.bad
+            for records, bad in reader.chunks():
+                update.bad += bad
+                if records:
+                    self._take(kind, records, update)
+        update.events, update.alerts = list(update.events), list(update.alerts)
+        self.bad = (self.bad + update.bad)[-self.MAX_BAD:]
         return update
+
+    def _take(self, kind: str, records: list[dict], update: TailUpdate) -> None:
+        if kind == "metrics":
+            self._add_metrics(records)
+            update.metrics = True
+        elif kind == "events":
+            self.events.extend(records)
+            self.event_count += len(records)
+            update.events.extend(records)
+        else:
+            for record in records:
+                self.alerts[record["alert"]] = record
+                self.alert_history.append(record)
+            update.alerts.extend(records)
 
     def _add_metrics(self, records: list[dict]) -> None:
         for record in records:
-            values = record.get("v")
-            if not isinstance(values, dict):
-                continue
             step, seconds = record.get("s"), record.get("t")
-            for name, raw in values.items():
+            for name, value in record["v"].items():
                 stats = self.metrics.get(name)
                 if stats is None:
                     stats = self.metrics[name] = MetricStats(
                         points=deque(maxlen=self.max_points))
-                stats.add(step, seconds, decode_value(raw))
+                stats.add(step, seconds, value)
 
 
 def recent_values(meta_dir: Path, metric: str, count: int = 24,
                   window: int = 32768) -> list[float]:
-    """The last ``count`` values of ``metric``, from the ends of the metrics files."""
-    import json
-
+    """The last ``count`` values of ``metric``, from the ends of the metrics files
+    (at most ``window`` bytes of each; a file that cannot be read is left out)."""
     found: list[tuple[float, float]] = []
     try:
-        names = [n for n in os.listdir(meta_dir)
-                 if n.startswith("metrics") and n.endswith(".jsonl")]
-    except FileNotFoundError:
+        names = [n for n in os.listdir(meta_dir) if series_kind(n) == "metrics"]
+    except OSError:
         return []
     for name in names:
         try:
-            with open(meta_dir / name, "rb") as f:
+            with open_regular(meta_dir / name) as f:
                 size = os.fstat(f.fileno()).st_size
                 f.seek(max(0, size - window))
-                chunk = f.read()
+                chunk = read_upto(f, window)
         except OSError:
             continue
         lines = chunk.split(b"\n")[1:-1] if size > window else chunk.split(b"\n")[:-1]
         for line in lines:
             try:
-                record = json.loads(line)
-                value = decode_value(record["v"][metric])
-            except (ValueError, KeyError, TypeError):
+                record = decode_record(line, "metrics")
+            except ValueError:
                 continue
+            value = record["v"].get(metric)
             if isinstance(value, int | float):
-                found.append((record.get("ts") or 0, float(value)))
+                found.append((record.get("ts", 0.0), as_float(value)))
     found.sort(key=lambda p: p[0])
     return [v for _, v in found[-count:]]
 
 
 class TextTail:
-    """New complete lines of a growing text file (an output log)."""
+    """New complete lines of a growing text file (an output log); ``error`` says
+    why the file cannot be read, while it cannot."""
 
     def __init__(self, path: Path):
         self.path = path
         self.offset = 0
+        self.error: str | None = None
 
     def read_new(self, limit: int = 1 << 20) -> list[str]:
         try:
-            with open(self.path, "rb") as f:
+            with open_regular(self.path) as f:
                 size = os.fstat(f.fileno()).st_size
                 if size < self.offset:
                     self.offset = 0
                 if size - self.offset > limit:  # a huge backlog: show its end
                     self.offset = size - limit
                 f.seek(self.offset)
-                data = f.read(size - self.offset)
-        except OSError:
+                data = read_upto(f, size - self.offset)
+        except FileNotFoundError:
             return []
+        except OSError as exc:
+            self.error = str(exc)
+            return []
+        self.error = None
         end = data.rfind(b"\n")
         if end < 0:
             return []

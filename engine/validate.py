@@ -4,10 +4,23 @@ Each check returns the cleaned value or raises ValueError with a message that
 says what was wrong and with which value.
 """
 
+import json
 import math
 
 TAG_MAX = 100
 KEY_MAX = 200
+# The longest text a user may give (a description, a metadata string, an event
+# message): with JSON's escapes at most 24 MiB on disk, within what readers
+# accept (untrusted.py, docs/format.md).
+TEXT_MAX = 4 * 1024 * 1024
+METADATA_MAX = 16 * 1024 * 1024  # a metadata dict, as JSON
+
+
+def check_text_size(what: str, text: str) -> str:
+    """``text`` if it has at most TEXT_MAX characters, else ValueError."""
+    if len(text) > TEXT_MAX:
+        raise ValueError(f"{what} may have at most {TEXT_MAX} characters, not {len(text)}")
+    return text
 
 
 def _has_control(text: str) -> bool:
@@ -69,15 +82,30 @@ def check_metadata(metadata) -> dict:
             raise ValueError(f"metadata value for {key!r} must be finite, got {value!r}")
         if isinstance(value, str) and ("\x00" in value or not is_utf8(value)):
             raise ValueError(f"metadata value for {key!r} contains a NUL character or a "
-                             f"lone surrogate: {value!r}")
+                             f"lone surrogate: {value[:40]!r}...")
+        if isinstance(value, str):
+            check_text_size(f"metadata value for {key!r}", value)
+    _check_metadata_size(metadata)
     return dict(metadata)
+
+
+def _check_metadata_size(metadata: dict) -> None:
+    rough = sum(len(k) + (len(v) if isinstance(v, str) else 24) + 8
+                for k, v in metadata.items())
+    if rough * 6 <= METADATA_MAX:  # JSON writes a character in at most 6 bytes
+        return
+    size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
+    if size > METADATA_MAX:
+        raise ValueError(f"metadata may take at most {METADATA_MAX} bytes as JSON, "
+                         f"not {size}")
 
 
 def check_description(description) -> str:
     if not isinstance(description, str) or "\x00" in description or \
             not is_utf8(description):
-        raise ValueError(f"a description must be a string without NUL, not {description!r}")
-    return description
+        shown = description[:40] if isinstance(description, str) else description
+        raise ValueError(f"a description must be a string without NUL, not {shown!r}")
+    return check_text_size("a description", description)
 
 
 def check_timeout(timeout) -> float:

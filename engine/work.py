@@ -17,18 +17,27 @@ names the signal of the kill that ended the last run (None once it runs again;
 see kills.py). ``done.json`` appears once ``done()`` has returned.
 """
 
-import json
 import os
-import stat
+import sys
 import time
 from pathlib import Path
 
 from .atomic import write_json_atomic
 from .layout import RunPaths
+from .shapes import COUNT, NUMBER_OR_NULL, TEXT, TEXT_OR_NULL, WrongShape, check_fields
+from .untrusted import INSTANCE_MAX, NotReadable, read_json
 
 INSTANCES = "instances"
 DONE_MARK = "done.json"
 FINISHED = ("done",)
+# every field the engine and the dashboard read, with its type (docs/format.md)
+RECORD = {"instance": (TEXT, True), "iteration": (COUNT, False), "status": (TEXT, True),
+          "attempts": (COUNT, False), "failures": (COUNT, False), "state": (TEXT, False),
+          "state_size": (COUNT, False), "saved": (NUMBER_OR_NULL, False),
+          "started": (NUMBER_OR_NULL, False), "ended": (NUMBER_OR_NULL, False),
+          "error": (TEXT_OR_NULL, False), "kills": (COUNT, False),
+          "killed": (TEXT_OR_NULL, False)}
+BAD_RECORD_FAILURES = sys.maxsize  # beyond any --max-attempts: never retried
 
 
 def work_key(index: int, iteration: int) -> str:
@@ -46,29 +55,26 @@ class InstanceBook:
         return self.folder / f"{key}.json"
 
     def read(self, key: str) -> dict | None:
-        """The record; None if there is none. A record is untrusted input: a FIFO must
-        not block, a link must not lead elsewhere, and anything but a JSON object is
-        pending work with the reason as its error."""
+        """The record of ``key``, None if there is none.
+
+        A record that cannot be read or has a field of the wrong type (never
+        written so by runyard, but anyone who can write the run can edit one)
+        comes back as ``bad_record``: failed for good, so that the engine never
+        runs it (its instance and saved state are unknown) and the run ends
+        failed, saying why, with nothing else lost.
+        """
         path = self.path(key)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+            record = read_json(path, INSTANCE_MAX)
+            if not isinstance(record, dict):
+                raise WrongShape("not a JSON object")
+            check_fields(record, RECORD)
         except FileNotFoundError:
             return None
-        except OSError as exc:
-            return {"status": "pending", "error": f"{path} cannot be read ({exc.strerror})"}
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return {"status": "pending", "error": f"{path} is not a regular file"}
-            with os.fdopen(fd, "rb", closefd=False) as f:
-                record = json.loads(f.read())
-        except ValueError:  # never written half, but a user may edit one by hand
-            return {"status": "pending", "error": f"{path} is not valid JSON"}
-        except OSError as exc:
-            return {"status": "pending", "error": f"{path} cannot be read ({exc.strerror})"}
-        finally:
-            os.close(fd)
-        if not isinstance(record, dict):
-            return {"status": "pending", "error": f"{path} does not hold a JSON object"}
+        except OSError as exc:  # NotReadable: one line naming the file
+            return bad_record(str(exc))
+        except WrongShape as exc:
+            return bad_record(f"{path}: {exc}")
         return record
 
     def write(self, key: str, record: dict, fsync: bool = False) -> None:
@@ -82,9 +88,16 @@ class InstanceBook:
                 self.write(work_key(index, iteration), new_record(instance, iteration))
 
     def keys(self) -> list[str]:
-        if not self.folder.is_dir():
+        """The keys of every record; NotReadable (an OSError) if the folder cannot be
+        listed: the engine must not take an unreadable folder for one without work."""
+        try:
+            names = os.listdir(self.folder)
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted(p.stem for p in self.folder.glob("*.json"))
+        except OSError as exc:
+            raise NotReadable(self.folder, f"cannot be listed ({exc.strerror})") from None
+        return sorted(name[:-5] for name in names
+                      if name.endswith(".json") and not name.startswith("."))
 
     def records(self) -> dict[str, dict]:
         return {key: self.read(key) or {} for key in self.keys()}
@@ -98,9 +111,14 @@ class InstanceBook:
 
     def killed(self) -> list[dict]:
         """The instances whose last run was killed from outside (``killed`` is set):
-        what ``runyard show`` lists."""
+        what ``runyard show`` lists (none if the folder cannot be listed: show is
+        about the run, and says what it can)."""
         found = []
-        for key, record in self.records().items():
+        try:
+            records = self.records()
+        except NotReadable:
+            return []
+        for key, record in records.items():
             if isinstance(record.get("killed"), str):
                 kills = record.get("kills")
                 found.append({"key": key, "instance": str(record.get("instance", "?")),
@@ -115,6 +133,14 @@ class InstanceBook:
 
     def mark_done_called(self) -> None:
         write_json_atomic(self.paths.meta(DONE_MARK), {"time": time.time()}, fsync=True)
+
+
+def bad_record(reason: str) -> dict:
+    """What a record that cannot be used reads as: failed, never to be retried."""
+    return {"instance": "?", "iteration": 0, "status": "failed", "attempts": 0,
+            "failures": BAD_RECORD_FAILURES, "state": "", "state_size": 0, "saved": None,
+            "started": None, "ended": None, "error": f"unreadable record: {reason}",
+            "kills": 0, "killed": None, "bad": True}
 
 
 def new_record(instance: str, iteration: int) -> dict:

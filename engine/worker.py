@@ -26,6 +26,9 @@ from .modules import ModuleError, load_module
 from .spec import module_copy, read_spec
 from .work import InstanceBook
 
+STATE_MAX = 32 * 1024 * 1024  # bytes of a saved state: its record stays < INSTANCE_MAX
+ERROR_MAX = 1024 * 1024  # characters of an instance's error kept in its record
+
 
 def die_with_parent() -> None:
     """Ask Linux to SIGKILL this process when its parent dies."""
@@ -61,6 +64,8 @@ class InstanceRunner:
             record = self.book.read(key)
             if record is None:
                 return {"key": key, "ok": False, "error": f"no record for {key}"}
+            if record.get("bad"):  # cannot be read: its instance and state are unknown
+                return {"key": key, "ok": False, "error": record["error"]}
             if record.get("status") == "done":
                 return {"key": key, "ok": True}
             return self._run_record(key, record)
@@ -75,8 +80,11 @@ class InstanceRunner:
             if not isinstance(state, str):
                 raise TypeError(f"save() takes the state as a string, not "
                                 f"{type(state).__name__} {state!r}")
-            record.update(state=state, state_size=len(state.encode("utf-8")),
-                          saved=time.time())
+            size = len(state.encode("utf-8"))
+            if size > STATE_MAX:  # the record must stay within what readers accept
+                raise ValueError(f"save() takes a state of at most {STATE_MAX} bytes "
+                                 f"(UTF-8), not {size}")
+            record.update(state=state, state_size=size, saved=time.time())
             self.book.write(key, record)
             if self.on_save is not None:
                 self.on_save()
@@ -87,7 +95,7 @@ class InstanceRunner:
             text = "".join(traceback.format_exception(exc))
             record.update(status="failed", ended=time.time(),
                           failures=record.get("failures", 0) + 1,
-                          error=f"{type(exc).__name__}: {exc}")
+                          error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX])
             self.book.write(key, record)
             self.handle.log_event(f"Instance {record['instance']} failed:\n{text}",
                                   log_level="error")

@@ -1,4 +1,8 @@
-"""Series files: whole lines, torn last lines, corrupt lines reported with their number."""
+"""Series files: whole lines, torn last lines, corrupt lines reported with their number.
+
+The line mechanics are tested on ``lines.jsonl``, a name that is no series of a
+run, so that any JSON object is a record; the shapes of metrics, events, alerts
+and files records are tested in test_hostile_series.py."""
 
 import json
 import math
@@ -8,7 +12,7 @@ from runyard.engine.series import decode_value, metric_record
 
 
 def test_torn_last_line_is_left_until_complete(tmp_path):
-    path = tmp_path / "metrics.jsonl"
+    path = tmp_path / "lines.jsonl"
     path.write_bytes(b'{"s":0}\n{"s":1}\n{"s":2,"v"')
     reader = SeriesReader(path)
     records, bad = reader.read_new()
@@ -24,7 +28,7 @@ def test_torn_last_line_is_left_until_complete(tmp_path):
 
 
 def test_garbage_line_in_the_middle_is_reported_with_its_number(tmp_path):
-    path = tmp_path / "metrics.jsonl"
+    path = tmp_path / "lines.jsonl"
     path.write_bytes(b'{"s":0}\n{"s":1}\n\x00\x00garbage{\n[1,2]\n{"s":4}\n')
     records, bad = read_all(path)
     assert records == [{"s": 0}, {"s": 1}, {"s": 4}]
@@ -35,7 +39,7 @@ def test_garbage_line_in_the_middle_is_reported_with_its_number(tmp_path):
 
 
 def test_line_numbers_carry_across_incremental_reads(tmp_path):
-    path = tmp_path / "events.jsonl"
+    path = tmp_path / "lines.jsonl"
     reader = SeriesReader(path)
     assert reader.read_new() == ([], [])  # no file yet
     append_records(path, [{"a": 1}, {"a": 2}])
@@ -49,7 +53,7 @@ def test_line_numbers_carry_across_incremental_reads(tmp_path):
 
 
 def test_a_new_writer_ends_a_torn_fragment_first(tmp_path):
-    path = tmp_path / "metrics.jsonl"
+    path = tmp_path / "lines.jsonl"
     path.write_bytes(b'{"s":0}\n{"s":1,"v":{"x"')  # a writer died mid-line
     writer = JsonlWriter(path)
     writer.append([{"s": 2}])
@@ -60,7 +64,7 @@ def test_a_new_writer_ends_a_torn_fragment_first(tmp_path):
 
 
 def test_reader_starts_again_when_a_file_is_replaced(tmp_path):
-    path = tmp_path / "events.jsonl"
+    path = tmp_path / "lines.jsonl"
     append_records(path, [{"a": 1}, {"a": 2}, {"a": 3}])
     reader = SeriesReader(path)
     reader.read_new()

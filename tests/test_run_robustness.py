@@ -208,16 +208,24 @@ def test_hand_edited_records_do_not_break_listing_or_show(root):
     run.close()
     path = root / f"{run.id}.meta" / "attrs.json"
     attrs = json.loads(path.read_text())
-    attrs.update(started="yesterday", tags="gpu")
+    attrs.update(started="yesterday")  # a string, if not a time: shown as "?"
     path.write_text(json.dumps(attrs))
     (root / f"{run.id}.meta" / "events.jsonl").mkdir()
     for args in (["ls"], ["ls", "--json"], ["ls", "--tag", "g"], ["show", "edited"]):
         result = run_cli_process(*args, "--root", root)
         assert result.returncode == 0, (args, result.stderr)
         assert "Traceback" not in result.stderr
-    assert "gpu" not in run_cli_process("ls", "--tag", "g", "--json", "--root", root).stdout
     shown = run_cli_process("show", "edited", "--root", root)
     assert "events.jsonl:0: cannot read" in shown.stderr
+    # a field of the wrong type makes the run unreadable, saying which (issue 10)
+    attrs.update(tags="gpu")
+    path.write_text(json.dumps(attrs))
+    listed = run_cli_process("ls", "--json", "--root", root)
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr
+    assert json.loads(listed.stdout)[0]["status"] == "unreadable"
+    assert "gpu" not in run_cli_process("ls", "--tag", "g", "--json", "--root", root).stdout
+    shown = run_cli_process("show", run.id, "--root", root)
+    assert shown.returncode == 1 and "'tags' must be a list of strings" in shown.stderr
 
 
 def test_an_empty_root_option_is_an_error(root):

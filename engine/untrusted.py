@@ -1,0 +1,188 @@
+"""Opening and decoding the files of a run: anyone who can write a run may have
+crafted every byte of them (docs/format.md, "What readers accept").
+
+Every reader opens a run's files here. ``open_regular`` opens only a regular
+file, and never waits: ``O_NONBLOCK``, because opening a FIFO for reading would
+wait for a writer forever; ``O_NOFOLLOW``, because runyard never writes a
+symbolic link in a meta folder or in ``.runyard/``, and one planted there could
+lead a reader to ``/dev/zero``, a FIFO, a hung network mount or the reader's own
+private files; ``O_NOCTTY`` so that a terminal device can never become ours.
+The kind of file is checked with ``fstat`` on what was opened, so nothing
+swapped in between slips through. What is read is bounded: whole records by
+the sizes below, series in chunks (``jsonl.py``).
+
+JSON is decoded with orjson, which refuses NaN;
+a text holding a run of 19 or more digits goes to the standard library
+instead, because orjson turns integers beyond 64 bits (which runyard's writers
+can produce) into floats. There, NaN and the infinities are refused too, a
+``RecursionError`` from deep nesting is a decoding error, and so is a lone
+surrogate, which no file can hold as UTF-8. Either way a value nested deeper
+than MAX_DEPTH is refused, so that no reader's recursion can overflow on it.
+"""
+
+import errno
+import json
+import math
+import os
+import re
+import stat
+from pathlib import Path
+
+import orjson
+
+MiB = 1 << 20
+# Bounds: each stays above anything runyard's own writers and the tracking API
+# produce (validate.py and checks.py bound the texts a user gives).
+ATTRS_MAX = 64 * MiB         # attrs.json, and a folder's details
+ALERT_DEFS_MAX = 64 * MiB    # alerts.json
+INSTANCE_MAX = 256 * MiB     # an instance record, with its saved state
+SMALL_MAX = 1 * MiB          # a name index entry
+LINE_MAX = 32 * MiB          # one line of a series
+CHUNK = 4 * MiB              # one read of a series or a log
+BACKLOG_MAX = 1024 * MiB     # the most one read of a series goes through
+MAX_DEPTH = 64               # nesting: runyard writes 4 levels at most; deeper would
+                             # overflow the recursion of a JSON encoder or a renderer
+
+_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+class NotReadable(OSError):
+    """A file of a run that is refused or cannot be read; ``str()`` is one line
+    naming the file, ``why`` the reason alone."""
+
+    def __init__(self, path, why: str, sep: str = " "):
+        super().__init__(f"{path}{sep}{why}")
+        self.path, self.why = str(path), why
+
+
+def _why(path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP and os.path.islink(path):
+        return "is a symbolic link (runyard never writes one there)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "is not readable (permission denied)"
+    if exc.errno == errno.ENOTDIR:
+        return "cannot be reached (a part of its path is not a folder)"
+    if exc.errno == errno.ENXIO:
+        return "is a socket, not a regular file"
+    return f"cannot be opened ({exc.strerror})"
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def open_regular(path: Path | str):
+    """``path`` opened for reading (unbuffered) if it is a regular file.
+
+    FileNotFoundError if there is none; NotReadable for anything else.
+    """
+    try:
+        fd = os.open(path, _FLAGS)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise NotReadable(path, _why(path, exc)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotReadable(path, f"is {_kind(mode)}, not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb", buffering=0)
+
+
+def read_upto(f, count: int) -> bytes:
+    """At most ``count`` bytes from ``f``'s position, in reads of at most CHUNK."""
+    parts, got = [], 0
+    while got < count:
+        block = f.read(min(count - got, CHUNK))
+        if not block:
+            break
+        parts.append(block)
+        got += len(block)
+    return b"".join(parts)
+
+
+def read_bounded(path: Path | str, limit: int) -> bytes:
+    """The whole of a regular file no larger than ``limit`` bytes.
+
+    FileNotFoundError if there is none; NotReadable for anything else.
+    """
+    with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        data = b"" if size > limit else read_upto(f, limit + 1)
+    if size > limit or len(data) > limit:
+        raise NotReadable(path, f"is larger than {limit // MiB} MiB ({max(size, len(data))}"
+                                f"{'+' if len(data) > limit else ''} bytes)")
+    return data
+
+
+def decode_json(data: bytes, exact: bool | None = None):
+    """The JSON value of ``data``; ValueError saying why if it is not one, or if it
+    is nested deeper than MAX_DEPTH.
+
+    ``exact`` (found by looking when None) sends the text to the standard library.
+    """
+    if exact is None:
+        exact = has_long_digits(data)
+    if not exact:
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(str(exc)) from None
+    else:
+        try:
+            value = json.loads(data, parse_constant=_refuse_constant,
+                               parse_float=_finite_float)
+            json.dumps(value, ensure_ascii=False).encode("utf-8")  # lone surrogates
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+        except UnicodeError:
+            raise ValueError("not UTF-8") from None
+    if data.count(b"[") + data.count(b"{") >= MAX_DEPTH and isinstance(value, dict | list) \
+            and _too_deep(value):
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _too_deep(value) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, dict | list):
+                if depth >= MAX_DEPTH:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+def has_long_digits(data: bytes) -> bool:
+    """Whether ``data`` has a run of digits that may be an integer beyond 64 bits."""
+    return _LONG_DIGITS.search(data) is not None
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: orjson refuses it too
+        raise ValueError(f"number {text[:20]} is beyond a float's range")
+    return value
+
+
+def read_json(path: Path | str, limit: int):
+    """The JSON value of a whole-file record; NotReadable (one line) if it cannot be
+    had, FileNotFoundError if there is no file."""
+    data = read_bounded(path, limit)
+    try:
+        return decode_json(data)
+    except ValueError as exc:
+        raise NotReadable(path, f"is not valid JSON ({exc})") from None
