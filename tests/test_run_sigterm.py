@@ -171,9 +171,9 @@ def test_a_second_sigterm_does_not_cut_the_ending_short(root):
             step = 0
             while True:
                 run.log_metrics({"x": step, "y": step, "z": step})
-                step += 1
                 if step % 100_000 == 0:
-                    print(step, flush=True)
+                    print(step, flush=True)  # the index of a point logged, as above
+                step += 1
     """
     proc, run_id = logger(root, "with", script)
     last = 0
