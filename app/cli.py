@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `runyard ls | head`
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a file refused (a link planted in a run) or the disk
+        return fail(exc, 1)
     except KeyboardInterrupt:
         print("runyard: interrupted", file=sys.stderr)
         return 130

@@ -14,6 +14,7 @@ import time
 
 from .lifecycle import clear_pause_marker
 from .supervisor import TICK, Supervisor
+from .untrusted import open_log
 
 
 class CommandSupervisor(Supervisor):
@@ -21,7 +22,7 @@ class CommandSupervisor(Supervisor):
 
     def main(self) -> None:
         env = {**self.env, "RUNYARD_WRITER": "cmd"}
-        with open(self.paths.meta("log/output.log"), "ab") as log:
+        with open_log(self.paths.meta("log/output.log")) as log:
             self.proc = subprocess.Popen(command_argv(self.spec), cwd=self.paths.run_dir,
                                          env=env,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,

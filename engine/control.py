@@ -22,6 +22,7 @@ from .request import Request, post_request
 from .spec import EXECUTORS, RunSpec, check_owned, read_spec, resume_env, write_spec
 from .stop_reason import describe
 from .store import RunInfo, find_run, load_run
+from .untrusted import open_for_writing, open_log
 from .work import InstanceBook
 
 START_TIMEOUT = 30.0
@@ -98,7 +99,7 @@ def _launch(paths: RunPaths, env: dict) -> subprocess.Popen:
     env = {**env, "PYTHONUNBUFFERED": "1"}
     for name in ("RUNYARD_RUN_ID", "RUNYARD_WRITER"):
         env.pop(name, None)
-    with open(paths.meta("log/supervisor.log"), "ab") as log:
+    with open_log(paths.meta("log/supervisor.log")) as log:
         return subprocess.Popen([sys.executable, "-P", "-m", "runyard.engine.supervisor",
                                  str(paths.root), paths.id], cwd=paths.run_dir, env=env,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -137,7 +138,7 @@ def _starting(info: RunInfo):
     """Held while this process starts the run's supervisor and waits for it: a second
     start or resume of the same run at the same time is refused, not raced."""
     try:
-        fd = os.open(info.meta_dir / START_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+        fd = open_for_writing(info.meta_dir / START_LOCK, os.O_RDONLY)
     except OSError as exc:
         raise RunyardError(f"cannot resume run {info.name}: {info.meta_dir / START_LOCK}: "
                            f"{exc.strerror}") from None

@@ -32,7 +32,6 @@ On disk, under the runs root::
 
 import contextlib
 import fnmatch
-import json
 import os
 import signal
 import subprocess
@@ -41,6 +40,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import untrusted
 from .atomic import write_json_atomic
 from .errors import RunyardError
 from .flow_graph import (
@@ -58,6 +58,7 @@ from .flow_graph import (
 from .layout import ARTIFACTS, ROOT_META, RunPaths
 from .meta import locked, now_iso
 from .root import ensure_root, resolve_root
+from .untrusted import open_log
 
 __all__ = ["Dask", "FlowError", "Local", "Outputs", "PromisedTask", "Step", "StepResult",
            "flow", "flow_results", "op", "ref", "step_outputs"]
@@ -74,11 +75,13 @@ def task_dir(root: Path, task_id: str) -> Path:
 
 
 def read_json(path: Path) -> dict | None:
+    """A task record (task.json, state.json): in a shared root, read as any run file
+    is (a FIFO or a link planted there must not hang or mislead ``runyard flow``)."""
     try:
-        value = json.loads(path.read_text())
+        value = untrusted.read_json(path, untrusted.ATTRS_MAX)
     except FileNotFoundError:
         return None
-    except (ValueError, OSError) as exc:
+    except OSError as exc:
         raise RunyardError(f"{path} cannot be read: {exc}") from None
     return value if isinstance(value, dict) else None
 
@@ -432,7 +435,7 @@ class Dask(Platform):
             return
         if cluster_address(folder):
             return  # already up: preparing again is harmless
-        with open(folder / "cluster.log", "ab") as log:
+        with open_log(folder / "cluster.log") as log:
             subprocess.Popen([sys.executable, "-P", "-m", "runyard.engine.flow_cluster",
                               str(self.root), self.task_id, str(self.workers)],
                              cwd=folder, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -442,7 +445,11 @@ class Dask(Platform):
             if cluster_address(folder):
                 return
             time.sleep(0.1)
-        lines = (folder / "cluster.log").read_text(errors="replace").strip().splitlines()
+        try:
+            text = untrusted.read_bounded(folder / "cluster.log", untrusted.MiB)
+        except OSError:  # none yet, or not a file we read
+            text = b""
+        lines = text.decode("utf-8", "replace").strip().splitlines()
         raise FlowError(f"the task's Dask cluster did not start within "
                         f"{CLUSTER_START_TIMEOUT:.0f} s; the last line of "
                         f"{folder / 'cluster.log'}: {lines[-1] if lines else '(empty)'}")

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .series import decode_record, series_kind
-from .untrusted import BACKLOG_MAX, CHUNK, LINE_MAX, NotReadable, has_long_digits, open_regular
+from .untrusted import (
+    BACKLOG_MAX,
+    CHUNK,
+    LINE_MAX,
+    NotReadable,
+    has_long_digits,
+    open_for_writing,
+    open_regular,
+)
 
 
 def encode_line(record: dict) -> bytes:
@@ -28,7 +36,7 @@ class JsonlWriter:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = open_for_writing(self.path)
         self._terminate_torn_tail()
 
     def _terminate_torn_tail(self) -> None:
@@ -37,7 +45,7 @@ class JsonlWriter:
         size = os.fstat(self._fd).st_size
         if size == 0:
             return
-        with open(self.path, "rb") as f:
+        with open_regular(self.path) as f:
             f.seek(size - 1)
             if f.read(1) != b"\n":
                 self._write_all(b"\n")

@@ -21,7 +21,7 @@ from .attrs_schema import check_attrs
 from .errors import SchemaError, UnreadableRun, UsageError
 from .layout import ATTRS, ATTRS_LOCK, RUNNER_LOG, SCHEMA
 from .shapes import WrongShape, brief, is_int
-from .untrusted import ATTRS_MAX, MiB, read_json
+from .untrusted import ATTRS_MAX, MiB, open_for_writing, read_json
 
 
 def now_iso() -> str:
@@ -97,7 +97,7 @@ def encode_record(record: dict, what: str, limit: int = ATTRS_MAX) -> bytes:
 def append_log(meta_dir: Path, message: str) -> None:
     """One runner log line: timestamp, then a capitalised message."""
     line = f"{log_stamp()} {message[:1].upper()}{message[1:]}\n"
-    fd = os.open(meta_dir / RUNNER_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = open_for_writing(meta_dir / RUNNER_LOG)
     try:
         os.write(fd, line.encode("utf-8"))
     finally:
@@ -107,7 +107,7 @@ def append_log(meta_dir: Path, message: str) -> None:
 @contextmanager
 def locked(lock_file: Path):
     """Hold an exclusive lock on ``lock_file`` (on NFS, flock maps onto fcntl locks)."""
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = open_for_writing(lock_file, os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

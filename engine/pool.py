@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass, field
 
 from .layout import RunPaths
+from .untrusted import open_log
 
 
 @dataclass
@@ -41,7 +42,7 @@ class LocalPool:
         result_r, result_w = os.pipe()
         name = f"w{self._count}"
         self._count += 1
-        log = open(self.paths.meta(f"log/{name}.log"), "ab")  # noqa: SIM115 - the child's
+        log = open_log(self.paths.meta(f"log/{name}.log"))  # the child's, closed below
         proc = subprocess.Popen(
             [sys.executable, "-P", "-m", "runyard.engine.worker", str(self.paths.root),
              self.paths.id, name, str(task_r), str(result_w)],

@@ -18,8 +18,9 @@ reach a listing, so nothing read from a run's log is printed from here.
 
 import errno
 import os
-import stat
 from pathlib import Path
+
+from .untrusted import open_regular
 
 DISK_FULL = "disk full"
 QUOTA = "disk quota exceeded"
@@ -69,20 +70,11 @@ def last_words(cause: str, detail: str) -> str:
 def _log_tail(meta_dir: Path) -> str:
     """The end of the supervisor's log, or "" (never blocks, never follows a link)."""
     try:
-        fd = os.open(meta_dir / SUPERVISOR_LOG, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW |
-                     os.O_CLOEXEC)
-    except OSError:
+        with open_regular(meta_dir / SUPERVISOR_LOG) as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - TAIL_BYTES))
+            return f.read(TAIL_BYTES).decode("utf-8", errors="replace")
+    except OSError:  # none, or not a regular file (untrusted.py)
         return ""
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return ""
-        os.lseek(fd, max(0, info.st_size - TAIL_BYTES), os.SEEK_SET)
-        return os.read(fd, TAIL_BYTES).decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    finally:
-        os.close(fd)
 
 
 def lost_cause(meta_dir: Path) -> str | None:

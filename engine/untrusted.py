@@ -96,6 +96,45 @@ def open_regular(path: Path | str):
     return os.fdopen(fd, "rb", buffering=0)
 
 
+_WRITE_FLAGS = os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC
+
+
+def open_for_writing(path: Path | str, flags: int = os.O_WRONLY | os.O_APPEND,
+                     mode: int = 0o644) -> int:
+    """A file of a run opened (created if need be) to append to or to lock: a file
+    descriptor. As for readers, a symbolic link or anything but a regular file is
+    refused (NotReadable): whoever acts on a run another user can write to must not
+    be led to append to, or lock, a file elsewhere (their own ~/.bashrc, a FIFO
+    that would block). O_NONBLOCK makes a FIFO without a reader fail at once."""
+    try:
+        fd = os.open(path, flags | _WRITE_FLAGS, mode)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO with no reader, or a socket
+            try:
+                why = f"is {_kind(os.lstat(path).st_mode)}, not a regular file"
+            except OSError:
+                why = "is not a regular file"
+            raise NotReadable(path, why) from None
+        if exc.errno == errno.ELOOP:
+            raise NotReadable(path, _why(path, exc)) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotReadable(path, f"is {_kind(info.st_mode)}, not a regular file")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_log(path: Path | str):
+    """A log file a child process writes to (its stdout and stderr), opened as
+    ``open_for_writing`` does: a binary file object to append to."""
+    return os.fdopen(open_for_writing(path), "ab")
+
+
 def read_upto(f, count: int) -> bytes:
     """At most ``count`` bytes from ``f``'s position, in reads of at most CHUNK."""
     parts, got = [], 0
