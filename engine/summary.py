@@ -49,17 +49,20 @@ def _update_metric(stats: dict, name: str, value, step, when: float) -> None:
     entry = stats.get(name)
     if entry is None:
         entry = stats[name] = {"last": None, "count": 0, "min": None, "max": None,
-                               "last_step": None, "_when": when}
+                               "last_step": None, "nonfinite": 0, "_when": when}
     entry["count"] += 1
     if when >= entry["_when"]:
         entry["last"], entry["last_step"], entry["_when"] = value, step, when
-    if isinstance(value, int | float) and not (isinstance(value, float) and math.isnan(value)):
+    if isinstance(value, float) and not math.isfinite(value):
+        entry["nonfinite"] += 1  # NaN and the infinities: counted, never a min or max
+    else:
         entry["min"] = value if entry["min"] is None else min(entry["min"], value)
         entry["max"] = value if entry["max"] is None else max(entry["max"], value)
 
 
 def metric_summary(meta_dir: Path) -> tuple[dict, list[BadLine]]:
-    """Per metric name: last, count, min, max and last_step."""
+    """Per metric name: last, count, min, max (of the finite values), last_step and
+    nonfinite (how many values were NaN or infinite)."""
     bad: list[BadLine] = []
     stats: dict = {}
     merged = len(series_files(meta_dir, METRICS)) > 1

@@ -86,8 +86,9 @@ def test_show_gives_everything_known_about_a_run(root, cli):
     assert loss["count"] == 11 and loss["last_step"] == 10
     assert loss["max"] == 1.0 and loss["min"] == 0.1
     assert loss["last"] == "NaN"  # strict JSON: spelled as in the series files
+    assert loss["nonfinite"] == 1  # counted, and left out of min and max
     assert data["metrics"]["acc"] == {"last": 0.9, "count": 10, "min": 0.0, "max": 0.9,
-                                      "last_step": 9}
+                                      "last_step": 9, "nonfinite": 0}
     assert data["events"]["count"] == 25
     assert [e["msg"] for e in data["events"]["last"]] == [f"event {i}"
                                                          for i in range(5, 25)]

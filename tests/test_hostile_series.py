@@ -142,7 +142,8 @@ def test_mixed_times_over_several_writers_sort_and_summarise(tmp_path):
     (meta / "events.jsonl").write_bytes(b'{"ts":3,"msg":"c"}\n{"ts":[3],"msg":"bad"}\n')
     (meta / "events.w0.jsonl").write_bytes(b'{"ts":1,"msg":"a"}\n{"msg":"no time"}\n')
     stats, bad = metric_summary(meta)
-    assert stats["x"] == {"last": 2, "count": 3, "min": 0, "max": 2, "last_step": 1}
+    assert stats["x"] == {"last": 2, "count": 3, "min": 0, "max": 2, "last_step": 1,
+                          "nonfinite": 0}
     assert [b.line for b in bad] == [2]
     events, bad = event_summary(meta)
     assert [e["msg"] for e in events["last"]] == ["no time", "a", "c"]

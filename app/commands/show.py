@@ -119,10 +119,14 @@ def _exit_note(exit_record: dict | None, reason: str | None = None) -> str:
 def _metrics_block(metrics: dict) -> list[str]:
     if not metrics:
         return ["", "no metrics"]
+    headers = ["METRIC", "LAST", "MIN", "MAX", "COUNT", "STEP"]
     rows = [[name, _num(m["last"]), _num(m["min"]), _num(m["max"]), str(m["count"]),
              str(m["last_step"])] for name, m in metrics.items()]
-    return ["", table(["METRIC", "LAST", "MIN", "MAX", "COUNT", "STEP"], rows,
-                      max_width={0: 30})]
+    if any(m.get("nonfinite") for m in metrics.values()):  # min and max leave them out
+        headers.append("NAN/INF")
+        for row, m in zip(rows, metrics.values(), strict=True):
+            row.append(str(m.get("nonfinite", 0)))
+    return ["", table(headers, rows, max_width={0: 30})]
 
 
 def _events_block(events: dict) -> list[str]:

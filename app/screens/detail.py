@@ -214,8 +214,10 @@ class DetailScreen(Screen):
     def update_chart(self) -> None:
         sparks = self.query_one("#sparks", MetricSparks)
         name = sparks.selected_name()
-        points = list(self.tail.metrics[name].points) if name else []
-        self.query_one("#chart", MetricChart).show(name, points, self.by_time)
+        stats = self.tail.metrics[name] if name else None
+        self.query_one("#chart", MetricChart).show(
+            name, list(stats.points) if stats else [], self.by_time,
+            stats.nonfinite if stats else 0)
 
     def update_instances(self, records: dict) -> None:
         table = self.query_one("#instance-table", DataTable)

@@ -17,24 +17,26 @@ class MetricChart(Widget):
         self.name_: str | None = None
         self.points: list = []
         self.by_time = False
+        self.skipped = 0  # the metric's NaN and infinite values, never drawn
 
-    def show(self, name: str | None, points: list, by_time: bool) -> None:
+    def show(self, name: str | None, points: list, by_time: bool, skipped: int = 0) -> None:
         self.name_, self.points, self.by_time = name, points, by_time
+        self.skipped = skipped
         self.refresh()
 
     def render(self) -> Text:
-        if not self.name_ or not self.points:
+        if not self.name_ or not (self.points or self.skipped):
             return Text("select a metric (up/down in the list)", style="dim")
         width, height = max(10, self.size.width - 10), max(2, self.size.height - 2)
         xy = [((t if self.by_time else s) or 0, v) for s, t, v in self.points]
         drawn = [(x, y) for x, y in xy if len(finite((x, y))) == 2]
-        skipped = len(xy) - len(drawn)
+        skipped = self.skipped + len(xy) - len(drawn)
         text = Text()
         axis = "time (s)" if self.by_time else "step"
         text.append(one_line(self.name_, limit=60), style="bold")
         text.append(f" by {axis} (x switches)", style="bold")
         if skipped:
-            text.append(f"  {skipped} non-finite point{'s' * (skipped != 1)} not drawn",
+            text.append(f"  {skipped} non-finite value{'s' * (skipped != 1)} not drawn",
                         style="yellow")
         text.append("\n")
         if not drawn:

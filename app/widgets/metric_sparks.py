@@ -47,6 +47,8 @@ class MetricSparks(Widget, can_focus=True):
             text.append(f"{sparkline(values, spark_width):<{spark_width}} ", style="green")
             text.append(f"last {short_number(stats.last):>9} "
                         f"min {short_number(stats.min):>8} max {short_number(stats.max):>8}")
+            if stats.nonfinite:
+                text.append(f" +{stats.nonfinite} NaN/inf", style="yellow")
             text.append("\n")
         text.rstrip()
         return text
