@@ -167,3 +167,19 @@ async def test_the_instances_tab_says_an_instance_was_killed(app_root):
         assert await until(pilot, lambda: table.row_count == 2)
         rows = {str(table.get_row(key)[0]): str(table.get_row(key)[2]) for key in table.rows}
         assert rows == {"a.txt": "done", "doomed.txt": "killed (SIGKILL) x3"}
+
+
+async def test_a_part_of_a_run_that_cannot_be_read_is_named_and_the_rest_shown(app_root):
+    import shutil
+
+    paths = new_run(app_root, "half", end="completed", metadata={"kept": "yes"})
+    shutil.rmtree(paths.meta("log"))
+    paths.meta("log").write_text("a file where a folder should be")
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: names(app) == ["half"])
+        await pilot.press("enter", *["right_square_bracket"] * 4)  # the Info tab
+        info = app.screen.query_one("#info-text")
+        assert await until(pilot, lambda: "cannot read log/" in str(info.render()))
+        assert "kept = yes" in str(info.render())
+        assert app.return_code is None

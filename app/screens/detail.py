@@ -5,6 +5,8 @@ screen only draws. Everything drawn from the run goes through detail_text.py,
 which shows it as data, never as markup or terminal control.
 """
 
+import os
+from collections import deque
 from dataclasses import dataclass, field
 
 from rich.text import Text
@@ -17,6 +19,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Log, Static, TabbedContent, TabPane
 
 from runyard.engine import load_run
+from runyard.engine.jsonl import SeriesReader
+from runyard.engine.layout import RunPaths
 from runyard.engine.tail import RunTail, TextTail
 from runyard.engine.work import InstanceBook
 
@@ -51,6 +55,7 @@ class RunFiles:
     produced: list = field(default_factory=list)
     alert_defs: list = field(default_factory=list)
     reason: str | None = None           # why storage stopped the run, if it did
+    problems: list = field(default_factory=list)  # parts that could not be read
 
 
 class RunRead(Message):
@@ -83,6 +88,8 @@ class DetailScreen(Screen):
         self.meta_dir = root / f"{run_id}.meta"
         self.tail = RunTail(self.meta_dir)
         self.logs: dict[str, TextTail] = {}
+        self.files_reader = SeriesReader(self.meta_dir / "files.jsonl")
+        self.saved_files: deque = deque(maxlen=50)
         self.by_time = False
         self.info = load_run(root, run_id)
         self.is_flow = self.info.attrs.get("kind") == "flow"
@@ -142,29 +149,64 @@ class DetailScreen(Screen):
 
     @work(thread=True, exit_on_error=False, group="detail")
     def read_files(self) -> None:
-        from runyard.engine.jsonl import read_all
+        """On a worker thread: what changed. A part that cannot be read (a folder
+        another user closed, a file that is no file) is named, and the rest shown."""
         from runyard.engine.summary import alert_definitions
 
         found = RunFiles(self.tail.poll(), load_run(self.root, self.run_id))
-        log_dir = self.meta_dir / "log"
-        if log_dir.is_dir():
-            for path in sorted(log_dir.iterdir()):
-                if path.name == "runner" or path.suffix == ".log":
-                    tail = self.logs.setdefault(path.name, TextTail(path))
-                    found.output += [output_line(path.name, line)
-                                     for line in tail.read_new()]
-        if (self.meta_dir / "instances").is_dir():
-            found.records = InstanceBook(found.info.paths).records()
+        parts = (("output", "log/", self.read_logs),
+                 ("records", "instances/", self.read_instances),
+                 ("files", "files.jsonl", self.read_saved_files),
+                 ("alert_defs", "alerts.json", alert_definitions))
+        for field_name, what, read in parts:
+            try:
+                setattr(found, field_name, read(self.meta_dir))
+            except OSError as exc:
+                found.problems.append(f"{what}: {exc}")
+        found.produced = self.run_folder_names(found.info.paths.run_dir)
         if self.is_flow:
             found.steps = step_rows(self.root, found.info)
-        found.files, _bad = read_all(self.meta_dir / "files.jsonl")
-        try:
-            found.produced = sorted(p.name for p in found.info.paths.run_dir.iterdir())[:50]
-        except OSError:
-            found.produced = []
-        found.alert_defs = alert_definitions(self.meta_dir)
         found.reason = found.info.reason
         self.post_message(RunRead(found))
+
+    def read_logs(self, meta_dir) -> list[str]:
+        lines = []
+        try:
+            with os.scandir(meta_dir / "log") as entries:
+                names = sorted(e.name for e in entries)
+        except FileNotFoundError:  # not yet
+            return lines
+        for name in names:
+            if name == "runner" or name.endswith(".log"):
+                tail = self.logs.setdefault(name, TextTail(meta_dir / "log" / name))
+                lines += [output_line(name, line) for line in tail.read_new()]
+        return lines
+
+    def read_instances(self, meta_dir) -> dict:
+        if not (meta_dir / "instances").is_dir():
+            return {}
+        return InstanceBook(RunPaths(self.root, self.run_id)).records()
+
+    def read_saved_files(self, meta_dir) -> list[dict]:
+        """The last saved files, read incrementally (files.jsonl only grows)."""
+        records, _bad = self.files_reader.read_new()
+        self.saved_files.extend(records)
+        return list(self.saved_files)
+
+    @staticmethod
+    def run_folder_names(run_dir, most: int = 50, look: int = 10_000) -> list[str]:
+        """The first names of the run's own folder (a folder of a million files is
+        not listed whole on every refresh)."""
+        names = []
+        try:
+            with os.scandir(run_dir) as entries:
+                for entry in entries:
+                    names.append(entry.name)
+                    if len(names) >= look:
+                        break
+        except OSError:
+            return []
+        return sorted(names)[:most]
 
     def on_run_read(self, message: RunRead) -> None:
         found = message.found
@@ -187,7 +229,8 @@ class DetailScreen(Screen):
         self.update_instances(found.records)
         self.update_steps(found.steps)
         self.update_title()
-        self.show_text("#info-text", info_text(found.info, found.files, found.produced))
+        self.show_text("#info-text", info_text(found.info, found.files, found.produced,
+                                               found.problems))
         if self._again:
             self._again = False
             self.poll()

@@ -67,9 +67,11 @@ def title_text(info, critical: list[str], is_flow: bool, reason: str | None = No
     return text
 
 
-def info_text(info, files: list[dict], produced: list[str]) -> Text:
+def info_text(info, files: list[dict], produced: list[str], problems=()) -> Text:
     attrs = info.attrs
     text = Text()
+    for problem in problems:
+        text.append(f"cannot read {one_line(problem, limit=300)}\n", style="red")
     _line(text, "id", info.id)
     _line(text, "name", info.name or "-")
     _line(text, "folder", info.folder)
