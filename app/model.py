@@ -145,13 +145,19 @@ class RunsModel:
             self.error = str(exc)
             return set()
         known = set(self.runs)
+        if ids == known:
+            return set()
+        # Copy, change, then swap: the UI thread may be iterating the old dicts (a
+        # dict that grows or shrinks under an iteration raises RuntimeError).
+        runs, cells = dict(self.runs), dict(self.cells)
         for run_id in known - ids:
-            del self.runs[run_id]
-            self.cells.pop(run_id, None)
+            del runs[run_id]
+            cells.pop(run_id, None)
             self._active.discard(run_id)
         for run_id in ids - known:
-            self.runs[run_id] = load_run(self.root, run_id)
-            self._note(self.runs[run_id])
+            runs[run_id] = load_run(self.root, run_id)
+            self._note(runs[run_id])
+        self.runs, self.cells = runs, cells
         return ids ^ known
 
     def reload(self, run_ids_: set[str]) -> set[str]:
@@ -165,7 +171,10 @@ class RunsModel:
             if old is None or old.attrs != info.attrs or old.status != info.status or \
                     old.error != info.error:
                 changed.add(run_id)
-            self.runs[run_id] = info
+            if old is None:  # a new key: copy and swap, as in rescan()
+                self.runs = {**self.runs, run_id: info}
+            else:
+                self.runs[run_id] = info
             self._note(info)
         return changed
 

@@ -3,6 +3,8 @@ actions on the run the user chose, the glyphs the terminal can show."""
 
 import os
 import subprocess
+import sys
+import threading
 
 from rich.segment import Segment
 from test_app import MODULE, SIZE, names, new_run, status_of, until
@@ -183,3 +185,49 @@ async def test_a_part_of_a_run_that_cannot_be_read_is_named_and_the_rest_shown(a
         assert await until(pilot, lambda: "cannot read log/" in str(info.render()))
         assert "kept = yes" in str(info.render())
         assert app.return_code is None
+
+
+def test_the_ui_can_read_the_model_while_a_refresh_changes_it(app_root):
+    """The refresh worker swaps in new dicts instead of growing or shrinking the ones
+    the UI thread may be iterating (which raised 'dictionary changed size')."""
+    import shutil
+
+    from runyard.app.model import RunsModel
+    from runyard.engine.ids import new_run_id
+
+    for _ in range(1000):
+        (app_root / (new_run_id() + ".meta")).mkdir()
+    model = RunsModel(app_root)
+    model.load_all()
+    errors, stop = [], threading.Event()
+
+    def ui():
+        while not stop.is_set():
+            try:
+                model.counts()
+                model.folders()
+            except RuntimeError as exc:
+                errors.append(exc)
+                return
+
+    reader = threading.Thread(target=ui)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # hand the GIL over often: many chances to interleave
+    reader.start()
+    try:
+        for _ in range(15):
+            extra = [app_root / (new_run_id() + ".meta") for _ in range(50)]
+            for path in extra:
+                path.mkdir()
+            model._root_mtime = None  # as if the root's mtime moved
+            model.rescan()
+            for path in extra:
+                shutil.rmtree(path)
+            model._root_mtime = None
+            model.rescan()
+    finally:
+        stop.set()
+        reader.join(30)
+        sys.setswitchinterval(switch)
+    assert errors == []
+    assert len(model.runs) == 1000
