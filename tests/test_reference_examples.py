@@ -49,7 +49,7 @@ def test_reference_002_run_class(root):
     assert data["metadata"] == {"solver": "cg", "tolerance": 1e-6, "mesh": "fine"}
     assert data["tags"] == ["reference", "checked"]
     assert data["metrics"]["residual"] == {"last": 0.05, "count": 11, "min": 0.05,
-                                           "max": 1.0, "last_step": 20}
+                                           "max": 1.0, "last_step": 20, "nonfinite": 0}
     assert data["events"]["count"] == 2
     assert {a["name"] for a in data["alerts"]} == {"residual-high", "diverged"}
     meta = root / f"{data['id']}.meta"

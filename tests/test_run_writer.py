@@ -19,26 +19,26 @@ from conftest import read_series
 
 
 def test_a_full_non_blocking_queue_drops_and_counts(env_root):
-    # A disk that stops answering: metrics.jsonl is a FIFO nobody reads yet, so the
-    # writer thread blocks opening it and the queue of 10 fills.
+    # A disk that stops answering: the writer thread is held (a ticker that waits,
+    # as a write to a hung mount would), so the queue of 10 fills. (A FIFO in place
+    # of metrics.jsonl no longer does: writers refuse anything but a regular file.)
     run = Run()
     run.config(queue_size=10, queue_blocking=False, disable_resources_metrics=True)
     run.init(name="dropping")
-    fifo = env_root / f"{run.id}.meta" / "metrics.jsonl"
-    os.mkfifo(fifo)
+    held, answering = threading.Event(), threading.Event()
+
+    def hung_disk(_now):
+        held.set()
+        answering.wait(30)
+
+    run._writer.tickers.append(hung_disk)
+    assert held.wait(10)
     results = [run.log_metrics({"x": i}) for i in range(2_000)]
     dropped = results.count(False)
     assert dropped >= 2_000 - 20
-    lines = []
-
-    def drain():
-        with open(fifo, "rb") as pipe:
-            lines.extend(pipe.readlines())
-
-    reader = threading.Thread(target=drain)
-    reader.start()  # the disk answers again
+    answering.set()  # the disk answers again
     run.close()
-    reader.join(10)
+    lines = read_series(env_root, run.id, "metrics.jsonl")
     assert len(lines) == 2_000 - dropped  # everything accepted was written
     notes = [e["msg"] for e in read_series(env_root, run.id, "events.jsonl")]
     counted = sum(int(m.split()[1]) for m in notes if m.startswith("Dropped "))
