@@ -157,17 +157,39 @@ def _in_folder(run_folder: str, folder: str) -> bool:
 
 
 def find_run(root: Path, ref: str) -> RunInfo:
-    """The run ``ref`` names: a whole id, a name, or an unambiguous id prefix."""
+    """The run ``ref`` names: a whole id, a name, or an unambiguous id prefix.
+
+    Names are claimed by whoever creates a run, and the name index can be written by
+    everyone sharing the root, so neither is taken on trust: a name counts only if
+    the run it leads to bears that name, and a ref that is one run's name and the
+    start of another run's id is ambiguous (a stranger's run named like the prefix
+    ``ls`` prints must not capture ``pause PREFIX``).
+    """
     check_root(root)
     if is_run_id(ref) and (root / (ref + META_SUFFIX)).is_dir():
         return load_run(root, ref)
-    by_name = lookup_name(root, ref)
-    if by_name is not None:
-        return load_run(root, by_name)
+    named = _by_name(root, ref)
     matches = [run_id for run_id in run_ids(root) if run_id.startswith(ref)] if ref else []
+    if named is not None and any(run_id != named.id for run_id in matches):
+        raise AmbiguousRun(f"{ref!r} is the name of run {named.id} and the start of the id "
+                           f"of run {next(i for i in matches if i != named.id)} in {root}: "
+                           "give the whole id")
+    if named is not None:
+        return named
     if len(matches) == 1:
         return load_run(root, matches[0])
     if matches:
         shown = ", ".join(matches[:5]) + (" ..." if len(matches) > 5 else "")
         raise AmbiguousRun(f"{ref!r} matches {len(matches)} runs in {root}: {shown}")
     raise RunNotFound(f"no run named {ref!r} or with an id starting {ref!r} in {root}")
+
+
+def _by_name(root: Path, name: str) -> RunInfo | None:
+    """The run the name index gives for ``name``, if that run is really named so."""
+    run_id = lookup_name(root, name)
+    if run_id is None:
+        return None
+    info = load_run(root, run_id)
+    if info.error is not None:
+        return info  # cannot be checked, and cannot be acted on: shown as unreadable
+    return info if info.name == name else None

@@ -164,3 +164,31 @@ def test_an_instances_folder_that_cannot_be_listed_is_said_not_taken_for_empty(r
     assert book.killed() == []
     shown = runyard("show", paths.id, "--root", root)
     assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+
+
+def test_a_name_like_an_id_prefix_does_not_capture_that_prefix(app_root, cli):
+    from test_app import new_run
+
+    victim = new_run(app_root, "victim", end="completed")
+    prefix = victim.id[:8]
+    shadow = new_run(app_root, prefix, end="completed")  # a stranger's run, named so
+    shown = cli("--root", app_root, "show", prefix)
+    assert shown.code == 2 and "give the whole id" in shown.err
+    assert victim.id in shown.err and shadow.id in shown.err
+    assert cli("--root", app_root, "show", victim.id).code == 0
+
+
+def test_a_name_index_entry_pointing_at_another_run_is_not_followed(app_root, cli):
+    import json
+
+    from test_app import new_run
+
+    from runyard.engine.names import _index_path
+
+    meant = new_run(app_root, "train-a", end="completed")
+    other = new_run(app_root, "train-b", end="completed")
+    entry = _index_path(app_root, "train-a")
+    entry.write_text(json.dumps({"name": "train-a", "id": other.id}))  # repointed
+    shown = cli("--root", app_root, "show", "train-a", "--json")
+    assert shown.code == 2 and "no run named 'train-a'" in shown.err
+    assert cli("--root", app_root, "show", meant.id).code == 0
