@@ -19,6 +19,7 @@ from .atomic import write_atomic
 from .errors import RootError
 from .layout import ROOT_META, SCHEMA
 from .stop_reason import describe
+from .untrusted import read_bounded
 
 PROJECT_FILE = "runyard.toml"
 PROJECT_MAX_BYTES = 1 << 20
@@ -116,14 +117,14 @@ def resolve_root(explicit: str | os.PathLike | None = None) -> Path:
 
 def _check_root_schema(root: Path) -> None:
     schema_file = root / ROOT_META / "schema"
-    try:
-        text = schema_file.read_text().strip()
+    try:  # as any file of a shared root: never a FIFO, a link or a huge file
+        text = read_bounded(schema_file, 4096).decode("utf-8", "replace").strip()
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise RootError(f"{schema_file}: cannot read ({exc.strerror})") from None
+        raise RootError(f"{schema_file}: cannot read ({exc})") from None
     if text != str(SCHEMA):
-        raise RootError(f"{root} is a runs root of schema {text!r}; this runyard reads "
+        raise RootError(f"{root} is a runs root of schema {text[:20]!r}; this runyard reads "
                         f"schema {SCHEMA}")
 
 

@@ -3,6 +3,7 @@
 
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -10,6 +11,7 @@ from runyard.engine import finalize_run, init_run_meta, make_run, start_run
 from runyard.engine.jsonl import append_records
 from runyard.engine.layout import ALERT_DEFS, ALERTS, EVENTS, METRICS
 
+from conftest import RUNYARD
 from hostile import good_root, good_run, listing, runyard, runyard_here, set_attrs, shown
 
 
@@ -260,3 +262,22 @@ def test_a_meta_folder_not_named_after_a_run_id_is_never_read(root):
     assert listed["elsewhere"]["status"] == "unreadable"
     assert "not named after a run id" in listed["elsewhere"]["error"]
     assert [listed[p.id]["status"] for p in good] == ["completed", "completed"]
+
+
+@pytest.mark.parametrize("shape", ["fifo", "zero", "loop"])
+def test_a_root_schema_file_of_any_shape_never_hangs(tmp_path, shape):
+    from runyard.engine import ensure_root
+
+    root = ensure_root(tmp_path / "runs")
+    schema = root / ".runyard" / "schema"
+    schema.unlink()
+    if shape == "fifo":
+        os.mkfifo(schema)
+    elif shape == "zero":
+        os.symlink("/dev/zero", schema)
+    else:
+        os.symlink(schema, schema)
+    done = subprocess.run([*RUNYARD, "ls", "--root", str(root)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert "schema: cannot read" in done.stderr
