@@ -231,3 +231,23 @@ def test_the_ui_can_read_the_model_while_a_refresh_changes_it(app_root):
         sys.setswitchinterval(switch)
     assert errors == []
     assert len(model.runs) == 1000
+
+
+async def test_integers_beyond_a_float_are_shown_not_crashed_on(tmp_path):
+    root = tmp_path / "runs"
+    run = Run(root=root)
+    run.config(disable_resources_metrics=True)
+    run.init(name="huge")
+    run.log_metrics({"count": 1})
+    run.log_metrics({"count": 10**400})
+    run.log_metrics({"count": 2}, step=10**400)
+    run.close()
+    app = RunyardApp(root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: names(app) == ["huge"])
+        await pilot.press("enter")
+        sparks = app.screen.query_one(MetricSparks)
+        assert await until(pilot, lambda: "1.00e+400" in str(sparks.render()))
+        chart = app.screen.query_one(MetricChart)
+        assert await until(pilot, lambda: "count by step" in str(chart.render()))
+        assert app.return_code is None

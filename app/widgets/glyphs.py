@@ -54,8 +54,18 @@ def status_symbol(status: str) -> tuple[str, str]:
 
 
 def finite(values) -> list[float]:
-    """The finite numbers among ``values`` (NaN and the infinities cannot be drawn)."""
-    return [v for v in values if isinstance(v, int | float) and math.isfinite(v)]
+    """The finite numbers among ``values``, as floats: NaN, the infinities and integers
+    beyond a float's range (the API takes 10**400) cannot be drawn."""
+    found = []
+    for value in values:
+        if isinstance(value, int | float):
+            try:
+                value = float(value)
+            except OverflowError:
+                continue
+            if math.isfinite(value):
+                found.append(value)
+    return found
 
 
 def unit(value: float, low: float, high: float) -> float:
@@ -113,13 +123,28 @@ def braille_chart(points: list[tuple[float, float]], width: int, height: int) ->
     return lines
 
 
+def _huge(value: int) -> str:
+    """An integer too large for a float, as ``1.00e+400``."""
+    sign = "-" if value < 0 else ""
+    try:
+        digits = str(abs(value))
+    except ValueError:  # more digits than Python will print
+        return f"{sign}huge"
+    return f"{sign}{digits[0]}.{digits[1:3]}e+{len(digits) - 1}"
+
+
 def short_number(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
-        return str(value) if abs(value) < 10**7 else f"{value:.2e}"
+        if abs(value) < 10**7:
+            return str(value)
+        try:
+            return f"{value:.2e}"
+        except OverflowError:  # beyond a float: say its size from its digits
+            return _huge(value)
     if value != value:
         return "NaN"
     if value in (float("inf"), float("-inf")):
