@@ -27,19 +27,20 @@ class MetricStats:
     max: float | None = None
     count: int = 0
     last_step: int | None = None
-    nonfinite: int = 0  # NaN and infinite values: counted, not drawn, not in min/max
+    nonfinite: int = 0  # NaN and infinite floats: counted, not drawn, not in min/max
     points: deque = field(default_factory=lambda: deque(maxlen=2000))  # (step, t, value)
 
     def add(self, step, seconds, value) -> None:
         self.count += 1
         self.last, self.last_step = value, step
-        number = as_float(float(value) if isinstance(value, bool) else value)
-        if not math.isfinite(number):
+        if isinstance(value, float) and not math.isfinite(value):
             self.nonfinite += 1
             return
         self.min = value if self.min is None else min(self.min, value)
         self.max = value if self.max is None else max(self.max, value)
-        self.points.append((step, seconds, number))
+        number = as_float(float(value) if isinstance(value, bool) else value)
+        if math.isfinite(number):  # an integer beyond a float's range is not drawn
+            self.points.append((step, seconds, number))
 
 
 def as_float(value: int | float) -> float:
