@@ -58,6 +58,7 @@ class RunyardApp(App):
         self._last_refresh = 0.0
         self._critical: dict[str, set[str]] = {}
         self.crash_error: BaseException | None = None
+        self.quitting = False  # set by exit(): nothing new opens from then on
         self.crash_report: str | None = None  # where the traceback of a crash went
         if not glyphs.UNICODE:  # the whole screen, Textual's own frame included
             self._filters.append(AsciiFilter())
@@ -81,6 +82,17 @@ class RunyardApp(App):
         for group in ("refresh", "control"):
             self.workers.cancel_group(self, group)
         self.watcher.stop()
+
+    def exit(self, *args, **kwargs) -> None:
+        self.quitting = True
+        super().exit(*args, **kwargs)
+
+    def push_screen(self, screen, callback=None, wait_for_dismiss=False, *, mode=None):
+        """As Textual's, but a key pressed just after q (enter, s, ?) opens nothing: a
+        screen mounted while the app shuts down finds none of its widgets."""
+        if self.quitting:
+            return None
+        return super().push_screen(screen, callback, wait_for_dismiss, mode=mode)
 
     def notify(self, message: str, *, title: str = "", severity="information",
                timeout: float | None = None, markup: bool = False) -> None:

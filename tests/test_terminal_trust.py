@@ -332,3 +332,22 @@ def test_an_unexpected_error_exits_non_zero_and_names_the_traceback(tmp_path):
         term.close()
         shutil.rmtree(state, ignore_errors=True)
     assert os.path.isdir(root)
+
+
+@pytest.mark.parametrize("after", ["Enter", "s", "?", "f"])
+def test_a_key_pressed_just_after_quit_opens_nothing(tmp_path, after):
+    root = tmp_path / "runs"
+    root.mkdir()
+    paths = make_run(root)
+    init_run_meta(paths, name="any")
+    start_run(paths)
+    finalize_run(paths, "completed")
+    term = Terminal([*CLI, "dash", "--root", str(root)], tmp_path, tmux_env(),
+                    record=tmp_path / "quit.raw")
+    try:
+        term.expect("any")
+        term.keys("q", after)  # in one write, as a quick typist sends them
+        assert term.exit_code() == 0, term.screen()
+        assert "unexpected error" not in term.screen()
+    finally:
+        term.close()
