@@ -22,8 +22,10 @@ comments and layout survive when runyard (the dashboard) edits the file.
     threshold = 10
 """
 
+import os
 import re
 import shlex
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,4 +178,11 @@ def save_operation(path: Path, name: str, values: dict) -> None:
         table[key] = value
     from .atomic import write_atomic
 
-    write_atomic(path, tomlkit.dumps(document))
+    # A runyard.toml is obeyed only if no one else can write it (root.py): keep the
+    # mode it has, and make a new one 0644 whatever the umask (a group sharing a
+    # project often has 002, which would make runyard refuse its own file).
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode) & ~0o022
+    except FileNotFoundError:
+        mode = 0o644
+    write_atomic(path, tomlkit.dumps(document), mode=mode)

@@ -123,3 +123,24 @@ def test_a_root_owned_file_is_trusted_by_other_users(shared):
         f"it belongs to uid 12345, not to you (uid {NOBODY}) or root"
     os.chown(project, NOBODY, NOBODY)
     assert untrusted_because(project.stat(), uid=NOBODY) is None
+
+
+def test_saving_an_operation_keeps_the_file_obeyed_whatever_the_umask(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("import sys; from pathlib import Path; from runyard.engine.project import "
+              "save_operation; save_operation(Path(sys.argv[1]), 'quick', {'workers': 2})")
+    for umask, existing in (("002", None), ("002", 0o600), ("022", 0o640)):
+        project = tmp_path / f"{umask}-{existing}" / "runyard.toml"
+        project.parent.mkdir()
+        if existing is not None:
+            project.write_text("# mine\n")
+            project.chmod(existing)
+        subprocess.run(["sh", "-c", f'umask {umask}; exec "$0" -c "$1" "$2"', sys.executable,
+                        script, str(project)], check=True, timeout=60)
+        mode = project.stat().st_mode & 0o777
+        assert mode == (0o644 if existing is None else existing), (umask, oct(mode))
+        from runyard.engine.root import read_project_text
+
+        assert "[operations.quick]" in read_project_text(project)  # still obeyed
