@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .atomic import write_json_atomic
-from .flows import idle_for, read_json, set_stage, task_dir
+from .flows import idle_for, read_state, set_stage, task_dir
 from .procs import process_lock
 
 CHECK_EVERY = 0.5
@@ -39,11 +39,11 @@ def main(argv: list[str]) -> int:
     why = "SIGTERM"
     try:
         while not leaving:
-            state = read_json(folder / "state.json") or {}
+            state = read_state(folder) or {}
             if state.get("stage") != "prepared":
                 why = f"the task is {state.get('stage')}"
                 break
-            idle = idle_for(root, state)
+            idle = idle_for(root, state, task_id=folder.name)
             if idle is not None and idle > float(state.get("idle_timeout", 3600)):
                 why = f"idle for {idle:.0f} s"
                 set_stage(folder, "suspended", why)

@@ -32,7 +32,9 @@ On disk, under the runs root::
 
 import contextlib
 import fnmatch
+import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,9 +57,11 @@ from .flow_graph import (
     ref,
     resolve,
 )
+from .ids import is_run_id
 from .layout import ARTIFACTS, ROOT_META, RunPaths
 from .meta import locked, now_iso
 from .root import ensure_root, resolve_root
+from .stop_reason import describe
 from .untrusted import open_log
 
 __all__ = ["Dask", "FlowError", "Local", "Outputs", "PromisedTask", "Step", "StepResult",
@@ -86,31 +90,58 @@ def read_json(path: Path) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
+def read_state(folder: Path) -> dict | None:
+    """``state.json``, its fields checked: in a shared root anyone of the group may
+    have written it, so a field of the wrong type is dropped, never trusted."""
+    state = read_json(folder / "state.json")
+    if state is None:
+        return None
+    runs = state.get("runs")
+    state["runs"] = [r for r in runs if isinstance(r, str) and is_run_id(r)] \
+        if isinstance(runs, list) else []
+    for key in ("last_active", "idle_timeout"):
+        value = state.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or \
+                not math.isfinite(value):
+            state.pop(key, None)
+    for key in ("stage", "since", "reason"):
+        if not isinstance(state.get(key), str | None):
+            state.pop(key, None)
+    return state
+
+
 def update_state(folder: Path, change) -> dict:
     """Change ``state.json`` under its lock; returns the new state."""
     folder.mkdir(parents=True, exist_ok=True)
     with locked(folder / "state.lock"):
-        state = read_json(folder / "state.json") or {}
+        state = read_state(folder) or {}
         change(state)
         write_json_atomic(folder / "state.json", state)
     return state
 
 
-def active_runs(root: Path, state: dict) -> list[str]:
-    """The task's flow runs that are running, paused or about to start."""
+def active_runs(root: Path, state: dict, task_id: str | None = None) -> list[str]:
+    """The task's flow runs that are running, paused or about to start (with
+    ``task_id``: only runs that are flow runs of that task, whatever state.json lists,
+    so a run someone added to it is never closed by this task's stop())."""
     from .store import load_run
 
     active = []
     for run_id in state.get("runs", []):
         with contextlib.suppress(RunyardError, OSError):
-            if load_run(root, run_id).status in ACTIVE:
+            info = load_run(root, run_id)
+            if task_id is not None and (info.attrs.get("kind") != "flow" or
+                                        (info.attrs.get("flow") or {}).get("task") != task_id):
+                continue
+            if info.status in ACTIVE:
                 active.append(run_id)
     return active
 
 
-def idle_for(root: Path, state: dict, now: float | None = None) -> float | None:
+def idle_for(root: Path, state: dict, now: float | None = None,
+             task_id: str | None = None) -> float | None:
     """Seconds the task has been idle (None while one of its runs is active)."""
-    if active_runs(root, state):
+    if active_runs(root, state, task_id):
         return None
     return (now or time.time()) - float(state.get("last_active", 0))
 
@@ -250,17 +281,25 @@ class Platform:
         task_id = self._identify()  # checked before anything is written
         ensure_root(self.root)
         folder = self.folder
-        folder.mkdir(parents=True, exist_ok=True)
-        if not (folder / "task.json").exists():
-            write_json_atomic(folder / "task.json", {"id": task_id, "created": now_iso(),
-                                                     **self._content})
 
         def change(state: dict) -> None:
             if state.get("stage") != "prepared":
                 state.update(stage="prepared", since=now_iso(), reason=None)
             state.update(idle_timeout=self.idle_timeout, last_active=time.time())
             state.setdefault("runs", [])
-        update_state(folder, change)
+
+        created = [f for f in (folder.parent, folder) if not f.exists()]  # flows/, <task>/
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not (folder / "task.json").exists():
+                write_json_atomic(folder / "task.json", {"id": task_id, "created": now_iso(),
+                                                         **self._content})
+            update_state(folder, change)
+        except OSError as exc:  # a full disk: one line, and no half-made task left
+            for made in reversed(created):
+                shutil.rmtree(made, ignore_errors=True)
+            raise FlowError(f"cannot prepare flow {self.task.name!r} in {self.root}: "
+                            f"{describe(exc)}") from None
         try:
             self.ready(folder)
         except BaseException:
@@ -273,7 +312,7 @@ class Platform:
             folder = self.folder
         except FlowError:
             return None  # it cannot be prepared as it is
-        return read_json(folder / "state.json")
+        return read_state(folder)
 
     def get_stage(self) -> str:
         """interpreted, prepared, running, stopped or suspended: read from the runs
@@ -284,7 +323,7 @@ class Platform:
         stage = state.get("stage", "interpreted")
         if stage != "prepared":
             return stage
-        idle = idle_for(self.root, state)
+        idle = idle_for(self.root, state, task_id=self.task_id)
         if idle is None:
             return "running"
         if idle > float(state.get("idle_timeout", self.idle_timeout)):
@@ -323,8 +362,9 @@ class Platform:
                                 "overrides or config_extensions to a new run, not with run_id")
             run_id = self._resume(run_id)
         else:
-            content = read_json(self.folder / "task.json")
-            graph = apply_changes(content["graph"], overrides, config_extensions)
+            # The graph this process resolved from the flow's own code, never task.json
+            # (a record in a root others may write: it must not choose what runs).
+            graph = apply_changes(self._content["graph"], overrides, config_extensions)
             spec = RunSpec(kind="flow", flow={"task": self.task_id, "graph": graph,
                                               "platform": self.platform(),
                                               "root": str(self.root)})
@@ -364,10 +404,11 @@ class Platform:
         state = self._state()
         if state is None:
             raise FlowError(f"flow {self.task.name!r} was never prepared: nothing to stop")
-        for run_id in active_runs(self.root, state):
+        closing = active_runs(self.root, state, self.task_id)
+        for run_id in closing:
             with contextlib.suppress(RunyardError):
                 control.close(self.root, run_id)
-        for run_id in state.get("runs", []):
+        for run_id in closing:
             control.wait_for_end(self.root, run_id, wait)
         folder = self.folder
         set_stage(folder, "stopped", "stop() was called")

@@ -210,3 +210,25 @@ def test_a_run_that_cannot_record_its_end_is_lost_with_the_reason(small_disk, sa
     assert load_run(root, run_id).reason is None
     assert listed_status(root, run_id).split()[2] == "lost"
     assert "disk full" not in listed_status(root, run_id)
+
+
+def test_preparing_a_flow_on_a_full_disk_is_one_line_and_leaves_no_task(small_disk, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "step.py").write_text("def run(instance, save, state):\n    pass\n")
+    (project / "a.txt").write_text("a")
+    (project / "pipe.py").write_text(textwrap.dedent(f"""
+        from runyard.engine.flows import flow, op
+
+        @flow
+        def one():
+            return op({str(project / "step.py")!r}, instances=[{str(project / "a.txt")!r}])
+    """))
+    root = ensure_root(small_disk / "runs")
+    fill(small_disk)
+    before = tree(root)
+    done = runyard("--root", root, "flow", f"{project / 'pipe.py'}:one", "--detach")
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and "disk full" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert tree(root) == before

@@ -5,6 +5,7 @@ idle suspension, and results read back from a fresh process."""
 import contextlib
 import importlib.util
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 
 from runyard.engine import list_runs, load_run
 from runyard.engine.control import pause, resume, wait_for_end
+from runyard.engine.errors import RunyardError
 from runyard.engine.flows import Dask, FlowError, Local, flow, op, ref
 
 from conftest import wait_until
@@ -565,3 +567,42 @@ def test_operation_and_command_steps(root, project):
 
     with pytest.raises(FlowError, match="nosuch"):
         Local(no_such_operation, root=root).prepare()
+
+
+def test_a_task_record_rewritten_by_someone_else_does_not_choose_what_runs(project, root):
+    """task.json lies in the shared root: a group member who swaps the graph in it for
+    one of their own modules must not get it run by the task's owner."""
+    local = Local(load_pipeline(project).two_steps(), root=root, idle_timeout=300)
+    local.prepare()
+    evil = project.parent / "evil.py"
+    marker = project.parent / "evil-ran"
+    evil.write_text(f"def run(instance, save, state):\n    open({str(marker)!r}, 'w')\n")
+    record_path = local.folder / "task.json"
+    record = json.loads(record_path.read_text())
+    for step in record["graph"]["steps"]:
+        step["module"] = str(evil)
+    record_path.write_text(json.dumps(record))
+    run_id = local.run()
+    assert load_run(root, run_id).status == "completed"
+    assert not marker.exists()
+
+
+def test_a_damaged_state_record_neither_crashes_nor_reaches_other_runs(project, root):
+    from test_app import new_run
+
+    local = Local(load_pipeline(project).two_steps(), root=root, idle_timeout=300)
+    local.prepare()
+    other = new_run(root, "someone-elses")  # running: held by this test process
+    state = local.folder / "state.json"
+    data = json.loads(state.read_text())
+    state.write_text(json.dumps({**data, "runs": [other.id]}))
+    assert local.get_stage() == "prepared"  # the other run does not make it 'running'
+    local.stop(wait=5)
+    assert load_run(root, other.id).status == "running"  # not closed: not the task's
+    stopped = json.loads(state.read_text())
+    state.write_text(json.dumps({**stopped, "runs": 5, "last_active": "x"}))
+    assert local.get_stage() == "stopped"
+    state.unlink()
+    os.mkfifo(state)
+    with pytest.raises(RunyardError, match="FIFO"):
+        local.get_stage()

@@ -134,6 +134,6 @@ def run(args) -> int:
                      str(len(result.outputs)), result.error or ""])
     print(table(["STEP", "STATUS", "RUN", "OUTPUTS", "ERROR"], rows, max_width={4: 50}))
     state = platform._state() or {}
-    if code != 130 and not active_runs(root, state):
+    if code != 130 and not active_runs(root, state, platform.task_id):
         platform.stop()  # nothing else of this task runs: release the platform
     return code
