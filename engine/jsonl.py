@@ -112,6 +112,9 @@ class BadLine:
         return f"{self.path}:{self.line}: {self.reason}"
 
 
+MAX_BAD_LISTED = 100  # bad lines listed by one read of a file; the rest are counted
+
+
 class SeriesReader:
     """Reads a series file incrementally, remembering where it stopped.
 
@@ -130,6 +133,8 @@ class SeriesReader:
         self._identity: tuple | None = None
         self._skipping: str | None = None  # inside a line too long, or cut by a skip
         self._refused: str | None = None
+        self._listable = MAX_BAD_LISTED  # bad lines still to list in this read
+        self._unlisted = 0  # bad lines counted, not listed, in this read
 
     def read_new(self, backlog: int | None = None) -> tuple[list[dict], list[BadLine]]:
         """Records appended since the last call, and the bad lines among them."""
@@ -153,12 +158,25 @@ class SeriesReader:
                 yield [], [BadLine(str(self.path), 0, f"cannot read: it {exc.why}")]
             return
         self._refused = None
+        self._listable, self._unlisted = MAX_BAD_LISTED, 0
         with f:
             end = self._start(f)
             skipped = self._skip_backlog(f, end, BACKLOG_MAX if backlog is None else backlog)
             if skipped:
                 yield [], [skipped]
             yield from self._read_to(f, end)
+        if self._unlisted:  # a file of nothing but bad lines costs a count, not a list
+            yield [], [BadLine(str(self.path), self.line_no,
+                               f"{self._unlisted} more bad lines up to here, not listed")]
+
+    def _bad(self, line: int, reason: str, bad: list[BadLine]) -> None:
+        """Note a bad line: listed while this read has listed fewer than MAX_BAD_LISTED,
+        counted after that."""
+        if self._listable > 0:
+            self._listable -= 1
+            bad.append(BadLine(str(self.path), line, reason))
+        else:
+            self._unlisted += 1
 
     def _start(self, f) -> int:
         """The size to read up to; back to the start if the file was replaced or cut."""
@@ -218,8 +236,7 @@ class SeriesReader:
             return
         if self._skipping == "long":
             self.line_no += 1
-            bad.append(BadLine(str(self.path), self.line_no,
-                               f"longer than {LINE_MAX} bytes: skipped"))
+            self._bad(self.line_no, f"longer than {LINE_MAX} bytes: skipped", bad)
         del pending[: end + 1]
         self.offset += end + 1
         self._skipping = None
@@ -240,7 +257,7 @@ class SeriesReader:
                     continue
                 except ValueError as exc:  # WrongShape too: a record of the wrong shape
                     reason = str(exc)
-            bad.append(BadLine(str(self.path), self.line_no, reason))
+            self._bad(self.line_no, reason, bad)
         return records, bad
 
 

@@ -175,3 +175,24 @@ def test_an_output_log_that_is_a_fifo_or_a_link_is_never_waited_on(tmp_path):
         tail = TextTail(tmp_path / name)
         assert tail.read_new() == []
         assert reason in tail.error
+
+
+def test_a_file_of_bad_lines_costs_a_count_not_a_list(tmp_path):
+    """Half a million bad lines ("1\\n" each): a bounded list of them and a count, in
+    memory that does not grow with the file."""
+    import tracemalloc
+
+    from runyard.engine.jsonl import MAX_BAD_LISTED, read_all
+
+    path = tmp_path / "metrics.jsonl"
+    with open(path, "wb") as f:
+        for _ in range(5):
+            f.write(b"1\n" * 100_000)
+    tracemalloc.start()
+    records, bad = read_all(path)
+    _now, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert records == []
+    assert len(bad) == MAX_BAD_LISTED + 1
+    assert bad[-1].reason == f"{500_000 - MAX_BAD_LISTED} more bad lines up to here, not listed"
+    assert peak < 16 * 2**20, peak  # the file is 1 MB; a BadLine each was ~90 MB
