@@ -42,3 +42,7 @@ class OperationalError(RunyardError):
 
     Raised only with ``suppress_errors=False``; otherwise logged once and counted.
     """
+
+
+class LockTimeout(RunyardError):
+    """A run's lock file was held by another process far longer than any update."""

@@ -11,6 +11,7 @@ appends one line to the runner log, under the same lock.
 import fcntl
 import json
 import os
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from .atomic import write_atomic
 from .attrs_schema import check_attrs
-from .errors import SchemaError, UnreadableRun, UsageError
+from .errors import LockTimeout, SchemaError, UnreadableRun, UsageError
 from .layout import ATTRS, ATTRS_LOCK, RUNNER_LOG, SCHEMA
 from .shapes import WrongShape, brief, is_int
 from .untrusted import ATTRS_MAX, MiB, open_for_writing, read_json
@@ -104,15 +105,39 @@ def append_log(meta_dir: Path, message: str) -> None:
         os.close(fd)
 
 
+LOCK_WAIT = 60.0  # seconds; RUNYARD_LOCK_WAIT overrides (a test, a very slow NFS)
+
+
 @contextmanager
 def locked(lock_file: Path):
-    """Hold an exclusive lock on ``lock_file`` (on NFS, flock maps onto fcntl locks)."""
+    """Hold an exclusive lock on ``lock_file`` (on NFS, flock maps onto fcntl locks).
+
+    Locks are held for a read-modify-write, milliseconds; anyone who can read a run
+    can flock its lock file, though, so a lock held far longer than any update is
+    not waited for forever: LockTimeout (a RunyardError, one line) after LOCK_WAIT.
+    """
     fd = open_for_writing(lock_file, os.O_RDWR)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _flock_within(fd, lock_file, float(os.environ.get("RUNYARD_LOCK_WAIT") or LOCK_WAIT))
         yield
     finally:
         os.close(fd)
+
+
+def _flock_within(fd: int, lock_file: Path, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    pause = 0.005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LockTimeout(f"{lock_file} has been held by another process for more "
+                                  f"than {wait:g} s; try again, or see who holds it "
+                                  f"(fuser {lock_file})") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
 
 def update_attrs(meta_dir: Path, change: Callable[[dict], None],

@@ -83,3 +83,35 @@ def test_a_reconnected_run_does_not_log_through_a_link(env_root, outside):
     other.close()
     assert outside.read_text() == "mine\n"
     assert other.error_count >= 1  # said, not silently dropped
+
+
+def test_a_lock_held_by_someone_else_is_not_waited_for_forever(root, tmp_path):
+    import fcntl
+    import time
+
+    from runyard.engine.control import close
+
+    module = tmp_path / "slow.py"
+    module.write_text(textwrap.dedent("""
+        import time
+        def run(instance, save, state):
+            for i in range(int(state or 0), 600):
+                time.sleep(0.05)
+                save(str(i + 1))
+    """))
+    (tmp_path / "a.txt").write_text("a")
+    info = start(root, RunSpec(kind="module", module=str(module),
+                               instances=[str(tmp_path / "a.txt")]))
+    holder = os.open(info.meta_dir / "attrs.lock", os.O_RDONLY)  # reading is enough
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        began = time.monotonic()
+        done = run_cli_process("--root", root, "close", info.id,
+                               env={"RUNYARD_LOCK_WAIT": "1"})
+        assert time.monotonic() - began < 30
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert "has been held by another process" in done.stderr
+    finally:
+        os.close(holder)
+    close(root, info.id)
+    assert wait_for_end(root, info.id, 60).status == "terminated"
