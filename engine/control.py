@@ -28,6 +28,9 @@ from .work import InstanceBook
 START_TIMEOUT = 30.0
 
 
+MAX_UNITS = 1_000_000  # instances x iterations of one run: each is a file
+
+
 def _checked_spec(spec: RunSpec) -> RunSpec:
     if spec.kind not in ("module", "command", "flow"):
         raise UsageError(f"a run is a 'module', a 'command' or a 'flow', not {spec.kind!r}")
@@ -50,6 +53,10 @@ def _checked_spec(spec: RunSpec) -> RunSpec:
     if spec.kind == "module":
         if not spec.instances:
             raise UsageError("a module run needs at least one instance")
+        if spec.total > MAX_UNITS:  # one record file each, written before the start
+            raise UsageError(f"{len(spec.instances)} instances x {spec.iterations} "
+                             f"iterations is {spec.total} units of work, more than "
+                             f"{MAX_UNITS:,}: split it into several runs")
         spec.module = str(Path(spec.module).absolute())
         check_module(Path(spec.module))
     spec.cwd = spec.cwd or os.getcwd()
@@ -92,6 +99,10 @@ def start(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "
         if paths is not None:
             discard_new_run(paths, record["name"] if record else None)
         raise RunyardError(f"cannot start a run in {root}: {describe(exc)}") from None
+    except BaseException:  # Ctrl-C or SIGTERM while records are written: the same
+        if paths is not None:
+            discard_new_run(paths, record["name"] if record else None)
+        raise
     return _wait_started(paths, 0, proc)
 
 

@@ -190,3 +190,43 @@ def test_resume_takes_secrets_from_the_resuming_user(root, tmp_path, monkeypatch
     resume(root, info.id)
     info = wait_for_end(root, info.id, 60)
     assert (info.paths.run_dir / "seen").read_text() == "from-resumer recorded"
+
+
+def test_an_absurd_iteration_count_is_refused_before_anything_is_written(root, tmp_path, cli):
+    module = tmp_path / "m.py"
+    module.write_text("def run(instance, save, state):\n    pass\n")
+    (tmp_path / "a.txt").write_text("a")
+    done = cli("--root", root, "run", module, "--instances", tmp_path / "a.txt",
+               "--iterations", "10000000")
+    assert done.code == 2 and "more than 1,000,000" in done.err
+    assert not root.exists() or not list(root.glob("*.meta"))
+
+
+def test_an_interrupted_start_leaves_no_run(root, tmp_path):
+    """Ctrl-C while the instance records are written: the half-made run is removed
+    (it could neither be resumed nor closed, and kept its name)."""
+    import subprocess
+    import sys
+
+    module = tmp_path / "m.py"
+    module.write_text("def run(instance, save, state):\n    pass\n")
+    (tmp_path / "a.txt").write_text("a")
+    script = (
+        "import sys, os, signal\n"
+        "from pathlib import Path\n"
+        "from runyard.engine.control import start\n"
+        "from runyard.engine.spec import RunSpec\n"
+        "from runyard.engine import work\n"
+        "real = work.InstanceBook.create\n"
+        "def create(self, *a):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)  # as if Ctrl-C came now\n"
+        "    real(self, *a)\n"
+        "work.InstanceBook.create = create\n"
+        "start(Path(sys.argv[1]), RunSpec(kind='module', module=sys.argv[2],\n"
+        "      instances=[sys.argv[3]], iterations=1000), name='cut-short')\n")
+    done = subprocess.run([sys.executable, "-c", script, str(root), str(module),
+                           str(tmp_path / "a.txt")], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0 and "KeyboardInterrupt" in done.stderr
+    assert not list(root.glob("*.meta")) and not list(root.glob("1*"))
+    assert not list((root / ".runyard" / "names").iterdir())  # the name is free again
