@@ -33,7 +33,8 @@ def main(argv: list[str]) -> int:
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                            host="127.0.0.1", dashboard_address=None)
     write_json_atomic(folder / "cluster.json", {"address": cluster.scheduler_address,
-                                                "workers": workers, "lock": process_lock()})
+                                                "workers": workers, "lock": process_lock()},
+                      mode=0o644)  # obeyed only if no one else could have written it
     print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} Cluster up at {cluster.scheduler_address}",
           flush=True)
     why = "SIGTERM"

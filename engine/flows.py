@@ -496,7 +496,7 @@ class Dask(Platform):
                         f"{folder / 'cluster.log'}: {lines[-1] if lines else '(empty)'}")
 
     def release(self, folder: Path) -> None:
-        record = read_json(folder / "cluster.json") if self.scheduler is None else None
+        record = own_cluster_record(folder) if self.scheduler is None else None
         if not record:
             return
         if cluster_address(folder):  # the keeper still lives: ask it to go
@@ -521,10 +521,28 @@ def cluster_address(folder: Path) -> str | None:
     """The address of the task's own cluster while its keeper process lives."""
     from .procs import lock_process_alive
 
-    try:
-        record = read_json(folder / "cluster.json")
-    except RunyardError:
-        return None
+    record = own_cluster_record(folder)
     if not record or not lock_process_alive(record.get("lock") or {}):
         return None
-    return record.get("address")
+    address = record.get("address")
+    return address if isinstance(address, str) else None
+
+
+def own_cluster_record(folder: Path) -> dict | None:
+    """``cluster.json``, if this user's own keeper wrote it. It says where the steps
+    go and whose process to stop: in a shared root another user could have put it
+    there (pointing at their scheduler, or at one of our processes), so one that is
+    not ours and not writable by us alone is not obeyed."""
+    from .root import untrusted_because
+
+    path = folder / "cluster.json"
+    try:
+        if untrusted_because(os.stat(path, follow_symlinks=False)) is not None:
+            return None
+        record = read_json(path)
+    except (OSError, RunyardError):
+        return None
+    lock = record.get("lock") if record else None
+    if not isinstance(lock, dict) or not isinstance(lock.get("pid"), int):
+        return None
+    return record

@@ -606,3 +606,31 @@ def test_a_damaged_state_record_neither_crashes_nor_reaches_other_runs(project, 
     os.mkfifo(state)
     with pytest.raises(RunyardError, match="FIFO"):
         local.get_stage()
+
+
+def test_a_cluster_record_someone_else_wrote_is_not_obeyed(project, root):
+    from runyard.engine.flows import cluster_address
+    from runyard.engine.procs import process_lock
+
+    victim = subprocess.Popen(["sleep", "120"])  # one of our processes
+    try:
+        folder = root / ".runyard" / "flows" / "0123456789abcdef"
+        folder.mkdir(parents=True)
+        record = folder / "cluster.json"
+        record.write_text(json.dumps({"address": "tcp://elsewhere:8786", "workers": 1,
+                                      "lock": process_lock(victim.pid)}))
+        dask = Dask(load_pipeline(project).two_steps(), root=root)
+        for owner, mode in ((65534, 0o644), (os.getuid(), 0o664)):  # theirs; group's
+            os.chown(record, owner, owner)
+            record.chmod(mode)
+            assert cluster_address(folder) is None
+            dask.release(folder)
+            assert victim.poll() is None  # not sent SIGTERM
+        os.chown(record, os.getuid(), os.getgid())
+        record.chmod(0o644)  # ours alone: obeyed
+        assert cluster_address(folder) == "tcp://elsewhere:8786"
+        dask.release(folder)
+        assert victim.wait(30) == -signal.SIGTERM
+    finally:
+        victim.kill()
+        victim.wait()
