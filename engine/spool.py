@@ -21,6 +21,7 @@ from .meta import locked, read_attrs
 from .names import claim_name, lookup_name, release_name
 from .root import ensure_root
 from .store import run_ids
+from .untrusted import NotReadable, open_for_writing
 
 
 def spool_root(explicit=None) -> Path:
@@ -116,6 +117,8 @@ def _copy_meta(src: Path, dst: Path) -> int:
         target = dst / relative
         if entry.is_dir():
             target.mkdir(exist_ok=True)
+            if target.is_symlink():  # planted in the root's copy: writes would go there
+                raise NotReadable(target, "is a symbolic link (runyard never makes one)")
         elif entry.suffix == ".jsonl" or relative.parts[0] == "log":
             copied += _append_tail(entry, target)
         else:
@@ -141,7 +144,10 @@ def _copy_user_files(src: Path, dst: Path) -> int:
 
 def _append_tail(src: Path, dst: Path) -> int:
     """Append the whole lines ``src`` has beyond ``dst``'s length."""
-    have = dst.stat().st_size if dst.exists() else 0
+    try:  # the root's copy: another user may have put a link there
+        have = os.stat(dst, follow_symlinks=False).st_size
+    except FileNotFoundError:
+        have = 0
     with open(src, "rb") as f:
         if os.fstat(f.fileno()).st_size < have:  # replaced at the source: start over
             have = 0
@@ -151,7 +157,7 @@ def _append_tail(src: Path, dst: Path) -> int:
     end = data.rfind(b"\n")
     if end < 0:
         return 0
-    with open(dst, "ab") as out:
+    with os.fdopen(open_for_writing(dst), "ab") as out:  # never through a link
         out.write(data[: end + 1])
     return end + 1
 
@@ -172,8 +178,8 @@ def _carry_heartbeat(src: RunPaths, dst: RunPaths) -> None:
         stat = src.meta(HEARTBEAT).stat()
     except FileNotFoundError:
         return
-    dst.meta(HEARTBEAT).touch()
-    os.utime(dst.meta(HEARTBEAT), (stat.st_atime, stat.st_mtime))
+    os.close(open_for_writing(dst.meta(HEARTBEAT), os.O_WRONLY))  # not through a link
+    os.utime(dst.meta(HEARTBEAT), (stat.st_atime, stat.st_mtime), follow_symlinks=False)
 
 
 def _tree_size(path: Path) -> int:

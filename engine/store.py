@@ -99,6 +99,9 @@ def load_run(root: Path, run_id: str, now: float | None = None,
     if not is_run_id(run_id):  # a folder of another kind, or an id read from a file
         info.error = f"{meta_dir} is not named after a run id"
         return info
+    if os.path.islink(meta_dir):  # acting on it would write wherever it points
+        info.error = f"{meta_dir} is a symbolic link (runyard never makes one)"
+        return info
     try:
         info.attrs = read_attrs(meta_dir)
     except RunyardError as exc:

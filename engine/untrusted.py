@@ -106,6 +106,9 @@ def open_for_writing(path: Path | str, flags: int = os.O_WRONLY | os.O_APPEND,
     refused (NotReadable): whoever acts on a run another user can write to must not
     be led to append to, or lock, a file elsewhere (their own ~/.bashrc, a FIFO
     that would block). O_NONBLOCK makes a FIFO without a reader fail at once."""
+    if os.path.islink(os.path.dirname(path) or "."):  # log/ or instances/ made a link
+        raise NotReadable(os.path.dirname(path), "is a symbolic link (runyard never "
+                                                 "writes one there)")
     try:
         fd = os.open(path, flags | _WRITE_FLAGS, mode)
     except OSError as exc:

@@ -115,3 +115,43 @@ def test_a_lock_held_by_someone_else_is_not_waited_for_forever(root, tmp_path):
         os.close(holder)
     close(root, info.id)
     assert wait_for_end(root, info.id, 60).status == "terminated"
+
+
+def test_a_log_folder_made_a_link_is_not_written_through(app_root, tmp_path):
+    paths = new_run(app_root, "relinked", end="completed")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (paths.meta_dir / "log" / "runner").unlink()
+    (paths.meta_dir / "log").rmdir()
+    os.symlink(elsewhere, paths.meta_dir / "log")
+    with pytest.raises(NotReadable, match="symbolic link"):
+        append_log(paths.meta_dir, "Paused")
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_meta_folder_that_is_a_link_is_unreadable_never_acted_on(app_root, tmp_path, cli):
+    import shutil
+
+    real = new_run(app_root, "somewhere", end="completed")
+    moved = tmp_path / "moved.meta"
+    shutil.move(real.meta_dir, moved)
+    os.symlink(moved, real.meta_dir)
+    listed = cli("--root", app_root, "ls", "--json").json()
+    assert listed[0]["status"] == "unreadable" and "symbolic link" in listed[0]["error"]
+    assert cli("--root", app_root, "resume", real.id).code == 1
+
+
+def test_sync_does_not_write_through_a_link_planted_in_the_roots_copy(env_root, outside, cli):
+    run = Run(mode="offline")
+    run.config(disable_resources_metrics=True)
+    run.init(name="away")
+    run.log_metrics({"x": 1.0})
+    run._writer.flush()
+    assert cli("sync").code == 0
+    copy = env_root / f"{run.id}.meta" / "metrics.jsonl"
+    plant(copy, outside)  # a group member's link, in the shared root
+    run.log_metrics({"x": 2.0})
+    run.close()
+    synced = cli("sync")
+    assert synced.code == 1 and "symbolic link" in synced.err
+    assert outside.read_text() == "mine\n"
