@@ -173,19 +173,20 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
                      checks.positive_number("timeout", timeout)}
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        try:
-            root = ensure_root(self._resolve_root())
-            paths = make_run(root)
-            self._attrs = init_run_meta(paths, name=name, **attrs)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        except (OSError, RunyardError) as exc:
-            if isinstance(exc, RunyardError) and "already used" in str(exc):
+        with run_signals.starting(_any_live_run):  # a SIGTERM waits for the start
+            try:
+                root = ensure_root(self._resolve_root())
+                paths = make_run(root)
+                self._attrs = init_run_meta(paths, name=name, **attrs)
+            except ValueError as exc:
                 raise UsageError(str(exc)) from None
-            return self._operational("init", exc)
-        self._paths = paths
-        self._state = CREATED
-        return True if created else self._begin()
+            except (OSError, RunyardError) as exc:
+                if isinstance(exc, RunyardError) and "already used" in str(exc):
+                    raise UsageError(str(exc)) from None
+                return self._operational("init", exc)
+            self._paths = paths
+            self._state = CREATED
+            return True if created else self._begin()
 
     def reconnect(self, run_id: str) -> bool:
         """Take over a run by id or name (a ``created`` one, or one that ended or was lost)."""
@@ -206,7 +207,8 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         self._attrs = info.attrs
         self._step = self._last_step() + 1
         self._state = CREATED
-        return self._begin()
+        with run_signals.starting(_any_live_run):  # a SIGTERM waits for the start
+            return self._begin()
 
     def _last_step(self) -> int:
         from .summary import metric_summary  # all writers' files: steps go on after them

@@ -81,6 +81,17 @@ def install(any_open: Callable[[], bool]) -> None:
 
 
 @contextmanager
+def starting(any_open: Callable[[], bool]):
+    """Around a run's start: a SIGTERM waits until the run is started, then ends it
+    ``terminated`` (without this it killed the process with the run's lock written
+    and the run read ``lost``). A run only created (not started) is left as it is
+    and the process dies by the signal, as by default."""
+    install(any_open)
+    with ending(any_open):
+        yield
+
+
+@contextmanager
 def ending(any_open: Callable[[], bool]):
     """Around a run's last writes: a SIGTERM waits for them. After the last run ended,
     the default disposition comes back, if ours is still the handler."""

@@ -222,3 +222,30 @@ def test_sigterm_during_close_waits_until_everything_is_written(root):
     assert info.status == "completed"
     steps = [r["s"] for r in read_series(root, run_id, "metrics.jsonl")]
     assert steps == list(range(last + 1))
+
+
+def test_sigterm_while_the_run_is_starting_ends_it_terminated(root):
+    """A SIGTERM that lands after the run's lock is written but before the run is
+    open (the window repro 14 of the red team hit) waits for the start."""
+    script = """
+        import os, signal, sys
+        from runyard.engine import Run, run as run_module
+
+        real = run_module.start_run
+        def start_run(paths, *args):
+            attrs = real(paths, *args)  # the lock is on disk now
+            print(paths.id, flush=True)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return attrs
+        run_module.start_run = start_run
+
+        with Run(root=sys.argv[1]) as run:
+            run.config(disable_resources_metrics=True)
+            run.init(name="starting")
+            print("never", flush=True)
+    """
+    proc, run_id = logger(root, "plain", script)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "never" not in out, err
+    info = load_run(root, run_id)
+    assert info.status == "terminated" and info.attrs["exit"]["error"] == "SIGTERM"
