@@ -20,7 +20,7 @@ from pathlib import Path
 from .atomic import write_atomic
 from .attrs_schema import check_attrs
 from .errors import LockTimeout, SchemaError, UnreadableRun, UsageError
-from .layout import ATTRS, ATTRS_LOCK, RUNNER_LOG, SCHEMA
+from .layout import ATTRS, ATTRS_LOCK, META_SUFFIX, RUNNER_LOG, SCHEMA
 from .shapes import WrongShape, brief, is_int
 from .untrusted import ATTRS_MAX, MiB, open_for_writing, read_json
 
@@ -81,6 +81,11 @@ def read_attrs(meta_dir: Path) -> dict:
         check_attrs(attrs)
     except WrongShape as exc:
         raise UnreadableRun(f"{path}: {exc}") from None
+    folder_id = meta_dir.name.removesuffix(META_SUFFIX)
+    if "id" in attrs and attrs["id"] != folder_id and meta_dir.name.endswith(META_SUFFIX):
+        # a meta folder renamed (two swapped by someone who can write the root): its
+        # processes and requests would go to the other run
+        raise UnreadableRun(f"{path} is the record of run {attrs['id']}, not of {folder_id}")
     return attrs
 
 

@@ -192,3 +192,19 @@ def test_a_name_index_entry_pointing_at_another_run_is_not_followed(app_root, cl
     shown = cli("--root", app_root, "show", "train-a", "--json")
     assert shown.code == 2 and "no run named 'train-a'" in shown.err
     assert cli("--root", app_root, "show", meant.id).code == 0
+
+
+def test_meta_folders_swapped_by_someone_are_unreadable_not_acted_on(app_root, cli):
+    from test_app import new_run
+
+    first = new_run(app_root, "train-a", end="failed")
+    second = new_run(app_root, "train-b", end="failed")
+    swap = app_root / "swap.meta"
+    first.meta_dir.rename(swap)
+    second.meta_dir.rename(first.meta_dir)
+    swap.rename(second.meta_dir)
+    listed = {r["id"]: r for r in cli("--root", app_root, "ls", "--json").json()}
+    for run in (first, second):
+        assert listed[run.id]["status"] == "unreadable"
+        assert "is the record of run" in listed[run.id]["error"]
+    assert cli("--root", app_root, "resume", first.id).code == 1
