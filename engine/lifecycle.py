@@ -16,8 +16,8 @@ A run that stops without ``finalize_run`` turns ``lost`` (see status.py);
 
 import contextlib
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
 from .atomic import sweep_stale_temps, write_atomic, write_json_atomic
@@ -80,7 +80,7 @@ def init_run_meta(paths: RunPaths, *, name: str | None = None, **attrs) -> dict:
         with contextlib.suppress(OSError):
             paths.run_dir.rmdir()
         raise
-    tmp = Path(tempfile.mkdtemp(prefix=f".{paths.id}.init-", dir=paths.root))
+    tmp = _new_folder(paths.root, f".{paths.id}.init-")
     try:
         record = new_attrs(paths, name=name, **attrs)
         (tmp / "log").mkdir()
@@ -94,6 +94,19 @@ def init_run_meta(paths: RunPaths, *, name: str | None = None, **attrs) -> dict:
             paths.run_dir.rmdir()  # made by make_run, still empty: nothing half-created
         raise
     return record
+
+
+def _new_folder(parent: Path, prefix: str) -> Path:
+    """A new folder with a fresh name, its mode 0777 less the umask (mkdtemp makes
+    0700: a group sharing a runs directory could not read each other's runs)."""
+    for _ in range(100):
+        folder = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            folder.mkdir(0o777)
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary folder name in {parent}")
 
 
 def discard_new_run(paths: RunPaths, name: str | None) -> None:

@@ -147,13 +147,18 @@ def check_owned(meta_dir: Path) -> None:
     if module:
         candidates.append(Path(module).parent)
     for path in candidates:
+        inside = path.is_relative_to(meta_dir)  # runyard's own files: never a link
         try:
-            info = path.stat()
+            info = path.lstat() if inside else path.stat()
         except FileNotFoundError:
             continue
+        if stat.S_ISLNK(info.st_mode):
+            raise UnsafeRun(f"refusing to resume: {path} is a symbolic link")
         if info.st_uid != uid:
             raise UnsafeRun(f"refusing to resume: {path} belongs to uid {info.st_uid}, not "
                             f"to you (uid {uid})")
+        if path == meta_dir:
+            continue  # shared with the group by its umask; proc/ inside it is not
         if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
             raise UnsafeRun(f"refusing to resume: {path} can be written by other users "
                             f"(mode {stat.filemode(info.st_mode)})")

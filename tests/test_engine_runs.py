@@ -374,3 +374,35 @@ def test_pyalma_experiment_and_batch_files(root, tmp_path):
     info = only_run(root)
     seen = (info.paths.run_dir / "seen.txt").read_text().split()
     assert sorted(seen) == ["four", "one", "three", "two"]
+
+
+def test_a_group_sharing_a_root_reads_each_others_runs_and_resumes_its_own(tmp_path):
+    """Under umask 002 (a group's shared project) a run's record is group-readable and
+    its meta folder group-writable, as DESIGN's 'Modes' says; proc/ stays owner-only,
+    and the owner can still resume it."""
+    import stat as st
+
+    module = tmp_path / "m.py"
+    module.write_text("def run(instance, save, state):\n    raise ValueError('once')\n")
+    module.parent.chmod(0o755)
+    (tmp_path / "a.txt").write_text("a")
+    root = tmp_path / "runs"
+    script = ("import sys; from pathlib import Path; from runyard.engine.control import "
+              "start, wait_for_end; from runyard.engine.spec import RunSpec; "
+              "info = start(Path(sys.argv[1]), RunSpec(kind='module', module=sys.argv[2], "
+              "instances=[sys.argv[3]], max_attempts=1)); wait_for_end(info.paths.root, "
+              "info.id, 60); print(info.id)")
+    done = subprocess.run(["sh", "-c", 'umask 002; exec "$0" -c "$1" "$2" "$3" "$4"',
+                           sys.executable, script, str(root), str(module),
+                           str(tmp_path / "a.txt")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.split()[-1]
+    meta = root / f"{run_id}.meta"
+    assert st.S_IMODE(meta.stat().st_mode) == 0o775
+    assert st.S_IMODE((meta / "attrs.json").stat().st_mode) == 0o664
+    assert st.S_IMODE((meta / "proc").stat().st_mode) == 0o700
+    assert st.S_IMODE((meta / "proc" / "spec.json").stat().st_mode) == 0o600
+    resumed = subprocess.run([*RUNYARD, "--root", str(root), "resume", run_id],
+                             capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
