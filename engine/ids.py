@@ -9,6 +9,8 @@ import re
 import secrets
 import time
 
+from .validate import has_control
+
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _TIME_CHARS = 9
 _RANDOM_CHARS = 5
@@ -69,7 +71,7 @@ def check_name(name: str) -> str:
         raise ValueError(f"a run name must have 1 to {NAME_MAX} characters, got {name!r}")
     if name != name.strip() or name in (".", "..") or name.startswith("."):
         raise ValueError(f"a run name cannot start with '.' or with or end in spaces: {name!r}")
-    if any(c in name for c in "/\\") or any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if any(c in name for c in "/\\") or has_control(name):
         raise ValueError(f"a run name cannot contain '/', '\\' or control characters: {name!r}")
     if is_run_id(name):
         raise ValueError(f"a run name cannot look like a run id: {name!r}")

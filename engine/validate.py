@@ -6,6 +6,7 @@ says what was wrong and with which value.
 
 import json
 import math
+import unicodedata
 
 TAG_MAX = 100
 KEY_MAX = 200
@@ -23,8 +24,18 @@ def check_text_size(what: str, text: str) -> str:
     return text
 
 
-def _has_control(text: str) -> bool:
-    return any(ord(c) < 32 or ord(c) == 127 for c in text) or not is_utf8(text)
+# Bidirectional marks, embeddings, overrides and isolates: in a name, a tag or a
+# folder they make text read otherwise than it is ('evil\u202etxt.exe').
+BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                 "\u2066\u2067\u2068\u2069")
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character (C0, DEL, C1), a line or paragraph
+    separator, a bidirectional control, or a lone surrogate: none of them belongs in
+    a name, a tag, a folder or a metadata key."""
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in BIDI for c in text) \
+        or not is_utf8(text)
 
 
 def is_utf8(text: str) -> bool:
@@ -46,7 +57,7 @@ def check_folder(folder) -> str:
         return folder
     parts = folder.rstrip("/").split("/")[1:]
     for part in parts:
-        if part in ("", ".", "..") or _has_control(part) or "\\" in part:
+        if part in ("", ".", "..") or has_control(part) or "\\" in part:
             raise ValueError(f"folder {folder!r} has an invalid part {part!r}")
     return "/" + "/".join(parts)
 
@@ -59,7 +70,7 @@ def check_tags(tags) -> list[str]:
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip():
             raise ValueError(f"a tag must be a non-empty string, got {tag!r}")
-        if len(tag) > TAG_MAX or _has_control(tag):
+        if len(tag) > TAG_MAX or has_control(tag):
             raise ValueError(f"a tag must have at most {TAG_MAX} printable characters, "
                              f"got {tag!r}")
         if tag not in clean:
@@ -72,7 +83,7 @@ def check_metadata(metadata) -> dict:
     if not isinstance(metadata, dict):
         raise ValueError(f"metadata must be a dict, not {metadata!r}")
     for key, value in metadata.items():
-        if not isinstance(key, str) or not key or len(key) > KEY_MAX or _has_control(key):
+        if not isinstance(key, str) or not key or len(key) > KEY_MAX or has_control(key):
             raise ValueError(f"metadata keys must be non-empty printable strings of at most "
                              f"{KEY_MAX} characters, got {key!r}")
         if not isinstance(value, str | int | float | bool) or value is None:

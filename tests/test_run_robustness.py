@@ -231,3 +231,16 @@ def test_hand_edited_records_do_not_break_listing_or_show(root):
 def test_an_empty_root_option_is_an_error(root):
     result = run_cli_process("ls", "--root", "")
     assert result.returncode == 1 and "root given is empty" in result.stderr
+
+
+@pytest.mark.parametrize("text", ["a\x9bb", "evil\u202etxt.exe", "two\u2028lines",
+                                  "mark\u200fx", "bell\x07"])
+def test_names_tags_and_folders_refuse_controls_and_bidi(env_root, text):
+    run = Run()
+    run.config(disable_resources_metrics=True)
+    for field in ({"name": text}, {"tags": [text]}, {"folder": "/" + text},
+                  {"metadata": {text: 1}}):
+        with pytest.raises(UsageError):
+            run.init(**field)
+    run.init(name="emoji-👩‍🔬", tags=["ok"])  # a joiner in an emoji is fine
+    run.close()
