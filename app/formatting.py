@@ -1,6 +1,7 @@
 """Plain-text formatting for the command line (no rich: ``runyard ls`` must start fast)."""
 
 import math
+import unicodedata
 
 from runyard.engine.meta import parse_iso
 
@@ -46,23 +47,45 @@ def duration(seconds: float | None) -> str:
 def table(headers: list[str], rows: list[list[str]], max_width: dict[int, int] | None = None
           ) -> str:
     """Left-aligned columns separated by two spaces; long cells cut with an ellipsis.
-    Cells are shown, never obeyed: control characters come out as ``\\x1b``."""
+    Cells are shown, never obeyed: control characters come out as ``\\x1b``. Widths
+    are counted in terminal cells, so wide (CJK, emoji) names keep the columns."""
     max_width = max_width or {}
     cut = [[_cut(one_line(cell, limit=max_width.get(i) or 500), max_width.get(i))
             for i, cell in enumerate(row)] for row in rows]
-    widths = [len(h) for h in headers]
+    widths = [cells(h) for h in headers]
     for row in cut:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+        widths = [max(w, cells(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     for row in cut:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        lines.append("  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
 
 
+def _char_cells(char: str) -> int:
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def cells(text: str) -> int:
+    """How many terminal cells ``text`` takes (no rich here: the CLI starts fast)."""
+    return len(text) if text.isascii() else sum(_char_cells(c) for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - cells(text))
+
+
 def _cut(text: str, width: int | None) -> str:
-    if width is None or len(text) <= width:
+    if width is None or cells(text) <= width:
         return text
-    return text[: width - 1] + "…"
+    kept, used = [], 0
+    for char in text:
+        used += _char_cells(char)
+        if used > width - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
 
 
 def unique_prefixes(ids: list[str], minimum: int = 8) -> dict[str, str]:

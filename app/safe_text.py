@@ -24,6 +24,7 @@ MULTI_LINE = 20_000     # characters of a multi-line value (an event, a tracebac
 # and paragraph separators, which some renderers treat as newlines.
 _ESCAPED_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
 _KEPT_IN_TEXT = frozenset(("\n", "\t"))  # in multi-line text only
+_JOINERS = frozenset(("\u200c", "\u200d"))  # (non-)joiners: they shape emoji and scripts
 _cache: dict[str, str] = {}
 
 
@@ -44,7 +45,7 @@ def _escape_char(char: str) -> str:
 def _shown(char: str) -> str:
     shown = _cache.get(char)
     if shown is None:
-        unsafe = unicodedata.category(char) in _ESCAPED_CATEGORIES
+        unsafe = unicodedata.category(char) in _ESCAPED_CATEGORIES and char not in _JOINERS
         shown = _escape_char(char) if unsafe else char
         if len(_cache) < 4096:
             _cache[char] = shown

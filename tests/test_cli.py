@@ -216,3 +216,18 @@ def test_demo_creates_runs_in_every_state(tmp_path):
     for name in ("demo-live", "demo-instances", "demo-paused", "demo-flow"):
         run_cli_process("close", name, "--root", tmp_path / "demo", "--wait", "30")
     assert statuses()["demo-flow.mesh"] in ("terminated", "completed")  # closed with it
+
+
+def test_ls_keeps_its_columns_with_wide_and_combining_names(root, cli):
+    from runyard.engine import finalize_run, init_run_meta, make_run, start_run
+
+    for name in ("漢字の名前", "e\u0301mile", "plain"):
+        paths = make_run(root)
+        init_run_meta(paths, name=name, folder="/f")
+        start_run(paths)
+        finalize_run(paths, "completed")
+    listed = cli("--root", root, "ls").out.splitlines()
+    from runyard.app.formatting import cells
+
+    starts = {cells(line[: line.index("completed")]) for line in listed[1:]}
+    assert len(starts) == 1, listed  # STATUS starts in the same cell on every line
