@@ -26,7 +26,7 @@ def new_run(root: Path, name: str, *, end: str | None = None, **attrs):
     return paths
 
 
-async def until(pilot, predicate, timeout: float = 10.0) -> bool:
+async def until(pilot, predicate, timeout: float = 15.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

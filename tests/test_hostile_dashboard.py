@@ -3,10 +3,10 @@ usual and the bad ones as unreadable, and opens every one of them."""
 
 import json
 import os
-import time
 from types import SimpleNamespace
 
 import pytest
+from test_app import until
 from textual.css.query import NoMatches
 
 from runyard.app.dashboard import RunyardApp
@@ -19,15 +19,6 @@ from hostile import good_root, good_run, set_attrs
 SIZE = (100, 30)
 NO_LINES = SimpleNamespace(line_count=0)
 NO_TITLE = SimpleNamespace(render=lambda: "")
-
-
-async def until(pilot, predicate, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await pilot.pause(0.1)
-    return predicate()
 
 
 def shown(app, selector: str):

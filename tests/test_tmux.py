@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -15,37 +14,12 @@ from runyard.engine import load_run
 from runyard.engine.control import close, start, wait_for_end
 from runyard.engine.spec import RunSpec
 
+from terminal import CLI, Terminal
+
 
 @pytest.fixture(autouse=True)
 def tmux_present():
     assert shutil.which("tmux"), "these tests need tmux (apt-get install tmux)"
-
-
-class Terminal:
-    def __init__(self, command: list[str], cwd: Path, env: dict):
-        self.name = f"runyard-{uuid.uuid4().hex[:8]}"
-        env_args = [arg for k, v in env.items() for arg in ("-e", f"{k}={v}")]
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "80", "-y",
-                        "24", *env_args, "-c", str(cwd), *command], check=True)
-
-    def screen(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
-                              capture_output=True, text=True).stdout
-
-    def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
-
-    def wait_for(self, text: str, timeout: float) -> float | None:
-        """Seconds until ``text`` is on screen, or None."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            if text in self.screen():
-                return time.monotonic() - started
-            time.sleep(0.05)
-        return None
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
 WRITER = textwrap.dedent("""
@@ -62,9 +36,8 @@ WRITER = textwrap.dedent("""
 
 
 def dashboard(root: Path, tmp_path: Path, *extra: str) -> Terminal:
-    env = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "COLUMNS": "80", "LINES": "24"}
-    return Terminal([sys.executable, "-m", "runyard.app.cli", "dash", "--root", str(root),
-                     *extra], tmp_path, env)
+    env = {"TERM": "xterm-256color", "LANG": "C.UTF-8"}
+    return Terminal([*CLI, "dash", "--root", str(root), *extra], tmp_path, env)
 
 
 @pytest.mark.parametrize("mode, extra, budget", [("inotify", (), 1.0),
