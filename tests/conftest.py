@@ -83,6 +83,23 @@ def cli(capsys):
 RUNYARD = [sys.executable, "-m", "runyard.app.cli"]
 
 
+def package_for_others(where: Path) -> dict:
+    """An environment in which another user can import runyard: the checkout may sit
+    in a home folder only its owner can read (CI's does), so the package's sources are
+    copied under `where`, which the caller makes readable to everyone."""
+    import shutil
+
+    import runyard.app
+    import runyard.engine
+
+    target = where / "site" / "runyard"
+    for package in (runyard.engine, runyard.app):
+        source = Path(package.__file__).parent
+        shutil.copytree(source, target / package.__name__.split(".")[-1],
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    return {**os.environ, "PYTHONPATH": str(where / "site")}
+
+
 def run_cli_process(*args: str, env: dict | None = None, timeout: float = 60,
                     cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the ``runyard`` command as a real process."""

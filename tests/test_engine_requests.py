@@ -16,7 +16,7 @@ from runyard.engine.control import close, pause, resume, start, wait_for_end
 from runyard.engine.spec import RunSpec
 from runyard.engine.work import InstanceBook
 
-from conftest import RUNYARD, start_child_run, wait_until
+from conftest import RUNYARD, package_for_others, start_child_run, wait_until
 
 ENDLESS = """
     import time
@@ -339,11 +339,12 @@ def test_a_request_that_cannot_be_written_is_one_line():
     root = shared / "runs"
     info = start_endless(root, shared, count=1)
     try:
+        env = package_for_others(shared)
         subprocess.run(["chmod", "-R", "a+rX", str(shared)], check=True)
         as_nobody = subprocess.run([setpriv, "--reuid=65534", "--regid=65534",
                                     "--clear-groups", *RUNYARD, "--root", str(root),
                                     "pause", info.id], capture_output=True, text=True,
-                                   timeout=60)
+                                   env=env, timeout=60)
         assert as_nobody.returncode == 1 and as_nobody.stdout == ""
         assert as_nobody.stderr.count("\n") == 1, as_nobody.stderr
         assert as_nobody.stderr.startswith(f"runyard: cannot ask run {info.name} to be "
