@@ -22,7 +22,7 @@ from .attrs_schema import check_attrs
 from .errors import LockTimeout, SchemaError, UnreadableRun, UsageError
 from .layout import ATTRS, ATTRS_LOCK, META_SUFFIX, RUNNER_LOG, SCHEMA
 from .shapes import WrongShape, brief, is_int
-from .untrusted import ATTRS_MAX, MiB, open_for_writing, read_json
+from .untrusted import ATTRS_MAX, MiB, open_for_writing, open_lock, read_json
 
 
 def now_iso() -> str:
@@ -117,11 +117,12 @@ LOCK_WAIT = 60.0  # seconds; RUNYARD_LOCK_WAIT overrides (a test, a very slow NF
 def locked(lock_file: Path):
     """Hold an exclusive lock on ``lock_file`` (on NFS, flock maps onto fcntl locks).
 
-    Locks are held for a read-modify-write, milliseconds; anyone who can read a run
-    can flock its lock file, though, so a lock held far longer than any update is
-    not waited for forever: LockTimeout (a RunyardError, one line) after LOCK_WAIT.
+    Locks are held for a read-modify-write, milliseconds. Lock files are private to
+    the run's owner (``open_lock``), and a lock held far longer than any update
+    (another process of the owner's, hung) is not waited for forever: LockTimeout (a
+    RunyardError, one line) after LOCK_WAIT.
     """
-    fd = open_for_writing(lock_file, os.O_RDWR)
+    fd = open_lock(lock_file)
     try:
         _flock_within(fd, lock_file, float(os.environ.get("RUNYARD_LOCK_WAIT") or LOCK_WAIT))
         yield

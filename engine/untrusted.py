@@ -132,6 +132,18 @@ def open_for_writing(path: Path | str, flags: int = os.O_WRONLY | os.O_APPEND,
     return fd
 
 
+def open_lock(path: Path | str, flags: int = os.O_RDWR) -> int:
+    """A lock file of a run, opened (created if need be) as ``open_for_writing`` does,
+    and readable by its owner alone: anyone who can open a file can flock it, and a
+    lock a stranger held for ever would stall the run. One an older runyard left
+    readable by others is made private as its owner opens it."""
+    fd = open_for_writing(path, flags, 0o600)
+    info = os.fstat(fd)
+    if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+        os.fchmod(fd, 0o600)
+    return fd
+
+
 def open_log(path: Path | str):
     """A log file a child process writes to (its stdout and stderr), opened as
     ``open_for_writing`` does: a binary file object to append to."""

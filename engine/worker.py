@@ -24,7 +24,7 @@ from .errors import RunyardError
 from .layout import RunPaths
 from .modules import ModuleError, load_module
 from .spec import module_copy, read_spec
-from .untrusted import open_for_writing
+from .untrusted import open_lock
 from .work import InstanceBook
 
 STATE_MAX = 32 * 1024 * 1024  # bytes of a saved state: its record stays < INSTANCE_MAX
@@ -61,7 +61,7 @@ class InstanceRunner:
     def run(self, key: str) -> dict:
         """Run one instance to its end; the answer for the supervisor."""
         lock_path = self.book.folder / f"{key}.lock"  # never truncated, never via a link
-        with os.fdopen(open_for_writing(lock_path, os.O_WRONLY), "w") as lock:
+        with os.fdopen(open_lock(lock_path, os.O_WRONLY), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # a straggler of a killed attempt? wait
             record = self.book.read(key)
             if record is None:

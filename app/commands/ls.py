@@ -23,7 +23,7 @@ def run(args) -> int:
     runs = list_runs(root, status=args.status, folder=args.folder, tag=args.tag)
     for info in runs:
         if info.error:
-            print(f"runyard: run {info.id} is unreadable: {one_line(info.error)}",
+            print(f"runyard: run {one_line(info.id)} is unreadable: {one_line(info.error)}",
                   file=sys.stderr)
     if args.json:
         # one line: the C encoder is several times faster than an indented dump
