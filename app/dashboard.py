@@ -121,9 +121,6 @@ class RunyardApp(App):
             screen.files_changed(message.paths)
             if message.rescan:
                 screen.poll()
-        for runs_screen in self.screen_stack:
-            if isinstance(runs_screen, RunsScreen) and runs_screen is not screen:
-                runs_screen.table.refresh_rows()
         self.refresher.visible = self.visible_ids()
         self.check_alerts()
         self.update_watches()

@@ -51,6 +51,13 @@ class RunsScreen(Screen):
         self.table.focus()
         self.refresh_view()
 
+    def on_screen_resume(self) -> None:
+        """Back from another screen: the runs changed unseen meanwhile (a hidden table is
+        not redrawn on every refresh), so draw it all once."""
+        if self.is_mounted:
+            self.refresh_view()
+            self.app.refresh_cells()
+
     @property
     def table(self) -> RunsTable:
         return self.query_one(RunsTable)
