@@ -14,6 +14,7 @@ from .atomic import write_atomic
 from .errors import UsageError
 from .layout import ALERT_DEFS
 from .meta import encode_record
+from .series import decode_record
 from .untrusted import ALERT_DEFS_MAX
 from .writer import ALERT, EVENT
 
@@ -138,16 +139,19 @@ class AlertsMixin:
         return True
 
     # -- evaluating (writer thread) ---------------------------------------
-    def _observe_for_alerts(self, metrics: list, events: list) -> None:
+    def _observe_for_alerts(self, metrics: bytes, events: list) -> None:
         alerts = list(self._alerts.values())
         if not alerts:
             return
+        points = None
         for alert in alerts:
             if alert.source == "metrics":
+                if points is None:  # lines as written: decoded only when an alert reads them
+                    points = [decode_record(line, "metrics") for line in metrics.splitlines()]
                 name = alert.metric
-                for _step, _seconds, stamp, values, _context in metrics:
-                    if name in values:
-                        alert.feed_metric(stamp, values[name])
+                for point in points:
+                    if name in point["v"]:
+                        alert.feed_metric(point["ts"], point["v"][name])
             elif alert.source == "events":
                 for event in events:
                     alert.feed_event(event.get("msg", ""))
