@@ -180,14 +180,19 @@ def measure_readable(folder: Path, probes: int) -> tuple[tuple, tuple]:
     return ours, readable(floor.path, floor.log, floor.close, probes)
 
 
-def process_time(code: str, repeat: int = 7, env: dict | None = None) -> float:
+def process_time(code: str, repeat: int = 9, env: dict | None = None) -> float:
+    """Median wall time of a fresh process running ``code``, with compiled modules
+    cached as an installed package has them (PYTHONDONTWRITEBYTECODE, which some
+    shells set, would time the compiling of every module instead), after one
+    warm-up run that writes that cache."""
+    env = {**os.environ, **(env or {})}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     times = []
-    for _ in range(repeat):
+    for _ in range(repeat + 1):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True,
-                       env={**os.environ, **(env or {})})
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times[1:])
 
 
 def peak_rss_mb(calls: int, root: Path) -> float:

@@ -17,7 +17,6 @@ A run that stops without ``finalize_run`` turns ``lost`` (see status.py);
 import contextlib
 import os
 import secrets
-import shutil
 from pathlib import Path
 
 from .atomic import sweep_stale_temps, write_atomic, write_json_atomic
@@ -88,6 +87,8 @@ def init_run_meta(paths: RunPaths, *, name: str | None = None, **attrs) -> dict:
         append_log(tmp, f"Initialized run {paths.id} named {name}")
         os.rename(tmp, paths.meta_dir)
     except BaseException:
+        import shutil
+
         shutil.rmtree(tmp, ignore_errors=True)
         release_name(paths.root, name, paths.id)
         with contextlib.suppress(OSError):
@@ -119,6 +120,8 @@ def discard_new_run(paths: RunPaths, name: str | None) -> None:
             os.rename(paths.meta_dir, doomed)
         except OSError:
             doomed = paths.meta_dir
+        import shutil  # here: it loads bz2 and lzma, which a run's start never needs
+
         shutil.rmtree(doomed, ignore_errors=True)
     if name is not None:
         with contextlib.suppress(OSError):

@@ -27,6 +27,7 @@ class ResourceSampler:
         self._next = time.time() + interval  # CPU percentages need a full interval
 
     def watch(self, pid: int) -> None:
+        self.pid = pid
         try:
             self._root = psutil.Process(pid)
             self._root.cpu_percent(None)  # the first reading only starts the clock

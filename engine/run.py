@@ -17,7 +17,6 @@ import atexit
 import logging
 import os
 import time
-import traceback
 import weakref
 from pathlib import Path
 
@@ -33,9 +32,7 @@ from .run_attrs import AttributesMixin
 from .run_files import FilesMixin
 from .run_fork import FORKED, ForkMixin, make_forked_copies_inert
 from .series import NEWLINE, encode_point
-from .spool import spool_root
 from .status import DEFAULT_TIMEOUT
-from .store import find_run
 from .validate import check_description, check_folder, check_metadata, check_tags
 from .writer import EVENT, METRIC, BackgroundWriter
 
@@ -148,6 +145,8 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
     # -- starting --------------------------------------------------------
     def _resolve_root(self) -> Path:
         if self._mode == "offline":
+            from .spool import spool_root
+
             return spool_root(self._root_arg)
         return resolve_root(self._root_arg)
 
@@ -199,6 +198,8 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
             return True
         if self._state != NEW:
             raise UsageError("reconnect() must be called on a fresh Run()")
+        from .store import find_run
+
         try:
             info = find_run(ensure_root(self._resolve_root()), run_id)
         except RunyardError as exc:
@@ -245,16 +246,27 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         self._nudge_at = max(1, cfg.queue_size // 2)
         self._attach_alerts(self._writer)
         if not cfg.disable_resources_metrics:
-            from .resources import ResourceSampler
-
-            self._resources = ResourceSampler(self, cfg.resources_metrics_interval)
-            self._writer.tickers.append(self._resources.tick)
+            self._writer.tickers.append(self._sample_resources)
         self._state = RUNNING
         self._owner_pid = os.getpid()
         self._writer.start()
         _LIVE_RUNS.add(self)
         run_signals.install(_any_live_run)  # SIGTERM (scancel) ends it terminated
         return True
+
+    def _sample_resources(self, now: float) -> None:
+        """The resource sampler's tick (writer thread). It is made, and psutil loaded,
+        at the writer's first round rather than in init(): a run that ends at once
+        never pays for them."""
+        if self._resources is None:
+            if self._writer.stopping:
+                return
+            from .resources import ResourceSampler
+
+            self._resources = ResourceSampler(self, self._config.resources_metrics_interval)
+            if self._resources.pid != self._pid:  # set_pid() came while it was made
+                self._resources.watch(self._pid)
+        self._resources.tick(now)
 
     def _attach(self, paths: RunPaths, writer: str) -> bool:
         """Write into a run the engine owns: its own series files, no lock, no ending."""
@@ -446,6 +458,8 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
             self._record_exit_event("warning", "Interrupted (SIGTERM)")
             self._shutdown("terminated", error="SIGTERM")
         else:
+            import traceback
+
             text = "".join(traceback.format_exception(exc_type, exc, tb))
             self._record_exit_event("error", f"Run failed with an exception:\n{text}")
             self._shutdown("failed", error=f"{exc_type.__name__}: {exc}")

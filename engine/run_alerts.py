@@ -30,6 +30,8 @@ class AlertsMixin:
         writer.closers.append(self._final_alert_check)
 
     def _load_alert_definitions(self) -> None:
+        if not os.path.lexists(self._paths.meta(ALERT_DEFS)):
+            return  # a new run has none: the readers stay unloaded
         from .summary import alert_states, read_alert_definitions
 
         defs, _bad = read_alert_definitions(self._paths.meta_dir)

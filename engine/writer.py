@@ -100,6 +100,10 @@ class BackgroundWriter:
         self._wake.set()
         return done.wait(timeout)
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop
+
     def stop(self, timeout: float = 30.0) -> None:
         self._stop = True
         self._wake.set()

@@ -60,3 +60,26 @@ def test_every_public_name_of_the_engine_is_there_when_asked_for():
     from runyard.engine import Run, control, list_runs  # names and modules alike
 
     assert control.start is runyard.engine.start and callable(list_runs) and Run.log_metrics
+
+
+def test_a_run_that_starts_and_ends_at_once_loads_only_what_it_uses(tmp_path):
+    # issue 11: an empty run's process took 0.26-0.33 s; psutil (resource metrics,
+    # sampled from the writer's first round on), the listing, the spool, tomllib
+    # (a runyard.toml) and shutil are not needed to start and end a run
+    modules = loaded_after(f"from runyard.engine import Run\nrun = Run(root={str(tmp_path)!r})\n"
+                           "run.init(name='quick')\nrun.close()")
+    unneeded = {"psutil", "tomllib", "shutil", "runyard.engine.store", "runyard.engine.spool",
+                "runyard.engine.summary", "runyard.engine.resources"}
+    assert sorted(unneeded & modules) == []
+
+
+def test_a_start_time_read_from_proc_is_the_one_psutil_gives():
+    import os
+
+    import psutil
+
+    from runyard.engine.procs import process_start_time
+
+    for pid in (os.getpid(), os.getppid()):
+        assert abs(process_start_time(pid) - psutil.Process(pid).create_time()) < 0.01
+    assert process_start_time(2**22 + 1) is None  # beyond pid_max: no such process
