@@ -16,7 +16,6 @@ A run that stops without ``finalize_run`` turns ``lost`` (see status.py);
 
 import contextlib
 import os
-import secrets
 from pathlib import Path
 
 from .atomic import sweep_stale_temps, write_atomic, write_json_atomic
@@ -101,7 +100,7 @@ def _new_folder(parent: Path, prefix: str) -> Path:
     """A new folder with a fresh name, its mode 0777 less the umask (mkdtemp makes
     0700: a group sharing a runs directory could not read each other's runs)."""
     for _ in range(100):
-        folder = parent / f"{prefix}{secrets.token_hex(4)}"
+        folder = parent / f"{prefix}{os.urandom(4).hex()}"
         try:
             folder.mkdir(0o777)
             return folder

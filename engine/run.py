@@ -14,7 +14,6 @@ A process forked after ``init()`` gets an inert copy of the handle (run_fork.py)
 """
 
 import atexit
-import logging
 import os
 import time
 import weakref
@@ -36,7 +35,12 @@ from .status import DEFAULT_TIMEOUT
 from .validate import check_description, check_folder, check_metadata, check_tags
 from .writer import EVENT, METRIC, BackgroundWriter
 
-log = logging.getLogger("runyard")
+
+def _log():
+    import logging  # here: a run that meets no failure never loads it
+
+    return logging.getLogger("runyard")
+
 
 MODES = ("online", "offline", "disabled")
 STATUS_REQUEST = "status-request.json"
@@ -477,7 +481,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         if not self._config.suppress_errors:
             raise error from exc
         if self._errors == 1:
-            log.error("%s (further errors are counted, not logged)", error)
+            _log().error("%s (further errors are counted, not logged)", error)
         if self._state == RUNNING:
             self._queue.append((EVENT, {"ts": _time(), "level": "error", "msg": str(error)}))
         elif self._state == NEW:
@@ -488,7 +492,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         """Called on the writer thread: nothing is raised there."""
         self._errors += 1
         if self._errors == 1:
-            log.error("runyard: %s failed: %s (further errors are counted, not logged)",
+            _log().error("runyard: %s failed: %s (further errors are counted, not logged)",
                       what, exc)
         if what not in self._errors_recorded and self._queue is not None:
             self._errors_recorded.add(what)  # once per kind: the event file may be failing

@@ -65,11 +65,13 @@ def test_every_public_name_of_the_engine_is_there_when_asked_for():
 def test_a_run_that_starts_and_ends_at_once_loads_only_what_it_uses(tmp_path):
     # issue 11: an empty run's process took 0.26-0.33 s; psutil (resource metrics,
     # sampled from the writer's first round on), the listing, the spool, tomllib
-    # (a runyard.toml) and shutil are not needed to start and end a run
+    # (a runyard.toml), shutil, and what only failures, saved files or long names
+    # use are not needed to start and end a run
     modules = loaded_after(f"from runyard.engine import Run\nrun = Run(root={str(tmp_path)!r})\n"
                            "run.init(name='quick')\nrun.close()")
     unneeded = {"psutil", "tomllib", "shutil", "runyard.engine.store", "runyard.engine.spool",
-                "runyard.engine.summary", "runyard.engine.resources"}
+                "runyard.engine.summary", "runyard.engine.resources", "logging", "socket",
+                "secrets", "hashlib", "mimetypes"}
     assert sorted(unneeded & modules) == []
 
 
