@@ -10,7 +10,7 @@ Printed, as the issue's table names them:
   by default), all in: the call itself plus its share of the writer thread's CPU
   (the writer holds the GIL while it encodes, so the caller's loop pays for it);
   the call alone is printed beside it;
-- 10,000 calls plus ``close()`` (median of several rounds);
+- 10,000 calls plus ``close()`` (median of several rounds, runyard and the floor in turn);
 - how long after a call another process can read the point (p50, p99);
 - ``import runyard.engine`` and an empty run's whole process, each in a fresh
   process; peak RSS of the N-call process; bytes per step on disk.
@@ -180,19 +180,22 @@ def measure_readable(folder: Path, probes: int) -> tuple[tuple, tuple]:
     return ours, readable(floor.path, floor.log, floor.close, probes)
 
 
-def process_time(code: str, repeat: int = 9, env: dict | None = None) -> float:
-    """Median wall time of a fresh process running ``code``, with compiled modules
+def process_times(codes: dict[str, str], env: dict, repeat: int = 15) -> dict[str, float]:
+    """Median wall time of a fresh process running each of ``codes``, the codes taken
+    in turn so that each round of them meets the same load. Compiled modules are
     cached as an installed package has them (PYTHONDONTWRITEBYTECODE, which some
-    shells set, would time the compiling of every module instead), after one
-    warm-up run that writes that cache."""
-    env = {**os.environ, **(env or {})}
+    shells set, would time the compiling of every module instead): a warm-up round
+    writes that cache first."""
+    env = {**os.environ, **env}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    times = []
-    for _ in range(repeat + 1):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, env=env)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
+    times: dict[str, list[float]] = {name: [] for name in codes}
+    for round_ in range(repeat + 1):
+        for name, code in codes.items():
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, env=env)
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(found) for name, found in times.items()}
 
 
 def peak_rss_mb(calls: int, root: Path) -> float:
@@ -221,7 +224,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=200_000)
     parser.add_argument("--probes", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
     pool = realistic_values()
     with tempfile.TemporaryDirectory() as tmp:
@@ -229,10 +232,11 @@ def main() -> None:
         ours, base = measure_calls(folder, pool, args.calls)
         total, total_floor = calls_and_close(folder, pool, 10_000, args.rounds)
         seen, seen_floor = measure_readable(folder, args.probes)
-        python = process_time("pass")
-        imported = process_time("import runyard.engine")
-        empty = process_time("from runyard.engine import Run\nr = Run()\nr.init()\nr.close()",
-                             env={"RUNYARD_ROOT": str(folder / "empty")})
+        found = process_times({"python": "pass", "import": "import runyard.engine",
+                               "empty": "from runyard.engine import Run\nr = Run()\n"
+                                        "r.init()\nr.close()"},
+                              env={"RUNYARD_ROOT": str(folder / "empty")})
+        python, imported, empty = found["python"], found["import"], found["empty"]
         rss = peak_rss_mb(args.calls, folder / "rss")
     print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; log_metrics with 3 metrics "
           f"(realistic floats), {args.calls} calls; floor: orjson loop, buffered file")
