@@ -18,14 +18,15 @@ node's clock that may be skewed.
 
 import json
 import os
+import random
 import re
-import secrets
 import stat
 from pathlib import Path
 
 STALE_AFTER = 15 * 60.0
 TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # the names create_temp() gives
 _TEMP_LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+_system_random = random.SystemRandom()  # os.urandom, as secrets uses (which loads hashlib)
 _swept: set[str] = set()  # folders this process has swept already
 
 
@@ -37,7 +38,7 @@ def create_temp(path: Path) -> tuple[int, str]:
     every record 0600, readable by its owner alone).
     """
     for _ in range(100):
-        tail = "".join(secrets.choice(_TEMP_LETTERS) for _ in range(8))
+        tail = "".join(_system_random.choice(_TEMP_LETTERS) for _ in range(8))
         tmp = os.path.join(path.parent, f".{path.name}.{tail}.tmp")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
