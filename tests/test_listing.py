@@ -1,6 +1,7 @@
 """Listing runs: in pages for the dashboard, streamed by ``ls --json``, and a CLI that
 loads only the command it runs."""
 
+import json
 import os
 
 from runyard.engine import finalize_run, init_run_meta, load_run, make_run, start_run
@@ -49,3 +50,16 @@ def test_runs_load_in_pages_newest_first_as_each_alone(root, tmp_path):
     assert by_id[broken.id].status == "unreadable"
     assert "not valid JSON" in by_id[broken.id].error
     assert load_runs(root, []) == []
+
+
+def test_ls_json_streams_the_same_list_in_chunks(root, cli, monkeypatch):
+    from runyard.app.commands import ls
+
+    for i in range(5):  # none running: a live run's duration grows between listings
+        new_run(root, f"r{i}", end="completed" if i % 2 else "failed", start=i != 4)
+    whole = cli("ls", "--json", "--root", root).out
+    monkeypatch.setattr(ls, "JSON_CHUNK", 2)
+    chunked = cli("ls", "--json", "--root", root).out
+    assert chunked == whole
+    assert [r["name"] for r in json.loads(chunked)] == ["r0", "r1", "r2", "r3", "r4"]
+    assert cli("ls", "--json", "--root", root, "--tag", "none").out == "[]\n"
