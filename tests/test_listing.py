@@ -3,6 +3,8 @@ loads only the command it runs."""
 
 import json
 import os
+import subprocess
+import sys
 
 from runyard.engine import finalize_run, init_run_meta, load_run, make_run, start_run
 from runyard.engine.store import run_ids
@@ -63,3 +65,43 @@ def test_ls_json_streams_the_same_list_in_chunks(root, cli, monkeypatch):
     assert chunked == whole
     assert [r["name"] for r in json.loads(chunked)] == ["r0", "r1", "r2", "r3", "r4"]
     assert cli("ls", "--json", "--root", root, "--tag", "none").out == "[]\n"
+
+
+def commands_loaded_by(args: list[str]) -> set[str]:
+    """The command modules a ``runyard`` process loaded to run ``args``."""
+    code = ("import sys\nfrom runyard.app.cli import main\n"
+            f"main({args!r})\n"
+            "print(*(f'LOADED {m}' for m in sys.modules), sep='\\n', file=sys.stderr)")
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stderr
+    assert "LOADED runyard.app.cli" in err, err
+    return {line.split()[1] for line in err.splitlines()
+            if line.startswith("LOADED runyard.app.commands.")}
+
+
+def test_a_command_loads_only_its_own_module(root):
+    root.mkdir()
+    assert commands_loaded_by(["ls", "--json", "--root", str(root)]) == \
+        {"runyard.app.commands.ls"}
+    assert commands_loaded_by(["--root", str(root), "show", "nosuchrun"]) == \
+        {"runyard.app.commands.show"}
+    assert commands_loaded_by(["--root", str(root), "pause", "nosuchrun"]) == \
+        {"runyard.app.commands.control"}
+
+
+def test_help_still_lists_every_command():
+    out = subprocess.run([sys.executable, "-m", "runyard.app.cli", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    for command in ("dash", "ls", "show", "run", "flow", "sync", "demo", "doctor", "pause",
+                    "resume", "close"):
+        assert f"    {command} " in out, command
+
+
+def test_json_output_is_ascii_and_exact():
+    from runyard.app.formatting import ascii_json
+
+    value = [{"name": "caf\u00e9 \u009b[31m \u202e \U0001f600 \x1b", "big": 2**70, "f": 0.1}]
+    text = ascii_json(value)
+    assert text.isascii() and "\x1b" not in text
+    assert json.loads(text) == value
+    small = [{"name": "caf\u00e9 \u009b \U0001f600 \x1b\n", "f": 0.1, "n": -3}]
+    assert ascii_json(small) == json.dumps(small, separators=(",", ":"))
