@@ -40,16 +40,21 @@ def label(key: str, width: int = 60) -> str:
 
 
 def is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return type(value) is int or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def is_number(value) -> bool:
     """An int, or a finite float (never a bool)."""
+    if type(value) is float:  # the exact types first: what a JSON parser gives
+        return math.isfinite(value)
     return is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 def is_scalar(value) -> bool:
     """What metadata values may be: a string, a finite number or a bool."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:  # the exact types first, as above
+        return True
     return isinstance(value, str | bool) or is_number(value)
 
 

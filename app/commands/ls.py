@@ -1,6 +1,8 @@
 """``runyard ls``: the runs of a root as a table or as JSON."""
 
+import gc
 import sys
+from contextlib import contextmanager
 from itertools import islice
 
 from runyard.engine import STATES, resolve_root
@@ -26,7 +28,8 @@ def run(args) -> int:
     root = resolve_root(args.root)
     runs = reported(each_run(root, status=args.status, folder=args.folder, tag=args.tag))
     if args.json:
-        write_json(runs)
+        with no_cycle_collection():
+            write_json(runs)
         return 0
     runs = list(runs)
     if not runs:
@@ -49,6 +52,20 @@ def reported(runs):
             print(f"runyard: run {info.id} is unreadable: {one_line(info.error)}",
                   file=sys.stderr)
         yield info
+
+
+@contextmanager
+def no_cycle_collection():
+    """The cycle collector paused: a listing makes millions of small objects, none in
+    a cycle (they go with their last reference), and the collector would walk them
+    all again and again; about a tenth of the time of ``ls --json``."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def write_json(runs) -> None:
