@@ -13,6 +13,10 @@ times each after one warm-up round:
 - ``runyard ls --json`` as a whole process, against the bare scan as a process,
   with the peak RSS of each (``wait4``'s ``ru_maxrss``).
 
+Each is given in wall-clock seconds and in CPU seconds (user + system): on a
+shared machine the wall clock counts other people's work too, the CPU time
+much less so; compare ratios over several runs.
+
 Usage: python benchmarks/list_runs.py [--runs N ...] [--keep DIR] [--repeat R]
 """
 
@@ -75,10 +79,11 @@ def bare_scan(root: str) -> int:
     return count
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
+def timed(fn) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of ``fn()`` in this process."""
+    start, cpu = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 # Run from a small launcher: a child's peak RSS counts the memory of the process it
@@ -89,18 +94,20 @@ start = time.perf_counter()
 pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ, file_actions=[
     (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
 _pid, status, usage = os.wait4(pid, 0)
-print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+print(time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+      os.waitstatus_to_exitcode(status))
 """
 
 
-def process(argv: list[str]) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of one whole process, its output thrown away."""
+def process(argv: list[str]) -> tuple[float, float, float]:
+    """Wall-clock and CPU seconds and peak RSS (MB) of one whole process, its output
+    thrown away."""
     out = subprocess.run([sys.executable, "-I", "-S", "-c", LAUNCHER, *argv],
                          capture_output=True, text=True, check=True).stdout
-    elapsed, peak_kb, code = out.split()
+    elapsed, cpu, peak_kb, code = out.split()
     if code != "0":
         raise SystemExit(f"{' '.join(argv[:3])} ... exited {code}")
-    return float(elapsed), int(peak_kb) / 1024
+    return float(elapsed), float(cpu), int(peak_kb) / 1024
 
 
 def runyard_command() -> str:
@@ -123,32 +130,38 @@ def root_for(base: Path, count: int) -> Path:
 def measure(root: Path, repeat: int) -> dict[str, list[float]]:
     ls = [runyard_command(), "ls", "--json", "--root", str(root)]
     bare = [sys.executable, "-c", BARE_SCAN, str(root)]
-    got: dict[str, list[float]] = {k: [] for k in ("bare", "list", "bare_p", "bare_rss",
-                                                   "ls", "ls_rss")}
+    got: dict[str, list[float]] = {}
     for round_ in range(repeat + 1):  # round 0 warms the caches and is not counted
-        results = {"bare": timed(lambda: bare_scan(str(root))),
-                   "list": timed(lambda: list_runs(root))}
-        results["bare_p"], results["bare_rss"] = process(bare)
-        results["ls"], results["ls_rss"] = process(ls)
+        results = {}
+        results["bare"], results["bare_cpu"] = timed(lambda: bare_scan(str(root)))
+        results["list"], results["list_cpu"] = timed(lambda: list_runs(root))
+        results["bare_p"], results["bare_p_cpu"], results["bare_p_rss"] = process(bare)
+        results["ls"], results["ls_cpu"], results["ls_rss"] = process(ls)
         if round_:
             for key, value in results.items():
-                got[key].append(value)
+                got.setdefault(key, []).append(value)
     return got
 
 
 def report(count: int, got: dict[str, list[float]]) -> None:
-    med = {key: statistics.median(values) for key, values in got.items()}
-    best = {key: min(values) for key, values in got.items()}
-    print(f"{count} runs, median of {len(got['ls'])} (best in brackets):")
-    print(f"  bare scan, in process      {med['bare']:6.3f} s ({best['bare']:.3f})")
-    print(f"  list_runs()                {med['list']:6.3f} s ({best['list']:.3f})  "
-          f"{med['list'] / med['bare']:.2f}x the bare scan")
-    print(f"  bare scan, whole process   {med['bare_p']:6.3f} s ({best['bare_p']:.3f})  "
-          f"peak RSS {med['bare_rss']:.0f} MB")
-    print(f"  runyard ls --json          {med['ls']:6.3f} s ({best['ls']:.3f})  "
-          f"{med['ls'] / med['bare_p']:.2f}x the bare scan process, "
-          f"{med['ls'] / med['bare']:.2f}x the in-process one; "
-          f"peak RSS {med['ls_rss']:.0f} MB")
+    m = {key: statistics.median(values) for key, values in got.items()}
+
+    def line(what: str, key: str, base: str | None = None, rss: bool = False) -> str:
+        text = f"  {what:26s} {m[key]:6.3f} s  {m[key + '_cpu']:6.3f} s"
+        if base:
+            text += (f"  {m[key] / m[base]:5.2f}x  {m[key + '_cpu'] / m[base + '_cpu']:5.2f}x"
+                     f"  the {'bare scan process' if base == 'bare_p' else 'bare scan'}")
+        if rss:
+            text += f"; peak RSS {m[key + '_rss']:.0f} MB"
+        return text
+
+    print(f"{count} runs, medians of {len(got['ls'])}:   wall       CPU     ratio (wall, CPU)")
+    print(line("bare scan, in process", "bare"))
+    print(line("list_runs()", "list", "bare"))
+    print(line("bare scan, whole process", "bare_p", rss=True))
+    print(line("runyard ls --json", "ls", "bare_p", rss=True))
+    print(f"  {'':26s} {'':17s}  {m['ls'] / m['bare']:5.2f}x  "
+          f"{m['ls_cpu'] / m['bare_cpu']:5.2f}x  the bare scan in process")
 
 
 def main() -> None:
