@@ -17,7 +17,7 @@ Each is given in wall-clock seconds and in CPU seconds (user + system): on a
 shared machine the wall clock counts other people's work too, the CPU time
 much less so; compare ratios over several runs.
 
-Usage: python benchmarks/list_runs.py [--runs N ...] [--keep DIR] [--repeat R]
+Usage: python benchmarks/list_runs.py [N ...] [--keep DIR] [--repeat R]
 """
 
 import argparse
@@ -166,15 +166,17 @@ def report(count: int, got: dict[str, list[float]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, nargs="+", default=[10_000, 50_000],
-                        metavar="N", help="sizes of root to list (default 10000 50000)")
+    parser.add_argument("sizes", type=int, nargs="*", metavar="N",
+                        help="sizes of root to list (default 10000 50000)")
+    parser.add_argument("--runs", type=int, nargs="+", default=[], metavar="N",
+                        help="the same, as an option")
     parser.add_argument("--keep", metavar="DIR", help="create the roots here and keep them")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     base = Path(args.keep or tempfile.mkdtemp(prefix="runyard-bench-"))
     print(f"{datetime.date.today()}, {platform.node()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, orjson {orjson.__version__}")
-    for count in args.runs:
+    for count in args.sizes + args.runs or [10_000, 50_000]:
         root = root_for(base, count)
         by_status: dict[str, int] = {}
         for info in list_runs(root):
