@@ -52,7 +52,7 @@ def log_stamp() -> str:
     return datetime.now().astimezone().strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def check_schema(attrs: dict, where: Path) -> dict:
+def check_schema(attrs: dict, where: Path | str) -> dict:
     schema = attrs.get("schema")
     if not (is_int(schema) and schema == SCHEMA):
         if is_int(schema) and SCHEMA < schema < 10**6:
@@ -63,11 +63,11 @@ def check_schema(attrs: dict, where: Path) -> dict:
     return attrs
 
 
-def read_attrs(meta_dir: Path) -> dict:
+def read_attrs(meta_dir: Path | str) -> dict:
     """A run's attributes, every field it has of the type docs/format.md gives
     (attrs_schema.py); UnreadableRun or SchemaError, one line, if they cannot be used.
     """
-    path = meta_dir / ATTRS
+    path = os.path.join(meta_dir, ATTRS)  # a plain string: a listing reads thousands
     try:
         attrs = read_json(path, ATTRS_MAX)
     except FileNotFoundError:
@@ -81,8 +81,9 @@ def read_attrs(meta_dir: Path) -> dict:
         check_attrs(attrs)
     except WrongShape as exc:
         raise UnreadableRun(f"{path}: {exc}") from None
-    folder_id = meta_dir.name.removesuffix(META_SUFFIX)
-    if "id" in attrs and attrs["id"] != folder_id and meta_dir.name.endswith(META_SUFFIX):
+    name = os.path.basename(meta_dir)
+    folder_id = name.removesuffix(META_SUFFIX)
+    if "id" in attrs and attrs["id"] != folder_id and name.endswith(META_SUFFIX):
         # a meta folder renamed (two swapped by someone who can write the root): its
         # processes and requests would go to the other run
         raise UnreadableRun(f"{path} is the record of run {attrs['id']}, not of {folder_id}")
