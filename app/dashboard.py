@@ -34,6 +34,8 @@ from .screens.runs import RunsScreen
 from .watch import RootWatcher, choose_mode
 from .widgets import glyphs
 
+KEEP_READINGS = 4  # runs whose detail screens' readings are kept after they close
+
 
 class RunyardApp(App):
     TITLE = "runyard"
@@ -55,6 +57,7 @@ class RunyardApp(App):
         self.crash_error: BaseException | None = None
         self.quitting = False  # set by exit(): nothing new opens from then on
         self.crash_report: str | None = None  # where the traceback of a crash went
+        self.readings: dict = {}  # run id -> detail.RunReading, the last KEEP_READINGS
         if not glyphs.UNICODE:  # the whole screen, Textual's own frame included
             self._filters.append(AsciiFilter())
 
@@ -195,7 +198,14 @@ class RunyardApp(App):
 
     # -- navigation ---------------------------------------------------------
     def open_run(self, run_id: str) -> None:
-        self.push_screen(DetailScreen(self.root, run_id))
+        """The run's detail screen; what was read of the run the last few times it was
+        open is kept, so opening it again reads only what was appended since."""
+        reading = self.readings.pop(run_id, None)
+        screen = DetailScreen(self.root, run_id, reading)
+        self.readings[run_id] = screen.reading
+        while len(self.readings) > KEEP_READINGS:
+            self.readings.pop(next(iter(self.readings)))
+        self.push_screen(screen)
         self.update_watches()
 
     def action_help(self) -> None:

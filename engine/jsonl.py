@@ -134,6 +134,7 @@ class SeriesReader:
         self._skipping: str | None = None  # inside a line too long, or cut by a skip
         self._refused: str | None = None
         self._listable = MAX_BAD_LISTED  # bad lines still to list in this read
+        self.skipped: tuple | None = None  # (file identity, end) of the last backlog skipped
         self._unlisted = 0  # bad lines counted, not listed, in this read
 
     def read_new(self, backlog: int | None = None) -> tuple[list[dict], list[BadLine]]:
@@ -198,6 +199,7 @@ class SeriesReader:
                        f"{start - self.offset} bytes after this line skipped: more than "
                        f"{backlog} bytes to read at once (line numbers go on from there)")
         self.offset = start
+        self.skipped = (self._identity, start)
         return note
 
     def _read_to(self, f, end: int):

@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .history import Envelope, as_float
 from .jsonl import BadLine, SeriesReader
 from .series import series_kind
 from .untrusted import open_regular, read_upto
@@ -29,6 +30,7 @@ class MetricStats:
     last_step: int | None = None
     nonfinite: int = 0  # NaN and infinite floats: counted, not drawn, not in min/max
     points: deque = field(default_factory=lambda: deque(maxlen=2000))  # (step, t, value)
+    envelope: Envelope = field(default_factory=Envelope)  # every finite point, downsampled
 
     def add(self, step, seconds, value) -> None:
         self.count += 1
@@ -41,14 +43,7 @@ class MetricStats:
         number = as_float(float(value) if isinstance(value, bool) else value)
         if math.isfinite(number):  # an integer beyond a float's range is not drawn
             self.points.append((step, seconds, number))
-
-
-def as_float(value: int | float) -> float:
-    """A metric value as a float: an int beyond float's range is an infinity."""
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf
+            self.envelope.add(step, seconds, number)
 
 
 @dataclass
@@ -73,8 +68,14 @@ class RunTail:
 
     MAX_BAD = 200
 
-    def __init__(self, meta_dir: Path, max_points: int = 2000, max_events: int = 2000):
+    def __init__(self, meta_dir: Path, max_points: int = 2000, max_events: int = 2000,
+                 first_backlog: int | None = None):
         self.meta_dir = meta_dir
+        # A file's first read takes at most its last ``first_backlog`` bytes; what it
+        # skipped of a metrics file is noted in ``skipped`` (path: (identity, end)),
+        # for ``history.read_history`` to read behind the drawing.
+        self.first_backlog = first_backlog
+        self.skipped: dict[Path, tuple] = {}
         self.max_points = max_points
         self.readers: dict[Path, tuple[str, SeriesReader]] = {}
         self.metrics: dict[str, MetricStats] = {}
@@ -103,8 +104,13 @@ class RunTail:
         update = TailUpdate()
         update.events = deque(maxlen=self.events.maxlen)
         update.alerts = deque(maxlen=self.events.maxlen)
-        for kind, reader in self.readers.values():
-            for records, bad in reader.chunks():
+        for path, (kind, reader) in self.readers.items():
+            first = kind == "metrics" and self.first_backlog is not None and \
+                reader.offset == 0 and reader.line_no == 0 and reader.skipped is None
+            for records, bad in reader.chunks(self.first_backlog if first else None):
+                if first and reader.skipped is not None and path not in self.skipped:
+                    self.skipped[path] = reader.skipped  # not lost: read behind
+                    bad = [b for b in bad if b.line != 0 or "skipped" not in b.reason]
                 update.bad += bad
                 if records:
                     self._take(kind, records, update)

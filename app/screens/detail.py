@@ -6,6 +6,7 @@ which shows it as data, never as markup or terminal control.
 """
 
 import os
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -19,7 +20,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Log, Static, TabbedContent, TabPane
 
 from runyard.engine import load_run
-from runyard.engine.jsonl import SeriesReader
+from runyard.engine.history import History, read_history
+from runyard.engine.jsonl import BadLine, SeriesReader
 from runyard.engine.layout import RunPaths
 from runyard.engine.tail import RunTail, TextTail
 from runyard.engine.work import InstanceBook
@@ -40,6 +42,7 @@ from .detail_text import (
 )
 
 TABS = ("metrics", "events", "alerts", "instances", "info", "output")
+FIRST_BACKLOG = 64 * 1024  # of a metrics file, drawn at once (~600 lines); the rest behind
 FLOW_TABS = ("steps", "events", "info", "output")  # a flow run: its steps, first
 
 
@@ -57,6 +60,37 @@ class RunFiles:
     alert_defs: list = field(default_factory=list)
     reason: str | None = None           # why storage stopped the run, if it did
     problems: list = field(default_factory=list)  # parts that could not be read
+
+
+@dataclass
+class RunReading:
+    """What the detail screen has read of a run, kept by the app for a while after the
+    screen closes: opening the run again reads only what was appended since."""
+
+    tail: RunTail
+    files_reader: SeriesReader
+    logs: dict = field(default_factory=dict)               # log name -> TextTail
+    saved_files: deque = field(default_factory=lambda: deque(maxlen=50))
+    output: deque = field(default_factory=lambda: deque(maxlen=5000))  # lines shown
+    history: History | None = None  # the points the tail skipped, once read
+    history_read: int = 0           # bytes of it read so far, while reading
+
+    @classmethod
+    def of(cls, meta_dir) -> "RunReading":
+        return cls(RunTail(meta_dir, first_backlog=FIRST_BACKLOG),
+                   SeriesReader(meta_dir / "files.jsonl"))
+
+    def history_size(self) -> int:
+        return sum(end for _identity, end in self.tail.skipped.values())
+
+
+class HistoryRead(Message):
+    """The history worker read more of the skipped points (``done``: all of them)."""
+
+    def __init__(self, history: History | None, done: bool):
+        super().__init__()
+        self.history = history
+        self.done = done
 
 
 class RunRead(Message):
@@ -82,15 +116,17 @@ class DetailScreen(Screen):
         Binding("x", "axis", "Step/time axis", show=False, id="axis"),
     ]
 
-    def __init__(self, root, run_id: str):
+    def __init__(self, root, run_id: str, reading: RunReading | None = None):
         super().__init__()
         self.root = root
         self.run_id = run_id
         self.meta_dir = root / f"{run_id}.meta"
-        self.tail = RunTail(self.meta_dir)
-        self.logs: dict[str, TextTail] = {}
-        self.files_reader = SeriesReader(self.meta_dir / "files.jsonl")
-        self.saved_files: deque = deque(maxlen=50)
+        self.reading = reading or RunReading.of(self.meta_dir)
+        self.tail = self.reading.tail
+        self.logs = self.reading.logs
+        self.files_reader = self.reading.files_reader
+        self.saved_files = self.reading.saved_files
+        self._history_wanted = False  # a history worker runs (or ran) for this screen
         self.by_time = False
         self.info = load_run(root, run_id)
         self.is_flow = self.info.attrs.get("kind") == "flow"
@@ -133,6 +169,13 @@ class DetailScreen(Screen):
             steps.add_columns("step", "status", "run", "progress", "duration", "error")
             steps.focus()
         self.update_title()
+        if self.tail.events or self.reading.output:  # opened again: what was read before
+            self.query_one("#event-log", Log).write_lines(
+                [line for event in self.tail.events for line in event_lines(event)])
+            self.query_one("#output-log", Log).write_lines(list(self.reading.output))
+            self.query_one("#sparks", MetricSparks).update_metrics(self.tail.metrics,
+                                                                  self.history_summaries())
+            self.update_chart()
         self.poll()
 
     # -- refreshing -----------------------------------------------------------
@@ -217,8 +260,9 @@ class DetailScreen(Screen):
         update = found.update
         sparks = self.query_one("#sparks", MetricSparks)
         if update.metrics or not sparks.metrics:
-            sparks.update_metrics(self.tail.metrics)
+            sparks.update_metrics(self.tail.metrics, self.history_summaries())
             self.update_chart()
+        self.start_history()
         if update.events:
             self.query_one("#event-log", Log).write_lines(
                 [line for event in update.events for line in event_lines(event)])
@@ -226,6 +270,7 @@ class DetailScreen(Screen):
                                                   list(self.tail.alert_history),
                                                   self.tail.bad))
         if found.output:
+            self.reading.output.extend(found.output)
             self.query_one("#output-log", Log).write_lines(found.output)
         self.update_instances(found.records)
         self.update_steps(found.steps)
@@ -257,12 +302,77 @@ class DetailScreen(Screen):
                                                 self.reason))
 
     def update_chart(self) -> None:
+        """The selected metric over its whole history: the points the tail skipped (once
+        read, downsampled) and the tail's own."""
         sparks = self.query_one("#sparks", MetricSparks)
         name = sparks.selected_name()
-        stats = self.tail.metrics[name] if name else None
-        self.query_one("#chart", MetricChart).show(
-            name, list(stats.points) if stats else [], self.by_time,
-            stats.nonfinite if stats else 0)
+        stats = self.tail.metrics.get(name) if name else None
+        spans = stats.envelope.spans(self.by_time) if stats else []
+        skipped = stats.nonfinite if stats else 0
+        history = self.reading.history
+        if history is not None and name in history.envelopes:
+            spans = history.envelopes[name].spans(self.by_time) + spans
+            skipped += history.summaries[name].nonfinite
+        self.query_one("#chart", MetricChart).show(name, spans, self.by_time, skipped,
+                                                   self.history_note())
+
+    def history_note(self) -> str:
+        """What the chart says while the history is being read."""
+        size = self.reading.history_size()
+        if not size or self.reading.history is not None:
+            return ""
+        return f"loading history ({100 * self.reading.history_read // size}%)"
+
+    def history_summaries(self) -> dict:
+        history = self.reading.history
+        return history.summaries if history is not None else {}
+
+    # -- the history ---------------------------------------------------------------
+    def start_history(self) -> None:
+        """Read what the tail skipped of the metrics files, once, behind the drawing."""
+        if self._history_wanted or self.reading.history is not None or \
+                not self.tail.skipped:
+            return
+        self._history_wanted = True
+        self.read_history(dict(self.tail.skipped))
+
+    @work(thread=True, exit_on_error=False, group="history")
+    def read_history(self, skipped: dict) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        history = History()
+        read_before = 0
+        last_note = 0.0
+
+        def progress(done: int) -> None:
+            nonlocal last_note
+            self.reading.history_read = read_before + done
+            now = time.monotonic()
+            if now - last_note > 0.2:
+                last_note = now
+                self.post_message(HistoryRead(None, False))
+
+        for path, (identity, end) in skipped.items():
+            try:
+                read_history(path, identity, end, history, progress,
+                             lambda: worker.is_cancelled)
+            except OSError as exc:
+                history.note(BadLine(str(path), 0, f"cannot read: {exc}"))
+            read_before += end
+        if not worker.is_cancelled:
+            self.post_message(HistoryRead(history, True))
+
+    def on_history_read(self, message: HistoryRead) -> None:
+        if message.done:
+            self.reading.history = message.history
+            self.tail.bad = (self.tail.bad + list(message.history.bad))[-self.tail.MAX_BAD:]
+            self.query_one("#sparks", MetricSparks).update_metrics(
+                self.tail.metrics, self.history_summaries())
+        self.update_chart()
+
+    def on_unmount(self) -> None:
+        self.workers.cancel_group(self, "history")
 
     def update_instances(self, records: dict) -> None:
         table = self.query_one("#instance-table", DataTable)

@@ -18,23 +18,27 @@ class MetricChart(Widget):
         self.points: list = []
         self.by_time = False
         self.skipped = 0  # the metric's NaN and infinite values, never drawn
+        self.note = ""  # what is still on its way ("loading history (40%)")
 
-    def show(self, name: str | None, points: list, by_time: bool, skipped: int = 0) -> None:
-        self.name_, self.points, self.by_time = name, points, by_time
-        self.skipped = skipped
+    def show(self, name: str | None, spans: list, by_time: bool, skipped: int = 0,
+             note: str = "") -> None:
+        """``spans``: (x, lowest, highest) of the metric's points, x a step or a time."""
+        self.name_, self.points, self.by_time = name, spans, by_time
+        self.skipped, self.note = skipped, note
         self.refresh()
 
     def render(self) -> Text:
         if not self.name_ or not (self.points or self.skipped):
             return Text("select a metric (up/down in the list)", style="dim")
         width, height = max(10, self.size.width - 10), max(2, self.size.height - 2)
-        xy = [((t if self.by_time else s) or 0, v) for s, t, v in self.points]
-        drawn = [(x, y) for x, y in xy if len(finite((x, y))) == 2]
-        skipped = self.skipped + len(xy) - len(drawn)
+        drawn = [p for p in self.points if len(finite(p)) == 3]
+        skipped = self.skipped
         text = Text()
         axis = "time (s)" if self.by_time else "step"
         text.append(one_line(self.name_, limit=60), style="bold")
         text.append(f" by {axis} (x switches)", style="bold")
+        if self.note:
+            text.append(f"  {self.note}", style="dim italic")
         if skipped:
             text.append(f"  {skipped} non-finite value{'s' * (skipped != 1)} not drawn",
                         style="yellow")
@@ -43,7 +47,7 @@ class MetricChart(Widget):
             text.append("no finite values to draw", style="dim")
             return text
         rows = braille_chart(drawn, width, height)
-        ys = [p[1] for p in drawn]
+        ys = [p[1] for p in drawn] + [p[2] for p in drawn]
         for index, row in enumerate(rows):
             label = short_number(max(ys)) if index == 0 else \
                 short_number(min(ys)) if index == len(rows) - 1 else ""

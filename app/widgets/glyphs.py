@@ -89,23 +89,29 @@ def sparkline(values: list[float], width: int) -> str:
     return "".join(chars[int(unit(v, low, high) * top)] for v in values)
 
 
-def braille_chart(points: list[tuple[float, float]], width: int, height: int) -> list[str]:
-    """``points`` (x, y) drawn in ``width`` x ``height`` cells: braille dots (2 x 4 a
-    cell) where Unicode works, else ``*`` one a cell. Rows top to bottom. Points with
-    a coordinate that is not a finite number are left out."""
-    points = [(x, y) for x, y in points if finite((x, y)) == [x, y]]
+def braille_chart(points: list[tuple], width: int, height: int) -> list[str]:
+    """``points`` drawn in ``width`` x ``height`` cells: braille dots (2 x 4 a cell)
+    where Unicode works, else ``*`` one a cell. Rows top to bottom. A point is (x, y),
+    or (x, lowest y, highest y) for many points squeezed into one (drawn as a
+    vertical stroke, so a spike stays visible). Points with a coordinate that is
+    not a finite number are left out."""
+    points = [p for p in points if len(finite(p)) == len(p) >= 2]
     if not points or width < 2 or height < 1:
         return [" " * max(width, 0)] * max(height, 0)
     dots_x, dots_y = (2, 4) if UNICODE else (1, 1)
     cols, rows = width * dots_x, height * dots_y
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
+    y0, y1 = min(min(p[1:]) for p in points), max(max(p[1:]) for p in points)
     grid = [[False] * cols for _ in range(rows)]
-    for x, y in points:
-        cx = int(unit(x, x0, x1) * (cols - 1)) if x1 > x0 else 0
-        cy = int((1 - unit(y, y0, y1)) * (rows - 1)) if y1 > y0 else rows // 2
-        grid[cy][cx] = True
+
+    def row_of(y: float) -> int:
+        return int((1 - unit(y, y0, y1)) * (rows - 1)) if y1 > y0 else rows // 2
+
+    for point in points:
+        cx = int(unit(point[0], x0, x1) * (cols - 1)) if x1 > x0 else 0
+        top, bottom = row_of(max(point[1:])), row_of(min(point[1:]))
+        for cy in range(top, bottom + 1):
+            grid[cy][cx] = True
     if not UNICODE:
         return ["".join("*" if dot else " " for dot in row) for row in grid]
     bits = ((0, 0, 0x01), (0, 1, 0x02), (0, 2, 0x04), (1, 0, 0x08), (1, 1, 0x10),

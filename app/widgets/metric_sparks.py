@@ -17,10 +17,14 @@ class MetricSparks(Widget, can_focus=True):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.metrics: dict = {}
+        self.earlier: dict = {}  # name -> history.Summary of the points before the tail
 
-    def update_metrics(self, metrics: dict) -> None:
+    def update_metrics(self, metrics: dict, earlier: dict | None = None) -> None:
+        """The tail's statistics (``tail.MetricStats``) of each metric, and those of
+        the history read behind it, if read."""
         grown = len(metrics) != len(self.metrics)
         self.metrics = dict(metrics)
+        self.earlier = earlier or {}
         self.selected = min(self.selected, max(0, len(self.metrics) - 1))
         self.refresh(layout=grown)  # one line a metric: only a new one changes the height
 
@@ -46,13 +50,24 @@ class MetricSparks(Widget, can_focus=True):
             style = "bold reverse" if index == self.selected else ""
             text.append(f"{marker}{names[name][:name_width]:<{name_width}} ", style=style)
             text.append(f"{sparkline(values, spark_width):<{spark_width}} ", style="green")
+            low, high, nonfinite = stats.min, stats.max, stats.nonfinite
+            before = self.earlier.get(name)
+            if before is not None:
+                low, high = _either(min, low, before.min), _either(max, high, before.max)
+                nonfinite += before.nonfinite
             text.append(f"last {short_number(stats.last):>9} "
-                        f"min {short_number(stats.min):>8} max {short_number(stats.max):>8}")
-            if stats.nonfinite:
-                text.append(f" +{stats.nonfinite} NaN/inf", style="yellow")
+                        f"min {short_number(low):>8} max {short_number(high):>8}")
+            if nonfinite:
+                text.append(f" +{nonfinite} NaN/inf", style="yellow")
             text.append("\n")
         text.rstrip()
         return text
 
     def get_content_height(self, container, viewport, width) -> int:
         return max(1, len(self.metrics))
+
+
+def _either(pick, a, b):
+    """``pick`` of the two that are known (None where neither is)."""
+    known = [v for v in (a, b) if v is not None]
+    return pick(known) if known else None

@@ -1,0 +1,276 @@
+"""A metric's whole history in bounded memory, for charts (no textual here).
+
+A chart 80 columns wide cannot show 100,000 points, and keeping them all costs
+memory a long run does not have to spare. ``Envelope`` keeps a metric's points
+in at most 2 x SPAN buckets of consecutive points; each bucket keeps the range
+of its steps, of its times and of its values, so a spike stays visible however
+far the history is squeezed. When the buckets run out, neighbours merge and
+each bucket holds twice as many points.
+
+``read_history`` fills envelopes from the part of a metrics file a dashboard
+skipped to draw the file's end first: lines are decoded a chunk at a time
+(one orjson call for many lines), and any chunk or line that is not plainly a
+compact metric point goes through ``series.decode_record`` like every other
+reader, which names it as a bad line.
+"""
+
+import contextlib
+import math
+import os
+from dataclasses import dataclass, field
+
+import orjson
+
+from .jsonl import BadLine
+from .series import decode_record
+from .untrusted import CHUNK, LINE_MAX, has_long_digits, open_regular
+
+SPAN = 512  # buckets kept after a merge; at most twice as many before it
+MAX_BAD = 100  # bad lines listed; more are counted
+
+
+@dataclass
+class Bucket:
+    count: int
+    step_lo: float
+    step_hi: float
+    time_lo: float
+    time_hi: float
+    lo: float
+    hi: float
+
+    def add(self, step: float, seconds: float, value: float) -> None:
+        self.count += 1
+        self.step_lo, self.step_hi = min(self.step_lo, step), max(self.step_hi, step)
+        self.time_lo, self.time_hi = min(self.time_lo, seconds), max(self.time_hi, seconds)
+        self.lo, self.hi = min(self.lo, value), max(self.hi, value)
+
+    def merge(self, other: "Bucket") -> None:
+        self.count += other.count
+        self.step_lo, self.step_hi = min(self.step_lo, other.step_lo), \
+            max(self.step_hi, other.step_hi)
+        self.time_lo, self.time_hi = min(self.time_lo, other.time_lo), \
+            max(self.time_hi, other.time_hi)
+        self.lo, self.hi = min(self.lo, other.lo), max(self.hi, other.hi)
+
+
+@dataclass
+class Envelope:
+    """A metric's finite points, downsampled to min/max buckets as they come."""
+
+    per_bucket: int = 1
+    buckets: list = field(default_factory=list)
+    points: int = 0
+
+    def add(self, step, seconds, value: float) -> None:
+        """One finite point (``step`` or ``seconds`` None or not finite: drawn at 0)."""
+        step = _coordinate(step)
+        seconds = _coordinate(seconds)
+        self.points += 1
+        last = self.buckets[-1] if self.buckets else None
+        if last is not None and last.count < self.per_bucket:
+            last.add(step, seconds, value)
+            return
+        self.buckets.append(Bucket(1, step, step, seconds, seconds, value, value))
+        if len(self.buckets) >= 2 * SPAN:
+            self._halve()
+
+    def extend(self, steps: list, times: list, values: list) -> None:
+        """Many finite points at once (finite steps and times): buckets are built from
+        slices, by the builtins, not point by point."""
+        start = 0
+        last = self.buckets[-1] if self.buckets else None
+        if last is not None and last.count < self.per_bucket:
+            start = min(len(values), self.per_bucket - last.count)
+            last.merge(_bucket(steps, times, values, 0, start))
+        index = start
+        while index < len(values):
+            end = index + self.per_bucket  # wider after a halving
+            self.buckets.append(_bucket(steps, times, values, index, end))
+            index = end
+            if len(self.buckets) >= 2 * SPAN:
+                self._halve()
+        self.points += len(values)
+
+    def _halve(self) -> None:
+        merged = []
+        for index in range(0, len(self.buckets) - 1, 2):
+            first = self.buckets[index]
+            first.merge(self.buckets[index + 1])
+            merged.append(first)
+        if len(self.buckets) % 2:
+            merged.append(self.buckets[-1])
+        self.buckets = merged
+        self.per_bucket *= 2
+
+    def spans(self, by_time: bool) -> list[tuple[float, float, float]]:
+        """(x, lowest value, highest value) at each end of each bucket, x a step or a
+        time: the chart spans exactly the steps (or times) the points have."""
+        found = []
+        for b in self.buckets:
+            first, last = (b.time_lo, b.time_hi) if by_time else (b.step_lo, b.step_hi)
+            found.append((first, b.lo, b.hi))
+            if last != first:
+                found.append((last, b.lo, b.hi))
+        return found
+
+
+def as_float(value: int | float) -> float:
+    """A metric value as a float: an int beyond float's range is an infinity."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def _bucket(steps: list, times: list, values: list, start: int, end: int) -> Bucket:
+    step, seconds, value = steps[start:end], times[start:end], values[start:end]
+    return Bucket(len(value), min(step), max(step), min(seconds), max(seconds), min(value),
+                  max(value))
+
+
+def _coordinate(value) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = as_float(value)
+        if math.isfinite(number):
+            return number
+    return 0.0
+
+
+@dataclass
+class Summary:
+    """What the sparkline row says of a metric, over the points read."""
+
+    count: int = 0
+    nonfinite: int = 0
+    min: float | int | None = None
+    max: float | int | None = None
+
+    def merge(self, other: "Summary") -> "Summary":
+        values = [v for v in (self.min, other.min) if v is not None]
+        highs = [v for v in (self.max, other.max) if v is not None]
+        return Summary(self.count + other.count, self.nonfinite + other.nonfinite,
+                       min(values) if values else None, max(highs) if highs else None)
+
+
+@dataclass
+class History:
+    """The envelopes and summaries of every metric of one stretch of a run's files."""
+
+    envelopes: dict = field(default_factory=dict)
+    summaries: dict = field(default_factory=dict)
+    bad: list = field(default_factory=list)
+    unlisted: int = 0  # bad lines beyond MAX_BAD, counted
+    lines: int = 0
+
+    def note(self, bad: BadLine) -> None:
+        """A bad line: listed up to MAX_BAD, counted after that."""
+        if len(self.bad) < MAX_BAD:
+            self.bad.append(bad)
+        self.unlisted += len(self.bad) >= MAX_BAD
+
+    def add_columns(self, name: str, steps: list, times: list, values: list) -> None:
+        """Many points of one metric, every one finite (the fast path)."""
+        summary = self.summaries.get(name)
+        if summary is None:
+            summary = self.summaries[name] = Summary()
+            self.envelopes[name] = Envelope()
+        summary.count += len(values)
+        low, high = min(values), max(values)
+        summary.min = low if summary.min is None else min(summary.min, low)
+        summary.max = high if summary.max is None else max(summary.max, high)
+        self.envelopes[name].extend(steps, times, [float(v) for v in values])
+
+    def add(self, step, seconds, values: dict) -> None:
+        self.lines += 1
+        for name, value in values.items():
+            summary = self.summaries.get(name)
+            if summary is None:
+                summary = self.summaries[name] = Summary()
+                self.envelopes[name] = Envelope()
+            summary.count += 1
+            if isinstance(value, float) and not math.isfinite(value):
+                summary.nonfinite += 1
+                continue
+            summary.min = value if summary.min is None else min(summary.min, value)
+            summary.max = value if summary.max is None else max(summary.max, value)
+            number = as_float(float(value) if isinstance(value, bool) else value)
+            if math.isfinite(number):
+                self.envelopes[name].add(step, seconds, number)
+
+
+def read_history(path, identity: tuple, end: int, history: History, progress=None,
+                 stop=None) -> None:
+    """Read the metric points of ``path`` before byte ``end`` (and the rest of the
+    line ``end`` falls in, which a reader that skipped to ``end`` dropped) into
+    ``history``. Nothing is read if the file is no longer the one ``identity``
+    names. ``progress(bytes read)`` is called after each chunk; ``stop()`` true ends
+    the read early."""
+    name = str(path)
+    with open_regular(path) as f:
+        info = os.fstat(f.fileno())
+        if (info.st_dev, info.st_ino) != identity:
+            return
+        done, pending, line_no = 0, b"", 0
+        while done < end:
+            if stop is not None and stop():
+                return
+            block = f.read(min(CHUNK, end - done))
+            if not block:
+                return  # cut meanwhile
+            done += len(block)
+            data = pending + block
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                pending = data
+            else:
+                lines = data[:cut].split(b"\n")
+                _take_lines(lines, line_no, name, history)
+                line_no += len(lines)
+                pending = data[cut + 1:]
+            if len(pending) > LINE_MAX:  # as every reader: a line that long is skipped
+                history.note(BadLine(name, line_no + 1, f"longer than {LINE_MAX} bytes"))
+                pending = b""
+            if progress is not None:
+                progress(done)
+        if pending:
+            rest = f.read(LINE_MAX + 1 - len(pending))
+            if b"\n" in rest:
+                _take_lines([pending + rest[: rest.index(b"\n")]], line_no, name, history)
+
+
+def _take_lines(lines: list[bytes], first: int, path: str, history: History) -> None:
+    """Decode ``lines`` in one call if they all are JSON; each checked as a compact
+    metric point, and anything else decoded alone, as every reader does."""
+    joined = b",".join(line or b"null" for line in lines)
+    items = [None] * len(lines)  # every line alone: one of them is not JSON, or...
+    if not has_long_digits(joined):  # ...has a number orjson would round
+        with contextlib.suppress(orjson.JSONDecodeError):
+            items = orjson.loads(b"[" + joined + b"]")
+    columns: dict[str, tuple[list, list, list]] = {}
+    for offset, (line, item) in enumerate(zip(lines, items, strict=True)):
+        if (type(item) is list and len(item) in (4, 5) and type(item[0]) is int and
+                item[0] >= 0 and type(item[3]) is dict and
+                type(item[1]) in (int, float) and type(item[2]) in (int, float) and
+                (len(item) == 4 or type(item[4]) is str) and
+                all(type(v) in (int, float) for v in item[3].values())):
+            step, seconds = item[0], item[1]
+            for name, value in item[3].items():
+                column = columns.get(name)
+                if column is None:
+                    column = columns[name] = ([], [], [])
+                column[0].append(step)
+                column[1].append(seconds)
+                column[2].append(value)
+            history.lines += 1
+            continue
+        if not line.strip():
+            continue
+        try:
+            record = decode_record(line, "metrics")
+        except ValueError as exc:
+            history.note(BadLine(path, first + offset + 1, str(exc)))
+            continue
+        history.add(record.get("s"), record.get("t"), record["v"])
+    for name, (steps, times, values) in columns.items():
+        history.add_columns(name, steps, times, values)

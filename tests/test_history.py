@@ -1,0 +1,147 @@
+"""A big run's whole history, drawn from its end first (issue 11): the history read
+behind the tail adds up to exactly what one full read finds, squeezed charts keep
+their spikes, and the dashboard shows the whole run, not only its last steps."""
+
+import json
+import math
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_app import SIZE, until
+
+from runyard.app.dashboard import RunyardApp
+from runyard.app.screens.detail import DetailScreen
+from runyard.app.widgets.chart import MetricChart
+from runyard.app.widgets.metric_sparks import MetricSparks
+from runyard.engine import Run
+from runyard.engine.history import SPAN, Envelope, History, read_history
+from runyard.engine.jsonl import read_all
+from runyard.engine.tail import RunTail
+
+LINES = [
+    b'[0,0.1,1700000000.0,{"loss":1.5,"acc":0.5}]',
+    b'{"s":1,"t":0.2,"ts":1700000000.1,"v":{"loss":"NaN","acc":0.25}}',  # older form
+    b'[2,0.3,1700000000.2,{"loss":"Infinity"}]',
+    b'[3,0.4,1700000000.3,{"loss":100000000000000000000000000}]',  # beyond 64 bits
+    b'not json at all',
+    b'[4,0.5,1700000000.4,{"loss":"high"}]',  # a string that is no number: bad
+    b'[5,0.6,1700000000.5,{"loss":-3,"acc":true}]',
+    b'[-1,0.7,1700000000.6,{"loss":1}]',  # a negative step: bad
+    b'[7,0.8,1700000000.7,{"loss":2.5},"inst/a"]',
+    b'[8,0.8,1700000000.7,{"loss":2.5},7]',  # an instance that is no string: bad
+    b'',
+]
+
+
+def full_read(path) -> dict:
+    """Per metric: (count, non-finite, min, max) over one plain read of the file."""
+    records, _bad = read_all(path, "metrics")
+    found: dict = {}
+    for record in records:
+        for name, value in record["v"].items():
+            count, nonfinite, low, high = found.get(name, (0, 0, None, None))
+            if isinstance(value, float) and not math.isfinite(value):
+                found[name] = (count + 1, nonfinite + 1, low, high)
+                continue
+            low = value if low is None else min(low, value)
+            high = value if high is None else max(high, value)
+            found[name] = (count + 1, nonfinite, low, high)
+    return found
+
+
+def tail_then_history(meta, backlog: int) -> dict:
+    """The same, as the dashboard reads it: the file's end, then what it skipped."""
+    tail = RunTail(meta, first_backlog=backlog)
+    tail.poll()
+    history = History()
+    for path, (identity, end) in tail.skipped.items():
+        read_history(path, identity, end, history)
+    found = {}
+    for name in set(tail.metrics) | set(history.summaries):
+        stats = tail.metrics.get(name)
+        earlier = history.summaries.get(name)
+        lows = [v for v in (stats and stats.min, earlier and earlier.min) if v is not None]
+        highs = [v for v in (stats and stats.max, earlier and earlier.max) if v is not None]
+        found[name] = ((stats.count if stats else 0) + (earlier.count if earlier else 0),
+                       (stats.nonfinite if stats else 0) +
+                       (earlier.nonfinite if earlier else 0),
+                       min(lows) if lows else None, max(highs) if highs else None)
+    return found
+
+
+@settings(max_examples=60, deadline=None)
+@given(lines=st.lists(st.sampled_from(LINES), min_size=1, max_size=400),
+       backlog=st.integers(min_value=1, max_value=20_000))
+def test_the_tail_and_the_history_behind_it_are_the_whole_file(tmp_path_factory, lines,
+                                                                backlog):
+    meta = tmp_path_factory.mktemp("run") / "x.meta"
+    meta.mkdir()
+    path = meta / "metrics.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    assert tail_then_history(meta, backlog) == full_read(path)
+
+
+def test_a_squeezed_history_keeps_its_spike_and_stays_small():
+    envelope = Envelope()
+    steps = list(range(100_000))
+    values = [0.0] * 100_000
+    values[54_321] = 1000.0
+    envelope.extend(steps[:50_000], [s / 10 for s in steps[:50_000]], values[:50_000])
+    for step in steps[50_000:]:  # one at a time, as a live run adds them
+        envelope.add(step, step / 10, values[step])
+    assert envelope.points == 100_000
+    assert len(envelope.buckets) < 2 * SPAN
+    assert sum(b.count for b in envelope.buckets) == 100_000
+    spike = [b for b in envelope.buckets if b.hi == 1000.0]
+    assert len(spike) == 1 and spike[0].step_lo <= 54_321 <= spike[0].step_hi
+    assert spike[0].time_lo <= 5432.1 <= spike[0].time_hi
+    spans = envelope.spans(by_time=False)
+    assert spans[0][0] == 0 and spans[-1][0] == 99_999  # the first step to the last
+
+
+async def test_a_big_run_shows_its_whole_history(app_root):
+    run = Run(root=app_root)
+    run.config(disable_resources_metrics=True)
+    run.init(name="long")
+    rng = random.Random(7)
+    for step in range(30_000):
+        # the lowest loss of all comes early, long before the last 2,000 steps
+        loss = -50.0 if step == 100 else 1.0 + rng.random()
+        run.log_metrics({"loss": loss, "acc": rng.random()}, step=step)
+    run.close()
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.model.view == [run.id])
+        app.open_run(run.id)
+        assert await until(pilot, lambda: isinstance(app.screen, DetailScreen) and
+                           app.screen.query(MetricChart))
+        screen = app.screen
+        sparks = screen.query_one(MetricSparks)
+        chart = screen.query_one(MetricChart)
+        assert await until(pilot, lambda: sparks.metrics)
+        assert screen.tail.skipped  # drawn from the end first
+        assert await until(pilot, lambda: screen.reading.history is not None, 30)
+        await pilot.pause()
+        text = chart.render().plain
+        assert "loading history" not in text
+        assert text.splitlines()[-1].split()[0] == "0"  # the x axis starts at step 0
+        assert "min      -50" in sparks.render().plain  # the early low, not the tail's
+        # opened again: what was read is kept, nothing is read twice
+        await pilot.press("escape")
+        assert await until(pilot, lambda: not isinstance(app.screen, DetailScreen))
+        reading = screen.reading
+        app.open_run(run.id)
+        assert await until(pilot, lambda: isinstance(app.screen, DetailScreen) and
+                           app.screen.query(MetricSparks))
+        assert app.screen.reading is reading and reading.history is not None
+        await pilot.pause()
+        assert "min      -50" in app.screen.query_one(MetricSparks).render().plain
+
+
+def test_history_of_a_replaced_file_is_not_read(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(json.dumps([0, 0.1, 1.0, {"loss": 1}]) + "\n")
+    history = History()
+    read_history(path, (0, 0), path.stat().st_size, history)  # another file's identity
+    assert history.lines == 0
