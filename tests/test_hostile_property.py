@@ -332,16 +332,12 @@ def test_unreadable_files_as_another_user(tmp_path):
 AS_NOBODY = """
 import contextlib, io, json, os, sys
 from pathlib import Path
-import runyard.app.commands.ls, runyard.app.commands.show
 from runyard.app.cli import main
-from runyard.app.model import RunsModel, critical_alerts
-from runyard.engine import summary, tail, work, store
-import runyard.engine.jsonl, datetime, json.decoder, json.encoder
+from runyard.app.model import RunsModel
+from runyard.engine import tail, work
 
 root = Path(sys.argv[1])
-os.setgroups([])
-os.setgid(65534)
-os.setuid(65534)
+
 
 def cli(*args):
     out, err = io.StringIO(), io.StringIO()
@@ -349,25 +345,37 @@ def cli(*args):
         code = main([str(a) for a in args])
     return code, out.getvalue(), err.getvalue()
 
-seen = {"uid": os.getuid(), "show": {}, "model": {}, "records": {}}
-code, out, err = cli("ls", "--json", "--root", root)
-assert code == 0, err
-seen["ls"] = json.loads(out)
-model = RunsModel(root)
-model.metric = "acc"
-model.load_all()
-for entry in seen["ls"]:
-    run_id = entry["id"]
-    seen["show"][run_id] = cli("show", run_id, "--json", "--root", root)
-    cli("show", run_id, "--root", root)
-    info = model.runs[run_id]
-    seen["model"][run_id] = [info.status, model.cell(run_id).trend]
-    t = tail.RunTail(info.meta_dir)
-    t.poll()
-    tail.TextTail(info.meta_dir / "log" / "output.log").read_new()
-    try:
-        seen["records"][run_id] = work.InstanceBook(info.paths).records()
-    except OSError as exc:  # a folder that cannot be listed: said, never taken as empty
-        seen["records"][run_id] = str(exc)
-print(json.dumps(seen))
+
+def look():
+    seen = {"uid": os.getuid(), "show": {}, "model": {}, "records": {}}
+    code, out, err = cli("ls", "--json", "--root", root)
+    assert code == 0, err
+    seen["ls"] = json.loads(out)
+    model = RunsModel(root)
+    model.metric = "acc"
+    model.load_all()
+    for entry in seen["ls"]:
+        run_id = entry["id"]
+        seen["show"][run_id] = cli("show", run_id, "--json", "--root", root)
+        cli("show", run_id, "--root", root)
+        info = model.runs[run_id]
+        seen["model"][run_id] = [info.status, model.cell(run_id).trend]
+        t = tail.RunTail(info.meta_dir)
+        t.poll()
+        tail.TextTail(info.meta_dir / "log" / "output.log").read_new()
+        try:
+            seen["records"][run_id] = work.InstanceBook(info.paths).records()
+        except OSError as exc:  # a folder that cannot be listed: said, never taken as empty
+            seen["records"][run_id] = str(exc)
+    return seen
+
+
+# Once as root, thrown away: every module the calls import on the way (runyard
+# imports what a command needs when it runs) is loaded before the interpreter's own
+# library, which may sit in a folder only root can enter, is out of reach.
+look()
+os.setgroups([])
+os.setgid(65534)
+os.setuid(65534)
+print(json.dumps(look()))
 """
