@@ -25,7 +25,7 @@ from .formatting import run_label, runs_label
 from .messages import ControlDone, ModelRefreshed
 from .model import RunsModel
 from .palette import BindingCommands
-from .refresher import RESCAN_EVERY, Refresher, RefreshFailed
+from .refresher import DETAIL_GAP, MIN_REFRESH_GAP, RESCAN_EVERY, Refresher, RefreshFailed
 from .safe_text import one_line, visible
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
@@ -124,7 +124,9 @@ class RunyardApp(App):
             screen.files_changed(message.paths)
             if message.rescan:
                 screen.poll()
-        self.refresher.visible = self.visible_ids()
+        if isinstance(screen, RunsScreen):  # behind another screen, its rows stay put
+            self.refresher.visible = self.visible_ids()
+        self.refresher.gap = MIN_REFRESH_GAP if isinstance(screen, RunsScreen) else DETAIL_GAP
         self.check_alerts()
         self.update_watches()
 
@@ -205,6 +207,7 @@ class RunyardApp(App):
         self.readings[run_id] = screen.reading
         while len(self.readings) > KEEP_READINGS:
             self.readings.pop(next(iter(self.readings)))
+        self.refresher.gap = DETAIL_GAP
         self.push_screen(screen)
         self.update_watches()
 

@@ -24,6 +24,7 @@ from .watch import RootWatcher
 
 RESCAN_EVERY = 3.0
 MIN_REFRESH_GAP = 0.1  # redraws at most ten times a second
+DETAIL_GAP = 0.25  # while a detail screen shows, whose charts redraw four times a second
 CELL_SERIES = ("metrics", "alerts")  # what the table's cells are read from
 
 
@@ -43,6 +44,7 @@ class Refresher:
         self.post = post
         self.visible: list[str] = []  # the ids on screen, set by the UI thread
         self.count = 0  # refreshes done
+        self.gap = MIN_REFRESH_GAP  # the least time between two refreshes, set by the UI
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="runyard-refresh",
@@ -66,7 +68,7 @@ class Refresher:
         next_rescan = time.monotonic() + RESCAN_EVERY
         while not self._stop.is_set():
             self._wake.wait(max(0.0, next_rescan - time.monotonic()))
-            if self._stop.wait(max(0.0, last + MIN_REFRESH_GAP - time.monotonic())):
+            if self._stop.wait(max(0.0, last + self.gap - time.monotonic())):
                 return
             self._wake.clear()
             rescan = time.monotonic() >= next_rescan

@@ -107,10 +107,12 @@ class RootWatcher:
         self._watches: dict[Path, object] = {}
         self._lock = threading.Lock()
         self._pending: set[str] = set()
+        self._started = False
 
     def start(self) -> None:
         self.observer.daemon = True
         self.observer.start()
+        self._started = True
         self.watch(set())
 
     def stop(self) -> None:
@@ -131,8 +133,11 @@ class RootWatcher:
         return pending
 
     def watch(self, folders: set[Path]) -> None:
-        """Watch the root and exactly these folders (each non-recursively)."""
+        """Watch the root and exactly these folders (each non-recursively). A folder
+        watched from now on is marked changed: what changed in it before its watch
+        was in place raised no event."""
         wanted = {self.root, *folders}
+        new = {str(f) for f in wanted - set(self._watches) if f != self.root}
         for folder in set(self._watches) - wanted:
             with contextlib.suppress(KeyError):
                 self.observer.unschedule(self._watches.pop(folder))
@@ -143,6 +148,8 @@ class RootWatcher:
                         self._handler, str(folder), recursive=False, event_filter=CHANGES)
                 except OSError:
                     continue  # gone already, or out of watches: the re-scan covers it
+        if new and self._started:
+            self.mark(new)
 
     def describe(self) -> str:
         return "inotify" if self.mode == "inotify" else f"polling {self.interval:g}s"

@@ -23,7 +23,8 @@ from runyard.engine import load_run
 from runyard.engine.history import History, read_history
 from runyard.engine.jsonl import BadLine, SeriesReader
 from runyard.engine.layout import RunPaths
-from runyard.engine.tail import RunTail, TextTail
+from runyard.engine.series import series_kind
+from runyard.engine.tail import SERIES, RunTail, TextTail
 from runyard.engine.work import InstanceBook
 
 from ..formatting import duration
@@ -31,6 +32,7 @@ from ..model import critical_alerts, progress_text
 from ..widgets.chart import MetricChart
 from ..widgets.metric_sparks import MetricSparks
 from ..widgets.static_text import redraw
+from ..widgets.throttle import Throttle
 from .detail_text import (
     alerts_text,
     event_lines,
@@ -94,11 +96,13 @@ class HistoryRead(Message):
 
 
 class RunRead(Message):
-    """A read of the run's files finished (posted from the worker thread)."""
+    """A read of the run's files finished (posted from the worker thread); ``light``:
+    of its series alone."""
 
-    def __init__(self, found: RunFiles):
+    def __init__(self, found: RunFiles, light: bool = False):
         super().__init__()
         self.found = found
+        self.light = light
 
 
 class DetailScreen(Screen):
@@ -127,12 +131,16 @@ class DetailScreen(Screen):
         self.files_reader = self.reading.files_reader
         self.saved_files = self.reading.saved_files
         self._history_wanted = False  # a history worker runs (or ran) for this screen
+        self._info: tuple | None = None  # what the Info tab shows, as last read
+        self._metrics_drawing = Throttle(self, self.draw_metrics)  # at most 4 a second
         self.by_time = False
         self.info = load_run(root, run_id)
         self.is_flow = self.info.attrs.get("kind") == "flow"
         self.tabs = FLOW_TABS if self.is_flow else TABS
         self._polling = False
         self._again = False
+        self._again_full = False
+        self._last: RunFiles | None = None  # the last full read
         self.reason: str | None = None
         self._drawn: dict[str, Text] = {}  # what each Static shows now
 
@@ -180,23 +188,30 @@ class DetailScreen(Screen):
 
     # -- refreshing -----------------------------------------------------------
     def files_changed(self, paths: set[str]) -> None:
-        mine = str(self.meta_dir)
-        if any(p.startswith(mine) for p in paths):
-            self.poll()
+        mine = str(self.meta_dir) + "/"
+        changed = [p[len(mine):] for p in paths if p.startswith(mine) or p + "/" == mine]
+        if changed:
+            # a series growing (ten times a second for a busy run) needs only the tail
+            self.poll(full=not all(series_kind(p) in SERIES for p in changed))
 
-    def poll(self) -> None:
+    def poll(self, full: bool = True) -> None:
         if self._polling:
             self._again = True  # rescheduled after the one in progress, never stacked
+            self._again_full |= full
             return
         self._polling = True
-        self.read_files()
+        self.read_files(full or self._last is None)
 
     @work(thread=True, exit_on_error=False, group="detail")
-    def read_files(self) -> None:
-        """On a worker thread: what changed. A part that cannot be read (a folder
-        another user closed, a file that is no file) is named, and the rest shown."""
+    def read_files(self, full: bool = True) -> None:
+        """On a worker thread: what changed (``full``: everything the screen shows, else
+        the series alone). A part that cannot be read (a folder another user closed,
+        a file that is no file) is named, and the rest shown."""
         from runyard.engine.summary import alert_definitions
 
+        if not full:
+            self.post_message(RunRead(RunFiles(self.tail.poll(), self.info), light=True))
+            return
         found = RunFiles(self.tail.poll(), load_run(self.root, self.run_id))
         parts = (("output", "log/", self.read_logs),
                  ("records", "instances/", self.read_instances),
@@ -254,18 +269,21 @@ class DetailScreen(Screen):
 
     def on_run_read(self, message: RunRead) -> None:
         found = message.found
-        self.info = found.info
-        self.reason = found.reason
         self._polling = False
+        if not message.light:
+            self.info, self.reason, self._last = found.info, found.reason, found
         update = found.update
         sparks = self.query_one("#sparks", MetricSparks)
         if update.metrics or not sparks.metrics:
-            sparks.update_metrics(self.tail.metrics, self.history_summaries())
-            self.update_chart()
+            self._metrics_drawing.soon(urgent=not sparks.metrics)
         self.start_history()
         if update.events:
             self.query_one("#event-log", Log).write_lines(
                 [line for event in update.events for line in event_lines(event)])
+        if message.light:
+            self.update_title()
+            self._again_after()
+            return
         self.show_text("#alert-text", alerts_text(found.alert_defs, self.tail.alerts,
                                                   list(self.tail.alert_history),
                                                   self.tail.bad))
@@ -275,11 +293,23 @@ class DetailScreen(Screen):
         self.update_instances(found.records)
         self.update_steps(found.steps)
         self.update_title()
-        self.show_text("#info-text", info_text(found.info, found.files, found.produced,
-                                               found.problems))
+        self._info = (found.info, found.files, found.produced, found.problems)
+        self.update_info()
+        self._again_after()
+
+    def _again_after(self) -> None:
         if self._again:
-            self._again = False
-            self.poll()
+            full, self._again, self._again_full = self._again_full, False, False
+            self.poll(full)
+
+    def update_info(self) -> None:
+        """The Info tab, drawn while it is the one shown (it changes every second of a
+        live run, and nobody reads it behind the others)."""
+        if self._info is not None and self.query_one("#tabs", TabbedContent).active == "info":
+            self.show_text("#info-text", info_text(*self._info))
+
+    def on_tabbed_content_tab_activated(self, _event) -> None:
+        self.update_info()
 
     def show_text(self, selector: str, text: Text) -> None:
         """Update a Static only when its text changed (relayout only if its height may)."""
@@ -300,6 +330,12 @@ class DetailScreen(Screen):
         critical = [a for a, r in self.tail.alerts.items() if r.get("state") == "critical"]
         self.show_text("#run-title", title_text(self.info, critical, self.is_flow,
                                                 self.reason))
+
+    def draw_metrics(self) -> None:
+        """The sparklines and the chart, together (one repaint), as the tail has them."""
+        self.query_one("#sparks", MetricSparks).update_metrics(self.tail.metrics,
+                                                              self.history_summaries())
+        self.update_chart()
 
     def update_chart(self) -> None:
         """The selected metric over its whole history: the points the tail skipped (once

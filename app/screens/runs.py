@@ -8,6 +8,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from ..model import SORT_KEYS
+from ..refresher import MIN_REFRESH_GAP
 from ..safe_text import one_line
 from ..widgets.runs_table import RunsTable, TableHeader
 from ..widgets.static_text import redraw
@@ -55,6 +56,7 @@ class RunsScreen(Screen):
         """Back from another screen: the runs changed unseen meanwhile (a hidden table is
         not redrawn on every refresh), so draw it all once."""
         if self.is_mounted:
+            self.app.refresher.gap = MIN_REFRESH_GAP
             self.refresh_view()
             self.app.refresh_cells()
 

@@ -89,44 +89,49 @@ def sparkline(values: list[float], width: int) -> str:
     return "".join(chars[int(unit(v, low, high) * top)] for v in values)
 
 
+BRAILLE_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [dy][dx]
+
+
 def braille_chart(points: list[tuple], width: int, height: int) -> list[str]:
     """``points`` drawn in ``width`` x ``height`` cells: braille dots (2 x 4 a cell)
     where Unicode works, else ``*`` one a cell. Rows top to bottom. A point is (x, y),
     or (x, lowest y, highest y) for many points squeezed into one (drawn as a
     vertical stroke, so a spike stays visible). Points with a coordinate that is
     not a finite number are left out."""
-    points = [p for p in points if len(finite(p)) == len(p) >= 2]
+    points = _drawable(points)
     if not points or width < 2 or height < 1:
         return [" " * max(width, 0)] * max(height, 0)
     dots_x, dots_y = (2, 4) if UNICODE else (1, 1)
     cols, rows = width * dots_x, height * dots_y
     x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
     y0, y1 = min(min(p[1:]) for p in points), max(max(p[1:]) for p in points)
-    grid = [[False] * cols for _ in range(rows)]
-
-    def row_of(y: float) -> int:
-        return int((1 - unit(y, y0, y1)) * (rows - 1)) if y1 > y0 else rows // 2
-
+    # where a value lands, halving first so that any finite range stays finite
+    x_span, y_span = x1 / 2 - x0 / 2, y1 / 2 - y0 / 2
+    last_col, last_row, middle = cols - 1, rows - 1, rows // 2
+    cells = [[0] * width for _ in range(height)]
     for point in points:
-        cx = int(unit(point[0], x0, x1) * (cols - 1)) if x1 > x0 else 0
-        top, bottom = row_of(max(point[1:])), row_of(min(point[1:]))
+        cx = int((point[0] / 2 - x0 / 2) / x_span * last_col) if x_span > 0 else 0
+        if y_span > 0:
+            top = int((1 - (max(point[1:]) / 2 - y0 / 2) / y_span) * last_row)
+            bottom = int((1 - (min(point[1:]) / 2 - y0 / 2) / y_span) * last_row)
+        else:
+            top = bottom = middle
+        col, dx = divmod(cx, dots_x)
         for cy in range(top, bottom + 1):
-            grid[cy][cx] = True
+            row, dy = divmod(cy, dots_y)
+            cells[row][col] |= BRAILLE_BITS[dy][dx] if UNICODE else 1
     if not UNICODE:
-        return ["".join("*" if dot else " " for dot in row) for row in grid]
-    bits = ((0, 0, 0x01), (0, 1, 0x02), (0, 2, 0x04), (1, 0, 0x08), (1, 1, 0x10),
-            (1, 2, 0x20), (0, 3, 0x40), (1, 3, 0x80))
-    lines = []
-    for row in range(height):
-        chars = []
-        for col in range(width):
-            code = 0
-            for dx, dy, bit in bits:
-                if grid[row * 4 + dy][col * 2 + dx]:
-                    code |= bit
-            chars.append(chr(0x2800 + code))
-        lines.append("".join(chars))
-    return lines
+        return ["".join("*" if code else " " for code in line) for line in cells]
+    return ["".join(map(chr, (0x2800 + code for code in line))) for line in cells]
+
+
+def _drawable(points: list[tuple]) -> list[tuple]:
+    """The points whose every coordinate is a finite float (or an int within a float's
+    range)."""
+    try:
+        return [p for p in points if len(p) >= 2 and all(map(math.isfinite, p))]
+    except (TypeError, OverflowError):  # not a number, or an int beyond a float
+        return [p for p in points if len(finite(p)) == len(p) >= 2]
 
 
 def _huge(value: int) -> str:
