@@ -261,8 +261,11 @@ class ModuleSupervisor(Supervisor):
         if record.get("status") == "done":  # it died after finishing: keep the work
             self.count("running", "done")
         elif signame:  # killed from outside: not its failure; again, a bounded number
+            # a run killed before its record said 'running' (running_mark.py) counts too
+            unrecorded = record.get("status") != "running"
             record.update(status="pending", ended=time.time(), killed=signame,
-                          kills=record.get("kills", 0) + 1, error=None)
+                          kills=record.get("kills", 0) + 1, error=None,
+                          attempts=record.get("attempts", 0) + unrecorded)
             self.book.write(key, record)
             self.count("running", "pending")
             name = instance_name(record)

@@ -9,6 +9,7 @@ with its supervisor (PR_SET_PDEATHSIG), so a killed run leaves no orphan
 writing into its records.
 """
 
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -23,6 +24,7 @@ from .context import set_current
 from .errors import RunyardError
 from .layout import RunPaths
 from .modules import ModuleError, load_module
+from .running_mark import RunningMark
 from .spec import module_copy, read_spec
 from .untrusted import open_for_writing
 from .work import InstanceBook
@@ -49,6 +51,7 @@ class InstanceRunner:
                  on_save=None):
         self.paths = paths
         self.book = InstanceBook(paths)
+        self.mark = RunningMark(self.book.write)
         self.on_save = on_save  # called after every save (pause/close checks on Dask)
         _module, self.run_fn, self.done_fn = load_module(module_path)
         from .run import Run
@@ -75,7 +78,8 @@ class InstanceRunner:
     def _run_record(self, key: str, record: dict) -> dict:
         record.update(status="running", attempts=record.get("attempts", 0) + 1,
                       started=time.time(), error=None, killed=None)
-        self.book.write(key, record)
+        mark = self.mark
+        mark.begin(key, record)  # on disk only if it runs a while (running_mark.py)
         self.handle._context = record["instance"]
 
         def save(state) -> None:
@@ -86,8 +90,7 @@ class InstanceRunner:
             if size > STATE_MAX:  # the record must stay within what readers accept
                 raise ValueError(f"save() takes a state of at most {STATE_MAX} bytes "
                                  f"(UTF-8), not {size}")
-            record.update(state=state, state_size=size, saved=time.time())
-            self.book.write(key, record)
+            mark.write(key, record, state=state, state_size=size, saved=time.time())
             if self.on_save is not None:
                 self.on_save()
 
@@ -95,17 +98,19 @@ class InstanceRunner:
             self.run_fn(record["instance"], save, record.get("state", ""))
         except Exception as exc:  # the user's code: any failure fails this instance
             text = "".join(traceback.format_exception(exc))
-            record.update(status="failed", ended=time.time(),
-                          failures=record.get("failures", 0) + 1,
-                          error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX])
-            self.book.write(key, record)
+            mark.write(key, record, status="failed", ended=time.time(),
+                       failures=record.get("failures", 0) + 1,
+                       error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX])
             self.handle.log_event(f"Instance {record['instance']} failed:\n{text}",
                                   log_level="error")
             return {"key": key, "ok": False, "error": record["error"]}
+        except BaseException:  # stopped from outside (close, Ctrl-C): it did run
+            with contextlib.suppress(OSError):  # the unwinding matters more than the count
+                mark.now()
+            raise
         finally:
             self.handle._context = None
-        record.update(status="done", ended=time.time())
-        self.book.write(key, record)
+        mark.write(key, record, status="done", ended=time.time())
         return {"key": key, "ok": True}
 
     def done(self) -> dict:

@@ -1,0 +1,103 @@
+"""What one instance costs the engine on disk (issue 11): a trivial instance is one
+record write, and an instance that runs a while is still seen running."""
+
+import json
+import textwrap
+from pathlib import Path
+
+from runyard.engine.control import start, wait_for_end
+from runyard.engine.spec import RunSpec
+from runyard.engine.work import InstanceBook
+
+from conftest import wait_until
+
+# Loaded by every process of the run (supervisor, workers): counts, through Python's
+# audit events, the files created and renamed in instances/ and writes them at exit.
+AUDIT = """
+    import atexit, json, os, sys
+
+    created, renamed = [], []
+
+    def _hook(event, args):
+        if event == "open" and isinstance(args[0], (str, bytes)) and \
+                isinstance(args[2], int) and args[2] & os.O_CREAT:
+            path = os.fsdecode(args[0])
+            if "/instances/" in path and not os.path.exists(path):
+                created.append(os.path.basename(path))
+        elif event == "os.rename" and "/instances/" in os.fsdecode(args[1]):
+            renamed.append(os.path.basename(os.fsdecode(args[1])))
+
+    def _report():
+        if created or renamed:
+            with open(os.path.join(OUT, f"{os.getpid()}.json"), "w") as f:
+                json.dump({"created": created, "renamed": renamed}, f)
+
+    sys.addaudithook(_hook)
+    atexit.register(_report)
+"""
+
+
+def audited(tmp_path: Path, monkeypatch) -> Path:
+    """A folder where each process of a run started from now reports its file work."""
+    site, out = tmp_path / "site", tmp_path / "audit"
+    site.mkdir()
+    out.mkdir()
+    (site / "sitecustomize.py").write_text(
+        textwrap.dedent(AUDIT).replace("OUT", repr(str(out))))
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    return out
+
+
+def data_files(tmp_path: Path, count: int) -> list[str]:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    paths = []
+    for i in range(count):
+        path = folder / f"{i:03d}.txt"
+        path.write_text(str(i))
+        paths.append(str(path))
+    return paths
+
+
+def test_a_trivial_instance_is_one_record_write(root, tmp_path, monkeypatch):
+    module = tmp_path / "trivial.py"
+    module.write_text("def run(instance, save, state):\n    pass\n")
+    out = audited(tmp_path, monkeypatch)
+    count = 20
+    info = start(root, RunSpec(kind="module", module=str(module),
+                               instances=data_files(tmp_path, count), workers=2))
+    info = wait_for_end(root, info.id, 60)
+    assert info.status == "completed", info.attrs.get("exit")
+    reports = [json.loads(p.read_text()) for p in out.iterdir()]
+    renamed = sorted(name for report in reports for name in report["renamed"])
+    created = [name for report in reports for name in report["created"]]
+    # each record replaced once, by its done record: no 'running' record in between
+    assert renamed == sorted(f"{i:05d}-0.json" for i in range(count))
+    assert len(created) <= 2 * count, created  # its temporary file, and its lock
+    records = InstanceBook(info.paths).records()
+    assert all(r["status"] == "done" and r["attempts"] == 1 and r["started"]
+               for r in records.values())
+
+
+def test_an_instance_that_runs_a_while_is_recorded_running(root, tmp_path):
+    """The 'running' record of an instance that does not save is written once it has
+    run a moment, so the dashboard and ``runyard show`` see it running."""
+    gate = tmp_path / "gate"
+    module = tmp_path / "slow.py"
+    module.write_text(textwrap.dedent(f"""
+        import os, time
+
+        def run(instance, save, state):
+            while not os.path.exists({str(gate)!r}):
+                time.sleep(0.01)
+    """))
+    info = start(root, RunSpec(kind="module", module=str(module),
+                               instances=data_files(tmp_path, 1)))
+    book = InstanceBook(info.paths)
+    record = wait_until(lambda: (book.read("00000-0") or {}).get("status") == "running"
+                        and book.read("00000-0"), 30, 0.02)
+    assert record["attempts"] == 1 and record["started"] and record["state"] == ""
+    gate.write_text("")
+    info = wait_for_end(root, info.id, 60)
+    assert info.status == "completed", info.attrs.get("exit")
+    assert book.read("00000-0")["status"] == "done"
