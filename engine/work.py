@@ -17,12 +17,13 @@ names the signal of the kill that ended the last run (None once it runs again;
 see kills.py). ``done.json`` appears once ``done()`` has returned.
 """
 
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
-from .atomic import write_json_atomic
+from .atomic import write_all, write_json_atomic
 from .layout import RunPaths
 from .shapes import COUNT, NUMBER_OR_NULL, TEXT, TEXT_OR_NULL, WrongShape, check_fields
 from .untrusted import INSTANCE_MAX, NotReadable, read_json
@@ -78,14 +79,22 @@ class InstanceBook:
         return record
 
     def write(self, key: str, record: dict, fsync: bool = False) -> None:
-        write_json_atomic(self.path(key), record, fsync=fsync)
+        write_json_atomic(self.path(key), record, fsync=fsync, compact=True)
 
     def create(self, instances: list[str], iterations: int) -> None:
-        """The pending records of a new run (written before it is started)."""
-        self.folder.mkdir(exist_ok=True)
+        """The pending records of a new run (written before it is started).
+
+        They are written into a hidden folder that becomes ``instances/`` once every
+        record is whole, so no reader sees one half written, and none needs a
+        temporary file and a rename of its own (a start of 1,000,000 units is that
+        many files)."""
+        staging = self.folder.with_name(f".{INSTANCES}.{os.urandom(4).hex()}")
+        staging.mkdir()
         for index, instance in enumerate(instances):
             for iteration in range(iterations):
-                self.write(work_key(index, iteration), new_record(instance, iteration))
+                name = os.path.join(staging, f"{work_key(index, iteration)}.json")
+                _write_new(name, new_record(instance, iteration))
+        os.rename(staging, self.folder)
 
     def keys(self) -> list[str]:
         """The keys of every record; NotReadable (an OSError) if the folder cannot be
@@ -133,6 +142,17 @@ class InstanceBook:
 
     def mark_done_called(self) -> None:
         write_json_atomic(self.paths.meta(DONE_MARK), {"time": time.time()}, fsync=True)
+
+
+def _write_new(path: str, record: dict) -> None:
+    data = json.dumps(record, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8") + b"\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o666)
+    try:
+        write_all(fd, data)
+    finally:
+        os.close(fd)
 
 
 def bad_record(reason: str) -> dict:
