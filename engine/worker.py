@@ -14,6 +14,7 @@ import ctypes
 import fcntl
 import json
 import os
+import select
 import signal
 import sys
 import time
@@ -131,18 +132,42 @@ class InstanceRunner:
         self.handle._shutdown("completed")
 
 
-def serve(paths: RunPaths, name: str, tasks, results) -> None:
+class Tasks:
+    """The supervisor's task lines, read from a pipe."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.buffer = b""
+
+    def next(self) -> dict | None:
+        """The next task, waiting for it; None once the supervisor closed the pipe."""
+        while b"\n" not in self.buffer:
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def waiting(self) -> bool:
+        """True if the next task (or the end of the pipe) has already arrived."""
+        return b"\n" in self.buffer or bool(select.select([self.fd], [], [], 0)[0])
+
+
+def serve(paths: RunPaths, name: str, tasks: Tasks, results) -> None:
     # the module's own folder stays importable: helpers beside it keep working
     sys.path.insert(0, str(Path(read_spec(paths.meta_dir).module).parent))
     runner = InstanceRunner(paths, name, module_copy(paths.meta_dir))
     results.write(json.dumps({"op": "ready"}) + "\n")
     results.flush()
-    for line in tasks:
-        task = json.loads(line)
+    for task in iter(tasks.next, None):
         if task["op"] == "exit":
             break
         answer = runner.done() if task["op"] == "done" else runner.run(task["key"])
-        runner.handle._writer.flush()
+        if not tasks.waiting():
+            # no more work here for now: what was logged reaches the disk before the
+            # supervisor hears of this answer (and so before done() or the run's end)
+            runner.handle._writer.flush()
         results.write(json.dumps(answer) + "\n")
         results.flush()
     runner.close()
@@ -169,9 +194,9 @@ def main(argv: list[str]) -> int:
     os.chdir(paths.run_dir)
     for fd in (int(task_fd), int(result_fd)):
         os.set_inheritable(fd, False)  # what the module starts must not hold our pipes
-    with os.fdopen(int(task_fd), "r") as tasks, os.fdopen(int(result_fd), "w") as results:
+    with os.fdopen(int(result_fd), "w") as results:
         try:
-            serve(paths, name, tasks, results)
+            serve(paths, name, Tasks(int(task_fd)), results)
         except (ModuleError, RunyardError) as exc:
             results.write(json.dumps({"op": "fatal", "error": str(exc)}) + "\n")
             results.flush()

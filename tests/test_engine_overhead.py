@@ -101,3 +101,63 @@ def test_an_instance_that_runs_a_while_is_recorded_running(root, tmp_path):
     info = wait_for_end(root, info.id, 60)
     assert info.status == "completed", info.attrs.get("exit")
     assert book.read("00000-0")["status"] == "done"
+
+
+def test_a_task_sent_ahead_to_a_killed_worker_runs_and_is_not_counted_killed(
+        root, tmp_path):
+    """After a quick instance a worker is sent its next task while it runs one: killed,
+    the instance under way counts the kill, and the one it had not begun runs as if
+    never sent."""
+    flag = tmp_path / "kill-once"
+    flag.write_text("")
+    module = tmp_path / "oom.py"
+    module.write_text(textwrap.dedent(f"""
+        import os, select, signal, sys
+
+        def run(instance, save, state):
+            if instance.endswith("001.txt") and os.path.exists({str(flag)!r}):
+                os.unlink({str(flag)!r})
+                # the worker's task pipe: wait for the next task, sent ahead
+                select.select([int(sys.argv[-2])], [], [], 10)
+                os.kill(os.getpid(), signal.SIGKILL)
+            open(os.path.basename(instance) + ".out", "w").write("ok")
+    """))
+    info = start(root, RunSpec(kind="module", module=str(module),
+                               instances=data_files(tmp_path, 4), workers=1))
+    info = wait_for_end(root, info.id, 60)
+    assert info.status == "completed", info.attrs.get("exit")
+    records = InstanceBook(info.paths).records()
+    assert [r["kills"] for r in records.values()] == [0, 1, 0, 0]
+    assert [r["attempts"] for r in records.values()] == [1, 2, 1, 1]
+    assert sorted(p.name for p in info.paths.run_dir.iterdir()) == \
+        [f"{i:03d}.txt.out" for i in range(4)]
+    log = (info.meta_dir / "log" / "supervisor.log").read_text()
+    assert log.count("killed by SIGKILL") == 1
+
+
+def test_done_sees_every_instance_metrics(root, tmp_path):
+    """Workers do not wait for their metrics to be written after every instance, but
+    all of them are on disk before done() is called."""
+    module = tmp_path / "count.py"
+    module.write_text(textwrap.dedent("""
+        import glob, os
+        from runyard.engine import current_run
+
+        def run(instance, save, state):
+            current_run().log_metrics({"x": 1.0})
+
+        def done():
+            meta = os.path.join(os.environ["RUNYARD_ROOT"], os.environ["RUNYARD_RUN_ID"]
+                                + ".meta")
+            lines = 0
+            for name in glob.glob(os.path.join(meta, "metrics*.jsonl")):
+                with open(name) as f:
+                    lines += sum(1 for line in f if '"instance"' in line)
+            open("done.log", "w").write(str(lines))
+    """))
+    count = 40
+    info = start(root, RunSpec(kind="module", module=str(module),
+                               instances=data_files(tmp_path, count), workers=2))
+    info = wait_for_end(root, info.id, 60)
+    assert info.status == "completed", info.attrs.get("exit")
+    assert (info.paths.run_dir / "done.log").read_text() == str(count)
