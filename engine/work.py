@@ -9,7 +9,9 @@ Each (instance, iteration) has one whole-file record,
 
 ``status`` is ``pending``, ``running``, ``done`` or ``failed``. The process
 running an instance is the record's only writer while it runs (it also holds
-``<key>.lock``); ``save(state)`` replaces the record atomically at once. A
+``<key>.lock``); ``save(state)`` replaces the record atomically at once. It is
+written ``running`` only once the instance saves or has run a moment
+(running_mark.py); a quick one goes from ``pending`` to ``done`` in one write. A
 record left ``running`` by a process that died is unfinished work, resumed
 from its last saved state. ``failures`` counts the runs that failed (the retry
 limit), ``kills`` those whose worker was killed from outside, and ``killed``

@@ -4,7 +4,8 @@
 
 Tasks arrive as JSON lines on TASK_FD (``{"op": "run", "key": ...}``,
 ``{"op": "done"}``, ``{"op": "exit"}``); each answer is one JSON line on
-RESULT_FD. The user's own output goes to the worker's log. The worker dies
+RESULT_FD, in the order of the tasks; the next task may arrive while one runs
+(pool.py). The user's own output goes to the worker's log. The worker dies
 with its supervisor (PR_SET_PDEATHSIG), so a killed run leaves no orphan
 writing into its records.
 """
