@@ -27,16 +27,17 @@ TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # the names create_temp() gi
 _swept: set[str] = set()  # folders this process has swept already
 
 
-def create_temp(path: Path) -> tuple[int, str]:
+def create_temp(path: Path | str) -> tuple[int, str]:
     """A new temporary file beside ``path``, open for writing: (fd, its path).
 
     Created with mode 0666 less the umask, as any file the user writes: a group
     sharing a runs directory reads each other's runs (tempfile.mkstemp would make
     every record 0600, readable by its owner alone).
     """
+    folder, name = os.path.split(os.fspath(path))
     for _ in range(100):
         tail = os.urandom(4).hex()
-        tmp = os.path.join(path.parent, f".{path.name}.{tail}.tmp")
+        tmp = os.path.join(folder, f".{name}.{tail}.tmp")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
                            0o666), tmp
@@ -48,7 +49,7 @@ def create_temp(path: Path) -> tuple[int, str]:
 def write_atomic(path: Path | str, data: bytes | str, *, fsync: bool = False,
                  mode: int | None = None) -> None:
     """Replace ``path`` with ``data`` in one step."""
-    path = Path(path)
+    path = os.fspath(path)  # a string: pathlib costs as much as the writing here
     if isinstance(data, str):
         data = data.encode("utf-8")
     fd, tmp = create_temp(path)
@@ -65,10 +66,10 @@ def write_atomic(path: Path | str, data: bytes | str, *, fsync: bool = False,
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    folder = str(path.parent)
+    folder = os.path.dirname(path) or "."
     if folder not in _swept:
         _swept.add(folder)
-        sweep_stale_temps(path.parent, os.stat(path).st_mtime)
+        sweep_stale_temps(Path(folder), os.stat(path).st_mtime)
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -53,9 +53,14 @@ class InstanceBook:
     def __init__(self, paths: RunPaths):
         self.paths = paths
         self.folder = paths.meta(INSTANCES)
+        self.folder_name = str(self.folder)  # strings on the hot path: no pathlib
 
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.json"
+
+    def name(self, key: str) -> str:
+        """The record's path, as a string."""
+        return f"{self.folder_name}/{key}.json"
 
     def read(self, key: str) -> dict | None:
         """The record of ``key``, None if there is none.
@@ -66,7 +71,7 @@ class InstanceBook:
         runs it (its instance and saved state are unknown) and the run ends
         failed, saying why, with nothing else lost.
         """
-        path = self.path(key)
+        path = self.name(key)
         try:
             record = read_json(path, INSTANCE_MAX)
             if not isinstance(record, dict):
@@ -81,7 +86,7 @@ class InstanceBook:
         return record
 
     def write(self, key: str, record: dict, fsync: bool = False) -> None:
-        write_json_atomic(self.path(key), record, fsync=fsync, compact=True)
+        write_json_atomic(self.name(key), record, fsync=fsync, compact=True)
 
     def create(self, instances: list[str], iterations: int) -> None:
         """The pending records of a new run (written before it is started).

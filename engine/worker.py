@@ -65,8 +65,9 @@ class InstanceRunner:
 
     def run(self, key: str) -> dict:
         """Run one instance to its end; the answer for the supervisor."""
-        lock_path = self.book.folder / f"{key}.lock"  # never truncated, never via a link
-        with os.fdopen(open_for_writing(lock_path, os.O_WRONLY), "w") as lock:
+        lock_path = f"{self.book.folder_name}/{key}.lock"  # never truncated, nor via a link
+        lock = open_for_writing(lock_path, os.O_WRONLY)
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX)  # a straggler of a killed attempt? wait
             record = self.book.read(key)
             if record is None:
@@ -76,6 +77,8 @@ class InstanceRunner:
             if record.get("status") == "done":
                 return {"key": key, "ok": True}
             return self._run_record(key, record)
+        finally:
+            os.close(lock)
 
     def _run_record(self, key: str, record: dict) -> dict:
         record.update(status="running", attempts=record.get("attempts", 0) + 1,
