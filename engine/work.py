@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from .atomic import write_all, write_json_atomic
+from .instance_lock import make_shared
 from .layout import RunPaths
 from .shapes import COUNT, NUMBER_OR_NULL, TEXT, TEXT_OR_NULL, WrongShape, check_fields
 from .untrusted import INSTANCE_MAX, NotReadable, read_json
@@ -101,6 +102,7 @@ class InstanceBook:
             for iteration in range(iterations):
                 name = os.path.join(staging, f"{work_key(index, iteration)}.json")
                 _write_new(name, new_record(instance, iteration))
+        make_shared(str(staging))  # what the instances' locks link to
         os.rename(staging, self.folder)
 
     def keys(self) -> list[str]:

@@ -12,7 +12,6 @@ writing into its records.
 
 import contextlib
 import ctypes
-import fcntl
 import json
 import os
 import select
@@ -24,11 +23,11 @@ from pathlib import Path
 
 from .context import set_current
 from .errors import RunyardError
+from .instance_lock import lock_instance
 from .layout import RunPaths
 from .modules import ModuleError, load_module
 from .running_mark import RunningMark
 from .spec import module_copy, read_spec
-from .untrusted import open_for_writing
 from .work import InstanceBook
 
 STATE_MAX = 32 * 1024 * 1024  # bytes of a saved state: its record stays < INSTANCE_MAX
@@ -65,10 +64,8 @@ class InstanceRunner:
 
     def run(self, key: str) -> dict:
         """Run one instance to its end; the answer for the supervisor."""
-        lock_path = f"{self.book.folder_name}/{key}.lock"  # never truncated, nor via a link
-        lock = open_for_writing(lock_path, os.O_WRONLY)
+        lock = lock_instance(self.book.folder_name, key)  # a straggler of a killed attempt?
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # a straggler of a killed attempt? wait
             record = self.book.read(key)
             if record is None:
                 return {"key": key, "ok": False, "error": f"no record for {key}"}

@@ -16,7 +16,7 @@ from conftest import wait_until
 AUDIT = """
     import atexit, json, os, sys
 
-    created, renamed = [], []
+    created, renamed, linked = [], [], []
 
     def _hook(event, args):
         if event == "open" and isinstance(args[0], (str, bytes)) and \
@@ -26,11 +26,13 @@ AUDIT = """
                 created.append(os.path.basename(path))
         elif event == "os.rename" and "/instances/" in os.fsdecode(args[1]):
             renamed.append(os.path.basename(os.fsdecode(args[1])))
+        elif event == "os.link" and "/instances/" in os.fsdecode(args[1]):
+            linked.append(os.path.basename(os.fsdecode(args[1])))
 
     def _report():
-        if created or renamed:
+        if created or renamed or linked:
             with open(os.path.join(OUT, f"{os.getpid()}.json"), "w") as f:
-                json.dump({"created": created, "renamed": renamed}, f)
+                json.dump({"created": created, "renamed": renamed, "linked": linked}, f)
 
     sys.addaudithook(_hook)
     atexit.register(_report)
@@ -71,9 +73,12 @@ def test_a_trivial_instance_is_one_record_write(root, tmp_path, monkeypatch):
     reports = [json.loads(p.read_text()) for p in out.iterdir()]
     renamed = sorted(name for report in reports for name in report["renamed"])
     created = [name for report in reports for name in report["created"]]
+    linked = sorted(name for report in reports for name in report["linked"])
     # each record replaced once, by its done record: no 'running' record in between
     assert renamed == sorted(f"{i:05d}-0.json" for i in range(count))
-    assert len(created) <= 2 * count, created  # its temporary file, and its lock
+    # one new file each, the record's temporary file; its lock is a link (no new inode)
+    assert len(created) == count and all(n.endswith(".tmp") for n in created), created
+    assert linked == sorted(f"{i:05d}-0.lock" for i in range(count))
     records = InstanceBook(info.paths).records()
     assert all(r["status"] == "done" and r["attempts"] == 1 and r["started"]
                for r in records.values())
@@ -161,3 +166,49 @@ def test_done_sees_every_instance_metrics(root, tmp_path):
     info = wait_for_end(root, info.id, 60)
     assert info.status == "completed", info.attrs.get("exit")
     assert (info.paths.run_dir / "done.log").read_text() == str(count)
+
+
+HOLDER = """
+    import sys
+    from runyard.engine.instance_lock import lock_instance
+
+    fd = lock_instance(sys.argv[1], sys.argv[2])
+    print("held", flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+"""
+
+
+def test_an_instance_lock_excludes_a_second_runner_of_it_only(tmp_path):
+    """The instances' locks are links to one file: each still excludes a second
+    process running the same instance (a straggler of a killed attempt), and only it."""
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    from runyard.engine.instance_lock import lock_instance, make_shared
+
+    folder = tmp_path / "instances"
+    folder.mkdir()
+    make_shared(str(folder))
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(HOLDER), str(folder),
+                               "00001-0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        os.close(lock_instance(str(folder), "00002-0"))  # another instance: at once
+        os.close(lock_instance(str(folder), "00001-1"))  # another iteration: at once
+        got = threading.Event()
+
+        def second():
+            os.close(lock_instance(str(folder), "00001-0"))
+            got.set()
+
+        threading.Thread(target=second, daemon=True).start()
+        assert not got.wait(0.5)  # still held by the first runner
+        holder.stdin.close()  # it ends: its lock goes with it
+        assert got.wait(30)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert os.stat(folder / "00001-0.lock").st_ino == os.stat(folder / ".locks").st_ino
