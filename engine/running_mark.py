@@ -28,11 +28,16 @@ class RunningMark:
         self._lock = threading.Lock()
         self._due: tuple[str, dict, float] | None = None  # key, record, when to write
         self._thread: threading.Thread | None = None
+        self._asleep = False  # the thread waits for _wake: nothing was under way
+        self._wake = threading.Event()
 
     def begin(self, key: str, record: dict) -> None:
         """``record`` (in memory: running) starts; written if it runs long enough."""
         with self._lock:
             self._due = (key, record, time.monotonic() + RUNNING_AFTER)
+            if self._asleep:
+                self._asleep = False
+                self._wake.set()
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="runyard-running-mark",
                                             daemon=True)
@@ -53,13 +58,16 @@ class RunningMark:
             if due is not None:
                 self._write(due[0], due[1])
 
-    def cancel(self) -> None:
-        with self._lock:
-            self._due = None
-
     def _loop(self) -> None:
         while True:
             time.sleep(LOOK_EVERY)
+            with self._lock:
+                due = self._due
+                self._asleep = due is None
+            if due is None:  # an idle worker's thread costs nothing until begin()
+                self._wake.wait()
+                self._wake.clear()
+                continue
             with self._lock:
                 due = self._due
                 if due is None or time.monotonic() < due[2]:
