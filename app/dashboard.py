@@ -1,15 +1,14 @@
 """The runyard dashboard: a Textual app over a runs directory, live, keyboard-driven.
 
-Data flows one way: watchdog (on its own thread) marks paths dirty and posts one
-``FilesChanged``; a refresh worker re-reads only the runs behind those paths and
-posts ``ModelRefreshed``; the screens redraw what changed. A heartbeat re-scan
-every few seconds catches what the watcher missed and turns runs with a stale
-heartbeat ``lost``. Control (start, pause, resume, close) calls the engine's
+Data flows one way: watchdog (on its own thread) marks paths dirty and wakes the
+refresh thread (refresher.py), which re-reads only the runs behind those paths
+and posts ``ModelRefreshed``; the screens redraw what changed. A heartbeat
+re-scan every few seconds catches what the watcher missed and turns runs with a
+stale heartbeat ``lost``. Control (start, pause, resume, close) calls the engine's
 functions in workers; the runs it starts belong to their own supervisors and
 outlive the dashboard.
 """
 
-import time
 from pathlib import Path
 
 from textual import work
@@ -23,9 +22,10 @@ from runyard.engine.errors import RunyardError
 from .ascii_filter import AsciiFilter
 from .crash import write_crash_report
 from .formatting import run_label, runs_label
-from .messages import ControlDone, FilesChanged, ModelRefreshed
+from .messages import ControlDone, ModelRefreshed
 from .model import RunsModel
 from .palette import BindingCommands
+from .refresher import RESCAN_EVERY, Refresher, RefreshFailed
 from .safe_text import one_line, visible
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
@@ -33,9 +33,6 @@ from .screens.help import HelpScreen
 from .screens.runs import RunsScreen
 from .watch import RootWatcher, choose_mode
 from .widgets import glyphs
-
-RESCAN_EVERY = 3.0
-MIN_REFRESH_GAP = 0.1  # redraws at most ten times a second
 
 
 class RunyardApp(App):
@@ -53,9 +50,7 @@ class RunyardApp(App):
         self.model = RunsModel(root)
         self.mode, self.interval, self.mode_reason = choose_mode(root, poll, no_poll)
         self.watcher = RootWatcher(root, self.mode, self.interval, self._dirty)
-        self._refreshing = False
-        self._pending: set[str] = set()
-        self._last_refresh = 0.0
+        self.refresher = Refresher(self.model, self.watcher, self.post_message)
         self._critical: dict[str, set[str]] = {}
         self.crash_error: BaseException | None = None
         self.quitting = False  # set by exit(): nothing new opens from then on
@@ -74,13 +69,13 @@ class RunyardApp(App):
             self.notify(f"Watching {self.root} failed ({exc}); re-scanning every "
                         f"{RESCAN_EVERY:g} s instead", severity="warning")
         self.update_watches()
+        self.refresher.start()
         self.refresh_cells()
-        self.set_timer(RESCAN_EVERY, self.rescan)
 
     def on_unmount(self) -> None:
-        # Workers first: a refresh finishing now would post to screens being removed.
-        for group in ("refresh", "control"):
-            self.workers.cancel_group(self, group)
+        # Refreshes first: one finishing now would post to screens being removed.
+        self.refresher.stop()
+        self.workers.cancel_group(self, "control")
         self.watcher.stop()
 
     def exit(self, *args, **kwargs) -> None:
@@ -113,85 +108,29 @@ class RunyardApp(App):
 
     # -- live data --------------------------------------------------------------
     def _dirty(self) -> None:
-        """On watchdog's thread: one message for a burst (FilesChanged can_replace)."""
-        self.post_message(FilesChanged())
-
-    def on_files_changed(self, _message: FilesChanged) -> None:
-        self._pending |= self.watcher.take()
-        self.schedule_refresh()
-
-    def schedule_refresh(self) -> None:
-        if self._refreshing:
-            return  # the refresh in progress reschedules itself when it ends
-        wait = self._last_refresh + MIN_REFRESH_GAP - time.monotonic()
-        if wait > 0:
-            self.set_timer(wait, self.schedule_refresh)
-            return
-        paths, self._pending = self._pending, set()
-        self._refreshing = True
-        self.refresh_model(paths, False, self.visible_ids())
-
-    def rescan(self) -> None:
-        """The heartbeat re-scan, rescheduled after the previous one finished."""
-        if self._refreshing:
-            self.set_timer(0.5, self.rescan)
-            return
-        self._refreshing = True
-        self.refresh_model(set(), True, self.visible_ids())
-
-    @work(thread=True, exit_on_error=False, group="refresh")
-    def refresh_model(self, paths: set[str], rescan: bool, visible: list[str]) -> None:
-        """On a worker thread: re-read what the paths point at (``visible`` was taken
-        on the main thread: widgets are never queried from here)."""
-        model = self.model
-        changed: set[str] = set()
-        root = str(self.root)
-        touched = set()
-        for path in paths:
-            parent, _, rest = path.removeprefix(root + "/").partition("/")
-            if parent.endswith(".meta"):
-                touched.add(parent[: -len(".meta")])
-            elif not rest and not parent.startswith("."):
-                rescan = True  # an entry of the root itself
-        if rescan:
-            changed |= model.refresh_active()
-        changed |= model.reload(touched)
-        if changed:
-            model.apply_view()
-        for run_id in set(visible) | set(model.active()) | touched:
-            if run_id in model.runs:
-                model.cell(run_id)
-        self.post_message(ModelRefreshed(changed, paths))
+        """On watchdog's thread: the first change of a batch wakes the refresh thread."""
+        self.refresher.poke()
 
     def on_model_refreshed(self, message: ModelRefreshed) -> None:
-        self._refreshing = False
-        self._last_refresh = time.monotonic()
         if not self.screen_stack or self._exit:
             return  # shutting down: nothing left to draw on
         screen = self.screen
         if isinstance(screen, RunsScreen):
-            screen.refresh_view(message.changed)
+            screen.refresh_view(message.changed, message.redraw)
         elif isinstance(screen, DetailScreen):
             screen.files_changed(message.paths)
-            if not message.paths:
+            if message.rescan:
                 screen.poll()
-        for runs_screen in self.screen_stack:
-            if isinstance(runs_screen, RunsScreen) and runs_screen is not screen:
-                runs_screen.table.refresh_rows()
+        self.refresher.visible = self.visible_ids()
         self.check_alerts()
         self.update_watches()
-        if not message.paths:  # a heartbeat re-scan: schedule the next one
-            self.set_timer(RESCAN_EVERY, self.rescan)
-        if self._pending:
-            self.schedule_refresh()
+
+    def on_refresh_failed(self, message: RefreshFailed) -> None:
+        self.notify(f"Refresh failed: {message.error}", severity="error")
 
     def on_worker_state_changed(self, event) -> None:
         worker = event.worker
-        if worker.group == "refresh" and worker.is_finished and worker.error is not None:
-            self._refreshing = False
-            self.notify(f"Refresh failed: {worker.error}", severity="error")
-            self.set_timer(RESCAN_EVERY, self.rescan)
-        elif worker.group == "control" and worker.error is not None:
+        if worker.group == "control" and worker.error is not None:
             self.notify(str(worker.error), severity="error")
 
     def visible_ids(self) -> list[str]:
@@ -205,8 +144,8 @@ class RunyardApp(App):
 
     def refresh_cells(self) -> None:
         """Fill the metric and alert cells of the rows now on screen."""
-        self._pending.add(str(self.root / ".runyard"))  # any path: a plain refresh
-        self.schedule_refresh()
+        self.refresher.visible = self.visible_ids()
+        self.refresher.poke()
 
     def update_watches(self) -> None:
         folders = {self.root / f"{i}.meta" for i in self.model.active()}

@@ -1,7 +1,11 @@
 """Plain-text formatting for the command line (no rich: ``runyard ls`` must start fast)."""
 
+import json
 import math
+import re
 import unicodedata
+
+import orjson
 
 from runyard.engine.meta import parse_iso
 
@@ -26,6 +30,29 @@ def json_safe(value):
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     return value
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def ascii_json(value) -> str:
+    """``value`` as compact JSON in ASCII (every other character a ``\\u`` escape, as
+    ``json.dumps`` writes it: nothing from a run reaches a terminal raw). orjson
+    encodes it, several times quicker than ``json``; what orjson refuses (an integer
+    beyond 64 bits) goes to ``json``."""
+    try:
+        text = orjson.dumps(value).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"))
+    return text if text.isascii() else _NON_ASCII.sub(_escaped, text)
 
 
 def duration(seconds: float | None) -> str:

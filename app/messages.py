@@ -3,20 +3,17 @@
 from textual.message import Message
 
 
-class FilesChanged(Message):
-    """Watchdog saw changes; the paths wait in the watcher. A burst is one message."""
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, FilesChanged)
-
-
 class ModelRefreshed(Message):
-    """A refresh worker finished: the runs whose listing changed, the paths it saw."""
+    """A refresh worker finished: the runs whose listing changed, the paths it saw,
+    and the runs whose metric or alert cells changed."""
 
-    def __init__(self, changed: set[str], paths: set[str]):
+    def __init__(self, changed: set[str], paths: set[str], redraw: set[str] = frozenset(),
+                 rescan: bool = False):
         super().__init__()
         self.changed = changed
         self.paths = paths
+        self.redraw = redraw
+        self.rescan = rescan  # the heartbeat re-scan: the detail screen re-reads too
 
 
 class ControlDone(Message):

@@ -16,7 +16,7 @@ from runyard.engine.errors import RunyardError
 from runyard.engine.folders import folder_details
 from runyard.engine.meta import parse_iso
 from runyard.engine.store import RunInfo, run_ids
-from runyard.engine.tail import recent_values
+from runyard.engine.tail import RecentValues
 
 ACTIVE = ("running", "paused")
 WATCHED = ("running", "paused", "created")  # a created run may start at any moment
@@ -32,6 +32,7 @@ class Cell:
     last: float | None = None
     trend: list = field(default_factory=list)
     critical: list = field(default_factory=list)
+    recent: RecentValues | None = None  # follows the metric column's metric
 
 
 def progress_text(info: RunInfo) -> str:
@@ -267,19 +268,44 @@ class RunsModel:
     # -- cells ----------------------------------------------------------
     def cell(self, run_id: str) -> Cell:
         """The metric and alert cells of a run, re-read only if its files grew."""
+        self.update_cell(run_id)
+        return self.cells[run_id]
+
+    def update_cell(self, run_id: str) -> bool:
+        """Bring a run's cells up to date; whether what they show changed. Only the
+        files that grew are read again (the metrics files for the metric column, the
+        alerts files for the alert column)."""
         meta = self.root / f"{run_id}.meta"
         stamp = _series_stamp(meta)
-        cell = self.cells.get(run_id)
-        if cell is not None and cell.stamp == stamp:
-            return cell
+        old = self.cells.get(run_id)
+        if old is not None and old.stamp == stamp:
+            return False
         cell = Cell(stamp=stamp)
+        metrics, alerts = _split_stamp(stamp)
+        before = _split_stamp(old.stamp) if old is not None else None
         metric = self.metric or "loss"
-        trend = recent_values(meta, metric)
-        cell.trend = [v for v in trend if math.isfinite(v)]
-        cell.last = trend[-1] if trend else None
-        cell.critical = critical_alerts(meta)
+        same_metric = old is not None and old.recent is not None and \
+            old.recent.metric == metric  # the metric column may have switched meanwhile
+        cell.recent = old.recent if same_metric else RecentValues(meta, metric)
+        if same_metric and before[0] == metrics:
+            cell.last, cell.trend = old.last, old.trend
+        else:
+            trend = cell.recent.update()  # only what the files gained
+            cell.trend = [v for v in trend if math.isfinite(v)]
+            cell.last = trend[-1] if trend else None
+        if before is not None and before[1] == alerts:
+            cell.critical = old.critical
+        else:
+            cell.critical = critical_alerts(meta)
         self.cells[run_id] = cell
-        return cell
+        return old is None or (old.last, old.trend, old.critical) != \
+            (cell.last, cell.trend, cell.critical)
+
+
+def _split_stamp(stamp: tuple) -> tuple[tuple, tuple]:
+    """A cell's stamp as (the metrics files', the alerts files')."""
+    return (tuple(s for s in stamp if s[0].startswith("metrics")),
+            tuple(s for s in stamp if s[0].startswith("alerts")))
 
 
 def _series_stamp(meta: Path) -> tuple:

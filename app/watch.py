@@ -16,7 +16,19 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirModifiedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
@@ -26,6 +38,11 @@ NETWORK_FILESYSTEMS = {
     "fuse.glusterfs", "afs", "9p", "fuse.s3fs", "davfs", "fuse.rclone", "wekafs", "orangefs",
 }
 DEFAULT_POLL = 2.0
+# Changes only: without a filter inotify also reports every open and every read-only
+# close, and the dashboard's own reads of a live run would wake watchdog's thread
+# ten times for each change it has to show.
+CHANGES = [FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent,
+           FileClosedEvent, DirCreatedEvent, DirDeletedEvent, DirModifiedEvent, DirMovedEvent]
 
 
 def filesystem_type(path: Path, mounts: str = "/proc/mounts") -> str:
@@ -122,9 +139,8 @@ class RootWatcher:
         for folder in wanted - set(self._watches):
             if folder.is_dir():
                 try:
-                    self._watches[folder] = self.observer.schedule(self._handler,
-                                                                   str(folder),
-                                                                   recursive=False)
+                    self._watches[folder] = self.observer.schedule(
+                        self._handler, str(folder), recursive=False, event_filter=CHANGES)
                 except OSError:
                     continue  # gone already, or out of watches: the re-scan covers it
 

@@ -1,20 +1,30 @@
-"""How fast 10,000 runs list.
+"""How fast runs list, next to the least work any listing must do.
 
-Creates N runs (default 10,000) in a temporary root through the real lifecycle
-functions (most completed, some failed, some created, some lost, a few
-running under this process), then times:
+For each size (default 10,000 and 50,000 runs) a root is created through the
+real lifecycle functions (most runs completed, some failed, some created, some
+lost, a few running under this process; kept with --keep and reused when it
+already holds that many runs), then these are timed, interleaved, ``--repeat``
+times each after one warm-up round:
 
-- ``list_runs()`` in this process, against a baseline measured in the same run:
-  a bare loop that opens and parses every ``attrs.json`` (the least work any
-  listing must do);
-- ``runyard ls --json`` as a whole process, against ``python -c pass``.
+- the bare scan: ``os.scandir`` of the root and ``orjson.loads`` of every
+  ``attrs.json``, nothing checked: in this process, and as a whole process
+  (``python -c``: interpreter start, ``import orjson``, the scan);
+- ``list_runs()`` in this process, against the bare scan in this process;
+- ``runyard ls --json`` as a whole process, against the bare scan as a process,
+  with the peak RSS of each (``wait4``'s ``ru_maxrss``).
 
-Usage: python benchmarks/list_runs.py [N] [--keep DIR]
+Each is given in wall-clock seconds and in CPU seconds (user + system): on a
+shared machine the wall clock counts other people's work too, the CPU time
+much less so; compare ratios over several runs.
+
+Usage: python benchmarks/list_runs.py [N ...] [--keep DIR] [--repeat R]
 """
 
 import argparse
-import json
+import datetime
 import os
+import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,7 +32,20 @@ import tempfile
 import time
 from pathlib import Path
 
+import orjson
+
 from runyard.engine import finalize_run, init_run_meta, list_runs, make_run, start_run
+from runyard.engine.store import run_ids
+
+BARE_SCAN = """
+import os, sys, orjson
+count = 0
+for entry in os.scandir(sys.argv[1]):
+    if entry.name.endswith(".meta"):
+        with open(os.path.join(entry.path, "attrs.json"), "rb") as f:
+            orjson.loads(f.read())
+        count += 1
+"""
 
 
 def populate(root: Path, count: int) -> None:
@@ -38,68 +61,130 @@ def populate(root: Path, count: int) -> None:
             start_run(paths, pid=sleeper.pid if kind == 8 else None)
             if kind < 7:
                 finalize_run(paths, "failed" if kind == 6 else "completed")
-            # kind 7: still running under this process; kind 8: lost once sleeper dies
-            if (i + 1) % 1000 == 0:
+            # kind 7: running under this process; kind 8: lost once sleeper dies
+            if (i + 1) % 5000 == 0:
                 print(f"  created {i + 1} runs", file=sys.stderr)
     finally:
         sleeper.kill()
         sleeper.wait()
 
 
-def baseline(root: Path) -> int:
+def bare_scan(root: str) -> int:
     count = 0
     for entry in os.scandir(root):
         if entry.name.endswith(".meta"):
             with open(os.path.join(entry.path, "attrs.json"), "rb") as f:
-                json.loads(f.read())
+                orjson.loads(f.read())
             count += 1
     return count
 
 
-def best_of(fn, repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
+def timed(fn) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of ``fn()`` in this process."""
+    start, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+# Run from a small launcher: a child's peak RSS counts the memory of the process it
+# was forked from, and this one grows large while it lists.
+LAUNCHER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ, file_actions=[
+    (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
+_pid, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+      os.waitstatus_to_exitcode(status))
+"""
+
+
+def process(argv: list[str]) -> tuple[float, float, float]:
+    """Wall-clock and CPU seconds and peak RSS (MB) of one whole process, its output
+    thrown away."""
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", LAUNCHER, *argv],
+                         capture_output=True, text=True, check=True).stdout
+    elapsed, cpu, peak_kb, code = out.split()
+    if code != "0":
+        raise SystemExit(f"{' '.join(argv[:3])} ... exited {code}")
+    return float(elapsed), float(cpu), int(peak_kb) / 1024
+
+
+def runyard_command() -> str:
+    beside = Path(sys.executable).with_name("runyard")
+    return str(beside) if beside.exists() else shutil.which("runyard") or "runyard"
+
+
+def root_for(base: Path, count: int) -> Path:
+    root = base / f"{count}" / "runs"
+    if root.exists() and len(run_ids(root)) == count:
+        return root
+    if root.exists():
+        raise SystemExit(f"{root} holds other than {count} runs: give another --keep")
+    start = time.perf_counter()
+    populate(root, count)
+    print(f"created {count} runs in {time.perf_counter() - start:.1f} s")
+    return root
+
+
+def measure(root: Path, repeat: int) -> dict[str, list[float]]:
+    ls = [runyard_command(), "ls", "--json", "--root", str(root)]
+    bare = [sys.executable, "-c", BARE_SCAN, str(root)]
+    got: dict[str, list[float]] = {}
+    for round_ in range(repeat + 1):  # round 0 warms the caches and is not counted
+        results = {}
+        results["bare"], results["bare_cpu"] = timed(lambda: bare_scan(str(root)))
+        results["list"], results["list_cpu"] = timed(lambda: list_runs(root))
+        results["bare_p"], results["bare_p_cpu"], results["bare_p_rss"] = process(bare)
+        results["ls"], results["ls_cpu"], results["ls_rss"] = process(ls)
+        if round_:
+            for key, value in results.items():
+                got.setdefault(key, []).append(value)
+    return got
+
+
+def report(count: int, got: dict[str, list[float]]) -> None:
+    m = {key: statistics.median(values) for key, values in got.items()}
+
+    def line(what: str, key: str, base: str | None = None, rss: bool = False) -> str:
+        text = f"  {what:26s} {m[key]:6.3f} s  {m[key + '_cpu']:6.3f} s"
+        if base:
+            text += (f"  {m[key] / m[base]:5.2f}x  {m[key + '_cpu'] / m[base + '_cpu']:5.2f}x"
+                     f"  the {'bare scan process' if base == 'bare_p' else 'bare scan'}")
+        if rss:
+            text += f"; peak RSS {m[key + '_rss']:.0f} MB"
+        return text
+
+    print(f"{count} runs, medians of {len(got['ls'])}:   wall       CPU     ratio (wall, CPU)")
+    print(line("bare scan, in process", "bare"))
+    print(line("list_runs()", "list", "bare"))
+    print(line("bare scan, whole process", "bare_p", rss=True))
+    print(line("runyard ls --json", "ls", "bare_p", rss=True))
+    print(f"  {'':26s} {'':17s}  {m['ls'] / m['bare']:5.2f}x  "
+          f"{m['ls_cpu'] / m['bare_cpu']:5.2f}x  the bare scan in process")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("n", nargs="?", type=int, default=10_000)
-    parser.add_argument("--keep", metavar="DIR", help="create the root here and keep it")
+    parser.add_argument("sizes", type=int, nargs="*", metavar="N",
+                        help="sizes of root to list (default 10000 50000)")
+    parser.add_argument("--runs", type=int, nargs="+", default=[], metavar="N",
+                        help="the same, as an option")
+    parser.add_argument("--keep", metavar="DIR", help="create the roots here and keep them")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    root = Path(args.keep or tempfile.mkdtemp(prefix="runyard-bench-")) / "runs"
-    if not (root.exists() and len(list_runs(root)) == args.n):
-        start = time.perf_counter()
-        populate(root, args.n)
-        print(f"created {args.n} runs in {time.perf_counter() - start:.1f} s")
-    runs = list_runs(root)
-    by_status: dict[str, int] = {}
-    for info in runs:
-        by_status[info.status] = by_status.get(info.status, 0) + 1
-    print(f"runs by status: {dict(sorted(by_status.items()))}")
-
-    listing = best_of(lambda: list_runs(root), args.repeat)
-    base = best_of(lambda: baseline(root), args.repeat)
-    cli = best_of(lambda: subprocess.run(["runyard", "ls", "--json", "--root", str(root)],
-                                         check=True, stdout=subprocess.DEVNULL),
-                  args.repeat)
-    python = best_of(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True),
-                     args.repeat)
-    med = statistics.median
-    print(f"list_runs():           median {med(listing):.3f} s, best {min(listing):.3f} s")
-    print(f"baseline attrs loop:   median {med(base):.3f} s  "
-          f"(list_runs / baseline = {med(listing) / med(base):.2f}x)")
-    print(f"runyard ls --json:     median {med(cli):.3f} s, best {min(cli):.3f} s")
-    print(f"python -c pass:        median {med(python):.3f} s  "
-          f"(ls process minus interpreter start = {med(cli) - med(python):.3f} s)")
-    print(f"per run (list_runs):   {med(listing) / len(runs) * 1e6:.1f} us")
-    verdict = "under" if med(cli) < 1.0 else "OVER"
-    print(f"aim: {len(runs)} runs listed by the CLI in under 1 s -> {verdict} "
-          f"({med(cli):.2f} s)")
+    base = Path(args.keep or tempfile.mkdtemp(prefix="runyard-bench-"))
+    print(f"{datetime.date.today()}, {platform.node()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, orjson {orjson.__version__}")
+    for count in args.sizes + args.runs or [10_000, 50_000]:
+        root = root_for(base, count)
+        by_status: dict[str, int] = {}
+        for info in list_runs(root):
+            by_status[info.status] = by_status.get(info.status, 0) + 1
+        print(f"runs by status: {dict(sorted(by_status.items()))}")
+        report(count, measure(root, args.repeat))
+    if not args.keep:
+        shutil.rmtree(base)
 
 
 if __name__ == "__main__":

@@ -4,30 +4,6 @@ This package never imports textual, rich or runyard.app (a test checks it), so
 tracking code and the engine's processes start fast and run headless.
 """
 
-from .errors import (
-    AmbiguousRun,
-    OperationalError,
-    RootError,
-    RunNotFound,
-    RunyardError,
-    SchemaError,
-    UnreadableRun,
-    UsageError,
-)
-from .folders import folder_details, set_folder_details
-from .lifecycle import (
-    beat,
-    clear_pause_marker,
-    finalize_run,
-    init_run_meta,
-    make_run,
-    pause_marker,
-    start_run,
-)
-from .root import check_root, ensure_root, resolve_root
-from .status import STATES, run_status
-from .store import RunInfo, find_run, list_runs, load_run
-
 __all__ = [
     "STATES",
     "AmbiguousRun",
@@ -67,26 +43,37 @@ __all__ = [
 ]
 
 
+# Where each public name lives. Nothing is imported with the package: a name's
+# module loads when the name is first used, so `import runyard.engine` costs a
+# script, a worker or a CLI command nearly nothing (a test checks it).
+_HOMES = {
+    "errors": ("AmbiguousRun", "OperationalError", "RootError", "RunNotFound", "RunyardError",
+               "SchemaError", "UnreadableRun", "UsageError"),
+    "folders": ("folder_details", "set_folder_details"),
+    "lifecycle": ("beat", "clear_pause_marker", "finalize_run", "init_run_meta", "make_run",
+                  "pause_marker", "start_run"),
+    "root": ("check_root", "ensure_root", "resolve_root"),
+    "status": ("STATES", "run_status"),
+    "store": ("RunInfo", "find_run", "list_runs", "load_run"),
+    "run": ("Run",),
+    "experiment": ("Experiment",),
+    "context": ("current_run", "params"),
+    "control": ("start", "pause", "resume", "close"),
+    "log_handler": ("RunLogHandler",),
+}
+_HOME = {name: module for module, names in _HOMES.items() for name in names}
+
+
 def __getattr__(name: str):
-    # The tracking API loads its writer (and orjson) only when first asked for.
-    if name == "Run":
-        from .run import Run
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runyard.engine' has no attribute {name!r}")
+    from importlib import import_module
 
-        return Run
-    if name == "Experiment":
-        from .experiment import Experiment
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # found once, then an ordinary attribute
+    return value
 
-        return Experiment
-    if name in ("current_run", "params"):
-        from . import context
 
-        return getattr(context, name)
-    if name in ("start", "pause", "resume", "close"):
-        from . import control
-
-        return getattr(control, name)
-    if name == "RunLogHandler":
-        from .log_handler import RunLogHandler
-
-        return RunLogHandler
-    raise AttributeError(f"module 'runyard.engine' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME})

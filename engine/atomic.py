@@ -36,7 +36,7 @@ def create_temp(path: Path | str) -> tuple[int, str]:
     """
     folder, name = os.path.split(os.fspath(path))
     for _ in range(100):
-        tail = os.urandom(4).hex()
+        tail = os.urandom(4).hex()  # no secrets module: it loads hashlib
         tmp = os.path.join(folder, f".{name}.{tail}.tmp")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,

@@ -22,7 +22,7 @@ from .request import Request, post_request
 from .spec import EXECUTORS, RunSpec, check_owned, read_spec, resume_env, write_spec
 from .stop_reason import describe
 from .store import RunInfo, find_run, load_run
-from .untrusted import open_for_writing, open_log
+from .untrusted import open_lock, open_log
 from .work import InstanceBook
 
 START_TIMEOUT = 30.0
@@ -149,7 +149,7 @@ def _starting(info: RunInfo):
     """Held while this process starts the run's supervisor and waits for it: a second
     start or resume of the same run at the same time is refused, not raced."""
     try:
-        fd = open_for_writing(info.meta_dir / START_LOCK, os.O_RDONLY)
+        fd = open_lock(info.meta_dir / START_LOCK, os.O_RDONLY)
     except OSError as exc:
         raise RunyardError(f"cannot resume run {info.name}: {info.meta_dir / START_LOCK}: "
                            f"{exc.strerror}") from None
@@ -185,8 +185,9 @@ def _post(info: RunInfo, want: str, decide=None) -> None:
     try:
         post_request(info.meta_dir, want, decide)
     except OSError as exc:  # someone else's run, a read-only or full disk: one line
-        raise RunyardError(f"cannot ask run {info.name} to be {want}: {exc.strerror} "
-                           f"({exc.filename or info.meta_dir})") from None
+        why = f"{exc.strerror} ({exc.filename or info.meta_dir})" if exc.strerror else \
+            str(exc)  # NotReadable says which file and why itself
+        raise RunyardError(f"cannot ask run {info.name} to be {want}: {why}") from None
 
 
 def follow(root: Path, ref: str, want: str) -> RunInfo:

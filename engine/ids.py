@@ -5,8 +5,8 @@ time in milliseconds (so ids sort by time as plain strings) and 5 random ones.
 A run name is ``adjective-noun`` (reference 001), unique within a runs root.
 """
 
+import random
 import re
-import secrets
 import time
 
 from .validate import has_control
@@ -14,6 +14,7 @@ from .validate import has_control
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _TIME_CHARS = 9
 _RANDOM_CHARS = 5
+_system_random = random.SystemRandom()  # os.urandom, as secrets uses (which loads hashlib)
 RUN_ID_RE = re.compile(rf"^[{_ALPHABET}]{{{_TIME_CHARS + _RANDOM_CHARS}}}$")
 NAME_MAX = 128
 
@@ -39,7 +40,7 @@ def new_run_id(now: float | None = None) -> str:
     if millis <= _last[0] and _last[1] + 1 < 32 ** _RANDOM_CHARS:
         millis, random_part = _last[0], _last[1] + 1
     else:
-        random_part = secrets.randbits(5 * _RANDOM_CHARS - 1)  # room to count up
+        random_part = _system_random.getrandbits(5 * _RANDOM_CHARS - 1)  # room to count up
     _last[:] = [millis, random_part]
     return _base32(millis, _TIME_CHARS) + _base32(random_part, _RANDOM_CHARS)
 

@@ -23,7 +23,7 @@ import os
 import struct
 import sys
 
-from .untrusted import open_for_writing
+from .untrusted import open_lock
 
 LOCKS = ".locks"
 _OFD = hasattr(fcntl, "F_OFD_SETLKW") and sys.maxsize > 2**32  # struct flock below
@@ -32,7 +32,7 @@ _OFD = hasattr(fcntl, "F_OFD_SETLKW") and sys.maxsize > 2**32  # struct flock be
 def make_shared(folder: str) -> None:
     """The file every ``<key>.lock`` links to (made with the run's records)."""
     if _OFD:
-        os.close(open_for_writing(os.path.join(folder, LOCKS), os.O_WRONLY))
+        os.close(open_lock(os.path.join(folder, LOCKS), os.O_WRONLY))
 
 
 def lock_instance(folder: str, key: str) -> int:
@@ -40,7 +40,7 @@ def lock_instance(folder: str, key: str) -> int:
     path = os.path.join(folder, f"{key}.lock")
     if _OFD and not os.path.lexists(path):
         _link(folder, path)
-    fd = open_for_writing(path, os.O_WRONLY)  # never truncated, never via a link
+    fd = open_lock(path, os.O_WRONLY)  # never truncated, never via a link; owner-only
     try:
         if _OFD:
             index, _, iteration = key.partition("-")
@@ -68,4 +68,4 @@ def _link(folder: str, path: str) -> None:
     except OSError as exc:
         if exc.errno not in (errno.EMLINK, errno.EPERM, errno.EOPNOTSUPP):
             raise
-        # no more links to .locks (or none here): open_for_writing makes a file
+        # no more links to .locks (or none here): open_lock makes a file

@@ -16,8 +16,6 @@ A run that stops without ``finalize_run`` turns ``lost`` (see status.py);
 
 import contextlib
 import os
-import secrets
-import shutil
 from pathlib import Path
 
 from .atomic import sweep_stale_temps, write_atomic, write_json_atomic
@@ -88,6 +86,8 @@ def init_run_meta(paths: RunPaths, *, name: str | None = None, **attrs) -> dict:
         append_log(tmp, f"Initialized run {paths.id} named {name}")
         os.rename(tmp, paths.meta_dir)
     except BaseException:
+        import shutil
+
         shutil.rmtree(tmp, ignore_errors=True)
         release_name(paths.root, name, paths.id)
         with contextlib.suppress(OSError):
@@ -100,7 +100,7 @@ def _new_folder(parent: Path, prefix: str) -> Path:
     """A new folder with a fresh name, its mode 0777 less the umask (mkdtemp makes
     0700: a group sharing a runs directory could not read each other's runs)."""
     for _ in range(100):
-        folder = parent / f"{prefix}{secrets.token_hex(4)}"
+        folder = parent / f"{prefix}{os.urandom(4).hex()}"
         try:
             folder.mkdir(0o777)
             return folder
@@ -119,6 +119,8 @@ def discard_new_run(paths: RunPaths, name: str | None) -> None:
             os.rename(paths.meta_dir, doomed)
         except OSError:
             doomed = paths.meta_dir
+        import shutil  # here: it loads bz2 and lzma, which a run's start never needs
+
         shutil.rmtree(doomed, ignore_errors=True)
     if name is not None:
         with contextlib.suppress(OSError):

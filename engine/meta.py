@@ -22,7 +22,7 @@ from .attrs_schema import check_attrs
 from .errors import LockTimeout, SchemaError, UnreadableRun, UsageError
 from .layout import ATTRS, ATTRS_LOCK, META_SUFFIX, RUNNER_LOG, SCHEMA
 from .shapes import WrongShape, brief, is_int
-from .untrusted import ATTRS_MAX, MiB, open_for_writing, read_json
+from .untrusted import ATTRS_MAX, MiB, open_for_writing, open_lock, read_json
 
 
 def now_iso() -> str:
@@ -52,7 +52,7 @@ def log_stamp() -> str:
     return datetime.now().astimezone().strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def check_schema(attrs: dict, where: Path) -> dict:
+def check_schema(attrs: dict, where: Path | str) -> dict:
     schema = attrs.get("schema")
     if not (is_int(schema) and schema == SCHEMA):
         if is_int(schema) and SCHEMA < schema < 10**6:
@@ -63,11 +63,11 @@ def check_schema(attrs: dict, where: Path) -> dict:
     return attrs
 
 
-def read_attrs(meta_dir: Path) -> dict:
+def read_attrs(meta_dir: Path | str) -> dict:
     """A run's attributes, every field it has of the type docs/format.md gives
     (attrs_schema.py); UnreadableRun or SchemaError, one line, if they cannot be used.
     """
-    path = meta_dir / ATTRS
+    path = os.path.join(meta_dir, ATTRS)  # a plain string: a listing reads thousands
     try:
         attrs = read_json(path, ATTRS_MAX)
     except FileNotFoundError:
@@ -81,8 +81,9 @@ def read_attrs(meta_dir: Path) -> dict:
         check_attrs(attrs)
     except WrongShape as exc:
         raise UnreadableRun(f"{path}: {exc}") from None
-    folder_id = meta_dir.name.removesuffix(META_SUFFIX)
-    if "id" in attrs and attrs["id"] != folder_id and meta_dir.name.endswith(META_SUFFIX):
+    name = os.path.basename(meta_dir)
+    folder_id = name.removesuffix(META_SUFFIX)
+    if "id" in attrs and attrs["id"] != folder_id and name.endswith(META_SUFFIX):
         # a meta folder renamed (two swapped by someone who can write the root): its
         # processes and requests would go to the other run
         raise UnreadableRun(f"{path} is the record of run {attrs['id']}, not of {folder_id}")
@@ -117,11 +118,12 @@ LOCK_WAIT = 60.0  # seconds; RUNYARD_LOCK_WAIT overrides (a test, a very slow NF
 def locked(lock_file: Path):
     """Hold an exclusive lock on ``lock_file`` (on NFS, flock maps onto fcntl locks).
 
-    Locks are held for a read-modify-write, milliseconds; anyone who can read a run
-    can flock its lock file, though, so a lock held far longer than any update is
-    not waited for forever: LockTimeout (a RunyardError, one line) after LOCK_WAIT.
+    Locks are held for a read-modify-write, milliseconds. Lock files are private to
+    the run's owner (``open_lock``), and a lock held far longer than any update
+    (another process of the owner's, hung) is not waited for forever: LockTimeout (a
+    RunyardError, one line) after LOCK_WAIT.
     """
-    fd = open_for_writing(lock_file, os.O_RDWR)
+    fd = open_lock(lock_file)
     try:
         _flock_within(fd, lock_file, float(os.environ.get("RUNYARD_LOCK_WAIT") or LOCK_WAIT))
         yield

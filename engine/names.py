@@ -4,7 +4,6 @@ Claiming a name creates its index file with ``O_EXCL``, which is atomic even
 between nodes on a shared filesystem, so two runs never get one name.
 """
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -19,6 +18,8 @@ from .untrusted import SMALL_MAX, read_json
 def _index_path(root: Path, name: str) -> Path:
     key = quote(name, safe="")
     if len(key) > 200:
+        import hashlib  # here: only names too long for a file name need it
+
         key = "~" + hashlib.sha256(name.encode("utf-8")).hexdigest()
     return root / ROOT_META / "names" / key
 

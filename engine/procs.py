@@ -7,7 +7,6 @@ second machine on one box).
 """
 
 import os
-import socket
 
 # Start times come from /proc in ticks; psutil turns them into seconds, so two
 # readings of one process agree far more closely than this.
@@ -15,7 +14,8 @@ _START_TOLERANCE = 0.05
 
 
 def host_name() -> str:
-    return os.environ.get("RUNYARD_HOST") or socket.gethostname()
+    # what socket.gethostname() answers, without loading socket
+    return os.environ.get("RUNYARD_HOST") or os.uname().nodename
 
 
 def process_start_ticks(pid: int) -> int | None:
@@ -35,9 +35,29 @@ def process_start_ticks(pid: int) -> int | None:
     return int(fields[19])  # field 22 of stat, counted after "pid (comm)"
 
 
+def _boot_time() -> float | None:
+    """When the system booted, in seconds since the epoch (/proc/stat's btime)."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            for line in f:
+                if line.startswith(b"btime "):
+                    return float(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def process_start_time(pid: int) -> float | None:
-    """The start time of process ``pid``, or None if there is no such process."""
-    import psutil  # imported here: only status checks of live runs need it
+    """The start time of process ``pid``, or None if there is no such process.
+
+    On Linux, psutil's create_time worked out from /proc as psutil does it (boot
+    time plus start ticks), without loading psutil: a run's start needs this.
+    """
+    ticks = process_start_ticks(pid)
+    boot = _boot_time() if ticks is not None else None
+    if boot is not None:
+        return ticks / os.sysconf("SC_CLK_TCK") + boot
+    import psutil  # imported here: only where /proc cannot tell
 
     try:
         proc = psutil.Process(pid)

@@ -10,7 +10,7 @@ import time
 
 import psutil
 
-from .writer import METRIC
+from .series import encode_point
 
 log = logging.getLogger("runyard")
 
@@ -27,6 +27,7 @@ class ResourceSampler:
         self._next = time.time() + interval  # CPU percentages need a full interval
 
     def watch(self, pid: int) -> None:
+        self.pid = pid
         try:
             self._root = psutil.Process(pid)
             self._root.cpu_percent(None)  # the first reading only starts the clock
@@ -40,8 +41,8 @@ class ResourceSampler:
         self._next = now + self._interval
         values = self.sample()
         if values:
-            self._run._queue.append((METRIC, (self._step, time.monotonic() - self._run._t0,
-                                              time.time(), values, None)))
+            seconds = (time.monotonic_ns() - self._run._t0_ns) // 1000 / 1e6
+            self._run._writer.put_line(encode_point((self._step, seconds, time.time(), values)))
             self._step += 1
 
     def sample(self) -> dict:

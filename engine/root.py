@@ -12,7 +12,6 @@ folder) is refused with an error naming it, never skipped silently.
 import contextlib
 import os
 import stat
-import tomllib
 from pathlib import Path
 
 from .atomic import write_atomic
@@ -86,6 +85,8 @@ def read_project_text(path: Path) -> str:
 
 
 def _root_from_project(project: Path) -> Path | None:
+    import tomllib  # here: only a project with a runyard.toml needs it
+
     try:
         data = tomllib.loads(read_project_text(project))
     except tomllib.TOMLDecodeError as exc:

@@ -14,12 +14,12 @@ A process forked after ``init()`` gets an inert copy of the handle (run_fork.py)
 """
 
 import atexit
-import logging
 import os
 import time
-import traceback
 import weakref
 from pathlib import Path
+
+import orjson
 
 from . import checks, run_signals
 from .errors import OperationalError, RunyardError, UnreadableRun, UsageError
@@ -30,19 +30,24 @@ from .run_alerts import AlertsMixin
 from .run_attrs import AttributesMixin
 from .run_files import FilesMixin
 from .run_fork import FORKED, ForkMixin, make_forked_copies_inert
-from .spool import spool_root
+from .series import NEWLINE, encode_point
 from .status import DEFAULT_TIMEOUT
-from .store import find_run
 from .validate import check_description, check_folder, check_metadata, check_tags
 from .writer import EVENT, METRIC, BackgroundWriter
 
-log = logging.getLogger("runyard")
+
+def _log():
+    import logging  # here: a run that meets no failure never loads it
+
+    return logging.getLogger("runyard")
+
 
 MODES = ("online", "offline", "disabled")
 STATUS_REQUEST = "status-request.json"
 NEW, CREATED, RUNNING, BROKEN, CLOSED = "new", "created", "running", "broken", "closed"
 _time = time.time
-_monotonic = time.monotonic
+_monotonic_ns = time.monotonic_ns
+_dumps = orjson.dumps
 
 
 class _Config:
@@ -68,10 +73,11 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         self._attrs: dict = {}
         self._writer: BackgroundWriter | None = None
         self._queue = None
+        self._lines: bytearray | None = None
         self._nudge_at = 0  # half the queue: past it, calls nudge the writer
         self._known_names: set[str] = set()
         self._step = 0
-        self._t0 = _monotonic()
+        self._t0_ns = _monotonic_ns()
         self._pid = os.getpid()
         self._final_status: str | None = None
         self._in_context = False
@@ -143,6 +149,8 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
     # -- starting --------------------------------------------------------
     def _resolve_root(self) -> Path:
         if self._mode == "offline":
+            from .spool import spool_root
+
             return spool_root(self._root_arg)
         return resolve_root(self._root_arg)
 
@@ -194,6 +202,8 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
             return True
         if self._state != NEW:
             raise UsageError("reconnect() must be called on a fresh Run()")
+        from .store import find_run
+
         try:
             info = find_run(ensure_root(self._resolve_root()), run_id)
         except RunyardError as exc:
@@ -229,26 +239,38 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         return self._start_writer(heartbeat, suffix=None)
 
     def _start_writer(self, heartbeat: float | None, suffix: str | None) -> bool:
-        self._t0 = _monotonic()
+        self._t0_ns = _monotonic_ns()
         cfg = self._config
         self._writer = BackgroundWriter(self._paths, queue_size=cfg.queue_size,
                                         blocking=cfg.queue_blocking,
                                         on_error=self._writer_error,
                                         heartbeat_interval=heartbeat, suffix=suffix)
         self._queue = self._writer.queue
+        self._lines = self._writer.lines
         self._nudge_at = max(1, cfg.queue_size // 2)
         self._attach_alerts(self._writer)
         if not cfg.disable_resources_metrics:
-            from .resources import ResourceSampler
-
-            self._resources = ResourceSampler(self, cfg.resources_metrics_interval)
-            self._writer.tickers.append(self._resources.tick)
+            self._writer.tickers.append(self._sample_resources)
         self._state = RUNNING
         self._owner_pid = os.getpid()
         self._writer.start()
         _LIVE_RUNS.add(self)
         run_signals.install(_any_live_run)  # SIGTERM (scancel) ends it terminated
         return True
+
+    def _sample_resources(self, now: float) -> None:
+        """The resource sampler's tick (writer thread). It is made, and psutil loaded,
+        at the writer's first round rather than in init(): a run that ends at once
+        never pays for them."""
+        if self._resources is None:
+            if self._writer.stopping:
+                return
+            from .resources import ResourceSampler
+
+            self._resources = ResourceSampler(self, self._config.resources_metrics_interval)
+            if self._resources.pid != self._pid:  # set_pid() came while it was made
+                self._resources.watch(self._pid)
+        self._resources.tick(now)
 
     def _attach(self, paths: RunPaths, writer: str) -> bool:
         """Write into a run the engine owns: its own series files, no lock, no ending."""
@@ -278,30 +300,45 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         """Record metric values; step counts up from 0, time is seconds since init."""
         if self._state is not RUNNING:
             return self._not_running("log_metrics")
-        known = self._known_names
         values = metrics
-        if metrics.__class__ is not dict:
-            values = checks.metrics_dict(metrics)
+        if metrics.__class__ is not dict or not self._known_names.issuperset(metrics):
+            values = self._new_names(metrics)
         else:
-            for key, value in metrics.items():
+            for value in metrics.values():
                 cls = value.__class__
-                if key not in known or (cls is not float and cls is not int and
-                                        cls is not bool):
-                    values = checks.metrics_dict(metrics)
-                    known.update(values)
+                if cls is not float and cls is not int and cls is not bool:
+                    values = checks.metrics_dict(metrics)  # numpy scalars become numbers
                     break
         if not values:
             return True
         step = self._step if step is None else checks.step(step)
         self._step = step + 1
-        seconds = _monotonic() - self._t0 if time is None else checks.seconds(time)
+        if time is None:  # to the microsecond: 8 bytes a line less than the float's digits
+            seconds = (_monotonic_ns() - self._t0_ns) // 1000 / 1e6
+        else:
+            seconds = checks.seconds(time)
         stamp = _time() if timestamp is None else checks.timestamp(timestamp)
         if len(self._queue) >= self._nudge_at and self._writer.full():
             return False
-        self._queue.append((METRIC, (step, seconds, stamp,
-                                     dict(values) if values is metrics else values,
-                                     self._context)))
+        # series.encode_point, its common case inlined: the line is made now, so the
+        # caller's dict is neither copied nor kept
+        point = (step, seconds, stamp, values) if self._context is None else \
+            (step, seconds, stamp, values, self._context)
+        try:
+            line = _dumps(point, option=NEWLINE)
+        except TypeError:  # an integer beyond 64 bits
+            line = encode_point(point)
+        if b":null" in line:  # NaN or an infinity, which orjson writes as null
+            line = encode_point(point)
+        self._lines += line
+        self._queue.append(METRIC)  # counts it: the queue's bound is in points
         return True
+
+    def _new_names(self, metrics) -> dict:
+        """A checked copy of ``metrics``, whose names are then known to be valid."""
+        values = checks.metrics_dict(metrics)
+        self._known_names.update(values)
+        return values
 
     def log_event(self, message: str, timestamp=None, log_level: str = "info") -> bool:
         """Record an event: a message with a level and a time."""
@@ -425,6 +462,8 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
             self._record_exit_event("warning", "Interrupted (SIGTERM)")
             self._shutdown("terminated", error="SIGTERM")
         else:
+            import traceback
+
             text = "".join(traceback.format_exception(exc_type, exc, tb))
             self._record_exit_event("error", f"Run failed with an exception:\n{text}")
             self._shutdown("failed", error=f"{exc_type.__name__}: {exc}")
@@ -442,7 +481,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         if not self._config.suppress_errors:
             raise error from exc
         if self._errors == 1:
-            log.error("%s (further errors are counted, not logged)", error)
+            _log().error("%s (further errors are counted, not logged)", error)
         if self._state == RUNNING:
             self._queue.append((EVENT, {"ts": _time(), "level": "error", "msg": str(error)}))
         elif self._state == NEW:
@@ -453,7 +492,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         """Called on the writer thread: nothing is raised there."""
         self._errors += 1
         if self._errors == 1:
-            log.error("runyard: %s failed: %s (further errors are counted, not logged)",
+            _log().error("runyard: %s failed: %s (further errors are counted, not logged)",
                       what, exc)
         if what not in self._errors_recorded and self._queue is not None:
             self._errors_recorded.add(what)  # once per kind: the event file may be failing

@@ -14,6 +14,7 @@ from .atomic import write_atomic
 from .errors import UsageError
 from .layout import ALERT_DEFS
 from .meta import encode_record
+from .series import decode_record
 from .untrusted import ALERT_DEFS_MAX
 from .writer import ALERT, EVENT
 
@@ -29,6 +30,8 @@ class AlertsMixin:
         writer.closers.append(self._final_alert_check)
 
     def _load_alert_definitions(self) -> None:
+        if not os.path.lexists(self._paths.meta(ALERT_DEFS)):
+            return  # a new run has none: the readers stay unloaded
         from .summary import alert_states, read_alert_definitions
 
         defs, _bad = read_alert_definitions(self._paths.meta_dir)
@@ -138,16 +141,19 @@ class AlertsMixin:
         return True
 
     # -- evaluating (writer thread) ---------------------------------------
-    def _observe_for_alerts(self, metrics: list, events: list) -> None:
+    def _observe_for_alerts(self, metrics: bytes, events: list) -> None:
         alerts = list(self._alerts.values())
         if not alerts:
             return
+        points = None
         for alert in alerts:
             if alert.source == "metrics":
+                if points is None:  # lines as written: decoded only when an alert reads them
+                    points = [decode_record(line, "metrics") for line in metrics.splitlines()]
                 name = alert.metric
-                for _step, _seconds, stamp, values, _context in metrics:
-                    if name in values:
-                        alert.feed_metric(stamp, values[name])
+                for point in points:
+                    if name in point["v"]:
+                        alert.feed_metric(point["ts"], point["v"][name])
             elif alert.source == "events":
                 for event in events:
                     alert.feed_event(event.get("msg", ""))

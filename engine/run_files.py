@@ -5,10 +5,8 @@ hashing as it copies) and listed in ``files.jsonl`` with its size, mime type and
 sha256. A name that would land outside that folder is refused.
 """
 
-import hashlib
 import io
 import json
-import mimetypes
 import os
 import time
 from pathlib import Path, PurePosixPath
@@ -49,7 +47,7 @@ class FilesMixin:
             size, digest = _copy_atomic(source, target)
             record = {"ts": time.time(), "name": name, "category": category,
                       "path": f"{ARTIFACTS}/{category}/{name}", "size": size,
-                      "mime": mime or mimetypes.guess_type(name)[0] or
+                      "mime": mime or _guess_type(name) or
                       "application/octet-stream", "sha256": digest}
             if origin:
                 record["source"] = origin
@@ -154,8 +152,16 @@ def _serialise(obj, allow_pickle: bool) -> tuple[bytes, str]:
     return pickle.dumps(obj), "application/octet-stream"
 
 
+def _guess_type(name: str) -> str | None:
+    import mimetypes
+
+    return mimetypes.guess_type(name)[0]
+
+
 def _copy_atomic(source, target: Path) -> tuple[int, str]:
     """Copy a file (or bytes) to ``target`` in one rename; its size and sha256."""
+    import hashlib  # here, as mimetypes: only saving files needs them
+
     if isinstance(source, bytes):
         write_atomic(target, source)
         return len(source), hashlib.sha256(source).hexdigest()

@@ -9,11 +9,8 @@ parent's queued records a second time or ends its run. A child that should
 record starts a ``Run`` of its own.
 """
 
-import logging
 import os
 import weakref
-
-log = logging.getLogger("runyard")
 
 FORKED = "forked"
 
@@ -34,10 +31,12 @@ class ForkMixin:
     def _inert(self, what: str) -> bool:
         if not self._inert_warned:
             self._inert_warned = True
-            log.warning("runyard: %s() in process %d records nothing: run %r belongs to "
-                        "process %d, which this one was forked from; start a Run of its "
-                        "own here to record", what, os.getpid(), self.name,
-                        self._forked_from)
+            import logging  # here: only a forked copy that is used needs it
+
+            logging.getLogger("runyard").warning(
+                "runyard: %s() in process %d records nothing: run %r belongs to process %d, "
+                "which this one was forked from; start a Run of its own here to record",
+                what, os.getpid(), self.name, self._forked_from)
         return False
 
 

@@ -1,6 +1,8 @@
 """The records of a run's series files: how they are encoded and decoded.
 
-metrics.jsonl  {"s": step, "t": seconds since start, "ts": epoch seconds, "v": {name: value}}
+metrics.jsonl  [step, seconds since start, epoch seconds, {name: value}(, instance)]
+               (the compact line; older files hold the same as an object:
+               {"s": step, "t": seconds, "ts": epoch seconds, "v": {...}, "instance": ...})
 events.jsonl   {"ts": epoch seconds, "level": "info", "msg": text, ...}
 alerts.jsonl   {"ts": epoch seconds, "alert": name, "state": "ok"|"critical", "value": ...}
 files.jsonl    {"ts": ..., "name": ..., "category": ..., "path": ..., "size": ..., ...}
@@ -9,6 +11,9 @@ JSON has no NaN or infinities, so a non-finite metric value is written as the
 string "NaN", "Infinity" or "-Infinity"; metric values are never strings
 otherwise, so decoding is unambiguous.
 
+``encode_point`` is the one encoder of a metric line (``Run.log_metrics`` inlines
+its common case: orjson, checked for a NaN or an infinity written as null).
+
 ``decode_record`` is how every reader turns a line into a record: JSON decoded
 as ``untrusted.decode_json`` does it, then every field a reader uses checked
 for its type (docs/format.md). A line that fails is a bad line, reported with
@@ -16,7 +21,10 @@ its file and line and skipped; it never makes the run unreadable. A decoded
 metric record has its values decoded too (floats for the non-finite strings).
 """
 
+import json
 import math
+
+import orjson
 
 from .alerts import STATES as ALERT_STATES
 from .checks import CATEGORIES, LOG_LEVELS
@@ -70,8 +78,30 @@ def decode_value(value) -> float | int | bool | None:
 
 
 def metric_record(step: int, seconds: float, timestamp: float, values: dict) -> dict:
+    """A metric point in the older object form (still read; tests and demos write it)."""
     return {"s": step, "t": seconds, "ts": timestamp,
             "v": {name: encode_value(v) for name, v in values.items()}}
+
+
+NEWLINE = orjson.OPT_APPEND_NEWLINE
+POINT = ("s", "t", "ts", "v", "instance")  # the fields of a compact line, in order
+
+
+def encode_point(point: tuple) -> bytes:
+    """A metric point ``(step, seconds, epoch seconds, values[, instance])`` of
+    checked arguments as one compact line, newline included."""
+    try:
+        line = orjson.dumps(point, option=NEWLINE)
+    except TypeError:  # orjson stops at 64-bit integers; json does not
+        return (json.dumps([*point[:3], _finite(point[3]), *point[4:]], separators=(",", ":"),
+                           ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    if b":null" in line:  # orjson writes NaN and the infinities as null
+        line = orjson.dumps((*point[:3], _finite(point[3]), *point[4:]), option=NEWLINE)
+    return line
+
+
+def _finite(values: dict) -> dict:
+    return {name: encode_value(value) for name, value in values.items()}
 
 
 def series_kind(file_name: str) -> str | None:
@@ -89,7 +119,9 @@ def decode_record(line: bytes, kind: str | None, exact: bool | None = None) -> d
         record = decode_json(line, exact)
     except ValueError as exc:
         raise ValueError(f"not JSON ({exc})") from None
-    if not isinstance(record, dict):
+    if kind == "metrics" and isinstance(record, list):
+        record = _from_compact(record)
+    elif not isinstance(record, dict):
         raise ValueError("not a JSON object")
     if kind is None:
         return record
@@ -99,6 +131,14 @@ def decode_record(line: bytes, kind: str | None, exact: bool | None = None) -> d
     elif kind == "files" and "metadata" in record:
         scalar_map("metadata", record["metadata"])
     return record
+
+
+def _from_compact(line: list) -> dict:
+    """A compact metric line as the record its object form is; its fields are then
+    checked as the object's are."""
+    if len(line) not in (4, 5):
+        raise WrongShape(f"a metric line holds 4 or 5 values, not {len(line)}")
+    return dict(zip(POINT, line, strict=False))
 
 
 def _metric_values(values: dict) -> dict:

@@ -24,7 +24,7 @@ FINAL_STATES = ("completed", "failed", "terminated")  # what an exit record may 
 DEFAULT_TIMEOUT = 60.0
 
 
-def _marker(path: Path) -> os.stat_result | None:
+def _marker(path: Path | str) -> os.stat_result | None:
     """A marker's stat if it is a regular file (never a link, a FIFO or a folder,
     which runyard does not write), else None."""
     try:
@@ -34,19 +34,19 @@ def _marker(path: Path) -> os.stat_result | None:
     return info if stat.S_ISREG(info.st_mode) else None
 
 
-def heartbeat_age(meta_dir: Path, now: float | None = None) -> float | None:
+def heartbeat_age(meta_dir: Path | str, now: float | None = None) -> float | None:
     """Seconds since the last heartbeat, or None if there never was one."""
-    info = _marker(meta_dir / HEARTBEAT)
+    info = _marker(os.path.join(meta_dir, HEARTBEAT))
     if info is None:
         return None
     return (time.time() if now is None else now) - info.st_mtime
 
 
-def _live_state(meta_dir: Path) -> str:
-    return "paused" if _marker(meta_dir / PAUSED) is not None else "running"
+def _live_state(meta_dir: Path | str) -> str:
+    return "paused" if _marker(os.path.join(meta_dir, PAUSED)) is not None else "running"
 
 
-def run_status(attrs: dict, meta_dir: Path, now: float | None = None,
+def run_status(attrs: dict, meta_dir: Path | str, now: float | None = None,
                seen_pids: dict | None = None) -> str:
     """The status of the run whose attributes are ``attrs``.
 

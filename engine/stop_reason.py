@@ -67,17 +67,17 @@ def last_words(cause: str, detail: str) -> str:
     return f"{LAST_WORDS}{cause} ({detail})"
 
 
-def _log_tail(meta_dir: Path) -> str:
+def _log_tail(meta_dir: Path | str) -> str:
     """The end of the supervisor's log, or "" (never blocks, never follows a link)."""
     try:
-        with open_regular(meta_dir / SUPERVISOR_LOG) as f:
+        with open_regular(os.path.join(meta_dir, SUPERVISOR_LOG)) as f:
             f.seek(max(0, os.fstat(f.fileno()).st_size - TAIL_BYTES))
             return f.read(TAIL_BYTES).decode("utf-8", errors="replace")
     except OSError:  # none, or not a regular file (untrusted.py)
         return ""
 
 
-def lost_cause(meta_dir: Path) -> str | None:
+def lost_cause(meta_dir: Path | str) -> str | None:
     """The storage cause in the latest attempt's last words, if it left any."""
     cause = None
     for line in _log_tail(meta_dir).splitlines():
@@ -90,7 +90,7 @@ def lost_cause(meta_dir: Path) -> str | None:
     return cause
 
 
-def stop_reason(attrs: dict, status: str, meta_dir: Path) -> str | None:
+def stop_reason(attrs: dict, status: str, meta_dir: Path | str) -> str | None:
     """Why a run with these attributes and status stopped, when storage was the cause."""
     if status == "lost":
         return lost_cause(meta_dir)

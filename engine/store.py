@@ -1,11 +1,14 @@
 """Listing and finding runs in a root.
 
-A listing reads one small file per run (``attrs.json``) and never a series, so
-10,000 runs list in well under a second.
+A listing reads one small file per run (``attrs.json``) and never a series. It
+works on plain string paths (a ``Path`` per run costs more than parsing the file)
+and streams: ``each_run`` yields one run at a time, ``load_runs`` reads a batch
+of ids, so a dashboard can paint the newest page first and read the rest later.
 """
 
 import os
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,19 +22,23 @@ from .status import run_status
 from .stop_reason import stop_reason
 
 
-@dataclass
+@dataclass(slots=True)
 class RunInfo:
     """What a listing knows about one run."""
 
     id: str
-    meta_dir: Path
+    root: Path
     attrs: dict = field(default_factory=dict)
     status: str = "unreadable"
     error: str | None = None  # why the run cannot be read, when it cannot
 
     @property
+    def meta_dir(self) -> Path:
+        return self.root / (self.id + META_SUFFIX)
+
+    @property
     def paths(self) -> RunPaths:
-        return RunPaths(self.meta_dir.parent, self.id)
+        return RunPaths(self.root, self.id)
 
     @property
     def name(self) -> str:
@@ -54,7 +61,8 @@ class RunInfo:
         exceeded`` or ``read-only filesystem`` (a fixed vocabulary: safe to print)."""
         if self.error is not None or self.status not in ("failed", "terminated", "lost"):
             return None
-        return stop_reason(self.attrs, self.status, self.meta_dir)
+        return stop_reason(self.attrs, self.status,
+                           os.path.join(self.root, self.id + META_SUFFIX))
 
     def duration(self) -> float | None:
         """Seconds from start to end (or to now while the run goes on)."""
@@ -94,12 +102,20 @@ class RunInfo:
 def load_run(root: Path, run_id: str, now: float | None = None,
              seen_pids: dict | None = None) -> RunInfo:
     """One run, read; an unreadable run comes back with its reason in ``error``."""
-    meta_dir = root / (run_id + META_SUFFIX)
-    info = RunInfo(run_id, meta_dir)
+    return _load(root, os.fspath(root), run_id, now, seen_pids)
+
+
+def _load(root: Path, base: str, run_id: str, now: float | None, seen_pids: dict | None,
+          link: bool | None = None) -> RunInfo:
+    """``link``: whether the meta folder is a symbolic link, if known from a scan."""
+    meta_dir = os.path.join(base, run_id + META_SUFFIX)
+    info = RunInfo(run_id, root)
     if not is_run_id(run_id):  # a folder of another kind, or an id read from a file
         info.error = f"{meta_dir} is not named after a run id"
         return info
-    if os.path.islink(meta_dir):  # acting on it would write wherever it points
+    if link is None:
+        link = os.path.islink(meta_dir)
+    if link:  # acting on it would write wherever it points
         info.error = f"{meta_dir} is a symbolic link (runyard never makes one)"
         return info
     try:
@@ -111,17 +127,43 @@ def load_run(root: Path, run_id: str, now: float | None = None,
     return info
 
 
+def load_runs(root: Path, ids: Iterable[str], now: float | None = None,
+              seen_pids: dict | None = None) -> list[RunInfo]:
+    """The runs ``ids`` of ``root``, read, in the order given; each as ``load_run``
+    reads it (an unreadable one with its reason). For a listing in pages: the
+    newest ids of ``run_ids(root)`` first, then the others in batches."""
+    now = time.time() if now is None else now
+    seen_pids = {} if seen_pids is None else seen_pids
+    base = os.fspath(root)
+    return [_load(root, base, run_id, now, seen_pids) for run_id in ids]
+
+
 def run_ids(root: Path) -> list[str]:
-    """Ids of every run in the root with a meta folder, oldest first."""
+    """Ids of every run in the root with a meta folder, oldest first (ids sort by
+    creation time): ``run_ids(root)[-50:]`` are the 50 newest."""
+    return [run_id for run_id, _link in _scan(root)]
+
+
+def _scan(root: Path) -> list[tuple[str, bool | None]]:
+    """Each run id with whether its meta folder is a symbolic link, as the directory
+    says (no system call where it gives the kind of each entry; None if unknown),
+    oldest first."""
     check_root(root)
-    ids = []
+    found = []
     with os.scandir(root) as entries:
         for entry in entries:
             name = entry.name
             if name.endswith(META_SUFFIX) and not name.startswith(".") and _is_dir(entry):
-                ids.append(name[: -len(META_SUFFIX)])
-    ids.sort()
-    return ids
+                found.append((name[: -len(META_SUFFIX)], _is_link(entry)))
+    found.sort()
+    return found
+
+
+def _is_link(entry: os.DirEntry) -> bool | None:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return None
 
 
 def _is_dir(entry: os.DirEntry) -> bool:
@@ -133,25 +175,29 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return True
 
 
-def list_runs(root: Path, *, status: str | None = None, folder: str | None = None,
-              tag: str | None = None) -> list[RunInfo]:
-    """Every run in the root, oldest first, optionally filtered.
-
-    ``folder`` matches the folder and the folders below it.
-    """
-    runs = []
+def each_run(root: Path, *, status: str | None = None, folder: str | None = None,
+             tag: str | None = None) -> Iterator[RunInfo]:
+    """Every run in the root, oldest first, optionally filtered, read one at a time
+    (a listing need not hold them all). ``folder`` matches the folder and the folders
+    below it."""
     seen_pids: dict = {}
     now = time.time()
-    for run_id in run_ids(root):
-        info = load_run(root, run_id, now, seen_pids)
+    base = os.fspath(root)
+    for run_id, link in _scan(root):
+        info = _load(root, base, run_id, now, seen_pids, link)
         if status and info.status != status:
             continue
         if folder and not _in_folder(info.folder, folder):
             continue
         if tag and tag not in info.tags:
             continue
-        runs.append(info)
-    return runs
+        yield info
+
+
+def list_runs(root: Path, *, status: str | None = None, folder: str | None = None,
+              tag: str | None = None) -> list[RunInfo]:
+    """Every run in the root, oldest first, optionally filtered (see ``each_run``)."""
+    return list(each_run(root, status=status, folder=folder, tag=tag))
 
 
 def _in_folder(run_folder: str, folder: str) -> bool:

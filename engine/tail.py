@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .jsonl import BadLine, SeriesReader
-from .series import decode_record, series_kind
+from .series import series_kind
 from .untrusted import open_regular, read_upto
 
 SERIES = ("metrics", "events", "alerts")
@@ -137,34 +137,52 @@ class RunTail:
                 stats.add(step, seconds, value)
 
 
+class RecentValues:
+    """The last ``count`` values of one metric over every metrics file of a run,
+    kept up to date incrementally: the first ``update`` reads at most ``window``
+    bytes from the end of each file, later ones only what was appended (a table
+    cell of a live run costs its new lines, not a re-read of its tail)."""
+
+    def __init__(self, meta_dir: Path, metric: str, count: int = 24, window: int = 32768):
+        self.meta_dir = meta_dir
+        self.metric = metric
+        self.count = count
+        self.window = window
+        self.readers: dict[str, SeriesReader] = {}
+        self.found: list[tuple[float, float]] = []  # (ts, value), the last ``count``
+
+    def update(self) -> list[float]:
+        """Read what is new; the last values, oldest first (non-finite ones too)."""
+        try:
+            names = [n for n in os.listdir(self.meta_dir) if series_kind(n) == "metrics"]
+        except OSError:
+            return self.values()
+        added = False
+        for name in names:
+            reader = self.readers.get(name)
+            first = reader is None
+            if first:
+                reader = self.readers[name] = SeriesReader(self.meta_dir / name, "metrics")
+            for records, _bad in reader.chunks(self.window if first else None):
+                for record in records:
+                    value = record["v"].get(self.metric)
+                    if isinstance(value, int | float):
+                        self.found.append((record.get("ts", 0.0), as_float(value)))
+                        added = True
+        if added:
+            self.found.sort(key=lambda p: p[0])
+            del self.found[: -self.count]
+        return self.values()
+
+    def values(self) -> list[float]:
+        return [v for _, v in self.found]
+
+
 def recent_values(meta_dir: Path, metric: str, count: int = 24,
                   window: int = 32768) -> list[float]:
     """The last ``count`` values of ``metric``, from the ends of the metrics files
     (at most ``window`` bytes of each; a file that cannot be read is left out)."""
-    found: list[tuple[float, float]] = []
-    try:
-        names = [n for n in os.listdir(meta_dir) if series_kind(n) == "metrics"]
-    except OSError:
-        return []
-    for name in names:
-        try:
-            with open_regular(meta_dir / name) as f:
-                size = os.fstat(f.fileno()).st_size
-                f.seek(max(0, size - window))
-                chunk = read_upto(f, window)
-        except OSError:
-            continue
-        lines = chunk.split(b"\n")[1:-1] if size > window else chunk.split(b"\n")[:-1]
-        for line in lines:
-            try:
-                record = decode_record(line, "metrics")
-            except ValueError:
-                continue
-            value = record["v"].get(metric)
-            if isinstance(value, int | float):
-                found.append((record.get("ts", 0.0), as_float(value)))
-    found.sort(key=lambda p: p[0])
-    return [v for _, v in found[-count:]]
+    return RecentValues(meta_dir, metric, count, window).update()
 
 
 class TextTail:

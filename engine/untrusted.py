@@ -24,7 +24,6 @@ import errno
 import json
 import math
 import os
-import re
 import stat
 from pathlib import Path
 
@@ -44,7 +43,10 @@ MAX_DEPTH = 64               # nesting: runyard writes 4 levels at most; deeper 
                              # overflow the recursion of a JSON encoder or a renderer
 
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# Every digit made a 0, every other byte a space: a run of 19 digits is then found by
+# a plain substring search, several times quicker than a regular expression.
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= c <= 0x39 else 0x20 for c in range(256))
+_LONG_RUN = b"0" * 19
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISSOCK, "a socket"))
@@ -75,11 +77,9 @@ def _kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
-def open_regular(path: Path | str):
-    """``path`` opened for reading (unbuffered) if it is a regular file.
-
-    FileNotFoundError if there is none; NotReadable for anything else.
-    """
+def _open_fd(path: Path | str) -> tuple[int, int]:
+    """A file descriptor of ``path`` opened for reading if it is a regular file, and
+    its size. FileNotFoundError if there is none; NotReadable for anything else."""
     try:
         fd = os.open(path, _FLAGS)
     except FileNotFoundError:
@@ -87,13 +87,21 @@ def open_regular(path: Path | str):
     except OSError as exc:
         raise NotReadable(path, _why(path, exc)) from None
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotReadable(path, f"is {_kind(mode)}, not a regular file")
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotReadable(path, f"is {_kind(info.st_mode)}, not a regular file")
     except BaseException:
         os.close(fd)
         raise
-    return os.fdopen(fd, "rb", buffering=0)
+    return fd, info.st_size
+
+
+def open_regular(path: Path | str):
+    """``path`` opened for reading (unbuffered) if it is a regular file.
+
+    FileNotFoundError if there is none; NotReadable for anything else.
+    """
+    return os.fdopen(_open_fd(path)[0], "rb", buffering=0)
 
 
 _WRITE_FLAGS = os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC
@@ -132,6 +140,18 @@ def open_for_writing(path: Path | str, flags: int = os.O_WRONLY | os.O_APPEND,
     return fd
 
 
+def open_lock(path: Path | str, flags: int = os.O_RDWR) -> int:
+    """A lock file of a run, opened (created if need be) as ``open_for_writing`` does,
+    and readable by its owner alone: anyone who can open a file can flock it, and a
+    lock a stranger held for ever would stall the run. One an older runyard left
+    readable by others is made private as its owner opens it."""
+    fd = open_for_writing(path, flags, 0o600)
+    info = os.fstat(fd)
+    if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+        os.fchmod(fd, 0o600)
+    return fd
+
+
 def open_log(path: Path | str):
     """A log file a child process writes to (its stdout and stderr), opened as
     ``open_for_writing`` does: a binary file object to append to."""
@@ -155,13 +175,30 @@ def read_bounded(path: Path | str, limit: int) -> bytes:
 
     FileNotFoundError if there is none; NotReadable for anything else.
     """
-    with open_regular(path) as f:
-        size = os.fstat(f.fileno()).st_size
-        data = b"" if size > limit else read_upto(f, limit + 1)
+    fd, size = _open_fd(path)
+    try:
+        data = b"" if size > limit else _read_fd(fd, size, limit + 1)
+    finally:
+        os.close(fd)
     if size > limit or len(data) > limit:
         raise NotReadable(path, f"is larger than {limit // MiB} MiB ({max(size, len(data))}"
                                 f"{'+' if len(data) > limit else ''} bytes)")
     return data
+
+
+def _read_fd(fd: int, size: int, most: int) -> bytes:
+    """What ``fd`` holds, read until its end or ``most`` bytes: first the ``size``
+    its status gave (and one more, should it have grown), then in CHUNKs."""
+    parts, got = [], 0
+    ask = min(size + 1, most)
+    while got < most:
+        block = os.read(fd, ask)
+        if not block:
+            break
+        parts.append(block)
+        got += len(block)
+        ask = min(most - got, CHUNK)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def decode_json(data: bytes, exact: bool | None = None):
@@ -206,7 +243,7 @@ def _too_deep(value) -> bool:
 
 def has_long_digits(data: bytes) -> bool:
     """Whether ``data`` has a run of digits that may be an integer beyond 64 bits."""
-    return _LONG_DIGITS.search(data) is not None
+    return _LONG_RUN in data.translate(_DIGITS_ONLY)
 
 
 def _refuse_constant(name: str):

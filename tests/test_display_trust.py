@@ -251,3 +251,16 @@ async def test_integers_beyond_a_float_are_shown_not_crashed_on(tmp_path):
         chart = app.screen.query_one(MetricChart)
         assert await until(pilot, lambda: "count by step" in str(chart.render()))
         assert app.return_code is None
+
+
+def test_ls_names_a_hostile_folder_without_obeying_it(tmp_path):
+    """Anyone who can make a folder in the root chooses its 'id': ls's warning about
+    an unreadable run printed it raw (an OSC title change reached the terminal)."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    new_run(root, "good", end="completed")
+    (root / "zz\x1b]0;PWN\x07.meta").mkdir()
+    done = subprocess.run([*CLI, "ls", "--root", str(root)], capture_output=True, timeout=60)
+    assert done.returncode == 0 and b"good" in done.stdout
+    assert b"\x1b" not in done.stderr + done.stdout and b"\x07" not in done.stderr
+    assert b"runyard: run zz\\x1b]0;PWN\\x07 is unreadable" in done.stderr, done.stderr

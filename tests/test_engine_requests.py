@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -380,3 +381,64 @@ def test_requests_from_two_shells_at_once_are_numbered_one_by_one(root, tmp_path
     numbers = [int(line.rsplit("(request ", 1)[1].rstrip(")"))
                for line in log.splitlines() if "(request " in line]
     assert sorted(numbers) == list(range(1, 121))
+
+
+def test_a_stranger_cannot_hold_a_runs_locks(tmp_path):
+    """Anyone who can open a file can flock it: a reader holding attrs.lock made the
+    run's own supervisor time out and the run end lost. Lock files are the owner's
+    alone, and one an older version left readable is made so on its next use."""
+    import shutil
+    import tempfile
+
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv to act as another user")
+    shared = Path(tempfile.mkdtemp(prefix="runyard-shared-"))
+    root = shared / "runs"
+    info = start_endless(root, shared, count=1)
+    try:
+        wait_until(lambda: list(info.meta_dir.glob("instances/*.lock")), 30)  # a worker's
+        # everything readable to all, as on a shared root, but what runyard made private
+        subprocess.run(["find", str(shared), "!", "-name", "*.lock", "-exec", "chmod", "a+rX",
+                        "{}", "+"], check=True)
+        locks = sorted(info.meta_dir.rglob("*.lock"))
+        assert "attrs.lock" in {p.name for p in locks}, locks
+        grab = ("import fcntl, sys\n"
+                "for path in sys.argv[1:]:\n"
+                "    try:\n"
+                "        fcntl.flock(open(path), fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+                "        print('held', path)\n"
+                "    except OSError as exc:\n"
+                "        print('refused', exc.strerror)\n")
+        stranger = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                                   sys.executable, "-c", grab, *map(str, locks)],
+                                  capture_output=True, text=True, timeout=60)
+        assert stranger.stdout.splitlines() == ["refused Permission denied"] * len(locks), \
+            stranger
+        # a lock file left readable by others (an older runyard) is closed on next use
+        lock = info.meta_dir / "attrs.lock"
+        lock.chmod(0o644)
+        pause(root, info.id)
+        assert lock.stat().st_mode & 0o777 == 0o600
+        wait_until(lambda: settled(root, info.id, "paused", 1), 30)
+    finally:
+        close(root, info.id, wait=60)
+        shutil.rmtree(shared)
+
+
+def test_a_request_refused_for_a_planted_link_says_why(root, tmp_path):
+    """The reason was printed as 'None' (NotReadable has no strerror)."""
+    info = start_endless(root, tmp_path, count=1)
+    try:
+        lock = info.meta_dir / "attrs.lock"
+        lock.unlink()
+        lock.symlink_to(os.devnull)
+        done = subprocess.run([*RUNYARD, "--root", str(root), "pause", info.id],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1
+        assert "None" not in done.stderr
+        assert done.stderr.startswith(f"runyard: cannot ask run {info.name} to be paused: "
+                                      f"{lock} is a symbolic link"), done.stderr
+    finally:
+        lock.unlink()
+        close(root, info.id, wait=60)

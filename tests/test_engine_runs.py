@@ -15,7 +15,7 @@ from runyard.engine import Experiment, list_runs, load_run
 from runyard.engine.control import pause, resume, wait_for_end
 from runyard.engine.work import InstanceBook
 
-from conftest import RUNYARD, run_cli_process
+from conftest import RUNYARD, run_cli_process, wait_until
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "extract"
 
@@ -291,9 +291,12 @@ def test_close_then_resume_from_python(root, tmp_path, monkeypatch):
     experiment = Experiment("mod.py", ["data/*.txt"], workers=3, root=root)
     run_id = experiment.start()
     assert experiment.status == "running"
-    time.sleep(0.6)
+    book = InstanceBook(experiment.info().paths)
+    # every instance part-way (a fixed sleep was too short on a loaded machine)
+    wait_until(lambda: len(records := book.records()) == 3 and
+               all(r.get("state") for r in records.values()), 60)
     assert experiment.stop() == "terminated"
-    records = InstanceBook(experiment.info().paths).records()
+    records = book.records()
     saved = {k: int(r["state"]) for k, r in records.items()}
     assert all(0 < s < 40 for s in saved.values())
     resume(root, run_id)

@@ -5,13 +5,12 @@ from runyard.engine import resolve_root
 
 from ..arguments import seconds
 from ..formatting import run_label
+from . import help_of
 
 
 def add_parsers(sub):
-    for verb, text in (("pause", "freeze a running run (no CPU used while paused)"),
-                       ("resume", "continue a paused run, or start a new attempt of a "
-                        "terminated, lost or failed one"),
-                       ("close", "stop a run gracefully; it can be resumed later")):
+    for verb in ("pause", "resume", "close"):
+        text = help_of(verb)
         parser = sub.add_parser(verb, help=text, description=text[0].upper() + text[1:] +
                                 ". RUN is an id, an id prefix or a name.")
         parser.add_argument("run", metavar="RUN")

@@ -6,6 +6,7 @@ from pathlib import Path
 from runyard.engine import check_root, resolve_root
 
 from ..arguments import positive_seconds
+from . import help_of
 
 
 def add_watch_options(parser) -> None:
@@ -17,7 +18,7 @@ def add_watch_options(parser) -> None:
 
 
 def add_parser(sub):
-    parser = sub.add_parser("dash", help="open the dashboard (the default command)",
+    parser = sub.add_parser("dash", help=help_of("dash"),
                             description="Open the dashboard on the runs directory.")
     add_watch_options(parser)
     return parser

@@ -6,13 +6,14 @@ from runyard.engine import ensure_root, list_runs
 from runyard.engine.demo import make_demo
 
 from ..arguments import positive_seconds
+from . import help_of
 from .dash import add_watch_options, open_dashboard
 
 DEFAULT_DEMO_ROOT = "runyard-demo"
 
 
 def add_parser(sub):
-    parser = sub.add_parser("demo", help="create a demo runs directory and open it",
+    parser = sub.add_parser("demo", help=help_of("demo"),
                             description="Create demo runs in --root (default "
                             f"./{DEFAULT_DEMO_ROOT}): finished, failed, lost and queued "
                             "ones, one live with an alert that fires, one with instances, "

@@ -6,9 +6,11 @@ import sys
 
 from runyard.engine import resolve_root
 
+from . import help_of
+
 
 def add_parser(sub):
-    return sub.add_parser("doctor", help="check the terminal and the runs directory",
+    return sub.add_parser("doctor", help=help_of("doctor"),
                           description="Print what the terminal supports (TERM, colours, "
                           "size, Unicode) and which watch mode the root would get.")
 

@@ -27,11 +27,12 @@ from runyard.engine.modules import _import_failure
 
 from ..arguments import positive_int, positive_seconds
 from ..formatting import table
+from . import help_of
 from .run import follow, meta_value
 
 
 def add_parser(sub):
-    parser = sub.add_parser("flow", help="prepare and run a flow",
+    parser = sub.add_parser("flow", help=help_of("flow"),
                             description="Prepare the @flow function FUNCTION of FILE.py and "
                             "run it on the local engine or on Dask.")
     parser.add_argument("target", metavar="FILE.py:FUNCTION")

@@ -27,12 +27,13 @@ from runyard.engine.store import load_run
 from ..arguments import positive_int, seconds
 from ..formatting import duration, run_label
 from ..safe_text import one_line
+from . import help_of
 
 ENDED = ("completed", "failed", "terminated", "lost")
 
 
 def add_parser(sub):
-    parser = sub.add_parser("run", help="start a run",
+    parser = sub.add_parser("run", help=help_of("run"),
                             description="Start a run module (MODULE.py), an operation of "
                             "runyard.toml (NAME), a pyalma .experiment file, or a command "
                             "after '--'.")

@@ -10,10 +10,11 @@ from runyard.engine.work import InstanceBook
 
 from ..formatting import duration, json_safe, short_time, table
 from ..safe_text import one_line, visible
+from . import help_of
 
 
 def add_parser(sub):
-    parser = sub.add_parser("show", help="show one run",
+    parser = sub.add_parser("show", help=help_of("show"),
                             description="Show one run: RUN is an id, an id prefix or a name.")
     parser.add_argument("run", metavar="RUN")
     parser.add_argument("--json", action="store_true", help="print a JSON object")

@@ -6,11 +6,12 @@ from runyard.engine import resolve_root
 from runyard.engine.spool import spool_root, sync_spool
 
 from ..safe_text import one_line
+from . import help_of
 
 
 def add_parser(sub):
     parser = sub.add_parser(
-        "sync", help="move offline runs from a spool into the root",
+        "sync", help=help_of("sync"),
         description="Copy the runs of an offline spool (default $RUNYARD_SPOOL, else the "
         "user cache dir) into the root. Finished runs leave the spool; live ones are "
         "copied incrementally and stay. Safe to repeat.")

@@ -28,6 +28,7 @@ from ..formatting import duration
 from ..model import critical_alerts, progress_text
 from ..widgets.chart import MetricChart
 from ..widgets.metric_sparks import MetricSparks
+from ..widgets.static_text import redraw
 from .detail_text import (
     alerts_text,
     event_lines,
@@ -236,10 +237,11 @@ class DetailScreen(Screen):
             self.poll()
 
     def show_text(self, selector: str, text: Text) -> None:
-        """Update a Static only when its text changed (an update relayouts the screen)."""
-        if self._drawn.get(selector) != text:
+        """Update a Static only when its text changed (relayout only if its height may)."""
+        before = self._drawn.get(selector)
+        if before != text:
             self._drawn[selector] = text
-            self.query_one(selector, Static).update(text)
+            redraw(self.query_one(selector, Static), before, text)
 
     def on_worker_state_changed(self, event) -> None:
         if event.worker.group == "detail" and event.worker.is_finished and \

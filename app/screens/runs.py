@@ -10,6 +10,7 @@ from textual.widgets import Footer, Input, Static
 from ..model import SORT_KEYS
 from ..safe_text import one_line
 from ..widgets.runs_table import RunsTable, TableHeader
+from ..widgets.static_text import redraw
 
 
 class RunsScreen(Screen):
@@ -32,6 +33,8 @@ class RunsScreen(Screen):
         super().__init__()
         self.model = model
         self._drawn: dict[str, Text] = {}  # what each Static shows now
+        self._view: list[str] = []  # the view the table last drew in full
+        self._error: str | None = None  # the model's error the summary shows
 
     def compose(self) -> ComposeResult:
         with Vertical(id="runs-body"):
@@ -48,14 +51,33 @@ class RunsScreen(Screen):
         self.table.focus()
         self.refresh_view()
 
+    def on_screen_resume(self) -> None:
+        """Back from another screen: the runs changed unseen meanwhile (a hidden table is
+        not redrawn on every refresh), so draw it all once."""
+        if self.is_mounted:
+            self.refresh_view()
+            self.app.refresh_cells()
+
     @property
     def table(self) -> RunsTable:
         return self.query_one(RunsTable)
 
-    def refresh_view(self, changed: set[str] | None = None) -> None:
-        self.table.refresh_rows()
-        self.query_one("#table-header", TableHeader).refresh()
-        self.update_summary()
+    def refresh_view(self, changed: set[str] | None = None, redraw: set[str] = frozenset()
+                     ) -> None:
+        """Draw what changed: the whole table when the view did (runs came or went, a
+        new sort or filter: ``changed`` None), else only the rows of ``changed`` and
+        ``redraw`` runs and of live runs (their TIME goes on). The summary line is
+        redrawn only when its text changes, the header only with the view."""
+        table = self.table
+        view = self.model.view
+        if changed is None or view != self._view:
+            self._view = list(view)
+            table.refresh_rows()
+            self.query_one("#table-header", TableHeader).refresh()
+        else:
+            table.refresh_ids(changed | redraw | set(self.model.active()))
+        if changed is None or changed or self.model.error != self._error:
+            self.update_summary()
 
     def update_summary(self) -> None:
         model = self.model
@@ -66,6 +88,7 @@ class RunsScreen(Screen):
         shown = f"{len(model.view)} of {len(model.runs)} runs" if model.filter_text \
             else f"{len(model.runs)} runs"
         text = Text(f"{shown}: {', '.join(parts) or 'none'}")
+        self._error = model.error
         if self.table.tagged:
             text.append(f"  {len(self.table.tagged)} tagged", style="bold")
         if model.filter_text:
@@ -84,15 +107,18 @@ class RunsScreen(Screen):
                                        f"{' '.join('#' + t for t in details['tags'])} {meta}"
                                        .strip(), limit=300))
             self.show("#folder-details", line)
-            box.display = True
-        else:
-            box.display = False
+        # Setting ``display``, even to what it was, relayouts the screen
+        shown = bool(details and (details["description"] or details["tags"] or
+                                  details["metadata"]))
+        if box.display != shown:
+            box.display = shown
 
     def show(self, selector: str, text: Text) -> None:
-        """Update a Static only when its text changed (an update relayouts the screen)."""
-        if self._drawn.get(selector) != text:
+        """Update a Static only when its text changed (relayout only if its height may)."""
+        before = self._drawn.get(selector)
+        if before != text:
             self._drawn[selector] = text
-            self.query_one(selector, Static).update(text)
+            redraw(self.query_one(selector, Static), before, text)
 
     # -- actions -----------------------------------------------------------
     def action_open(self) -> None:

@@ -19,9 +19,10 @@ class MetricSparks(Widget, can_focus=True):
         self.metrics: dict = {}
 
     def update_metrics(self, metrics: dict) -> None:
+        grown = len(metrics) != len(self.metrics)
         self.metrics = dict(metrics)
         self.selected = min(self.selected, max(0, len(self.metrics) - 1))
-        self.refresh(layout=True)
+        self.refresh(layout=grown)  # one line a metric: only a new one changes the height
 
     def selected_name(self) -> str | None:
         names = list(self.metrics)

@@ -74,7 +74,7 @@ class RunsTable(ScrollView, can_focus=True):
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
     ]
-    cursor = reactive(0, always_update=True)
+    cursor = reactive(0, always_update=True, repaint=False)  # watch_cursor repaints two lines
 
     class Highlighted(Message):
         def __init__(self, run_id: str | None):
@@ -104,6 +104,15 @@ class RunsTable(ScrollView, can_focus=True):
             self._current = view[index] if view else None
         self.cursor = index
         self.refresh()
+
+    def refresh_ids(self, run_ids: set[str]) -> None:
+        """Redraw the lines of these runs that are on screen, and nothing else."""
+        if not run_ids:
+            return
+        top = self.scroll_offset.y
+        for y, run_id in enumerate(self.model.view[top: top + self.size.height]):
+            if run_id in run_ids:
+                self.refresh_line(top + y)  # a line of the view, not of the screen
 
     def _index(self, run_id: str | None) -> int | None:
         view = self.model.view
@@ -141,14 +150,16 @@ class RunsTable(ScrollView, can_focus=True):
             self.action_cursor(1)
 
     # -- moving ----------------------------------------------------------------
-    def watch_cursor(self, cursor: int) -> None:
+    def watch_cursor(self, old: int, cursor: int) -> None:
         height = max(1, self.size.height)
         top = self.scroll_offset.y
         if cursor < top:
-            self.scroll_to(y=cursor, animate=False)
+            self.scroll_to(y=cursor, animate=False)  # a scroll redraws it all
         elif cursor >= top + height:
             self.scroll_to(y=cursor - height + 1, animate=False)
-        self.refresh()
+        else:  # the lines the cursor left and reached, nothing else
+            self.refresh_line(old)
+            self.refresh_line(cursor)
         # Only news is news: a refresh sets the cursor again to keep it on its run,
         # and answering that with another refresh would loop forever.
         shown = (self.scroll_target_y, self._current)

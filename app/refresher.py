@@ -1,0 +1,113 @@
+"""The dashboard's refresh thread: re-reads what changed, at most ten times a second.
+
+One long-lived thread instead of a worker per refresh: a refresh costs the
+files it reads and one message to the screens, not a worker's start, its state
+messages and a timer to space it from the next. The thread wakes when the
+watcher marks paths (or the screen asks, ``poke``), waits out the gap since the
+last refresh (changes in between are taken together), re-reads the runs behind
+the paths and posts ``ModelRefreshed``; every RESCAN_EVERY seconds it also
+re-scans the root and the live runs (the heartbeat that catches what the watcher
+missed and turns runs with a stale heartbeat ``lost``).
+"""
+
+import threading
+import time
+from collections.abc import Callable
+
+from textual.message import Message
+
+from runyard.engine.series import series_kind
+
+from .messages import ModelRefreshed
+from .model import RunsModel
+from .watch import RootWatcher
+
+RESCAN_EVERY = 3.0
+MIN_REFRESH_GAP = 0.1  # redraws at most ten times a second
+CELL_SERIES = ("metrics", "alerts")  # what the table's cells are read from
+
+
+class RefreshFailed(Message):
+    """A refresh raised; the thread goes on with the next one."""
+
+    def __init__(self, error: BaseException):
+        super().__init__()
+        self.error = error
+
+
+class Refresher:
+    def __init__(self, model: RunsModel, watcher: RootWatcher,
+                 post: Callable[[Message], object]):
+        self.model = model
+        self.watcher = watcher
+        self.post = post
+        self.visible: list[str] = []  # the ids on screen, set by the UI thread
+        self.count = 0  # refreshes done
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="runyard-refresh",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def poke(self) -> None:
+        """Refresh soon (the watcher saw changes, or other rows came on screen)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        last = 0.0
+        next_rescan = time.monotonic() + RESCAN_EVERY
+        while not self._stop.is_set():
+            self._wake.wait(max(0.0, next_rescan - time.monotonic()))
+            if self._stop.wait(max(0.0, last + MIN_REFRESH_GAP - time.monotonic())):
+                return
+            self._wake.clear()
+            rescan = time.monotonic() >= next_rescan
+            paths = self.watcher.take()
+            try:
+                changed, redraw = refresh(self.model, paths, rescan, list(self.visible))
+            except Exception as exc:  # shown; the next refresh tries again
+                self.post(RefreshFailed(exc))
+                changed, redraw = None, set()
+            last = time.monotonic()
+            if rescan:
+                next_rescan = last + RESCAN_EVERY
+            self.count += 1
+            if changed is not None:
+                self.post(ModelRefreshed(changed, paths, redraw, rescan))
+
+
+def refresh(model: RunsModel, paths: set[str], rescan: bool, visible: list[str]
+            ) -> tuple[set[str], set[str]]:
+    """Re-read what the paths point at: (runs whose listing changed, runs whose
+    metric or alert cells changed)."""
+    changed: set[str] = set()
+    root = str(model.root)
+    touched, grew = set(), set()
+    for path in paths:
+        parent, _, rest = path.removeprefix(root + "/").partition("/")
+        if parent.endswith(".meta"):
+            run_id = parent[: -len(".meta")]
+            kind = series_kind(rest)
+            if kind in CELL_SERIES:  # the run's cells changed, not its listing
+                grew.add(run_id)
+            elif kind is None and "/" not in rest:  # attrs, lock, exit, heartbeat...
+                touched.add(run_id)
+            # events, files, logs and instance records: the detail screen's business
+        elif not rest and not parent.startswith("."):
+            rescan = True  # an entry of the root itself
+    if rescan:
+        changed |= model.refresh_active()
+    changed |= model.reload(touched)
+    if changed:
+        model.apply_view()
+    redraw = {run_id for run_id in set(visible) | set(model.active()) | touched | grew
+              if run_id in model.runs and model.update_cell(run_id)}
+    return changed, redraw

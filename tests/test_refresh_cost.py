@@ -1,0 +1,117 @@
+"""What the dashboard redraws while it watches (issue 11): nothing while nothing
+changes, and only the row of a live run while that run logs, never a relayout of
+the screen. These count refreshes, relayouts and repainted lines rather than time
+them, so a loaded machine cannot make them pass or fail."""
+
+import asyncio
+from collections import Counter
+
+from test_app import SIZE, new_run, until
+
+from runyard.app.dashboard import RunyardApp
+from runyard.app.refresher import RESCAN_EVERY
+from runyard.engine import Run
+
+
+async def settled(pilot) -> None:
+    """Once the first screen is drawn: Textual composes the footer's keys after the
+    first refreshes (one relayout), which is start-up, not watching."""
+    await until(pilot, lambda: pilot.app.screen.query("FooterKey"))
+    await pilot.pause()
+
+
+class Meter:
+    """Counts the relayouts of the app's screen and the table lines it repaints, by
+    run (the run a repainted line showed)."""
+
+    def __init__(self, app: RunyardApp):
+        self.app = app
+        self.relayouts = 0
+        self.lines: Counter = Counter()
+        self.on = False
+        screen = app.screen
+        table = screen.table
+        layout, render_line = screen._refresh_layout, table.render_line
+
+        def counted_layout(*args, **kwargs):
+            self.relayouts += self.on
+            return layout(*args, **kwargs)
+
+        def counted_line(y):
+            if self.on:
+                index = table.scroll_offset.y + y
+                view = app.model.view
+                self.lines[view[index] if index < len(view) else None] += 1
+            return render_line(y)
+
+        screen._refresh_layout = counted_layout
+        table.render_line = counted_line
+
+
+async def test_an_idle_dashboard_redraws_nothing(app_root):
+    for i in range(5):
+        new_run(app_root, f"done-{i}", end="completed")
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.model.view) == 5 and len(app.model.cells) == 5)
+        await settled(pilot)
+        meter = Meter(app)
+        await pilot.pause(0.5)
+        meter.on, start = True, app.refresher.count
+        await pilot.pause(2 * RESCAN_EVERY + 0.5)  # the window measured, two heartbeats
+        await pilot.press("down", "up")  # moving the cursor is no change on disk
+        await pilot.pause(0.5)
+        meter.on = False
+    refreshes = app.refresher.count - start
+    # the heartbeat re-scans and at most one refresh for the cursor's rows
+    assert refreshes <= 4, refreshes
+    assert meter.relayouts == 0
+    # the cursor's two moves repaint the lines it left and reached, nothing else
+    assert sum(meter.lines.values()) <= 4, meter.lines
+
+
+async def test_a_live_run_repaints_its_own_row_only(app_root):
+    for i in range(3):
+        new_run(app_root, f"done-{i}", end="completed")
+    run = Run(root=app_root)
+    run.config(disable_resources_metrics=True)
+    run.init(name="live")
+    run.log_metrics({"loss": 0.5})
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: run.id in app.model.cells and
+                    app.model.cells[run.id].last == 0.5)
+        await settled(pilot)
+        meter = Meter(app)
+        meter.on, start = True, app.refresher.count
+        points = 30
+        for step in range(points):
+            run.log_metrics({"loss": float(step)})
+            await asyncio.sleep(0.1)  # ten points a second, as a training loop would
+        shown = await until(pilot, lambda: app.model.cells[run.id].last == points - 1)
+        meter.on = False
+        refreshes = app.refresher.count - start
+    run.close()
+    assert shown
+    assert meter.relayouts == 0  # a new value is a repaint, never a relayout
+    others = {k: n for k, n in meter.lines.items() if k != run.id}
+    assert not others, f"rows of runs that did not change were repainted: {others}"
+    # one refresh per flush at most (no refresh loop), and each repaints one line
+    assert 1 <= refreshes <= points + 6, refreshes
+    assert meter.lines[run.id] <= refreshes + 2
+
+
+async def test_a_new_run_above_redraws_the_table_once(app_root):
+    """When the view itself changes, the whole table is drawn (and only then)."""
+    new_run(app_root, "old", end="completed")
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.model.view) == 1 and app.model.cells)
+        await settled(pilot)
+        meter = Meter(app)
+        meter.on = True
+        new_run(app_root, "new", end="completed")
+        assert await until(pilot, lambda: len(app.model.view) == 2)
+        assert await until(pilot, lambda: min(meter.lines[i] for i in app.model.view) >= 1)
+        meter.on = False
+    assert meter.relayouts <= 1  # the table grew a row: its scroll region, laid out once
