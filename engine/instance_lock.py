@@ -7,13 +7,14 @@ once: each takes this lock before reading the record, and waits for it.
 Creating a file is the dearest system call a trivial instance makes (a new
 inode: 50 us on a quiet disk, close to 1 ms on a loaded one, as much as its whole
 record write). So on Linux ``<key>.lock`` is a hard link to one file of the run,
-``instances/.locks`` (a link is a name, not an inode), and each instance locks
+``instances/.shared.lock`` (a link is a name, not an inode), and each instance locks
 its own byte of that file (at its index and iteration) with an open file
 description lock, which, like ``flock``, belongs to the open file and is released
 when it is closed or its process dies, and works over NFS. Where a link cannot be
 made (the filesystem's limit of links per file, or no links at all)
 ``<key>.lock`` is a file of its own, locked the same way; elsewhere than Linux
-each is a file of its own, ``flock``ed whole.
+each is a file of its own, ``flock``ed whole. Like every lock file, it is its
+owner's alone (``open_lock``): a stranger who could open it could hold it.
 """
 
 import contextlib
@@ -25,7 +26,7 @@ import sys
 
 from .untrusted import open_lock
 
-LOCKS = ".locks"
+LOCKS = ".shared.lock"  # a lock file: its name ends in .lock, like every other
 _OFD = hasattr(fcntl, "F_OFD_SETLKW") and sys.maxsize > 2**32  # struct flock below
 
 
@@ -61,11 +62,11 @@ def _link(folder: str, path: str) -> None:
         os.link(shared, path)
     except FileExistsError:  # another process linked it first: the same lock
         pass
-    except FileNotFoundError:  # a run from before .locks: make it, then link
+    except FileNotFoundError:  # a run from before the shared lock: make it, then link
         make_shared(folder)
         with contextlib.suppress(FileExistsError):
             os.link(shared, path)
     except OSError as exc:
         if exc.errno not in (errno.EMLINK, errno.EPERM, errno.EOPNOTSUPP):
             raise
-        # no more links to .locks (or none here): open_lock makes a file
+        # no more links to it (or none here): open_lock makes a file

@@ -211,4 +211,4 @@ def test_an_instance_lock_excludes_a_second_runner_of_it_only(tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    assert os.stat(folder / "00001-0.lock").st_ino == os.stat(folder / ".locks").st_ino
+    assert os.stat(folder / "00001-0.lock").st_ino == os.stat(folder / ".shared.lock").st_ino
