@@ -18,28 +18,26 @@ node's clock that may be skewed.
 
 import json
 import os
-import random
 import re
 import stat
 from pathlib import Path
 
 STALE_AFTER = 15 * 60.0
 TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # the names create_temp() gives
-_TEMP_LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
-_system_random = random.SystemRandom()  # os.urandom, as secrets uses (which loads hashlib)
 _swept: set[str] = set()  # folders this process has swept already
 
 
-def create_temp(path: Path) -> tuple[int, str]:
+def create_temp(path: Path | str) -> tuple[int, str]:
     """A new temporary file beside ``path``, open for writing: (fd, its path).
 
     Created with mode 0666 less the umask, as any file the user writes: a group
     sharing a runs directory reads each other's runs (tempfile.mkstemp would make
     every record 0600, readable by its owner alone).
     """
+    folder, name = os.path.split(os.fspath(path))
     for _ in range(100):
-        tail = "".join(_system_random.choice(_TEMP_LETTERS) for _ in range(8))
-        tmp = os.path.join(path.parent, f".{path.name}.{tail}.tmp")
+        tail = os.urandom(4).hex()  # no secrets module: it loads hashlib
+        tmp = os.path.join(folder, f".{name}.{tail}.tmp")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
                            0o666), tmp
@@ -51,26 +49,34 @@ def create_temp(path: Path) -> tuple[int, str]:
 def write_atomic(path: Path | str, data: bytes | str, *, fsync: bool = False,
                  mode: int | None = None) -> None:
     """Replace ``path`` with ``data`` in one step."""
-    path = Path(path)
+    path = os.fspath(path)  # a string: pathlib costs as much as the writing here
     if isinstance(data, str):
         data = data.encode("utf-8")
     fd, tmp = create_temp(path)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
+        try:
+            write_all(fd, data)
             if fsync:
-                os.fsync(f.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    folder = str(path.parent)
+    folder = os.path.dirname(path) or "."
     if folder not in _swept:
         _swept.add(folder)
-        sweep_stale_temps(path.parent, os.stat(path).st_mtime)
+        sweep_stale_temps(Path(folder), os.stat(path).st_mtime)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd`` (os.write may take part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def sweep_stale_temps(folder: Path, now: float) -> list[str]:
@@ -96,7 +102,12 @@ def sweep_stale_temps(folder: Path, now: float) -> list[str]:
 
 
 def write_json_atomic(path: Path | str, obj, *, fsync: bool = False,
-                      mode: int | None = None) -> None:
-    """Replace ``path`` with ``obj`` as indented JSON."""
-    text = json.dumps(obj, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+                      mode: int | None = None, compact: bool = False) -> None:
+    """Replace ``path`` with ``obj`` as indented JSON (``compact``: on one line, for
+    records written often that people do not read by eye)."""
+    if compact:
+        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    else:
+        text = json.dumps(obj, indent=1, ensure_ascii=False, allow_nan=False)
+    text += "\n"
     write_atomic(path, text, fsync=fsync, mode=mode)

@@ -1,5 +1,15 @@
 """The local executor: worker processes on this machine, each in its own process group
-(so pause and close reach whatever a module starts), talking over two pipes."""
+(so pause and close reach whatever a module starts), talking over two pipes.
+
+A worker whose last instance took less than QUICK seconds is sent its next task
+while it runs the current one: the task waits in its pipe, so the worker does not
+sit idle for a round trip through the supervisor between two quick instances.
+Tasks go to idle workers first. A worker runs its tasks in order and answers each,
+so the first unanswered task is the one under way and the other has not begun. A
+task sent ahead can wait behind an instance that turns out long while another
+worker is free: that costs at most one instance per worker, and only after a
+quick one.
+"""
 
 import contextlib
 import json
@@ -8,10 +18,14 @@ import selectors
 import signal
 import subprocess
 import sys
+import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from .layout import RunPaths
 from .untrusted import open_log
+
+QUICK = 0.05  # seconds: an instance quicker than this gets the next task sent ahead
 
 
 @dataclass
@@ -22,9 +36,15 @@ class Worker:
     results: object
     buffer: bytes = b""
     ready: bool = False
-    busy: str | None = None  # the task key (or "done") in progress
+    inflight: deque = field(default_factory=deque)  # task keys (or "done") sent, in order
     alive: bool = True
-    answers: list = field(default_factory=list)
+    since: float = 0.0  # when its current task began (about: sent, or the last answer)
+    quick: bool = False  # its last task took less than QUICK seconds
+
+    @property
+    def busy(self) -> str | None:
+        """The task under way (or about to be): the first one not answered."""
+        return self.inflight[0] if self.inflight else None
 
 
 class LocalPool:
@@ -58,10 +78,17 @@ class LocalPool:
         return worker
 
     def idle(self) -> list[Worker]:
-        return [w for w in self.workers if w.alive and w.ready and w.busy is None]
+        return [w for w in self.workers if w.alive and w.ready and not w.inflight]
+
+    def ahead(self) -> list[Worker]:
+        """Workers busy with a quick instance, which may be sent the next one now."""
+        return [w for w in self.workers if w.alive and w.quick and len(w.inflight) == 1
+                and w.inflight[0] != "done"]
 
     def send(self, worker: Worker, task: dict) -> None:
-        worker.busy = task.get("key", task["op"])
+        if not worker.inflight:
+            worker.since = time.monotonic()
+        worker.inflight.append(task.get("key", task["op"]))
         try:
             worker.tasks.write(json.dumps(task) + "\n")
             worker.tasks.flush()
@@ -87,7 +114,10 @@ class LocalPool:
                 if answer.get("op") == "ready":
                     worker.ready = True
                     continue
-                worker.busy = None
+                if worker.inflight:
+                    worker.inflight.popleft()
+                    now = time.monotonic()
+                    worker.quick, worker.since = now - worker.since < QUICK, now
                 events.append((worker, answer))
         return events
 
@@ -98,7 +128,10 @@ class LocalPool:
             worker.tasks.close()
         worker.alive = False
         code = worker.proc.wait()
-        return {"op": "died", "key": worker.busy, "code": code, "ready": worker.ready}
+        key, *unstarted = worker.inflight or [None]
+        worker.inflight.clear()
+        return {"op": "died", "key": key, "code": code, "ready": worker.ready,
+                "unstarted": unstarted}
 
     def reap(self) -> list[tuple[Worker, dict]]:
         """Workers that exited while something they started keeps their pipe open."""

@@ -37,6 +37,7 @@ from .work import InstanceBook
 TICK = 0.1
 BEAT_EVERY = 2.0
 REMIND_EVERY = 0.5
+CONTROL_EVERY = TICK / 2
 
 
 class Supervisor:
@@ -49,6 +50,7 @@ class Supervisor:
         self._request_seen: bytes | None = None  # the content of control.json last read
         self._next_beat = 0.0
         self._next_progress = 0.0
+        self._next_control = 0.0
         self.env = {**os.environ, "RUNYARD_ROOT": str(paths.root),
                     "RUNYARD_RUN_ID": paths.id}
         for name in ("RUNYARD_PARAMS", "RUNYARD_INPUTS"):  # a flow step's, or none
@@ -77,7 +79,10 @@ class Supervisor:
         if now >= self._next_beat:
             beat(self.paths)
             self._next_beat = now + BEAT_EVERY
-        self.read_control()
+        if time.monotonic() >= self._next_control:
+            # not on every answer of a busy pool: a few reads of control.json per TICK
+            self._next_control = time.monotonic() + CONTROL_EVERY
+            self.read_control()
 
     def read_control(self) -> None:
         """Obey a new request. New means other content, never a newer mtime: two
@@ -201,8 +206,8 @@ class ModuleSupervisor(Supervisor):
         return self.done_state in ("ok", "failed")
 
     def dispatch(self) -> None:
-        for worker in self.pool.idle():
-            if self.todo:
+        for worker in self.pool.idle() + getattr(self.pool, "ahead", list)():
+            if self.todo:  # idle workers first, then ahead to quick ones (pool.py)
                 self.pool.send(worker, {"op": "run", "key": self.todo.popleft()})
                 self.count("pending", "running")
             elif not self.failed and not self.kills.given_up and \
@@ -234,6 +239,9 @@ class ModuleSupervisor(Supervisor):
 
     def worker_died(self, answer: dict) -> None:
         key, code = answer.get("key"), answer.get("code")
+        for waiting in reversed(answer.get("unstarted", ())):  # sent, never begun
+            self.todo.appendleft(waiting)
+            self.count("running", "pending")
         if answer.get("closed"):  # a task that read the close request before we did
             self.closing = True
         if self.closing:
@@ -261,8 +269,11 @@ class ModuleSupervisor(Supervisor):
         if record.get("status") == "done":  # it died after finishing: keep the work
             self.count("running", "done")
         elif signame:  # killed from outside: not its failure; again, a bounded number
+            # a run killed before its record said 'running' (running_mark.py) counts too
+            unrecorded = record.get("status") != "running"
             record.update(status="pending", ended=time.time(), killed=signame,
-                          kills=record.get("kills", 0) + 1, error=None)
+                          kills=record.get("kills", 0) + 1, error=None,
+                          attempts=record.get("attempts", 0) + unrecorded)
             self.book.write(key, record)
             self.count("running", "pending")
             name = instance_name(record)
@@ -297,8 +308,11 @@ class ModuleSupervisor(Supervisor):
             self.pool.stop()
             self.wait_workers(5.0)
             self.pool.kill()
+        # the records themselves, at the end, unless every instance answered done: then
+        # each wrote its done record before answering, and the counts are those records'
+        recount = self.counts["done"] != sum(self.counts.values())
         try:
-            self.progress(force=True, recount=True)  # the records themselves, at the end
+            self.progress(force=True, recount=recount)
         except OSError as exc:  # a full disk: the exit record below is what matters
             self.log(f"Could not record the final progress: {describe(exc)}")
         if self.fatal:

@@ -9,7 +9,9 @@ Each (instance, iteration) has one whole-file record,
 
 ``status`` is ``pending``, ``running``, ``done`` or ``failed``. The process
 running an instance is the record's only writer while it runs (it also holds
-``<key>.lock``); ``save(state)`` replaces the record atomically at once. A
+``<key>.lock``); ``save(state)`` replaces the record atomically at once. It is
+written ``running`` only once the instance saves or has run a moment
+(running_mark.py); a quick one goes from ``pending`` to ``done`` in one write. A
 record left ``running`` by a process that died is unfinished work, resumed
 from its last saved state. ``failures`` counts the runs that failed (the retry
 limit), ``kills`` those whose worker was killed from outside, and ``killed``
@@ -17,12 +19,14 @@ names the signal of the kill that ended the last run (None once it runs again;
 see kills.py). ``done.json`` appears once ``done()`` has returned.
 """
 
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
-from .atomic import write_json_atomic
+from .atomic import write_all, write_json_atomic
+from .instance_lock import make_shared
 from .layout import RunPaths
 from .shapes import COUNT, NUMBER_OR_NULL, TEXT, TEXT_OR_NULL, WrongShape, check_fields
 from .untrusted import INSTANCE_MAX, NotReadable, read_json
@@ -50,9 +54,14 @@ class InstanceBook:
     def __init__(self, paths: RunPaths):
         self.paths = paths
         self.folder = paths.meta(INSTANCES)
+        self.folder_name = str(self.folder)  # strings on the hot path: no pathlib
 
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.json"
+
+    def name(self, key: str) -> str:
+        """The record's path, as a string."""
+        return f"{self.folder_name}/{key}.json"
 
     def read(self, key: str) -> dict | None:
         """The record of ``key``, None if there is none.
@@ -63,7 +72,7 @@ class InstanceBook:
         runs it (its instance and saved state are unknown) and the run ends
         failed, saying why, with nothing else lost.
         """
-        path = self.path(key)
+        path = self.name(key)
         try:
             record = read_json(path, INSTANCE_MAX)
             if not isinstance(record, dict):
@@ -78,14 +87,23 @@ class InstanceBook:
         return record
 
     def write(self, key: str, record: dict, fsync: bool = False) -> None:
-        write_json_atomic(self.path(key), record, fsync=fsync)
+        write_json_atomic(self.name(key), record, fsync=fsync, compact=True)
 
     def create(self, instances: list[str], iterations: int) -> None:
-        """The pending records of a new run (written before it is started)."""
-        self.folder.mkdir(exist_ok=True)
+        """The pending records of a new run (written before it is started).
+
+        They are written into a hidden folder that becomes ``instances/`` once every
+        record is whole, so no reader sees one half written, and none needs a
+        temporary file and a rename of its own (a start of 1,000,000 units is that
+        many files)."""
+        staging = self.folder.with_name(f".{INSTANCES}.{os.urandom(4).hex()}")
+        staging.mkdir()
         for index, instance in enumerate(instances):
             for iteration in range(iterations):
-                self.write(work_key(index, iteration), new_record(instance, iteration))
+                name = os.path.join(staging, f"{work_key(index, iteration)}.json")
+                _write_new(name, new_record(instance, iteration))
+        make_shared(str(staging))  # what the instances' locks link to
+        os.rename(staging, self.folder)
 
     def keys(self) -> list[str]:
         """The keys of every record; NotReadable (an OSError) if the folder cannot be
@@ -133,6 +151,17 @@ class InstanceBook:
 
     def mark_done_called(self) -> None:
         write_json_atomic(self.paths.meta(DONE_MARK), {"time": time.time()}, fsync=True)
+
+
+def _write_new(path: str, record: dict) -> None:
+    data = json.dumps(record, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8") + b"\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o666)
+    try:
+        write_all(fd, data)
+    finally:
+        os.close(fd)
 
 
 def bad_record(reason: str) -> dict:

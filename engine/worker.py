@@ -4,15 +4,17 @@
 
 Tasks arrive as JSON lines on TASK_FD (``{"op": "run", "key": ...}``,
 ``{"op": "done"}``, ``{"op": "exit"}``); each answer is one JSON line on
-RESULT_FD. The user's own output goes to the worker's log. The worker dies
+RESULT_FD, in the order of the tasks; the next task may arrive while one runs
+(pool.py). The user's own output goes to the worker's log. The worker dies
 with its supervisor (PR_SET_PDEATHSIG), so a killed run leaves no orphan
 writing into its records.
 """
 
+import contextlib
 import ctypes
-import fcntl
 import json
 import os
+import select
 import signal
 import sys
 import time
@@ -21,10 +23,11 @@ from pathlib import Path
 
 from .context import set_current
 from .errors import RunyardError
+from .instance_lock import lock_instance
 from .layout import RunPaths
 from .modules import ModuleError, load_module
+from .running_mark import RunningMark
 from .spec import module_copy, read_spec
-from .untrusted import open_lock
 from .work import InstanceBook
 
 STATE_MAX = 32 * 1024 * 1024  # bytes of a saved state: its record stays < INSTANCE_MAX
@@ -49,6 +52,7 @@ class InstanceRunner:
                  on_save=None):
         self.paths = paths
         self.book = InstanceBook(paths)
+        self.mark = RunningMark(self.book.write)
         self.on_save = on_save  # called after every save (pause/close checks on Dask)
         _module, self.run_fn, self.done_fn = load_module(module_path)
         from .run import Run
@@ -60,9 +64,8 @@ class InstanceRunner:
 
     def run(self, key: str) -> dict:
         """Run one instance to its end; the answer for the supervisor."""
-        lock_path = self.book.folder / f"{key}.lock"  # never truncated, never via a link
-        with os.fdopen(open_lock(lock_path, os.O_WRONLY), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # a straggler of a killed attempt? wait
+        lock = lock_instance(self.book.folder_name, key)  # a straggler of a killed attempt?
+        try:
             record = self.book.read(key)
             if record is None:
                 return {"key": key, "ok": False, "error": f"no record for {key}"}
@@ -71,11 +74,14 @@ class InstanceRunner:
             if record.get("status") == "done":
                 return {"key": key, "ok": True}
             return self._run_record(key, record)
+        finally:
+            os.close(lock)
 
     def _run_record(self, key: str, record: dict) -> dict:
         record.update(status="running", attempts=record.get("attempts", 0) + 1,
                       started=time.time(), error=None, killed=None)
-        self.book.write(key, record)
+        mark = self.mark
+        mark.begin(key, record)  # on disk only if it runs a while (running_mark.py)
         self.handle._context = record["instance"]
 
         def save(state) -> None:
@@ -86,8 +92,7 @@ class InstanceRunner:
             if size > STATE_MAX:  # the record must stay within what readers accept
                 raise ValueError(f"save() takes a state of at most {STATE_MAX} bytes "
                                  f"(UTF-8), not {size}")
-            record.update(state=state, state_size=size, saved=time.time())
-            self.book.write(key, record)
+            mark.write(key, record, state=state, state_size=size, saved=time.time())
             if self.on_save is not None:
                 self.on_save()
 
@@ -95,17 +100,19 @@ class InstanceRunner:
             self.run_fn(record["instance"], save, record.get("state", ""))
         except Exception as exc:  # the user's code: any failure fails this instance
             text = "".join(traceback.format_exception(exc))
-            record.update(status="failed", ended=time.time(),
-                          failures=record.get("failures", 0) + 1,
-                          error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX])
-            self.book.write(key, record)
+            mark.write(key, record, status="failed", ended=time.time(),
+                       failures=record.get("failures", 0) + 1,
+                       error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX])
             self.handle.log_event(f"Instance {record['instance']} failed:\n{text}",
                                   log_level="error")
             return {"key": key, "ok": False, "error": record["error"]}
+        except BaseException:  # stopped from outside (close, Ctrl-C): it did run
+            with contextlib.suppress(OSError):  # the unwinding matters more than the count
+                mark.now()
+            raise
         finally:
             self.handle._context = None
-        record.update(status="done", ended=time.time())
-        self.book.write(key, record)
+        mark.write(key, record, status="done", ended=time.time())
         return {"key": key, "ok": True}
 
     def done(self) -> dict:
@@ -126,18 +133,42 @@ class InstanceRunner:
         self.handle._shutdown("completed")
 
 
-def serve(paths: RunPaths, name: str, tasks, results) -> None:
+class Tasks:
+    """The supervisor's task lines, read from a pipe."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.buffer = b""
+
+    def next(self) -> dict | None:
+        """The next task, waiting for it; None once the supervisor closed the pipe."""
+        while b"\n" not in self.buffer:
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def waiting(self) -> bool:
+        """True if the next task (or the end of the pipe) has already arrived."""
+        return b"\n" in self.buffer or bool(select.select([self.fd], [], [], 0)[0])
+
+
+def serve(paths: RunPaths, name: str, tasks: Tasks, results) -> None:
     # the module's own folder stays importable: helpers beside it keep working
     sys.path.insert(0, str(Path(read_spec(paths.meta_dir).module).parent))
     runner = InstanceRunner(paths, name, module_copy(paths.meta_dir))
     results.write(json.dumps({"op": "ready"}) + "\n")
     results.flush()
-    for line in tasks:
-        task = json.loads(line)
+    for task in iter(tasks.next, None):
         if task["op"] == "exit":
             break
         answer = runner.done() if task["op"] == "done" else runner.run(task["key"])
-        runner.handle._writer.flush()
+        if not tasks.waiting():
+            # no more work here for now: what was logged reaches the disk before the
+            # supervisor hears of this answer (and so before done() or the run's end)
+            runner.handle._writer.flush()
         results.write(json.dumps(answer) + "\n")
         results.flush()
     runner.close()
@@ -164,9 +195,9 @@ def main(argv: list[str]) -> int:
     os.chdir(paths.run_dir)
     for fd in (int(task_fd), int(result_fd)):
         os.set_inheritable(fd, False)  # what the module starts must not hold our pipes
-    with os.fdopen(int(task_fd), "r") as tasks, os.fdopen(int(result_fd), "w") as results:
+    with os.fdopen(int(result_fd), "w") as results:
         try:
-            serve(paths, name, tasks, results)
+            serve(paths, name, Tasks(int(task_fd)), results)
         except (ModuleError, RunyardError) as exc:
             results.write(json.dumps({"op": "fatal", "error": str(exc)}) + "\n")
             results.flush()
