@@ -10,8 +10,9 @@
   (200 runs), then while one run logs 10 points/s (3 metrics, ``runyard.engine.Run`` in
   another process) on the runs table, then on that run's detail screen.
 - ``big``: a run of 100,000 steps x 3 metrics: from Enter to a chart drawn (braille on
-  screen) and to its full history (no "loading history" on screen; the x axis starts
-  at step 0); comparator: orjson parsing that run's metrics files in this process.
+  screen) and to its full history (no "loading history" on screen and the x axis
+  starting in the first 1% of steps, waited for up to 60 s after the first chart);
+  comparator: orjson parsing that run's metrics files in this process.
 - ``latency``: a value logged by another process to the value in the METRIC column,
   p50/p95 over ``--writes`` isolated writes; comparator: another process polling the
   metrics file every 1 ms for the same values (with no dashboard running).
@@ -64,6 +65,7 @@ ITEMS = ("first", "cpu", "big", "latency", "keys", "rss")
 AIM_FIRST = {200: 0.8, 10_000: 1.2, 50_000: 1.5}  # seconds to the first page
 BIG_STEPS = 100_000
 TIMEOUT = 300.0
+HISTORY_WAIT = 60.0  # after the first chart, for the whole history
 
 
 def script(tmp: Path, name: str, text: str) -> Path:
@@ -214,6 +216,15 @@ def parse_history(root: Path) -> float:
     return time.perf_counter() - start
 
 
+def from_step_zero(screen: str) -> bool:
+    """The chart's x axis starts at the first steps: the whole history is drawn, not
+    only its tail (a downsampled column may start a few steps in)."""
+    try:
+        return float(x_range(screen).split(" .. ")[0]) < BIG_STEPS / 100
+    except ValueError:
+        return False
+
+
 def open_big(server, root: Path) -> dict:
     pane = dash(server, root)
     loading = []
@@ -224,39 +235,42 @@ def open_big(server, root: Path) -> dict:
         return bool(BRAILLE_DOT.search(screen))
 
     def full(screen: str) -> bool:
-        return drawn(screen) and "loading history" not in screen.lower()
+        return drawn(screen) and "loading history" not in screen.lower() and \
+            from_step_zero(screen)
     try:
         pane.release()
         pane.wait(row_of("big-history"), TIMEOUT, "the big run on the table")
         start = time.monotonic()
         pane.keys("Enter")
-        first, _ = pane.wait(drawn, TIMEOUT, "a chart of the big run")
-        done, screen = pane.wait(full, TIMEOUT, "the big run's full history")
-        return {"drawn": first - start, "full": done - start, "axis": x_range(screen),
-                "loading_seen": bool(loading), "rss": pane.peak_rss_mb()}
+        first, screen = pane.wait(drawn, TIMEOUT, "a chart of the big run")
+        got = {"drawn": first - start, "full": None}
+        try:
+            done, screen = pane.wait(full, HISTORY_WAIT, "the big run's full history")
+            got["full"] = done - start
+        except TimeoutError:  # the chart stays on the tail: said in the figure
+            screen = pane.screen()
+        return {**got, "axis": x_range(screen), "loading_seen": bool(loading),
+                "rss": pane.peak_rss_mb()}
     finally:
         pane.close()
 
 
-def big(server, table, base: Path, tmp: Path) -> float:
+def big(server, table, base: Path, tmp: Path) -> None:
     root = big_root(base, tmp)
     floor = median([parse_history(root) for _ in range(3)])
     got = open_big(server, root)
-    axis = got["axis"]
-    whole = axis.split(" .. ")[0] == "0"
+    full, axis = got["full"], got["axis"]
     print(f"open a run of {BIG_STEPS} steps x 3 metrics: chart drawn {got['drawn']:.2f} s, "
-          f"full history {got['full']:.2f} s (\"loading history\" "
-          f"{'seen' if got['loading_seen'] else 'never shown'}; x axis {axis}); orjson "
-          f"parse of its metrics files {floor:.2f} s; peak RSS {got['rss']:.0f} MB",
-          flush=True)
+          f"full history {f'{full:.2f} s' if full else f'not in {HISTORY_WAIT:.0f} s'} "
+          f"(\"loading history\" {'seen' if got['loading_seen'] else 'never shown'}; x axis "
+          f"{axis}); orjson parse of its metrics files {floor:.2f} s; peak RSS "
+          f"{got['rss']:.0f} MB", flush=True)
     table.add("big run: Enter to a chart", secs(got["drawn"]), aim="<= 0.3 s",
               met=met(got["drawn"] <= 0.3))
-    full = secs(got["full"]) if whole else f"never (steps {axis})"
-    table.add("big run: Enter to full history", full, f"{secs(floor)} orjson parse",
-              ratio(got["full"], floor) if whole else "-", "<= 1.0 s",
-              met(whole and got["full"] <= 1.0))
+    table.add("big run: Enter to full history",
+              secs(full) if full else f"never (steps {axis})", f"{secs(floor)} orjson parse",
+              ratio(full, floor) if full else "-", "<= 1.0 s", met(bool(full) and full <= 1.0))
     table.add("peak RSS, big run open", f"{got['rss']:.0f} MB")
-    return got["rss"]
 
 
 # -- 4 and 5. a value to screen, a key to screen -------------------------------------
