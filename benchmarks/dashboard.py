@@ -32,6 +32,7 @@ import argparse
 import datetime
 import os
 import platform
+import random
 import shutil
 import sys
 import tempfile
@@ -274,6 +275,16 @@ def big(server, table, base: Path, tmp: Path) -> None:
 
 
 # -- 4 and 5. a value to screen, a key to screen -------------------------------------
+JITTER = random.Random(11)
+
+
+def spacing() -> None:
+    """Time between two writes, so that each is seen on its own. The writer flushes
+    every 50 ms: a fixed spacing would lock every write to one phase of that cycle
+    (always just before a flush, or always just after), so a random part samples it."""
+    time.sleep(0.3 + JITTER.uniform(0, 0.05))
+
+
 def screen_latency(pane, writer: Child, values: list[float]) -> list[float]:
     delays = []
     for value in values:
@@ -282,7 +293,7 @@ def screen_latency(pane, writer: Child, values: list[float]) -> list[float]:
         seen, _ = pane.wait(shown_in_row("bench-latency", f"{value:.4g}"), 30,
                             f"{value} on screen")
         delays.append(seen - sent)
-        time.sleep(0.3)  # spacing, so that each write is seen on its own
+        spacing()
     return delays
 
 
@@ -294,7 +305,7 @@ def floor_latency(poller: Child, writer: Child, values: list[float]) -> list[flo
         writer.send(repr(value))
         sent = float(writer.line())
         delays.append(float(poller.line(30)) - sent)
-        time.sleep(0.3)
+        spacing()
     return delays
 
 
