@@ -400,8 +400,9 @@ def main() -> None:
     print(f"{datetime.datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, {os.cpu_count()} "
           f"cores, load {os.getloadavg()[0]:.1f}, Python {platform.python_version()}, "
           f"Textual {textual.__version__}, tmux 80x24", flush=True)
-    server, table = Server(), Table()
+    server, table = None, Table()
     try:
+        server = Server()
         if "first" in args.items:
             first_screen(server, table, base, tmp, args.sizes, args.repeat)
         elif "rss" in args.items:  # RSS alone: one round at the largest size
@@ -413,7 +414,8 @@ def main() -> None:
         if args.items & {"latency", "keys"}:
             latency_and_keys(server, table, tmp, args.items, args.writes)
     finally:
-        server.close()
+        if server:
+            server.close()
         shutil.rmtree(tmp)
     print()
     table.print()

@@ -35,6 +35,7 @@ class Server:
         self.tmux("-f", "/dev/null", "new-session", "-d", "-s", "keep", "-x", str(size[0]),
                   "-y", str(size[1]), "cat")
         self.tmux("set-option", "-g", "status", "off")
+        self.socket_path = self.tmux("display-message", "-p", "#{socket_path}").strip()
 
     def tmux(self, *args: str) -> str:
         return subprocess.run(["tmux", "-L", self.socket, *args], check=True, env=self.env,
@@ -47,6 +48,8 @@ class Server:
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True,
                        env=self.env)
+        if os.path.exists(self.socket_path):  # kill-server leaves it behind
+            os.unlink(self.socket_path)
         for name in os.listdir(self.tmp):
             os.unlink(os.path.join(self.tmp, name))
         os.rmdir(self.tmp)
