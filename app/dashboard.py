@@ -64,7 +64,7 @@ class RunyardApp(App):
     # -- start and stop ---------------------------------------------------
     def on_mount(self) -> None:
         self.sub_title = one_line(f"{self.root}  [watch: {self.watcher.describe()}]")
-        self.model.load_all()
+        self.model.load_first()  # the newest runs: the rest are read behind the screen
         self.push_screen(RunsScreen(self.model))
         try:
             self.watcher.start()

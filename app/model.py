@@ -11,17 +11,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runyard.engine import list_runs, load_run
+from runyard.engine import load_run
 from runyard.engine.errors import RunyardError
 from runyard.engine.folders import folder_details
 from runyard.engine.meta import parse_iso
-from runyard.engine.store import RunInfo, run_ids
+from runyard.engine.store import RunInfo, load_runs, run_ids
 from runyard.engine.tail import RecentValues
 
 ACTIVE = ("running", "paused")
 WATCHED = ("running", "paused", "created")  # a created run may start at any moment
 SORT_KEYS = ("created", "name", "status", "folder", "started", "duration", "progress")
 FILTER_KEYS = ("status", "tag", "folder", "name", "meta", "host", "user", "id")
+FIRST_PAGE = 200  # runs read before the first screen; more than a screen holds
+LOAD_BATCH = 5000  # runs read at a time behind it
 
 
 @dataclass
@@ -109,17 +111,50 @@ class RunsModel:
         self._root_mtime: int | None = None
         self.cells: dict[str, Cell] = {}
         self.error: str | None = None
+        self.pending: list[str] = []  # ids not read yet, oldest first
+        self.total = 0  # runs in the root at the first read
 
     # -- reading ---------------------------------------------------------
     def load_all(self) -> None:
+        """Read every run now (what the command line and tests want)."""
+        self.load_first(page=None)
+
+    def load_first(self, page: int | None = 0) -> None:
+        """Read the newest ``page`` runs (all if None); the others wait in ``pending``,
+        newest first, for ``load_more`` (the dashboard's refresh thread) to read them
+        behind the first screen. ``page`` 0: FIRST_PAGE."""
+        if page == 0:
+            page = FIRST_PAGE
         try:
             self._root_mtime = self._mtime()
-            self.runs = {info.id: info for info in list_runs(self.root)}
+            ids = run_ids(self.root)
             self.error = None
         except RunyardError as exc:
-            self.runs, self.error = {}, str(exc)
+            ids, self.error = [], str(exc)
+        first = ids if page is None else ids[-page:]
+        self.pending = ids[: len(ids) - len(first)]
+        self.total = len(ids)
+        self.runs = {info.id: info for info in load_runs(self.root, first)}
         self._active = {i for i, info in self.runs.items() if info.status in WATCHED}
         self.apply_view()
+
+    def load_more(self, count: int = 0) -> set[str]:
+        """Read ``count`` (LOAD_BATCH) more of the pending runs, newest first; their ids."""
+        count = count or LOAD_BATCH
+        batch, self.pending = self.pending[-count:], self.pending[:-count]
+        infos = load_runs(self.root, reversed(batch))
+        runs = dict(self.runs)  # copy, change, swap: the UI thread may be iterating
+        for info in infos:
+            runs[info.id] = info
+            self._note(info)
+        self.runs = runs
+        return {info.id for info in infos}
+
+    def loading(self) -> str:
+        """'loading 4,000 of 50,000 runs' while runs wait to be read, else ''."""
+        if not self.pending:
+            return ""
+        return f"loading {self.total - len(self.pending):,} of {self.total:,} runs"
 
     def _mtime(self) -> int | None:
         """The root's mtime, or None while it is too recent to trust: on a coarse
@@ -145,6 +180,9 @@ class RunsModel:
         except RunyardError as exc:
             self.error = str(exc)
             return set()
+        if self.pending:  # still to be read by load_more, not new (unless gone)
+            self.pending = [i for i in self.pending if i in ids]
+            ids -= set(self.pending)
         known = set(self.runs)
         if ids == known:
             return set()

@@ -75,6 +75,10 @@ class Refresher:
             paths = self.watcher.take()
             try:
                 changed, redraw = refresh(self.model, paths, rescan, list(self.visible))
+                if self.model.pending:  # the runs the first screen did not read, behind it
+                    changed |= self.model.load_more()
+                    self.model.apply_view()
+                    self._wake.set()  # the next batch after this refresh, not after a wait
             except Exception as exc:  # shown; the next refresh tries again
                 self.post(RefreshFailed(exc))
                 changed, redraw = None, set()

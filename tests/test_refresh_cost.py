@@ -115,3 +115,65 @@ async def test_a_new_run_above_redraws_the_table_once(app_root):
         assert await until(pilot, lambda: min(meter.lines[i] for i in app.model.view) >= 1)
         meter.on = False
     assert meter.relayouts <= 1  # the table grew a row: its scroll region, laid out once
+
+
+async def test_the_cursor_stays_on_screen_past_the_last_row(app_root):
+    """At 80x24 the table's last line sat under a horizontal scrollbar: moving down
+    to it hid the cursor, and the table scrolled a press too late."""
+    for i in range(40):
+        new_run(app_root, f"run-{i:02d}", end="completed")
+    app = RunyardApp(app_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: len(app.model.view) == 40 and app.screen.query("RunsTable"))
+        table = app.screen.table
+        assert not table.show_horizontal_scrollbar  # the columns fit: nothing to scroll
+        for press in range(30):
+            await pilot.press("j")
+            top = table.scroll_offset.y
+            shown = table.scrollable_content_region.height
+            assert top <= table.cursor < top + shown, (press, table.cursor, top, shown)
+            # and the row drawn in reverse video is the cursor's, on screen
+            line = table.render_line(table.cursor - top)
+            assert any(seg.style and seg.style.reverse for seg in line), press
+
+
+def test_the_first_page_is_the_newest_runs_and_the_rest_comes_behind(app_root):
+    """The first screen waits for the newest runs only (a root of 50,000 took 6.6 s
+    to show anything); the rest is read in batches, newest first."""
+    import shutil
+
+    from runyard.app.model import RunsModel
+
+    made = [new_run(app_root, f"run-{i:02d}", end="completed") for i in range(30)]
+    model = RunsModel(app_root)
+    model.load_first(page=5)
+    assert model.view == [p.id for p in reversed(made[-5:])]
+    assert model.loading() == "loading 5 of 30 runs"
+    late = new_run(app_root, "late", end="completed")  # one started meanwhile
+    shutil.rmtree(made[0].meta_dir)                     # and one removed, not yet read
+    model._root_mtime = None  # as if the root's clock had moved on
+    assert model.rescan() == {late.id}  # what is still to be read is not news
+    assert set(model.load_more(10)) == {p.id for p in made[15:25]}  # newest first
+    while model.pending:
+        model.load_more(10)
+    model.apply_view()
+    assert model.view == [late.id] + [p.id for p in reversed(made[1:])]
+    assert model.loading() == ""
+
+
+async def test_the_dashboard_fills_in_every_run_behind_its_first_page(app_root, monkeypatch):
+    from runyard.app import model as model_module
+
+    monkeypatch.setattr(model_module, "FIRST_PAGE", 4)
+    monkeypatch.setattr(model_module, "LOAD_BATCH", 7)
+    made = [new_run(app_root, f"run-{i:02d}", end="completed") for i in range(30)]
+    app = RunyardApp(app_root)
+    batches = []
+    load_more = app.model.load_more
+    app.model.load_more = lambda *a: batches.append(load_more(*a)) or batches[-1]
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: len(app.model.view) == 30)
+        assert app.model.view == [p.id for p in reversed(made)]
+        assert [len(b) for b in batches] == [7, 7, 7, 5]  # read behind the first page
+        assert await until(pilot, lambda: "30 runs: 30 completed" in
+                           str(app.screen.query_one("#summary").render()))

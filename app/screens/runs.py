@@ -48,6 +48,7 @@ class RunsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#table-header", TableHeader).table = self.table
         self.query_one("#filter-input", Input).display = False
         self.table.focus()
         self.refresh_view()
@@ -89,6 +90,8 @@ class RunsScreen(Screen):
         parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
         shown = f"{len(model.view)} of {len(model.runs)} runs" if model.filter_text \
             else f"{len(model.runs)} runs"
+        if model.pending:  # the first screen came before every run was read
+            shown = model.loading()
         text = Text(f"{shown}: {', '.join(parts) or 'none'}")
         self._error = model.error
         if self.table.tagged:

@@ -64,7 +64,7 @@ class RunsTable(ScrollView, can_focus=True):
     """Every run of the model's view, one line each; a cursor and tagged rows."""
 
     DEFAULT_CSS = """
-    RunsTable { height: 1fr; }
+    RunsTable { height: 1fr; overflow-x: hidden; }
     """
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -97,7 +97,7 @@ class RunsTable(ScrollView, can_focus=True):
         view = self.model.view
         if keep is not None:
             self._current = keep
-        self.virtual_size = Size(self.size.width, len(view))
+        self.virtual_size = Size(0, len(view))  # as wide as it is: columns are laid out to fit
         index = self._index(self._current)
         if index is None:  # the run went (or was filtered out): stay at the same height
             index = min(self.cursor, max(0, len(view) - 1))
@@ -105,12 +105,16 @@ class RunsTable(ScrollView, can_focus=True):
         self.cursor = index
         self.refresh()
 
+    def rows_shown(self) -> int:
+        """Lines of runs on screen (a scrollbar takes none of them: it is beside)."""
+        return max(1, self.scrollable_content_region.height)
+
     def refresh_ids(self, run_ids: set[str]) -> None:
         """Redraw the lines of these runs that are on screen, and nothing else."""
         if not run_ids:
             return
         top = self.scroll_offset.y
-        for y, run_id in enumerate(self.model.view[top: top + self.size.height]):
+        for y, run_id in enumerate(self.model.view[top: top + self.rows_shown()]):
             if run_id in run_ids:
                 self.refresh_line(top + y)  # a line of the view, not of the screen
 
@@ -135,7 +139,7 @@ class RunsTable(ScrollView, can_focus=True):
 
     def visible_ids(self) -> list[str]:
         top = self.scroll_offset.y
-        return self.model.view[top: top + self.size.height]
+        return self.model.view[top: top + self.rows_shown()]
 
     def selected_ids(self) -> list[str]:
         """The tagged runs, or the one under the cursor."""
@@ -151,7 +155,7 @@ class RunsTable(ScrollView, can_focus=True):
 
     # -- moving ----------------------------------------------------------------
     def watch_cursor(self, old: int, cursor: int) -> None:
-        height = max(1, self.size.height)
+        height = self.rows_shown()
         top = self.scroll_offset.y
         if cursor < top:
             self.scroll_to(y=cursor, animate=False)  # a scroll redraws it all
@@ -181,19 +185,19 @@ class RunsTable(ScrollView, can_focus=True):
         self.move_to((self.cursor if here is None else here) + delta)
 
     def action_page(self, direction: int) -> None:
-        self.action_cursor(direction * max(1, self.size.height - 1))
+        self.action_cursor(direction * max(1, self.rows_shown() - 1))
 
     def action_jump(self, where: int) -> None:
         self.move_to(where if where >= 0 else len(self.model.view) - 1)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.model.view))
+        self.virtual_size = Size(0, len(self.model.view))
 
     # -- drawing ---------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         view = self.model.view
-        width = self.size.width
+        width = self.scrollable_content_region.width  # the scrollbar's columns are not ours
         blank = Style()  # a blank line needs a style, even an empty one (NO_COLOR filters it)
         if index >= len(view):
             return Strip.blank(width, blank)
@@ -262,9 +266,12 @@ class TableHeader(ScrollView):
     def __init__(self, model: RunsModel, **kwargs):
         super().__init__(**kwargs)
         self.model = model
+        self.table: RunsTable | None = None  # whose columns these title
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        if self.table is not None:  # the table's width: its scrollbar takes the rest
+            width = min(width, self.table.scrollable_content_region.width)
         style = Style(bold=True)
         segments = []
         for column, cell_width in layout(width):
@@ -276,4 +283,4 @@ class TableHeader(ScrollView):
                 title += ("↓" if self.model.reverse else "↑") if glyphs.UNICODE else \
                     ("v" if self.model.reverse else "^")
             segments.append(Segment(fit(title, cell_width) + " " * GAP, style))
-        return Strip(segments).crop(0, width).extend_cell_length(width, style)
+        return Strip(segments).crop(0, width).extend_cell_length(self.size.width, style)
