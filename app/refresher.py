@@ -23,8 +23,10 @@ from .model import RunsModel
 from .watch import RootWatcher
 
 RESCAN_EVERY = 3.0
-MIN_REFRESH_GAP = 0.1  # redraws at most ten times a second
-DETAIL_GAP = 0.25  # while a detail screen shows, whose charts redraw four times a second
+# At most five refreshes a second while changes stream in (the eye follows no more);
+# a change after a quiet moment is drawn at once.
+MIN_REFRESH_GAP = 0.2
+DETAIL_GAP = 0.35  # while a detail screen shows, whose charts redraw three times a second
 CELL_SERIES = ("metrics", "alerts")  # what the table's cells are read from
 
 
@@ -82,9 +84,11 @@ class Refresher:
             except Exception as exc:  # shown; the next refresh tries again
                 self.post(RefreshFailed(exc))
                 changed, redraw = None, set()
-            last = time.monotonic()
+            now = time.monotonic()
+            if changed or redraw or self.model.pending:
+                last = now  # a refresh that drew nothing (a heartbeat) delays no other
             if rescan:
-                next_rescan = last + RESCAN_EVERY
+                next_rescan = now + RESCAN_EVERY
             self.count += 1
             if changed is not None:
                 self.post(ModelRefreshed(changed, paths, redraw, rescan))
@@ -114,6 +118,10 @@ def refresh(model: RunsModel, paths: set[str], rescan: bool, visible: list[str]
     changed |= model.reload(touched)
     if changed:
         model.apply_view()
-    redraw = {run_id for run_id in set(visible) | set(model.active()) | touched | grew
-              if run_id in model.runs and model.update_cell(run_id)}
+    # Cells of live runs and of runs whose files changed are brought up to date; a
+    # row that just came on screen gets its cells once, and the heartbeat re-scan
+    # checks every row on screen (a finished run's files do not grow).
+    due = set(model.active()) | touched | grew
+    due |= set(visible) if rescan else {i for i in visible if i not in model.cells}
+    redraw = {run_id for run_id in due if run_id in model.runs and model.update_cell(run_id)}
     return changed, redraw

@@ -16,6 +16,8 @@ import time
 import psutil
 
 POLL = 0.005  # seconds between two looks at the pane (each is one tmux client call)
+SLOW_POLL = 0.025  # after the first half second: each look costs a process, and looking
+# every 5 ms for seconds would take a core from the app being measured
 SGR = re.compile(r"\x1b\[([0-9;:]*)m")
 CLEAN_ENV = ("TMUX", "TMUX_PANE", "LC_ALL", "LC_CTYPE", "RUNYARD_GLYPHS", "NO_COLOR",
              "RUNYARD_ROOT", "COLUMNS", "LINES")
@@ -87,7 +89,8 @@ class Pane:
     def wait(self, check, timeout: float, what: str, escapes: bool = False):
         """Poll the screen until ``check(screen)`` is true: (monotonic time, screen).
         Raises TimeoutError, with the screen, after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = start + timeout
         while True:
             screen = self.screen(escapes)
             now = time.monotonic()
@@ -98,7 +101,7 @@ class Pane:
                                    f"{self.screen()}")
             if not self.process.is_running():
                 raise RuntimeError(f"{what}: the pane's command ended; the screen:\n{screen}")
-            time.sleep(POLL)
+            time.sleep(POLL if now - start < 0.5 else SLOW_POLL)
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the command and its children so far."""

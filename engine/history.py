@@ -27,6 +27,7 @@ from .untrusted import CHUNK, LINE_MAX, has_long_digits, open_regular
 
 SPAN = 512  # buckets kept after a merge; at most twice as many before it
 MAX_BAD = 100  # bad lines listed; more are counted
+_NUMBERS = frozenset((int, float))  # what a value on the fast path may be (never a bool)
 
 
 @dataclass
@@ -253,7 +254,7 @@ def _take_lines(lines: list[bytes], first: int, path: str, history: History) -> 
                 item[0] >= 0 and type(item[3]) is dict and
                 type(item[1]) in (int, float) and type(item[2]) in (int, float) and
                 (len(item) == 4 or type(item[4]) is str) and
-                all(type(v) in (int, float) for v in item[3].values())):
+                _NUMBERS.issuperset(map(type, item[3].values()))):
             step, seconds = item[0], item[1]
             for name, value in item[3].items():
                 column = columns.get(name)

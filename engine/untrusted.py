@@ -24,6 +24,7 @@ import errno
 import json
 import math
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -47,6 +48,7 @@ _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXE
 # a plain substring search, several times quicker than a regular expression.
 _DIGITS_ONLY = bytes(0x30 if 0x30 <= c <= 0x39 else 0x20 for c in range(256))
 _LONG_RUN = b"0" * 19
+_INTEGER_RUN = re.compile(rb"(?<![.0-9])[0-9]{19,}")
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISSOCK, "a socket"))
@@ -242,8 +244,12 @@ def _too_deep(value) -> bool:
 
 
 def has_long_digits(data: bytes) -> bool:
-    """Whether ``data`` has a run of digits that may be an integer beyond 64 bits."""
-    return _LONG_RUN in data.translate(_DIGITS_ONLY)
+    """Whether ``data`` has a run of digits that may be an integer beyond 64 bits. The
+    digits after a decimal point are a fraction, however many there are (a small
+    float such as 0.00010999999999999999 has twenty): only a run that follows no
+    point counts."""
+    return _LONG_RUN in data.translate(_DIGITS_ONLY) and \
+        _INTEGER_RUN.search(data) is not None
 
 
 def _refuse_constant(name: str):

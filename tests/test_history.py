@@ -145,3 +145,16 @@ def test_history_of_a_replaced_file_is_not_read(tmp_path):
     history = History()
     read_history(path, (0, 0), path.stat().st_size, history)  # another file's identity
     assert history.lines == 0
+
+
+def test_long_fractions_are_no_big_integers():
+    """A small float's many fraction digits sent a third of a real run's lines to the
+    slow exact decoder; only an integer part of 19 digits or more may need it."""
+    from runyard.engine.untrusted import has_long_digits
+
+    assert not has_long_digits(b'[1,0.5,1.0,{"loss":0.00010999999999999999}]')
+    assert not has_long_digits(b'{"v":1.0000000000000000000002e-5}')
+    assert has_long_digits(b'[1,0.5,1.0,{"count":1180591620717411303424}]')  # 2**70
+    assert has_long_digits(b'[18446744073709551616,0.5,1.0,{}]')  # a step of 2**64
+    assert has_long_digits(b'{"v":-1180591620717411303424}')
+    assert has_long_digits(b'{"v":1e1180591620717411303424}')  # an exponent: exact path

@@ -280,8 +280,7 @@ class DetailScreen(Screen):
         if update.events:
             self.query_one("#event-log", Log).write_lines(
                 [line for event in update.events for line in event_lines(event)])
-        if message.light:
-            self.update_title()
+        if message.light:  # the title's clock goes on with the metrics' next draw
             self._again_after()
             return
         self.show_text("#alert-text", alerts_text(found.alert_defs, self.tail.alerts,
@@ -332,10 +331,12 @@ class DetailScreen(Screen):
                                                 self.reason))
 
     def draw_metrics(self) -> None:
-        """The sparklines and the chart, together (one repaint), as the tail has them."""
+        """The sparklines, the chart and the title, together (one repaint of the
+        screen), as the tail has them."""
         self.query_one("#sparks", MetricSparks).update_metrics(self.tail.metrics,
                                                               self.history_summaries())
         self.update_chart()
+        self.update_title()
 
     def update_chart(self) -> None:
         """The selected metric over its whole history: the points the tail skipped (once

@@ -10,7 +10,7 @@ one throttle goes to the screen in one repaint.
 import time
 from collections.abc import Callable
 
-MIN_GAP = 0.25  # seconds between two draws of a live part: four a second
+MIN_GAP = 0.35  # seconds between two draws of a live part: about three a second
 
 
 class Throttle:
