@@ -216,7 +216,7 @@ async def test_a_corrupt_run_shows_as_unreadable_and_the_rest_works(app_root):
     half.mkdir()  # a meta folder with nothing in it yet
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
-        assert await until(pilot, lambda: len(app.model.view) == 3)
+        assert await until(pilot, lambda: len(names(app)) == 3)
         statuses = {i: app.model.runs[i].status for i in app.model.view}
         assert statuses[bad.id] == "unreadable" and statuses[good.id] == "completed"
         assert "not valid JSON" in app.model.runs[bad.id].error

@@ -490,6 +490,8 @@ async def test_the_dashboard_groups_a_flow_run_and_opens_its_steps(root, project
     steps = flow_steps(root, run_id)
     app = RunyardApp(root)
     async with app.run_test(size=(100, 24)) as pilot:
+        while not app.screen.query("RunsTable"):  # composed after the model's first read
+            await pilot.pause(0.05)
         table = app.screen.table
         await pilot.pause(0.5)
         lines = [table.render_line(y).text for y in range(3)]

@@ -79,8 +79,8 @@ async def test_a_live_run_repaints_its_own_row_only(app_root):
     run.log_metrics({"loss": 0.5})
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: run.id in app.model.cells and
-                    app.model.cells[run.id].last == 0.5)
+        await until(pilot, lambda: len(app.model.cells) == 4 and
+                    app.model.cells[run.id].last == 0.5)  # every row's cells filled
         await settled(pilot)
         meter = Meter(app)
         meter.on, start = True, app.refresher.count

@@ -36,6 +36,7 @@ class RunsScreen(Screen):
         self._drawn: dict[str, Text] = {}  # what each Static shows now
         self._view: list[str] = []  # the view the table last drew in full
         self._error: str | None = None  # the model's error the summary shows
+        self._resumed = False  # ScreenResume comes once as the screen is first shown
 
     def compose(self) -> ComposeResult:
         with Vertical(id="runs-body"):
@@ -56,6 +57,9 @@ class RunsScreen(Screen):
     def on_screen_resume(self) -> None:
         """Back from another screen: the runs changed unseen meanwhile (a hidden table is
         not redrawn on every refresh), so draw it all once."""
+        if not self._resumed:  # shown the first time: on_mount has just drawn it all
+            self._resumed = True
+            return
         if self.is_mounted:
             self.app.refresher.gap = MIN_REFRESH_GAP
             self.refresh_view()
