@@ -143,13 +143,19 @@ def put_cursor_on(pane, name: str) -> None:
               escapes=True)
 
 
-def cpu(server, table, tmp: Path, seconds: float) -> None:
+def dash_on_live_root(server, tmp: Path):
+    """The dashboard started on a fresh root of 200 ended runs, all listed: (root, pane)."""
     root = live_root(tmp)
     pane = dash(server, root)
+    pane.release()
+    pane.wait(listed(200), TIMEOUT, "200 runs listed")
+    return root, pane
+
+
+def cpu(server, table, tmp: Path, seconds: float) -> None:
+    root, pane = dash_on_live_root(server, tmp)
     logger = None
     try:
-        pane.release()
-        pane.wait(listed(200), TIMEOUT, "200 runs listed")
         idle = cpu_over(pane, seconds)
         logger = Child(script(tmp, "logger", kids.LOGGER), str(root), "bench-live", "10")
         logger.line()
@@ -309,12 +315,9 @@ def key_latency(pane, presses: int) -> list[float]:
 
 
 def latency_and_keys(server, table, tmp: Path, items: set, writes: int) -> None:
-    root = live_root(tmp)
-    pane = dash(server, root)
+    root, pane = dash_on_live_root(server, tmp)
     writer = None
     try:
-        pane.release()
-        pane.wait(listed(200), TIMEOUT, "200 runs listed")
         if "keys" in items:
             report_keys(table, key_latency(pane, writes))
         if "latency" not in items:

@@ -116,6 +116,21 @@ class Envelope:
         return found
 
 
+def tally(stats, value) -> float | None:
+    """Count one metric value into ``stats`` (its ``count``, ``nonfinite``, ``min`` and
+    ``max``); the float to draw it at, or None: NaN and the infinities are counted,
+    never drawn and never a min or max, and an int beyond a float's range is not
+    drawn either."""
+    stats.count += 1
+    if isinstance(value, float) and not math.isfinite(value):
+        stats.nonfinite += 1
+        return None
+    stats.min = value if stats.min is None else min(stats.min, value)
+    stats.max = value if stats.max is None else max(stats.max, value)
+    number = as_float(float(value) if isinstance(value, bool) else value)
+    return number if math.isfinite(number) else None
+
+
 def as_float(value: int | float) -> float:
     """A metric value as a float: an int beyond float's range is an infinity."""
     try:
@@ -189,14 +204,8 @@ class History:
             if summary is None:
                 summary = self.summaries[name] = Summary()
                 self.envelopes[name] = Envelope()
-            summary.count += 1
-            if isinstance(value, float) and not math.isfinite(value):
-                summary.nonfinite += 1
-                continue
-            summary.min = value if summary.min is None else min(summary.min, value)
-            summary.max = value if summary.max is None else max(summary.max, value)
-            number = as_float(float(value) if isinstance(value, bool) else value)
-            if math.isfinite(number):
+            number = tally(summary, value)
+            if number is not None:
                 self.envelopes[name].add(step, seconds, number)
 
 

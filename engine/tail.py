@@ -7,13 +7,12 @@ each alert's state. ``recent_values`` reads only the end of a metrics file, for
 a table cell.
 """
 
-import math
 import os
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .history import Envelope, as_float
+from .history import Envelope, as_float, tally
 from .jsonl import BadLine, SeriesReader
 from .series import series_kind
 from .untrusted import open_regular, read_upto
@@ -33,15 +32,9 @@ class MetricStats:
     envelope: Envelope = field(default_factory=Envelope)  # every finite point, downsampled
 
     def add(self, step, seconds, value) -> None:
-        self.count += 1
         self.last, self.last_step = value, step
-        if isinstance(value, float) and not math.isfinite(value):
-            self.nonfinite += 1
-            return
-        self.min = value if self.min is None else min(self.min, value)
-        self.max = value if self.max is None else max(self.max, value)
-        number = as_float(float(value) if isinstance(value, bool) else value)
-        if math.isfinite(number):  # an integer beyond a float's range is not drawn
+        number = tally(self, value)
+        if number is not None:
             self.points.append((step, seconds, number))
             self.envelope.add(step, seconds, number)
 
