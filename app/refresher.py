@@ -1,4 +1,4 @@
-"""The dashboard's refresh thread: re-reads what changed, at most ten times a second.
+"""The dashboard's refresh thread: re-reads what changed, at most five times a second.
 
 One long-lived thread instead of a worker per refresh: a refresh costs the
 files it reads and one message to the screens, not a worker's start, its state

@@ -162,12 +162,6 @@ class Summary:
     min: float | int | None = None
     max: float | int | None = None
 
-    def merge(self, other: "Summary") -> "Summary":
-        values = [v for v in (self.min, other.min) if v is not None]
-        highs = [v for v in (self.max, other.max) if v is not None]
-        return Summary(self.count + other.count, self.nonfinite + other.nonfinite,
-                       min(values) if values else None, max(highs) if highs else None)
-
 
 @dataclass
 class History:
@@ -183,7 +177,16 @@ class History:
         """A bad line: listed up to MAX_BAD, counted after that."""
         if len(self.bad) < MAX_BAD:
             self.bad.append(bad)
-        self.unlisted += len(self.bad) >= MAX_BAD
+        else:
+            self.unlisted += 1
+
+    def all_bad(self) -> list[BadLine]:
+        """The bad lines listed, and a line saying how many more there were."""
+        if not self.unlisted:
+            return list(self.bad)
+        return [*self.bad, BadLine(self.bad[-1].path, self.bad[-1].line,
+                                   f"{self.unlisted} more bad lines before the end "
+                                   "read first, not listed")]
 
     def add_columns(self, name: str, steps: list, times: list, values: list) -> None:
         """Many points of one metric, every one finite (the fast path)."""

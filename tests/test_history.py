@@ -158,3 +158,13 @@ def test_long_fractions_are_no_big_integers():
     assert has_long_digits(b'[18446744073709551616,0.5,1.0,{}]')  # a step of 2**64
     assert has_long_digits(b'{"v":-1180591620717411303424}')
     assert has_long_digits(b'{"v":1e1180591620717411303424}')  # an exponent: exact path
+
+
+def test_bad_lines_past_the_list_are_counted_not_lost(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(b"not json\n" * 150 + b'[1,0.1,1.0,{"loss":1}]\n')
+    history = History()
+    read_history(path, (path.stat().st_dev, path.stat().st_ino), path.stat().st_size,
+                 history)
+    assert history.lines == 1 and len(history.bad) == 100 and history.unlisted == 50
+    assert "50 more bad lines" in history.all_bad()[-1].reason

@@ -132,7 +132,7 @@ class DetailScreen(Screen):
         self.saved_files = self.reading.saved_files
         self._history_wanted = False  # a history worker runs (or ran) for this screen
         self._info: tuple | None = None  # what the Info tab shows, as last read
-        self._metrics_drawing = Throttle(self, self.draw_metrics)  # at most 4 a second
+        self._metrics_drawing = Throttle(self, self.draw_metrics)  # ~3 a second
         self.by_time = False
         self.info = load_run(root, run_id)
         self.is_flow = self.info.attrs.get("kind") == "flow"
@@ -181,9 +181,7 @@ class DetailScreen(Screen):
             self.query_one("#event-log", Log).write_lines(
                 [line for event in self.tail.events for line in event_lines(event)])
             self.query_one("#output-log", Log).write_lines(list(self.reading.output))
-            self.query_one("#sparks", MetricSparks).update_metrics(self.tail.metrics,
-                                                                  self.history_summaries())
-            self.update_chart()
+            self.draw_metrics()
         self.poll()
 
     # -- refreshing -----------------------------------------------------------
@@ -403,10 +401,10 @@ class DetailScreen(Screen):
     def on_history_read(self, message: HistoryRead) -> None:
         if message.done:
             self.reading.history = message.history
-            self.tail.bad = (self.tail.bad + list(message.history.bad))[-self.tail.MAX_BAD:]
-            self.query_one("#sparks", MetricSparks).update_metrics(
-                self.tail.metrics, self.history_summaries())
-        self.update_chart()
+            self.tail.bad = (self.tail.bad + message.history.all_bad())[-self.tail.MAX_BAD:]
+            self.draw_metrics()  # min, max and NaN counts now cover the whole run
+        else:
+            self.update_chart()  # its note says how far the reading got
 
     def on_unmount(self) -> None:
         self.workers.cancel_group(self, "history")
