@@ -84,20 +84,31 @@ RUNYARD = [sys.executable, "-m", "runyard.app.cli"]
 
 
 def package_for_others(where: Path) -> dict:
-    """An environment in which another user can import runyard: the checkout may sit
-    in a home folder only its owner can read (CI's does), so the package's sources are
-    copied under `where`, which the caller makes readable to everyone."""
+    """An environment in which another user can import runyard: the checkout and the
+    interpreter's site-packages may sit in a home folder only its owner can read (CI's
+    do: another user's interpreter then sees only the system's paths), so the
+    package's sources and the libraries the engine and the CLI import are copied
+    under `where`, which the caller makes readable to everyone."""
+    import importlib.util
     import shutil
 
     import runyard.app
     import runyard.engine
 
-    target = where / "site" / "runyard"
+    site = where / "site"
     for package in (runyard.engine, runyard.app):
         source = Path(package.__file__).parent
-        shutil.copytree(source, target / package.__name__.split(".")[-1],
+        shutil.copytree(source, site / "runyard" / package.__name__.split(".")[-1],
                         ignore=shutil.ignore_patterns("__pycache__"))
-    return {**os.environ, "PYTHONPATH": str(where / "site")}
+    for name in ("orjson", "psutil", "coolname", "tomlkit", "platformdirs"):
+        spec = importlib.util.find_spec(name)
+        if spec.submodule_search_locations:
+            source = Path(spec.origin).parent
+            shutil.copytree(source, site / source.name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(spec.origin, site)
+    return {**os.environ, "PYTHONPATH": str(site)}
 
 
 def run_cli_process(*args: str, env: dict | None = None, timeout: float = 60,
