@@ -232,6 +232,23 @@ async def test_a_corrupt_run_shows_as_unreadable_and_the_rest_works(app_root):
         assert await until(pilot, lambda: "later" in names(app))
 
 
+async def test_a_refresh_that_comes_while_the_runs_screen_is_composed_draws_nothing(app_root):
+    # seen in CI: the refresh thread's message reached a runs screen that had no table
+    # yet, and the dashboard crashed (NoMatches); the screen's on_mount draws it all
+    from runyard.app.messages import ModelRefreshed
+
+    new_run(app_root, "first", end="completed")
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: names(app) == ["first"])
+        app.push_screen(RunsScreen(app.model))
+        assert not app.screen.query("RunsTable")  # pushed, not composed yet
+        app.on_model_refreshed(ModelRefreshed({"x"}, set()))
+        await pilot.pause()
+        assert names(app) == ["first"] and app.screen.table.visible_ids() == app.model.view
+        assert app.return_code is None
+
+
 async def test_an_alert_turning_critical_notifies_once_and_rings(app_root):
     run = Run(root=app_root)
     run.config(disable_resources_metrics=True)

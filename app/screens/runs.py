@@ -37,6 +37,7 @@ class RunsScreen(Screen):
         self._view: list[str] = []  # the view the table last drew in full
         self._error: str | None = None  # the model's error the summary shows
         self._resumed = False  # ScreenResume comes once as the screen is first shown
+        self._mounted = False  # its table is there: on_mount has run
 
     def compose(self) -> ComposeResult:
         with Vertical(id="runs-body"):
@@ -52,6 +53,7 @@ class RunsScreen(Screen):
         self.query_one("#table-header", TableHeader).table = self.table
         self.query_one("#filter-input", Input).display = False
         self.table.focus()
+        self._mounted = True
         self.refresh_view()
 
     def on_screen_resume(self) -> None:
@@ -74,7 +76,11 @@ class RunsScreen(Screen):
         """Draw what changed: the whole table when the view did (runs came or went, a
         new sort or filter: ``changed`` None), else only the rows of ``changed`` and
         ``redraw`` runs and of live runs (their TIME goes on). The summary line is
-        redrawn only when its text changes, the header only with the view."""
+        redrawn only when its text changes, the header only with the view. Nothing
+        before the screen is mounted (a refresh can arrive while it is composed):
+        on_mount draws it all."""
+        if not self._mounted:
+            return
         table = self.table
         view = self.model.view
         if changed is None or view != self._view:
