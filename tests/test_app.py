@@ -232,9 +232,10 @@ async def test_a_corrupt_run_shows_as_unreadable_and_the_rest_works(app_root):
         assert await until(pilot, lambda: "later" in names(app))
 
 
-async def test_a_refresh_that_comes_while_the_runs_screen_is_composed_draws_nothing(app_root):
-    # seen in CI: the refresh thread's message reached a runs screen that had no table
-    # yet, and the dashboard crashed (NoMatches); the screen's on_mount draws it all
+async def test_a_refresh_that_comes_while_the_runs_screen_has_no_table_draws_nothing(app_root):
+    # seen in CI: the refresh thread's message reached a runs screen whose widgets had
+    # gone as the app ended, and the dashboard crashed (NoMatches); so can one that
+    # comes while the screen is composed (its on_mount draws it all)
     from runyard.app.messages import ModelRefreshed
 
     new_run(app_root, "first", end="completed")
@@ -246,6 +247,9 @@ async def test_a_refresh_that_comes_while_the_runs_screen_is_composed_draws_noth
         app.on_model_refreshed(ModelRefreshed({"x"}, set()))
         await pilot.pause()
         assert names(app) == ["first"] and app.screen.table.visible_ids() == app.model.view
+        await app.screen.remove_children()  # as when the app ends: widgets go first
+        app.on_model_refreshed(ModelRefreshed({"x"}, set()))
+        await pilot.pause()
         assert app.return_code is None
 
 

@@ -4,6 +4,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -37,7 +38,6 @@ class RunsScreen(Screen):
         self._view: list[str] = []  # the view the table last drew in full
         self._error: str | None = None  # the model's error the summary shows
         self._resumed = False  # ScreenResume comes once as the screen is first shown
-        self._mounted = False  # its table is there: on_mount has run
 
     def compose(self) -> ComposeResult:
         with Vertical(id="runs-body"):
@@ -53,7 +53,6 @@ class RunsScreen(Screen):
         self.query_one("#table-header", TableHeader).table = self.table
         self.query_one("#filter-input", Input).display = False
         self.table.focus()
-        self._mounted = True
         self.refresh_view()
 
     def on_screen_resume(self) -> None:
@@ -77,11 +76,12 @@ class RunsScreen(Screen):
         new sort or filter: ``changed`` None), else only the rows of ``changed`` and
         ``redraw`` runs and of live runs (their TIME goes on). The summary line is
         redrawn only when its text changes, the header only with the view. Nothing
-        before the screen is mounted (a refresh can arrive while it is composed):
-        on_mount draws it all."""
-        if not self._mounted:
+        while the screen has no table: a refresh can arrive while it is composed
+        (on_mount draws it all) or after its widgets went (the app ends)."""
+        try:
+            table = self.table
+        except NoMatches:
             return
-        table = self.table
         view = self.model.view
         if changed is None or view != self._view:
             self._view = list(view)
