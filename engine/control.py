@@ -28,7 +28,7 @@ from .work import InstanceBook
 START_TIMEOUT = 30.0
 
 
-MAX_UNITS = 1_000_000  # instances x iterations of one run: each is a file
+MAX_UNITS = 1_000_000  # instances x iterations of one run: keys and locks fit 10**6
 
 
 def _checked_spec(spec: RunSpec) -> RunSpec:
@@ -53,7 +53,7 @@ def _checked_spec(spec: RunSpec) -> RunSpec:
     if spec.kind == "module":
         if not spec.instances:
             raise UsageError("a module run needs at least one instance")
-        if spec.total > MAX_UNITS:  # one record file each, written before the start
+        if spec.total > MAX_UNITS:
             raise UsageError(f"{len(spec.instances)} instances x {spec.iterations} "
                              f"iterations is {spec.total} units of work, more than "
                              f"{MAX_UNITS:,}: split it into several runs")

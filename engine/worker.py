@@ -131,6 +131,7 @@ class InstanceRunner:
 
     def close(self) -> None:
         self.handle._shutdown("completed")
+        self.book.close()
 
 
 class Tasks:

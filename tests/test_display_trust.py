@@ -157,7 +157,7 @@ async def test_the_instances_tab_says_an_instance_was_killed(app_root):
 
     paths = new_run(app_root, "oom", end="terminated")
     book = InstanceBook(paths)
-    book.folder.mkdir()
+    book.create(["/data/a.txt", "/data/doomed.txt"], 1)
     book.write("00000-0", {**new_record("/data/a.txt", 0), "status": "done"})
     book.write("00001-0", {**new_record("/data/doomed.txt", 0), "status": "pending",
                            "killed": "SIGKILL", "kills": 3, "attempts": 3})

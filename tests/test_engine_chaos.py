@@ -15,6 +15,7 @@ import psutil
 from runyard.engine import list_runs, load_run
 from runyard.engine.control import resume, start, wait_for_end
 from runyard.engine.spec import RunSpec
+from runyard.engine.work import InstanceBook
 
 STEPS = 60
 
@@ -85,6 +86,8 @@ def test_sigkill_ten_times_and_resume(root, tmp_path):
                            for step in range(STEPS))
     assert (run_dir / "done.log").read_text() == "done\n"
     for record_file in (info.meta_dir / "instances").glob("*.json"):
-        record = json.loads(record_file.read_text())  # never half-written
-        assert record["status"] == "done" and record["state"] == str(STEPS)
+        json.loads(record_file.read_text())  # never half-written
+    records = InstanceBook(info.paths).records()  # whole files, and journals over them
+    assert len(records) == len(data)
+    assert all(r["status"] == "done" and r["state"] == str(STEPS) for r in records.values())
     assert [r.id for r in list_runs(root)] == [info.id]

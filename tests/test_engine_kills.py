@@ -24,6 +24,8 @@ STEPS = """
 
     def run(instance, save, state):
         name = os.path.basename(instance)
+        with open(name + ".pid", "w") as f:  # which worker runs it, for the test
+            f.write(str(os.getpid()))
         for step in range(int(state or 0), 40):
             time.sleep(0.02)
             save(str(step + 1))
@@ -76,13 +78,15 @@ def data_files(tmp_path: Path, names: str | list) -> list[str]:
     return paths
 
 
-def worker_running(info, key: str) -> psutil.Process | None:
-    """The worker process whose instance ``key`` is under way (it holds its lock)."""
-    lock = str(info.meta_dir / "instances" / f"{key}.lock")
-    for proc in psutil.Process(info.attrs["lock"]["pid"]).children():
-        with contextlib.suppress(psutil.NoSuchProcess):
-            if any(f.path == lock for f in proc.open_files()):
-                return proc
+def worker_running(info, name: str) -> psutil.Process | None:
+    """The worker process running the instance of data file ``name`` (it says so)."""
+    pid_file = info.paths.run_dir / f"{name}.pid"
+    if not pid_file.exists() or not pid_file.read_text():
+        return None
+    with contextlib.suppress(psutil.NoSuchProcess):
+        proc = psutil.Process(int(pid_file.read_text()))
+        if proc.ppid() == info.attrs["lock"]["pid"]:  # one of the run's workers
+            return proc
     return None
 
 
@@ -93,7 +97,7 @@ def test_a_worker_killed_mid_instance_is_retried_not_failed(root, tmp_path):
     info = start(root, RunSpec(kind="module", module=str(module), instances=data, workers=2))
     book = InstanceBook(info.paths)
     wait_until(lambda: int(book.read("00001-0").get("state") or 0) >= 5, 30, 0.01)
-    victim = wait_until(lambda: worker_running(info, "00001-0"), 30, 0.01)
+    victim = wait_until(lambda: worker_running(info, "b.txt"), 30, 0.01)
     victim.send_signal(signal.SIGKILL)  # as the OOM killer does
     victim.wait(10)
     info = wait_for_end(root, info.id, 60)

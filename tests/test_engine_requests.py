@@ -316,7 +316,8 @@ def test_close_of_a_paused_run_reaches_a_worker_blocked_in_a_read(root, tmp_path
                                instances=[str(tmp_path / "a.txt")], grace=120))
     record = info.meta_dir / "instances" / "00000-0.json"
     for cycle in range(8):
-        wait_until(lambda: json.loads(record.read_text())["state"] == "waiting" and
+        wait_until(lambda: record.exists() and
+                   json.loads(record.read_text())["state"] == "waiting" and
                    load_run(root, info.id).status == "running", 30)
         pause(root, info.id)
         wait_until(lambda: settled(root, info.id, "paused", 1), 30)

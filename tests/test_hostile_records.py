@@ -32,13 +32,13 @@ MODULE = """
 """
 
 
-def spoil(path, how: str) -> None:
+def spoil(path, how: str, record: dict) -> None:
+    """Make the whole-file record of a unit (done by its journal: it has none, or
+    one of before its end) unusable."""
     if how == "wrong type":
-        record = json.loads(path.read_text())
-        record["attempts"] = "one"
-        path.write_text(json.dumps(record))
+        path.write_text(json.dumps({**record, "attempts": "one"}))
         return
-    path.unlink()
+    path.unlink(missing_ok=True)
     if how == "fifo":
         os.mkfifo(path)
     elif how == "link":
@@ -65,7 +65,8 @@ def test_a_bad_instance_record_fails_that_instance_and_nothing_runs_twice(root, 
     assert first.returncode == 1 and "1 of 3 instances failed" in first.stdout
     (info,) = list_runs(root)
     book = InstanceBook(info.paths)
-    spoil(book.path("00001-0"), how)  # b: done, now unreadable
+    assert book.read("00001-0")["status"] == "done"
+    spoil(book.path("00001-0"), how, book.read("00001-0"))  # b: done, now unreadable
     flag.unlink()
     resume(root, info.id)
     info = wait_for_end(root, info.id, 60)

@@ -76,6 +76,7 @@ class RunReading:
     output: deque = field(default_factory=lambda: deque(maxlen=5000))  # lines shown
     history: History | None = None  # the points the tail skipped, once read
     history_read: int = 0           # bytes of it read so far, while reading
+    book: InstanceBook | None = None  # its instances' records (journals read on)
 
     @classmethod
     def of(cls, meta_dir) -> "RunReading":
@@ -242,7 +243,9 @@ class DetailScreen(Screen):
     def read_instances(self, meta_dir) -> dict:
         if not (meta_dir / "instances").is_dir():
             return {}
-        return InstanceBook(RunPaths(self.root, self.run_id)).records()
+        if self.reading.book is None:
+            self.reading.book = InstanceBook(RunPaths(self.root, self.run_id))
+        return self.reading.book.records()
 
     def read_saved_files(self, meta_dir) -> list[dict]:
         """The last saved files, read incrementally (files.jsonl only grows)."""
