@@ -65,6 +65,45 @@ def test_the_writer_thread_does_no_python_work_per_point(env_root):
     assert counted < 300, calls.most_common(5)  # was 2 calls or more a point
 
 
+def test_the_writer_thread_runs_no_python_line_per_point(env_root):
+    """The writer holds the GIL while it runs Python: a line of it per point is time
+    taken from the caller's loop (and from close(), which waits for the last round)."""
+    run = Run()
+    run.config(disable_resources_metrics=True)
+    run.init(name="lean-lines")
+    lines: collections.Counter = collections.Counter()
+    tracing = threading.Event()
+
+    def trace(frame, event, _arg):
+        if event == "line":
+            lines[frame.f_code.co_name] += 1
+        return trace
+
+    def trace_from_now(_now):
+        if not tracing.is_set():
+            sys.settrace(trace)  # the writer thread's own, not this one's
+            tracing.set()
+
+    run._writer.tickers.append(trace_from_now)
+    assert tracing.wait(10)
+    points = realistic(3_001)
+    run.log_metrics(points[0])  # the series files are opened before counting
+    run.log_event("before the points")
+    run._writer.flush()
+    lines.clear()
+    for values in points[1:]:
+        run.log_metrics(values)
+    run.log_event("among the points")
+    run._writer.flush()
+    counted = sum(lines.values())
+    run.close()
+    assert counted < 300, lines.most_common(5)  # was 4 lines a point
+    records = read_series(env_root, run.id, "metrics.jsonl")
+    assert [r["v"] for r in records] == points
+    events = read_series(env_root, run.id, "events.jsonl")
+    assert [e["msg"] for e in events] == ["before the points", "among the points"]
+
+
 def test_the_line_keeps_everything_the_call_gave(env_root):
     values = {"nan": math.nan, "up": math.inf, "down": -math.inf, "ok": True}
     with Run() as run:
