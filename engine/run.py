@@ -301,13 +301,19 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         if self._state is not RUNNING:
             return self._not_running("log_metrics")
         values = metrics
+        plain = True  # every value a finite float, an int or a bool, as given
         if metrics.__class__ is not dict or not self._known_names.issuperset(metrics):
             values = self._new_names(metrics)
+            plain = False
         else:
             for value in metrics.values():
                 cls = value.__class__
-                if cls is not float and cls is not int and cls is not bool:
+                if cls is float:
+                    if value - value:  # NaN or an infinity: x - x is NaN, which is true
+                        plain = False
+                elif cls is not int and cls is not bool:
                     values = checks.metrics_dict(metrics)  # numpy scalars become numbers
+                    plain = False
                     break
         if not values:
             return True
@@ -328,7 +334,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
             line = _dumps(point, option=NEWLINE)
         except TypeError:  # an integer beyond 64 bits
             line = encode_point(point)
-        if b":null" in line:  # NaN or an infinity, which orjson writes as null
+        if not plain and b":null" in line:  # NaN or an infinity: orjson writes null
             line = encode_point(point)
         self._lines += line
         self._queue.append(METRIC)  # counts it: the queue's bound is in points

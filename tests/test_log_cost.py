@@ -124,6 +124,30 @@ def test_the_line_keeps_everything_the_call_gave(env_root):
     assert third["v"] == {"a:null": 1.5} and third["s"] == 11
 
 
+def test_a_nan_or_infinity_under_names_already_logged_is_kept(env_root):
+    """Known names take log_metrics' fast path, which checks the values itself."""
+
+    class Real(float):  # a float subclass, as numpy.float64 is
+        pass
+
+    with Run() as run:
+        run.config(disable_resources_metrics=True)
+        run.init(name="known")
+        run.log_metrics({"a": 1.0, "b": 2, "c": True})  # the names are known from now on
+        run.log_metrics({"a": math.nan, "b": 3, "c": False})
+        run.log_metrics({"a": math.inf, "b": -math.inf, "c": 0.5})
+        run.log_metrics({"a": Real(math.nan), "b": Real(-math.inf), "c": Real(2.5)})
+        run.log_metrics({"a": -0.0, "b": 1e308, "c": -5e-324})
+    points = read_series(env_root, run.id, "metrics.jsonl")
+    assert [p["s"] for p in points] == [0, 1, 2, 3, 4]
+    second, third, fourth, fifth = (p["v"] for p in points[1:])
+    assert math.isnan(second["a"]) and second["b"] == 3 and second["c"] is False
+    assert third == {"a": math.inf, "b": -math.inf, "c": 0.5}
+    assert math.isnan(fourth["a"]) and fourth["b"] == -math.inf and fourth["c"] == 2.5
+    assert fifth == {"a": 0.0, "b": 1e308, "c": -5e-324}
+    assert math.copysign(1, fifth["a"]) == -1
+
+
 def test_time_since_start_is_written_to_the_microsecond(env_root):
     with Run() as run:
         run.config(disable_resources_metrics=True)
