@@ -54,7 +54,9 @@ class BackgroundWriter:
         self._wake = threading.Event()
         self._drained = threading.Condition()
         self._stop = False
-        self._pending = {METRIC: bytearray(), EVENT: bytearray(), ALERT: bytearray()}
+        # encoded lines not yet written, per file: a list of chunks, so that a burst
+        # of points is written from the one copy _take makes, never copied again
+        self._pending: dict[int, list[bytes]] = {METRIC: [], EVENT: [], ALERT: []}
         self._files: dict[int, JsonlWriter] = {}
         # observers get each round's metric lines (bytes) and event records
         self.observers: list[Callable[[bytes, list], None]] = []
@@ -149,7 +151,7 @@ class BackgroundWriter:
 
     def emit_alert(self, record: dict) -> None:
         """Queue an alert transition line (on the writer thread only)."""
-        self._pending[ALERT] += orjson.dumps(record, option=_OPTS)
+        self._pending[ALERT].append(orjson.dumps(record, option=_OPTS))
 
     def _write_round(self) -> None:
         metrics, events, alerts, waiters = self._take()
@@ -194,10 +196,10 @@ class BackgroundWriter:
         return metrics, events, alerts, waiters
 
     def _encode(self, metrics: bytes, events: list) -> None:
-        self._pending[METRIC] += metrics
-        out = self._pending[EVENT]
-        for event in events:
-            out += self._line(event)
+        if metrics:
+            self._pending[METRIC].append(metrics)
+        if events:
+            self._pending[EVENT].append(b"".join(map(self._line, events)))
 
     def _line(self, record: dict) -> bytes:
         try:
@@ -212,14 +214,18 @@ class BackgroundWriter:
 
     def _flush_pending(self) -> None:
         for kind, name in ((METRIC, METRICS), (EVENT, EVENTS), (ALERT, ALERTS)):
-            data = self._pending[kind]
-            if not data:
+            chunks = self._pending[kind]
+            if not chunks:
                 continue
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             try:
                 if kind not in self._files:
                     if self.suffix:
                         name = name.replace(".jsonl", f".{self.suffix}.jsonl")
                     self._files[kind] = JsonlWriter(self.paths.meta(name))
-                del data[: self._files[kind].write_some(bytes(data))]
+                written = self._files[kind].write_some(data)
             except OSError as exc:
-                self._on_error(f"writing {name}", exc)  # kept for the next round
+                self._pending[kind] = [data]  # kept for the next round
+                self._on_error(f"writing {name}", exc)
+                continue
+            self._pending[kind] = [data[written:]] if written < len(data) else []

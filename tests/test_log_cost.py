@@ -6,13 +6,16 @@ import math
 import random
 import sys
 import threading
+import tracemalloc
 
 import orjson
 import pytest
 
 from runyard.engine import Run
 from runyard.engine.jsonl import read_all
+from runyard.engine.layout import RunPaths
 from runyard.engine.series import decode_record
+from runyard.engine.writer import BackgroundWriter
 
 from conftest import read_series
 
@@ -102,6 +105,32 @@ def test_the_writer_thread_runs_no_python_line_per_point(env_root):
     assert [r["v"] for r in records] == points
     events = read_series(env_root, run.id, "events.jsonl")
     assert [e["msg"] for e in events] == ["before the points", "among the points"]
+
+
+def test_a_round_holds_the_queued_lines_once(tmp_path):
+    """A burst of points is copied once by the writer (out of the caller's buffer):
+    each further copy of a burst is fresh memory, page faults and time with the GIL
+    held, which the caller's loop and close() wait for."""
+    paths = RunPaths(tmp_path, "burst")
+    paths.meta_dir.mkdir()
+    writer = BackgroundWriter(paths, queue_size=100_000, blocking=True,
+                              on_error=lambda what, exc: pytest.fail(f"{what}: {exc}"),
+                              flush_interval=3600, heartbeat_interval=None)
+    writer.start()  # it waits an hour, or until told: every point is in one round
+    points = [orjson.dumps([step, 0.5, 1.8e9, values], option=orjson.OPT_APPEND_NEWLINE)
+              for step, values in enumerate(realistic(5_000))]
+    for line in points:
+        writer.put_line(line)
+    size = sum(map(len, points))
+    tracemalloc.start()
+    try:
+        assert writer.flush()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    writer.stop()
+    assert (paths.meta("metrics.jsonl")).read_bytes() == b"".join(points)
+    assert peak < 1.5 * size, (peak, size)  # was 3 copies at once
 
 
 def test_the_line_keeps_everything_the_call_gave(env_root):
