@@ -133,6 +133,37 @@ def test_a_round_holds_the_queued_lines_once(tmp_path):
     assert peak < 1.5 * size, (peak, size)  # was 3 copies at once
 
 
+def test_a_queued_point_holds_its_line_and_nothing_more(env_root):
+    """Queued points are counted, not kept one by one beside their lines: a slot per
+    point was memory here and a pop per point on the writer thread, GIL held, which
+    the caller's loop and close() waited for."""
+    run = Run()
+    run.config(disable_resources_metrics=True, queue_size=100_000)
+    run.init(name="counted")
+    held, answering = threading.Event(), threading.Event()
+
+    def hung_disk(_now):  # the writer is held: every point stays queued
+        held.set()
+        answering.wait(30)
+
+    run._writer.tickers.append(hung_disk)
+    assert held.wait(10)
+    points = realistic(20_000)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for values in points:
+            run.log_metrics(values)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    lines = sys.getsizeof(run._writer.lines)  # the lines, as allocated
+    answering.set()
+    run.close()
+    assert grown - lines < 20_000, (grown, lines)  # was 8 bytes a point more
+    assert [r["v"] for r in read_series(env_root, run.id, "metrics.jsonl")] == points
+
+
 def test_the_line_keeps_everything_the_call_gave(env_root):
     values = {"nan": math.nan, "up": math.inf, "down": -math.inf, "ok": True}
     with Run() as run:
