@@ -7,12 +7,12 @@ bytearray, ``lines``; ``log_event`` appends a ``(kind, record)`` tuple to a dequ
 line is not kept on its own: orjson returns each in an allocation of 4 KiB.) What
 is queued is counted, not listed: callers add to ``put``, the thread sets
 ``taken`` to the count it has taken, so the thread does nothing per point but
-copy the lines once. A thread wakes every
-``flush_interval`` seconds (or when told), takes what is queued, encodes the
-events and appends each series file in one write. So another process
-can read a point about one flush interval after the call, and a SIGKILL loses
-at most that interval. Lines that fail to write are kept and written on the
-next round: an error elsewhere never discards queued data.
+copy the lines once. A thread wakes every ``flush_interval`` seconds (or when
+told), takes what is queued, encodes the events and appends each series file in
+one write. So another process can read a point about one flush interval after
+the call, and a SIGKILL loses at most that interval. Lines that fail to write
+are kept and written on the next round: an error elsewhere never discards
+queued data.
 
 The same thread refreshes the heartbeat, evaluates alerts on the data it
 writes, and samples resource metrics, so a run needs one thread in all.
