@@ -33,7 +33,7 @@ from .run_fork import FORKED, ForkMixin, make_forked_copies_inert
 from .series import NEWLINE, encode_point
 from .status import DEFAULT_TIMEOUT
 from .validate import check_description, check_folder, check_metadata, check_tags
-from .writer import EVENT, METRIC, BackgroundWriter
+from .writer import EVENT, BackgroundWriter
 
 
 def _log():
@@ -74,7 +74,6 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         self._writer: BackgroundWriter | None = None
         self._queue = None
         self._lines: bytearray | None = None
-        self._nudge_at = 0  # half the queue: past it, calls nudge the writer
         self._known_names: set[str] = set()
         self._step = 0
         self._t0_ns = _monotonic_ns()
@@ -247,7 +246,6 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
                                         heartbeat_interval=heartbeat, suffix=suffix)
         self._queue = self._writer.queue
         self._lines = self._writer.lines
-        self._nudge_at = max(1, cfg.queue_size // 2)
         self._attach_alerts(self._writer)
         if not cfg.disable_resources_metrics:
             self._writer.tickers.append(self._sample_resources)
@@ -301,13 +299,19 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         if self._state is not RUNNING:
             return self._not_running("log_metrics")
         values = metrics
+        plain = True  # every value a finite float, an int or a bool, as given
         if metrics.__class__ is not dict or not self._known_names.issuperset(metrics):
             values = self._new_names(metrics)
+            plain = False
         else:
             for value in metrics.values():
                 cls = value.__class__
-                if cls is not float and cls is not int and cls is not bool:
+                if cls is float:
+                    if value - value:  # NaN or an infinity: x - x is NaN, which is true
+                        plain = False
+                elif cls is not int and cls is not bool:
                     values = checks.metrics_dict(metrics)  # numpy scalars become numbers
+                    plain = False
                     break
         if not values:
             return True
@@ -318,7 +322,8 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         else:
             seconds = checks.seconds(time)
         stamp = _time() if timestamp is None else checks.timestamp(timestamp)
-        if len(self._queue) >= self._nudge_at and self._writer.full():
+        writer = self._writer
+        if writer.put >= writer.mark and writer.full():
             return False
         # series.encode_point, its common case inlined: the line is made now, so the
         # caller's dict is neither copied nor kept
@@ -328,10 +333,10 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
             line = _dumps(point, option=NEWLINE)
         except TypeError:  # an integer beyond 64 bits
             line = encode_point(point)
-        if b":null" in line:  # NaN or an infinity, which orjson writes as null
+        if not plain and b":null" in line:  # NaN or an infinity: orjson writes null
             line = encode_point(point)
         self._lines += line
-        self._queue.append(METRIC)  # counts it: the queue's bound is in points
+        writer.put += 1  # counts it, after its line: the queue's bound is in records
         return True
 
     def _new_names(self, metrics) -> dict:
@@ -351,9 +356,11 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         return self._put_event(event)
 
     def _put_event(self, event: dict) -> bool:
-        if len(self._queue) >= self._nudge_at and self._writer.full():
+        writer = self._writer
+        if writer.put >= writer.mark and writer.full():
             return False
         self._queue.append((EVENT, event))
+        writer.put += 1
         return True
 
     def _not_running(self, what: str) -> bool:

@@ -1,16 +1,18 @@
 """The background writer: the tracking API's only path to disk for series.
 
 ``log_metrics`` encodes its point into one line at once (``series.encode_point``:
-one orjson call, no copy of the caller's dict), appends the line to one
-bytearray, ``lines``, and its place (``METRIC``) to a deque, which counts what is
-queued; ``log_event`` appends a ``(kind, record)`` tuple to the deque. Each is one
-C call, so cheap and safe between threads in CPython. (A line is not kept on its
-own: orjson returns each in an allocation of 4 KiB.) A thread wakes every
-``flush_interval`` seconds (or when told), takes what is queued, encodes the
-events and appends each series file in one write. So another process
-can read a point about one flush interval after the call, and a SIGKILL loses
-at most that interval. Lines that fail to write are kept and written on the
-next round: an error elsewhere never discards queued data.
+one orjson call, no copy of the caller's dict) and appends the line to one
+bytearray, ``lines``; ``log_event`` appends a ``(kind, record)`` tuple to a deque,
+``queue``. Each is one C call, so cheap and safe between threads in CPython. (A
+line is not kept on its own: orjson returns each in an allocation of 4 KiB.) What
+is queued is counted, not listed: callers add to ``put``, the thread sets
+``taken`` to the count it has taken, so the thread does nothing per point but
+copy the lines once. A thread wakes every ``flush_interval`` seconds (or when
+told), takes what is queued, encodes the events and appends each series file in
+one write. So another process can read a point about one flush interval after
+the call, and a SIGKILL loses at most that interval. Lines that fail to write
+are kept and written on the next round: an error elsewhere never discards
+queued data.
 
 The same thread refreshes the heartbeat, evaluates alerts on the data it
 writes, and samples resource metrics, so a run needs one thread in all.
@@ -20,6 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from itertools import repeat, starmap
 
 import orjson
 
@@ -40,9 +43,14 @@ class BackgroundWriter:
                  suffix: str | None = None):
         self.paths = paths
         self.suffix = suffix  # a second writer of one run writes metrics.<suffix>.jsonl
-        self.queue: deque = deque()
+        self.queue: deque = deque()  # events, alert transitions, flush waiters
         self.lines = bytearray()  # the metric lines queued, whole and in order
         self.queue_size = queue_size
+        # records counted in (points and events, by the callers) and taken (by the
+        # thread): put - taken is what is queued. A caller past ``mark`` (half the
+        # queue beyond what was taken) asks full(), which wakes the thread early.
+        self.put = self.taken = 0
+        self.nudge_at = self.mark = max(1, queue_size // 2)
         self.blocking = blocking
         self.dropped = 0
         self._dropped_reported = 0
@@ -53,7 +61,9 @@ class BackgroundWriter:
         self._wake = threading.Event()
         self._drained = threading.Condition()
         self._stop = False
-        self._pending = {METRIC: bytearray(), EVENT: bytearray(), ALERT: bytearray()}
+        # encoded lines not yet written, per file: a list of chunks, so that a burst
+        # of points is written from the one copy _take makes, never copied again
+        self._pending: dict[int, list[bytes]] = {METRIC: [], EVENT: [], ALERT: []}
         self._files: dict[int, JsonlWriter] = {}
         # observers get each round's metric lines (bytes) and event records
         self.observers: list[Callable[[bytes, list], None]] = []
@@ -68,7 +78,12 @@ class BackgroundWriter:
     def put_line(self, line: bytes) -> None:
         """Queue one encoded metric line (``Run.log_metrics`` does this inline)."""
         self.lines += line
-        self.queue.append(METRIC)
+        self.put += 1  # after the line: a count never runs ahead of the lines
+
+    def queued(self) -> int:
+        """Records put and not yet taken: a bound, not a census (callers logging in
+        several threads at once may count two records as one)."""
+        return self.put - self.taken
 
     def full(self) -> bool:
         """True if the queue is full; waits for room instead when blocking.
@@ -76,7 +91,7 @@ class BackgroundWriter:
         Callers ask once the queue is half full, so the writer is woken early
         rather than at its next interval.
         """
-        if len(self.queue) < self.queue_size:
+        if self.queued() < self.queue_size:
             if not self._wake.is_set():
                 self._wake.set()
             time.sleep(0)  # let the writer have the GIL: a little back-pressure, no drop
@@ -86,7 +101,7 @@ class BackgroundWriter:
             return True
         with self._drained:
             self._wake.set()
-            while len(self.queue) >= self.queue_size and self._thread.is_alive():
+            while self.queued() >= self.queue_size and self._thread.is_alive():
                 self._drained.wait(0.1)
         return False
 
@@ -94,7 +109,7 @@ class BackgroundWriter:
         """Write everything queued so far; True once it is on disk."""
         if not self._thread.is_alive():
             self._write_round()
-            return not self.queue and not any(self._pending.values())
+            return not (self.lines or self.queue or any(self._pending.values()))
         done = threading.Event()
         self.queue.append((None, done))
         self._wake.set()
@@ -148,7 +163,7 @@ class BackgroundWriter:
 
     def emit_alert(self, record: dict) -> None:
         """Queue an alert transition line (on the writer thread only)."""
-        self._pending[ALERT] += orjson.dumps(record, option=_OPTS)
+        self._pending[ALERT].append(orjson.dumps(record, option=_OPTS))
 
     def _write_round(self) -> None:
         metrics, events, alerts, waiters = self._take()
@@ -174,12 +189,9 @@ class BackgroundWriter:
 
     def _take(self) -> tuple[bytes, list, list, list]:
         events, alerts, waiters = [], [], []
+        put = self.put  # first: every record counted here is in what is taken below
         queue = self.queue
-        for _ in range(len(queue)):
-            item = queue.popleft()
-            if item.__class__ is int:  # METRIC: its line is in self.lines
-                continue
-            kind, record = item
+        for kind, record in list(starmap(queue.popleft, repeat((), len(queue)))):
             if kind == EVENT:
                 events.append(record)
             elif kind == ALERT:
@@ -189,15 +201,16 @@ class BackgroundWriter:
         # after the deque: every line put before a waiter popped above is taken
         metrics = bytes(self.lines)
         del self.lines[: len(metrics)]  # each one C call: a line put meanwhile stays
+        self.taken, self.mark = put, put + self.nudge_at
         with self._drained:
             self._drained.notify_all()
         return metrics, events, alerts, waiters
 
     def _encode(self, metrics: bytes, events: list) -> None:
-        self._pending[METRIC] += metrics
-        out = self._pending[EVENT]
-        for event in events:
-            out += self._line(event)
+        if metrics:
+            self._pending[METRIC].append(metrics)
+        if events:
+            self._pending[EVENT].append(b"".join(map(self._line, events)))
 
     def _line(self, record: dict) -> bytes:
         try:
@@ -212,14 +225,18 @@ class BackgroundWriter:
 
     def _flush_pending(self) -> None:
         for kind, name in ((METRIC, METRICS), (EVENT, EVENTS), (ALERT, ALERTS)):
-            data = self._pending[kind]
-            if not data:
+            chunks = self._pending[kind]
+            if not chunks:
                 continue
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             try:
                 if kind not in self._files:
                     if self.suffix:
                         name = name.replace(".jsonl", f".{self.suffix}.jsonl")
                     self._files[kind] = JsonlWriter(self.paths.meta(name))
-                del data[: self._files[kind].write_some(bytes(data))]
+                written = self._files[kind].write_some(data)
             except OSError as exc:
-                self._on_error(f"writing {name}", exc)  # kept for the next round
+                self._pending[kind] = [data]  # kept for the next round
+                self._on_error(f"writing {name}", exc)
+                continue
+            self._pending[kind] = [data[written:]] if written < len(data) else []

@@ -6,13 +6,16 @@ import math
 import random
 import sys
 import threading
+import tracemalloc
 
 import orjson
 import pytest
 
 from runyard.engine import Run
 from runyard.engine.jsonl import read_all
+from runyard.engine.layout import RunPaths
 from runyard.engine.series import decode_record
+from runyard.engine.writer import BackgroundWriter
 
 from conftest import read_series
 
@@ -65,6 +68,102 @@ def test_the_writer_thread_does_no_python_work_per_point(env_root):
     assert counted < 300, calls.most_common(5)  # was 2 calls or more a point
 
 
+def test_the_writer_thread_runs_no_python_line_per_point(env_root):
+    """The writer holds the GIL while it runs Python: a line of it per point is time
+    taken from the caller's loop (and from close(), which waits for the last round)."""
+    run = Run()
+    run.config(disable_resources_metrics=True)
+    run.init(name="lean-lines")
+    lines: collections.Counter = collections.Counter()
+    tracing = threading.Event()
+
+    def trace(frame, event, _arg):
+        if event == "line":
+            lines[frame.f_code.co_name] += 1
+        return trace
+
+    def trace_from_now(_now):
+        if not tracing.is_set():
+            sys.settrace(trace)  # the writer thread's own, not this one's
+            tracing.set()
+
+    run._writer.tickers.append(trace_from_now)
+    assert tracing.wait(10)
+    points = realistic(3_001)
+    run.log_metrics(points[0])  # the series files are opened before counting
+    run.log_event("before the points")
+    run._writer.flush()
+    lines.clear()
+    for values in points[1:]:
+        run.log_metrics(values)
+    run.log_event("among the points")
+    run._writer.flush()
+    counted = sum(lines.values())
+    run.close()
+    assert counted < 300, lines.most_common(5)  # was 4 lines a point
+    records = read_series(env_root, run.id, "metrics.jsonl")
+    assert [r["v"] for r in records] == points
+    events = read_series(env_root, run.id, "events.jsonl")
+    assert [e["msg"] for e in events] == ["before the points", "among the points"]
+
+
+def test_a_round_holds_the_queued_lines_once(tmp_path):
+    """A burst of points is copied once by the writer (out of the caller's buffer):
+    each further copy of a burst is fresh memory, page faults and time with the GIL
+    held, which the caller's loop and close() wait for."""
+    paths = RunPaths(tmp_path, "burst")
+    paths.meta_dir.mkdir()
+    writer = BackgroundWriter(paths, queue_size=100_000, blocking=True,
+                              on_error=lambda what, exc: pytest.fail(f"{what}: {exc}"),
+                              flush_interval=3600, heartbeat_interval=None)
+    writer.start()  # it waits an hour, or until told: every point is in one round
+    points = [orjson.dumps([step, 0.5, 1.8e9, values], option=orjson.OPT_APPEND_NEWLINE)
+              for step, values in enumerate(realistic(5_000))]
+    for line in points:
+        writer.put_line(line)
+    size = sum(map(len, points))
+    tracemalloc.start()
+    try:
+        assert writer.flush()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    writer.stop()
+    assert (paths.meta("metrics.jsonl")).read_bytes() == b"".join(points)
+    assert peak < 1.5 * size, (peak, size)  # was 3 copies at once
+
+
+def test_a_queued_point_holds_its_line_and_nothing_more(env_root):
+    """Queued points are counted, not kept one by one beside their lines: a slot per
+    point was memory here and a pop per point on the writer thread, GIL held, which
+    the caller's loop and close() waited for."""
+    run = Run()
+    run.config(disable_resources_metrics=True, queue_size=100_000)
+    run.init(name="counted")
+    held, answering = threading.Event(), threading.Event()
+
+    def hung_disk(_now):  # the writer is held: every point stays queued
+        held.set()
+        answering.wait(30)
+
+    run._writer.tickers.append(hung_disk)
+    assert held.wait(10)
+    points = realistic(20_000)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for values in points:
+            run.log_metrics(values)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    lines = sys.getsizeof(run._writer.lines)  # the lines, as allocated
+    answering.set()
+    run.close()
+    assert grown - lines < 20_000, (grown, lines)  # was 8 bytes a point more
+    assert [r["v"] for r in read_series(env_root, run.id, "metrics.jsonl")] == points
+
+
 def test_the_line_keeps_everything_the_call_gave(env_root):
     values = {"nan": math.nan, "up": math.inf, "down": -math.inf, "ok": True}
     with Run() as run:
@@ -83,6 +182,30 @@ def test_the_line_keeps_everything_the_call_gave(env_root):
     assert second == {"s": 10, "t": 0.1234567891234, "ts": 1_800_000_000.123456,
                       "v": {"a": 0.123456789012}}
     assert third["v"] == {"a:null": 1.5} and third["s"] == 11
+
+
+def test_a_nan_or_infinity_under_names_already_logged_is_kept(env_root):
+    """Known names take log_metrics' fast path, which checks the values itself."""
+
+    class Real(float):  # a float subclass, as numpy.float64 is
+        pass
+
+    with Run() as run:
+        run.config(disable_resources_metrics=True)
+        run.init(name="known")
+        run.log_metrics({"a": 1.0, "b": 2, "c": True})  # the names are known from now on
+        run.log_metrics({"a": math.nan, "b": 3, "c": False})
+        run.log_metrics({"a": math.inf, "b": -math.inf, "c": 0.5})
+        run.log_metrics({"a": Real(math.nan), "b": Real(-math.inf), "c": Real(2.5)})
+        run.log_metrics({"a": -0.0, "b": 1e308, "c": -5e-324})
+    points = read_series(env_root, run.id, "metrics.jsonl")
+    assert [p["s"] for p in points] == [0, 1, 2, 3, 4]
+    second, third, fourth, fifth = (p["v"] for p in points[1:])
+    assert math.isnan(second["a"]) and second["b"] == 3 and second["c"] is False
+    assert third == {"a": math.inf, "b": -math.inf, "c": 0.5}
+    assert math.isnan(fourth["a"]) and fourth["b"] == -math.inf and fourth["c"] == 2.5
+    assert fifth == {"a": 0.0, "b": 1e308, "c": -5e-324}
+    assert math.copysign(1, fifth["a"]) == -1
 
 
 def test_time_since_start_is_written_to_the_microsecond(env_root):

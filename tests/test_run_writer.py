@@ -55,6 +55,28 @@ def test_a_blocking_queue_keeps_everything(env_root):
         list(range(20_000))
 
 
+def test_threads_logging_into_one_run_through_a_blocking_queue_lose_nothing(env_root):
+    with Run() as run:
+        run.config(queue_size=10, queue_blocking=True, disable_resources_metrics=True)
+        run.init(name="threads")
+
+        def log(thread: int) -> None:
+            for i in range(5_000):
+                assert run.log_metrics({"x": thread * 10_000 + i}, step=i)
+                if i % 500 == 0:
+                    assert run.log_event(f"thread {thread} at {i}")
+
+        threads = [threading.Thread(target=log, args=(t,)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not any(thread.is_alive() for thread in threads)
+    values = sorted(p["v"]["x"] for p in read_series(env_root, run.id, "metrics.jsonl"))
+    assert values == sorted(t * 10_000 + i for t in range(4) for i in range(5_000))
+    assert len(read_series(env_root, run.id, "events.jsonl")) == 4 * 10
+
+
 def test_another_process_reads_a_point_before_close(env_root):
     with Run() as run:
         run.init(name="visible")
