@@ -135,9 +135,12 @@ class RootWatcher:
     def watch(self, folders: set[Path]) -> None:
         """Watch the root and exactly these folders (each non-recursively). A folder
         watched from now on is marked changed: what changed in it before its watch
-        was in place raised no event."""
+        was in place raised no event. One that does not exist is not watched, nor
+        marked (it was marked changed on every call, and each mark made the
+        dashboard read the open run again: a loop); its creation is an event of
+        the folder above it, and it is watched and marked at the next call."""
         wanted = {self.root, *folders}
-        new = {str(f) for f in wanted - set(self._watches) if f != self.root}
+        new = set()
         for folder in set(self._watches) - wanted:
             with contextlib.suppress(KeyError):
                 self.observer.unschedule(self._watches.pop(folder))
@@ -148,6 +151,8 @@ class RootWatcher:
                         self._handler, str(folder), recursive=False, event_filter=CHANGES)
                 except OSError:
                     continue  # gone already, or out of watches: the re-scan covers it
+                if folder != self.root:
+                    new.add(str(folder))
         if new and self._started:
             self.mark(new)
 

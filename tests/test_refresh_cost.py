@@ -177,3 +177,30 @@ async def test_the_dashboard_fills_in_every_run_behind_its_first_page(app_root, 
         assert [len(b) for b in batches] == [7, 7, 7, 5]  # read behind the first page
         assert await until(pilot, lambda: "30 runs: 30 completed" in
                            str(app.screen.query_one("#summary").render()))
+
+
+async def test_an_idle_run_open_in_the_detail_screen_is_read_again_only_on_heartbeats(
+        app_root):
+    # a run without instances/ (any run of the tracking API): the folder was marked
+    # changed on every refresh as a folder newly watched, the mark made a refresh,
+    # and each refresh read the whole run again, three times a second
+    new_run(app_root, "idle", end="completed")
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.model.view) == 1)
+        await settled(pilot)
+        await pilot.press("enter")
+        screen = app.screen
+        assert await until(pilot, lambda: screen._last is not None)  # its first read
+        assert not (screen.meta_dir / "instances").exists()
+        reads, read_files = [], screen.read_files
+
+        def counted(full: bool = True):
+            reads.append(full)
+            return read_files(full)
+
+        screen.read_files = counted
+        start = app.refresher.count
+        await pilot.pause(2 * RESCAN_EVERY + 0.5)  # the window measured, two heartbeats
+        refreshes = app.refresher.count - start
+    assert refreshes <= 3 and len(reads) <= 3, (refreshes, reads)

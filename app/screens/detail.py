@@ -98,12 +98,13 @@ class HistoryRead(Message):
 
 class RunRead(Message):
     """A read of the run's files finished (posted from the worker thread); ``light``:
-    of its series alone."""
+    of its series alone; ``more``: the rest of the same read follows."""
 
-    def __init__(self, found: RunFiles, light: bool = False):
+    def __init__(self, found: RunFiles, light: bool = False, more: bool = False):
         super().__init__()
         self.found = found
         self.light = light
+        self.more = more
 
 
 class DetailScreen(Screen):
@@ -211,7 +212,11 @@ class DetailScreen(Screen):
         if not full:
             self.post_message(RunRead(RunFiles(self.tail.poll(), self.info), light=True))
             return
-        found = RunFiles(self.tail.poll(), load_run(self.root, self.run_id))
+        update = self.tail.poll()
+        if self._last is None:  # just opened: its metrics drawn first, then the rest
+            self.post_message(RunRead(RunFiles(update, self.info), light=True, more=True))
+            update = self.tail.poll()
+        found = RunFiles(update, load_run(self.root, self.run_id))
         parts = (("output", "log/", self.read_logs),
                  ("records", "instances/", self.read_instances),
                  ("files", "files.jsonl", self.read_saved_files),
@@ -270,19 +275,22 @@ class DetailScreen(Screen):
 
     def on_run_read(self, message: RunRead) -> None:
         found = message.found
-        self._polling = False
+        self._polling = message.more  # the worker reads on
         if not message.light:
             self.info, self.reason, self._last = found.info, found.reason, found
         update = found.update
         sparks = self.query_one("#sparks", MetricSparks)
         if update.metrics or not sparks.metrics:
             self._metrics_drawing.soon(urgent=not sparks.metrics)
-        self.start_history()
+        # once the tail's chart is on the screen: reading the history holds the GIL
+        # most of the time, and would slow the first paint by as much
+        self.call_after_refresh(self.start_history)
         if update.events:
             self.query_one("#event-log", Log).write_lines(
                 [line for event in update.events for line in event_lines(event)])
         if message.light:  # the title's clock goes on with the metrics' next draw
-            self._again_after()
+            if not message.more:
+                self._again_after()
             return
         self.show_text("#alert-text", alerts_text(found.alert_defs, self.tail.alerts,
                                                   list(self.tail.alert_history),
