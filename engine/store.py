@@ -10,13 +10,16 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from .attrs_schema import texts
 from .errors import AmbiguousRun, RunNotFound, RunyardError
 from .ids import is_run_id
 from .layout import META_SUFFIX, RunPaths
 from .meta import parse_iso, read_attrs
 from .names import lookup_name
+from .procs import host_name
 from .root import check_root
 from .status import run_status
 from .stop_reason import stop_reason
@@ -66,65 +69,79 @@ class RunInfo:
 
     def duration(self) -> float | None:
         """Seconds from start to end (or to now while the run goes on)."""
-        started = parse_iso(self.attrs.get("started"))
-        if started is None:
-            return None
-        ended = parse_iso(self.attrs.get("ended"))
-        if ended is None:
-            if self.status not in ("running", "paused"):
-                return None
-            from datetime import UTC, datetime
-
-            ended = datetime.now(UTC)
-        return max(0.0, (ended - started).total_seconds())
+        return _duration(self.attrs.get("started"), self.attrs.get("ended"), self.status)
 
     def summary(self) -> dict:
         """The listing fields as plain JSON."""
-        attrs = self.attrs
+        attrs, status = self.attrs, self.status
+        get = attrs.get
+        name, folder, tags = get("name"), get("folder"), get("tags")
         return {
             "id": self.id,
-            "name": self.name,
-            "status": self.status,
-            "folder": self.folder,
-            "tags": self.tags,
-            "created": attrs.get("created"),
-            "started": attrs.get("started"),
-            "ended": attrs.get("ended"),
-            "duration": self.duration(),
-            "host": attrs.get("host"),
-            "user": attrs.get("user"),
-            "attempt": attrs.get("attempt", 0),
+            "name": name if type(name) is str else self.name,
+            "status": status,
+            "folder": folder if type(folder) is str else self.folder,
+            "tags": list(tags) if type(tags) is list and texts(tags) else self.tags,
+            "created": get("created"),
+            "started": (started := get("started")),
+            "ended": (ended := get("ended")),
+            "duration": None if started is None else _duration(started, ended, status),
+            "host": get("host"),
+            "user": get("user"),
+            "attempt": get("attempt", 0),
             "error": self.error,
-            "reason": self.reason,
+            "reason": self.reason if status in _STOPPED else None,
         }
+
+
+_STOPPED = ("failed", "terminated", "lost")  # the statuses that may have a reason
+
+
+def _duration(started, ended, status: str) -> float | None:
+    """Seconds from ``started`` to ``ended`` (or to now while the run goes on)."""
+    if type(started) is str and type(ended) is str:  # a finished run, as parse_iso would
+        try:  # read it, without its checks twice over (a listing asks thousands)
+            start, end = datetime.fromisoformat(started), datetime.fromisoformat(ended)
+        except ValueError:
+            start = end = None
+        if start is not None and start.tzinfo is not None and end.tzinfo is not None \
+                and 1 < start.year < 9999 and 1 < end.year < 9999:
+            return max(0.0, (end - start).total_seconds())
+    start = parse_iso(started)
+    if start is None:
+        return None
+    end = parse_iso(ended)
+    if end is None:
+        if status not in ("running", "paused"):
+            return None
+        end = datetime.now(UTC)
+    return max(0.0, (end - start).total_seconds())
 
 
 def load_run(root: Path, run_id: str, now: float | None = None,
              seen_pids: dict | None = None) -> RunInfo:
     """One run, read; an unreadable run comes back with its reason in ``error``."""
-    return _load(root, os.fspath(root), run_id, now, seen_pids)
+    return _load(root, os.path.join(root, ""), run_id, now, seen_pids, host_name())
 
 
 def _load(root: Path, base: str, run_id: str, now: float | None, seen_pids: dict | None,
-          link: bool | None = None) -> RunInfo:
-    """``link``: whether the meta folder is a symbolic link, if known from a scan."""
-    meta_dir = os.path.join(base, run_id + META_SUFFIX)
-    info = RunInfo(run_id, root)
+          here: str, link: bool | None = None) -> RunInfo:
+    """``base``: the root's path ending in a separator; ``here``: this host's name;
+    ``link``: whether the meta folder is a symbolic link, if known from a scan."""
     if not is_run_id(run_id):  # a folder of another kind, or an id read from a file
-        info.error = f"{meta_dir} is not named after a run id"
-        return info
+        return RunInfo(run_id, root, {}, "unreadable", f"{os.path.join(base, run_id + META_SUFFIX)}"
+                       " is not named after a run id")
+    meta_dir = base + run_id + META_SUFFIX  # as os.path.join makes it, quicker
     if link is None:
         link = os.path.islink(meta_dir)
     if link:  # acting on it would write wherever it points
-        info.error = f"{meta_dir} is a symbolic link (runyard never makes one)"
-        return info
+        return RunInfo(run_id, root, {}, "unreadable",
+                       f"{meta_dir} is a symbolic link (runyard never makes one)")
     try:
-        info.attrs = read_attrs(meta_dir)
+        attrs = read_attrs(meta_dir, run_id)
     except RunyardError as exc:
-        info.error = str(exc)
-        return info
-    info.status = run_status(info.attrs, meta_dir, now, seen_pids)
-    return info
+        return RunInfo(run_id, root, {}, "unreadable", str(exc))
+    return RunInfo(run_id, root, attrs, run_status(attrs, meta_dir, now, seen_pids, here))
 
 
 def load_runs(root: Path, ids: Iterable[str], now: float | None = None,
@@ -134,8 +151,8 @@ def load_runs(root: Path, ids: Iterable[str], now: float | None = None,
     newest ids of ``run_ids(root)`` first, then the others in batches."""
     now = time.time() if now is None else now
     seen_pids = {} if seen_pids is None else seen_pids
-    base = os.fspath(root)
-    return [_load(root, base, run_id, now, seen_pids) for run_id in ids]
+    base, here = os.path.join(root, ""), host_name()
+    return [_load(root, base, run_id, now, seen_pids, here) for run_id in ids]
 
 
 def run_ids(root: Path) -> list[str]:
@@ -153,26 +170,21 @@ def _scan(root: Path) -> list[tuple[str, bool | None]]:
     with os.scandir(root) as entries:
         for entry in entries:
             name = entry.name
-            if name.endswith(META_SUFFIX) and not name.startswith(".") and _is_dir(entry):
-                found.append((name[: -len(META_SUFFIX)], _is_link(entry)))
+            if not name.endswith(META_SUFFIX) or name.startswith("."):
+                continue
+            try:
+                folder = entry.is_dir()
+            except OSError:  # cannot be told apart from a folder (a symlink loop):
+                folder = True  # listed, and then unreadable with its reason
+            if not folder:
+                continue
+            try:
+                link = entry.is_symlink()
+            except OSError:
+                link = None
+            found.append((name[: -len(META_SUFFIX)], link))
     found.sort()
     return found
-
-
-def _is_link(entry: os.DirEntry) -> bool | None:
-    try:
-        return entry.is_symlink()
-    except OSError:
-        return None
-
-
-def _is_dir(entry: os.DirEntry) -> bool:
-    """A folder, or what cannot be told apart from one (a symlink loop): listed, and
-    then unreadable with its reason."""
-    try:
-        return entry.is_dir()
-    except OSError:
-        return True
 
 
 def each_run(root: Path, *, status: str | None = None, folder: str | None = None,
@@ -182,9 +194,9 @@ def each_run(root: Path, *, status: str | None = None, folder: str | None = None
     below it."""
     seen_pids: dict = {}
     now = time.time()
-    base = os.fspath(root)
+    base, here = os.path.join(root, ""), host_name()
     for run_id, link in _scan(root):
-        info = _load(root, base, run_id, now, seen_pids, link)
+        info = _load(root, base, run_id, now, seen_pids, here, link)
         if status and info.status != status:
             continue
         if folder and not _in_folder(info.folder, folder):
