@@ -8,7 +8,7 @@ from itertools import islice
 from runyard.engine import STATES, resolve_root
 from runyard.engine.store import each_run
 
-from ..formatting import ascii_json, duration, short_time, table, unique_prefixes
+from ..formatting import ascii_json_bytes, duration, short_time, table, unique_prefixes
 from ..safe_text import one_line
 from . import help_of
 
@@ -70,12 +70,22 @@ def no_cycle_collection():
 
 def write_json(runs) -> None:
     """The runs' summaries as one JSON list on one line, written JSON_CHUNK runs at
-    a time: a listing of 50,000 runs never holds them all."""
-    opening = "["
+    a time: a listing of 50,000 runs never holds them all. Bytes go straight to
+    stdout's buffer, when it has one."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    write = buffer.write if buffer is not None else _write_text
+    opening = b"["
     while chunk := list(islice(runs, JSON_CHUNK)):
-        sys.stdout.write(opening + ascii_json([info.summary() for info in chunk])[1:-1])
-        opening = ","
-    sys.stdout.write("[]\n" if opening == "[" else "]\n")
+        write(opening)
+        write(memoryview(ascii_json_bytes([info.summary() for info in chunk]))[1:-1])
+        opening = b","
+    write(b"[]\n" if opening == b"[" else b"]\n")
+
+
+def _write_text(data) -> None:
+    """Bytes of ASCII written to a stdout that takes only text (a test's)."""
+    sys.stdout.write(bytes(data).decode("ascii"))
 
 
 def status_text(info) -> str:
