@@ -158,15 +158,15 @@ def load_runs(root: Path, ids: Iterable[str], now: float | None = None,
 def run_ids(root: Path) -> list[str]:
     """Ids of every run in the root with a meta folder, oldest first (ids sort by
     creation time): ``run_ids(root)[-50:]`` are the 50 newest."""
-    return [run_id for run_id, _link in _scan(root)]
+    return _scan(root)[0]
 
 
-def _scan(root: Path) -> list[tuple[str, bool | None]]:
-    """Each run id with whether its meta folder is a symbolic link, as the directory
-    says (no system call where it gives the kind of each entry; None if unknown),
-    oldest first."""
+def _scan(root: Path) -> tuple[list[str], dict[str, bool | None]]:
+    """Each run id with a meta folder, oldest first, and the ids of those whose meta
+    folder is a symbolic link (True) or may be one (None), as the directory says (no
+    system call where it gives the kind of each entry)."""
     check_root(root)
-    found = []
+    ids, links = [], {}
     with os.scandir(root) as entries:
         for entry in entries:
             name = entry.name
@@ -178,13 +178,15 @@ def _scan(root: Path) -> list[tuple[str, bool | None]]:
                 folder = True  # listed, and then unreadable with its reason
             if not folder:
                 continue
+            run_id = name[: -len(META_SUFFIX)]
+            ids.append(run_id)
             try:
-                link = entry.is_symlink()
+                if entry.is_symlink():
+                    links[run_id] = True
             except OSError:
-                link = None
-            found.append((name[: -len(META_SUFFIX)], link))
-    found.sort()
-    return found
+                links[run_id] = None
+    ids.sort()  # strings sort quicker alone than in pairs
+    return ids, links
 
 
 def each_run(root: Path, *, status: str | None = None, folder: str | None = None,
@@ -195,8 +197,9 @@ def each_run(root: Path, *, status: str | None = None, folder: str | None = None
     seen_pids: dict = {}
     now = time.time()
     base, here = os.path.join(root, ""), host_name()
-    for run_id, link in _scan(root):
-        info = _load(root, base, run_id, now, seen_pids, here, link)
+    ids, links = _scan(root)
+    for run_id in ids:
+        info = _load(root, base, run_id, now, seen_pids, here, links.get(run_id, False))
         if status and info.status != status:
             continue
         if folder and not _in_folder(info.folder, folder):

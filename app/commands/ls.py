@@ -26,12 +26,13 @@ def add_parser(sub):
 
 def run(args) -> int:
     root = resolve_root(args.root)
-    runs = reported(each_run(root, status=args.status, folder=args.folder, tag=args.tag))
+    runs = each_run(root, status=args.status, folder=args.folder, tag=args.tag)
     if args.json:
         with no_cycle_collection():
             write_json(runs)
         return 0
     runs = list(runs)
+    report_unreadable(runs)
     if not runs:
         print(f"no runs in {one_line(root)}" + (" match" if args.status or args.folder or args.tag
                                       else ""))
@@ -45,13 +46,12 @@ def run(args) -> int:
     return 0
 
 
-def reported(runs):
-    """``runs``, each unreadable one also reported on stderr."""
+def report_unreadable(runs: list) -> None:
+    """Each unreadable run of ``runs`` reported on stderr."""
     for info in runs:
         if info.error:
             print(f"runyard: run {one_line(info.id)} is unreadable: {one_line(info.error)}",
                   file=sys.stderr)
-        yield info
 
 
 @contextmanager
@@ -71,12 +71,13 @@ def no_cycle_collection():
 def write_json(runs) -> None:
     """The runs' summaries as one JSON list on one line, written JSON_CHUNK runs at
     a time: a listing of 50,000 runs never holds them all. Bytes go straight to
-    stdout's buffer, when it has one."""
+    stdout's buffer, when it has one; unreadable runs are also reported on stderr."""
     sys.stdout.flush()
     buffer = getattr(sys.stdout, "buffer", None)
     write = buffer.write if buffer is not None else _write_text
     opening = b"["
     while chunk := list(islice(runs, JSON_CHUNK)):
+        report_unreadable(chunk)
         write(opening)
         write(memoryview(ascii_json_bytes([info.summary() for info in chunk]))[1:-1])
         opening = b","
