@@ -3,7 +3,6 @@
 import gc
 import sys
 from contextlib import contextmanager
-from itertools import islice
 
 from runyard.engine import STATES, resolve_root
 from runyard.engine.store import each_run
@@ -32,7 +31,9 @@ def run(args) -> int:
             write_json(runs)
         return 0
     runs = list(runs)
-    report_unreadable(runs)
+    for info in runs:
+        if info.error:
+            report_unreadable(info)
     if not runs:
         print(f"no runs in {one_line(root)}" + (" match" if args.status or args.folder or args.tag
                                       else ""))
@@ -46,12 +47,10 @@ def run(args) -> int:
     return 0
 
 
-def report_unreadable(runs: list) -> None:
-    """Each unreadable run of ``runs`` reported on stderr."""
-    for info in runs:
-        if info.error:
-            print(f"runyard: run {one_line(info.id)} is unreadable: {one_line(info.error)}",
-                  file=sys.stderr)
+def report_unreadable(info) -> None:
+    """An unreadable run reported on stderr."""
+    print(f"runyard: run {one_line(info.id)} is unreadable: {one_line(info.error)}",
+          file=sys.stderr)
 
 
 @contextmanager
@@ -75,13 +74,23 @@ def write_json(runs) -> None:
     sys.stdout.flush()
     buffer = getattr(sys.stdout, "buffer", None)
     write = buffer.write if buffer is not None else _write_text
-    opening = b"["
-    while chunk := list(islice(runs, JSON_CHUNK)):
-        report_unreadable(chunk)
-        write(opening)
-        write(memoryview(ascii_json_bytes([info.summary() for info in chunk]))[1:-1])
-        opening = b","
+    opening, chunk = b"[", []
+    for info in runs:
+        if info.error:
+            report_unreadable(info)
+        chunk.append(info.summary())  # now, while the run's record is in the CPU's caches
+        if len(chunk) == JSON_CHUNK:
+            opening, chunk = _write_chunk(write, opening, chunk), []
+    if chunk:
+        opening = _write_chunk(write, opening, chunk)
     write(b"[]\n" if opening == b"[" else b"]\n")
+
+
+def _write_chunk(write, opening: bytes, chunk: list[dict]) -> bytes:
+    """``chunk``'s summaries written after ``opening``; what opens the next chunk."""
+    write(opening)
+    write(memoryview(ascii_json_bytes(chunk))[1:-1])
+    return b","
 
 
 def _write_text(data) -> None:
