@@ -65,3 +65,19 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as folder:
         PINNED.write_text(json.dumps(recorded(Path(folder)), indent=1, ensure_ascii=True)
                           + "\n")
+
+
+def test_ls_json_is_text_in_the_encoding_of_stdout(tmp_path):
+    """ls --json writes bytes straight to stdout's buffer only where the stream's
+    encoding writes ASCII as ASCII; in any other (UTF-16 here) it is the same text."""
+    listing_root.build(tmp_path / "all")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNYARD_")}
+    out = {}
+    for encoding in ("utf-8", "utf-16", "latin-1"):
+        out[encoding] = subprocess.run(
+            [sys.executable, "-m", "runyard.app.cli", "ls", "--json", "--root",
+             str(tmp_path / "all")], capture_output=True, timeout=120, check=True,
+            env={**env, "PYTHONIOENCODING": encoding, "RUNYARD_HOST": listing_root.HOST}
+        ).stdout.decode(encoding)
+    assert out["utf-16"] == out["utf-8"] == out["latin-1"]
+    assert out["utf-8"].isascii() and out["utf-8"].startswith('[{"id":')

@@ -73,7 +73,7 @@ def write_json(runs) -> None:
     stdout's buffer, when it has one; unreadable runs are also reported on stderr."""
     sys.stdout.flush()
     buffer = getattr(sys.stdout, "buffer", None)
-    write = buffer.write if buffer is not None else _write_text
+    write = buffer.write if buffer is not None and _ascii_as_is(sys.stdout) else _write_text
     opening, chunk = b"[", []
     for info in runs:
         if info.error:
@@ -91,6 +91,20 @@ def _write_chunk(write, opening: bytes, chunk: list[dict]) -> bytes:
     write(opening)
     write(memoryview(ascii_json_bytes(chunk))[1:-1])
     return b","
+
+
+# every character ls --json writes
+_PROBE = "[]{}:,\"\\-+.0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ \n"
+
+
+def _ascii_as_is(stream) -> bool:
+    """Whether ``stream`` writes ASCII as the bytes of ASCII (UTF-8, Latin-1, ... but
+    not UTF-16, say): then bytes may go to its buffer directly."""
+    encoding = getattr(stream, "encoding", None)
+    try:
+        return bool(encoding) and _PROBE.encode(encoding) == _PROBE.encode("ascii")
+    except LookupError:
+        return False
 
 
 def _write_text(data) -> None:
