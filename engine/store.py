@@ -24,6 +24,8 @@ from .root import check_root
 from .status import run_status
 from .stop_reason import stop_reason
 
+_STOPPED = ("failed", "terminated", "lost")  # the statuses that may have a reason
+
 
 @dataclass(slots=True)
 class RunInfo:
@@ -62,7 +64,7 @@ class RunInfo:
     def reason(self) -> str | None:
         """Why the run stopped, when storage stopped it: ``disk full``, ``disk quota
         exceeded`` or ``read-only filesystem`` (a fixed vocabulary: safe to print)."""
-        if self.error is not None or self.status not in ("failed", "terminated", "lost"):
+        if self.error is not None or self.status not in _STOPPED:
             return None
         return stop_reason(self.attrs, self.status,
                            os.path.join(self.root, self.id + META_SUFFIX))
@@ -92,9 +94,6 @@ class RunInfo:
             "error": self.error,
             "reason": self.reason if status in _STOPPED else None,
         }
-
-
-_STOPPED = ("failed", "terminated", "lost")  # the statuses that may have a reason
 
 
 def _duration(started, ended, status: str) -> float | None:
