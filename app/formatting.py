@@ -45,14 +45,22 @@ def _escaped(match: re.Match) -> str:
 
 def ascii_json(value) -> str:
     """``value`` as compact JSON in ASCII (every other character a ``\\u`` escape, as
-    ``json.dumps`` writes it: nothing from a run reaches a terminal raw). orjson
-    encodes it, several times quicker than ``json``; what orjson refuses (an integer
-    beyond 64 bits) goes to ``json``."""
+    ``json.dumps`` writes it: nothing from a run reaches a terminal raw)."""
+    return ascii_json_bytes(value).decode("ascii")
+
+
+def ascii_json_bytes(value) -> bytes:
+    """``ascii_json(value)``, encoded. orjson encodes it, several times quicker than
+    ``json``, and its bytes are kept as they are when they are ASCII already (``ls
+    --json`` writes megabytes); what orjson refuses (an integer beyond 64 bits) goes
+    to ``json``."""
     try:
-        text = orjson.dumps(value).decode("utf-8")
+        data = orjson.dumps(value)
     except orjson.JSONEncodeError:
-        return json.dumps(value, separators=(",", ":"))
-    return text if text.isascii() else _NON_ASCII.sub(_escaped, text)
+        return json.dumps(value, separators=(",", ":")).encode("ascii")
+    if data.isascii():
+        return data
+    return _NON_ASCII.sub(_escaped, data.decode("utf-8")).encode("ascii")
 
 
 def duration(seconds: float | None) -> str:

@@ -11,7 +11,9 @@ times each after one warm-up round:
   (``python -c``: interpreter start, ``import orjson``, the scan);
 - ``list_runs()`` in this process, against the bare scan in this process;
 - ``runyard ls --json`` as a whole process, against the bare scan as a process,
-  with the peak RSS of each (``wait4``'s ``ru_maxrss``).
+  with the peak RSS of each (``wait4``'s ``ru_maxrss``);
+- both processes on an empty root (what starting costs: interpreter, imports),
+  and the ratio of what is left, the cost of the runs alone.
 
 Each is given in wall-clock seconds and in CPU seconds (user + system): on a
 shared machine the wall clock counts other people's work too, the CPU time
@@ -34,7 +36,7 @@ from pathlib import Path
 
 import orjson
 
-from runyard.engine import finalize_run, init_run_meta, list_runs, make_run, start_run
+from runyard.engine import ensure_root, finalize_run, init_run_meta, list_runs, make_run, start_run
 from runyard.engine.store import run_ids
 
 BARE_SCAN = """
@@ -127,20 +129,29 @@ def root_for(base: Path, count: int) -> Path:
     return root
 
 
-def measure(root: Path, repeat: int) -> dict[str, list[float]]:
-    ls = [runyard_command(), "ls", "--json", "--root", str(root)]
-    bare = [sys.executable, "-c", BARE_SCAN, str(root)]
+def measure(root: Path, empty: Path, repeat: int) -> dict[str, list[float]]:
+    def ls(where: Path) -> list[str]:
+        return [runyard_command(), "ls", "--json", "--root", str(where)]
+
+    def bare(where: Path) -> list[str]:
+        return [sys.executable, "-c", BARE_SCAN, str(where)]
+
     got: dict[str, list[float]] = {}
     for round_ in range(repeat + 1):  # round 0 warms the caches and is not counted
         results = {}
         results["bare"], results["bare_cpu"] = timed(lambda: bare_scan(str(root)))
         results["list"], results["list_cpu"] = timed(lambda: list_runs(root))
-        results["bare_p"], results["bare_p_cpu"], results["bare_p_rss"] = process(bare)
-        results["ls"], results["ls_cpu"], results["ls_rss"] = process(ls)
+        results["bare_p"], results["bare_p_cpu"], results["bare_p_rss"] = process(bare(root))
+        results["ls"], results["ls_cpu"], results["ls_rss"] = process(ls(root))
+        results["bare_0"], results["bare_0_cpu"], _rss = process(bare(empty))
+        results["ls_0"], results["ls_0_cpu"], _rss = process(ls(empty))
         if round_:
             for key, value in results.items():
                 got.setdefault(key, []).append(value)
     return got
+
+
+BASES = {"bare": "bare scan", "bare_p": "bare scan process", "bare_0": "same of the bare scan"}
 
 
 def report(count: int, got: dict[str, list[float]]) -> None:
@@ -150,7 +161,7 @@ def report(count: int, got: dict[str, list[float]]) -> None:
         text = f"  {what:26s} {m[key]:6.3f} s  {m[key + '_cpu']:6.3f} s"
         if base:
             text += (f"  {m[key] / m[base]:5.2f}x  {m[key + '_cpu'] / m[base + '_cpu']:5.2f}x"
-                     f"  the {'bare scan process' if base == 'bare_p' else 'bare scan'}")
+                     f"  the {BASES[base]}")
         if rss:
             text += f"; peak RSS {m[key + '_rss']:.0f} MB"
         return text
@@ -162,6 +173,13 @@ def report(count: int, got: dict[str, list[float]]) -> None:
     print(line("runyard ls --json", "ls", "bare_p", rss=True))
     print(f"  {'':26s} {'':17s}  {m['ls'] / m['bare']:5.2f}x  "
           f"{m['ls_cpu'] / m['bare_cpu']:5.2f}x  the bare scan in process")
+    print(line("bare scan, empty root", "bare_0"))
+    print(line("runyard ls --json, empty", "ls_0", "bare_0"))
+    wall, cpu = m["ls"] - m["ls_0"], m["ls_cpu"] - m["ls_0_cpu"]
+    print(f"  {'its runs alone':26s} {wall:6.3f} s  {cpu:6.3f} s  "
+          f"{wall / (m['bare_p'] - m['bare_0']):5.2f}x  "
+          f"{cpu / (m['bare_p_cpu'] - m['bare_0_cpu']):5.2f}x  the same of the bare scan "
+          "(each less its empty-root time)")
 
 
 def main() -> None:
@@ -176,13 +194,16 @@ def main() -> None:
     base = Path(args.keep or tempfile.mkdtemp(prefix="runyard-bench-"))
     print(f"{datetime.date.today()}, {platform.node()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, orjson {orjson.__version__}")
+    empty = base / "empty" / "runs"
+    if not empty.exists():
+        ensure_root(empty)
     for count in args.sizes + args.runs or [10_000, 50_000]:
         root = root_for(base, count)
         by_status: dict[str, int] = {}
         for info in list_runs(root):
             by_status[info.status] = by_status.get(info.status, 0) + 1
         print(f"runs by status: {dict(sorted(by_status.items()))}")
-        report(count, measure(root, args.repeat))
+        report(count, measure(root, empty, args.repeat))
     if not args.keep:
         shutil.rmtree(base)
 

@@ -7,6 +7,8 @@ them is ``unreadable``, with a reason naming the field. Fields not listed here
 are not read and not checked (a later runyard may add some).
 """
 
+from math import inf
+
 from .ids import is_run_id
 from .shapes import (
     COUNT,
@@ -57,7 +59,14 @@ _FIELDS_OK, _LOCK_OK, _EXIT_OK = quick_check(FIELDS), quick_check(LOCK), quick_c
 
 def check_attrs(attrs: dict) -> None:
     """WrongShape (one line naming the field) unless every field read has its type."""
-    if not _FIELDS_OK(attrs):  # a listing checks thousands: the quick way first
+    if not attrs_ok(attrs):  # a listing checks thousands: the quick way first
+        check_attrs_fully(attrs)
+
+
+def check_attrs_fully(attrs: dict) -> None:
+    """``check_attrs`` the slow way, field by field: what names the wrong field (and
+    what ``attrs_ok`` is tested against)."""
+    if not _FIELDS_OK(attrs):
         check_fields(attrs, FIELDS)
     if "metadata" in attrs:
         scalar_map("metadata", attrs["metadata"])
@@ -82,3 +91,79 @@ def _check_flow(flow: dict) -> None:
         if not isinstance(step, dict):
             raise WrongShape(f"'{where}' must be an object, not {brief(step)}")
         check_fields(step, STEP, where + ".")
+
+
+# The string fields, checked at once: each one absent reads as "" here.
+_TEXTS = tuple(name for name, (kind, _required) in FIELDS.items() if kind is TEXT)
+_ALL_TEXT, _AS_TEXT = (str,) * len(_TEXTS), ("",) * len(_TEXTS)
+_ABSENT = object()
+
+
+def attrs_ok(attrs: dict) -> bool:
+    """True only if ``check_attrs`` passes ``attrs``, in a fraction of its time, for
+    attributes as runyard writes them and a JSON parser returns them (exact types);
+    False says only "check it slowly" (a flow, a subclass of ``str``), which then
+    names the field that is wrong. tests/test_quick_check.py draws records to hold
+    the two together."""
+    get = attrs.get
+    for name in _TEXTS:
+        if type(get(name, "")) is not str:
+            return False
+    folder, tags = get("folder", "/"), get("tags", _ABSENT)
+    timeout, attempt = get("timeout", 1), get("attempt", 0)
+    metadata, scheduler, progress = get("metadata", _ABSENT), get("scheduler"), \
+        get("progress")
+    lock, ended = get("lock"), get("exit")
+    return (type(folder) is str and folder.startswith("/")
+            and (tags is _ABSENT or (type(tags) is list and texts(tags)))
+            and (type(timeout) is float or type(timeout) is int) and 0 < timeout < inf
+            and type(attempt) is int and attempt >= 0
+            and (metadata is _ABSENT or _scalars(metadata))
+            and (scheduler is None or _scalars(scheduler))
+            and (progress is None or _counts(progress)) and get("flow") is None
+            and (lock is None or _lock_ok(lock)) and (ended is None or _exit_ok(ended)))
+
+
+def texts(values: list) -> bool:
+    """Whether every one of ``values`` is a string (``join`` tells, quicker than a
+    loop)."""
+    try:
+        "".join(values)
+    except TypeError:
+        return False
+    return True
+
+
+def _scalars(value) -> bool:
+    """A map of strings, finite numbers and bools."""
+    if type(value) is not dict:
+        return False
+    for item in value.values():
+        kind = type(item)
+        if not (kind is str or kind is int or kind is bool
+                or (kind is float and item - item == 0)):  # not NaN nor infinite
+            return False
+    return True
+
+
+def _counts(value) -> bool:
+    if type(value) is not dict:
+        return False
+    return all(type(item) is int and item >= 0 for item in value.values())
+
+
+def _lock_ok(lock) -> bool:
+    if type(lock) is not dict:
+        return False
+    pid, started, ticks = lock.get("pid"), lock.get("pid_started"), lock.get("pid_ticks", 0)
+    return (type(lock.get("host")) is str and type(pid) is int and pid >= 0
+            and ((type(started) is float and started - started == 0) or type(started) is int)
+            and type(ticks) is int and ticks >= 0)
+
+
+def _exit_ok(ended) -> bool:
+    if type(ended) is not dict:
+        return False
+    error, code = ended.get("error"), ended.get("code")
+    return (ended.get("status") in FINAL_STATES and type(ended.get("time", "")) is str
+            and (error is None or type(error) is str) and (code is None or type(code) is int))

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .atomic import write_atomic
-from .attrs_schema import check_attrs
+from .attrs_schema import attrs_ok, check_attrs
 from .errors import LockTimeout, SchemaError, UnreadableRun, UsageError
 from .layout import ATTRS, ATTRS_LOCK, META_SUFFIX, RUNNER_LOG, SCHEMA
 from .shapes import WrongShape, brief, is_int
@@ -63,17 +63,27 @@ def check_schema(attrs: dict, where: Path | str) -> dict:
     return attrs
 
 
-def read_attrs(meta_dir: Path | str) -> dict:
+_ATTRS = "/" + ATTRS
+
+
+def read_attrs(meta_dir: Path | str, run_id: str | None = None) -> dict:
     """A run's attributes, every field it has of the type docs/format.md gives
     (attrs_schema.py); UnreadableRun or SchemaError, one line, if they cannot be used.
+    ``run_id``: the run whose meta folder it is, when the caller knows (a listing).
     """
-    path = os.path.join(meta_dir, ATTRS)  # a plain string: a listing reads thousands
+    # a plain string (a listing reads thousands), joined as os.path.join would
+    path = meta_dir + _ATTRS if type(meta_dir) is str and meta_dir.endswith(META_SUFFIX) \
+        else os.path.join(meta_dir, ATTRS)
     try:
         attrs = read_json(path, ATTRS_MAX)
     except FileNotFoundError:
         raise UnreadableRun(f"{path} is missing") from None
     except OSError as exc:  # NotReadable says which file and why
         raise UnreadableRun(str(exc)) from None
+    if type(attrs) is dict and type(schema := attrs.get("schema")) is int and \
+            schema == SCHEMA and run_id is not None and attrs.get("id", run_id) == run_id \
+            and attrs_ok(attrs):
+        return attrs  # as the checks below would find it, at a fraction of their cost
     if not isinstance(attrs, dict):
         raise UnreadableRun(f"{path} does not hold a JSON object")
     check_schema(attrs, meta_dir)

@@ -85,6 +85,15 @@ def lock_is_local(lock: dict) -> bool:
     return lock.get("host") == host_name()
 
 
+_PROC: list[bool] = []  # whether /proc is there, once looked at
+
+
+def _has_proc() -> bool:
+    if not _PROC:
+        _PROC.append(os.path.isdir("/proc"))
+    return _PROC[0]
+
+
 def lock_process_alive(lock: dict, seen: dict | None = None) -> bool:
     """Whether the process a local lock names is still the one that wrote it.
 
@@ -96,7 +105,7 @@ def lock_process_alive(lock: dict, seen: dict | None = None) -> bool:
         expected = float(lock["pid_started"])
     except (KeyError, TypeError, ValueError):
         return False
-    if isinstance(lock.get("pid_ticks"), int) and os.path.isdir("/proc"):
+    if isinstance(lock.get("pid_ticks"), int) and _has_proc():
         if seen is None:
             return process_start_ticks(pid) == lock["pid_ticks"]
         if pid not in seen:

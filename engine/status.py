@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .layout import HEARTBEAT, PAUSED
-from .procs import lock_is_local, lock_process_alive
+from .procs import host_name, lock_process_alive
 
 STATES = ("created", "running", "paused", "completed", "failed", "terminated", "lost")
 ACTIVE_STATES = ("running", "paused")
@@ -47,10 +47,11 @@ def _live_state(meta_dir: Path | str) -> str:
 
 
 def run_status(attrs: dict, meta_dir: Path | str, now: float | None = None,
-               seen_pids: dict | None = None) -> str:
+               seen_pids: dict | None = None, here: str | None = None) -> str:
     """The status of the run whose attributes are ``attrs``.
 
-    ``seen_pids`` lets one listing look each process up once.
+    ``seen_pids`` lets one listing look each process up once; ``here`` is this
+    host's name (``host_name()``), which a listing looks up once.
     """
     exit_record = attrs.get("exit")
     if isinstance(exit_record, dict) and exit_record.get("status"):
@@ -58,7 +59,7 @@ def run_status(attrs: dict, meta_dir: Path | str, now: float | None = None,
     lock = attrs.get("lock")
     if not isinstance(lock, dict):
         return "created"
-    if lock_is_local(lock):
+    if lock.get("host") == (host_name() if here is None else here):
         return _live_state(meta_dir) if lock_process_alive(lock, seen_pids) else "lost"
     age = heartbeat_age(meta_dir, now)
     timeout = attrs.get("timeout") or DEFAULT_TIMEOUT

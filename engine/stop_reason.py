@@ -69,8 +69,11 @@ def last_words(cause: str, detail: str) -> str:
 
 def _log_tail(meta_dir: Path | str) -> str:
     """The end of the supervisor's log, or "" (never blocks, never follows a link)."""
+    path = os.path.join(meta_dir, SUPERVISOR_LOG)
+    if not os.access(path, os.F_OK, effective_ids=True):
+        return ""  # none, as for most runs: found without raising (a listing asks often)
     try:
-        with open_regular(os.path.join(meta_dir, SUPERVISOR_LOG)) as f:
+        with open_regular(path) as f:
             f.seek(max(0, os.fstat(f.fileno()).st_size - TAIL_BYTES))
             return f.read(TAIL_BYTES).decode("utf-8", errors="replace")
     except OSError:  # none, or not a regular file (untrusted.py)

@@ -10,16 +10,21 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from .attrs_schema import texts
 from .errors import AmbiguousRun, RunNotFound, RunyardError
 from .ids import is_run_id
 from .layout import META_SUFFIX, RunPaths
 from .meta import parse_iso, read_attrs
 from .names import lookup_name
+from .procs import host_name
 from .root import check_root
 from .status import run_status
 from .stop_reason import stop_reason
+
+_STOPPED = ("failed", "terminated", "lost")  # the statuses that may have a reason
 
 
 @dataclass(slots=True)
@@ -59,72 +64,83 @@ class RunInfo:
     def reason(self) -> str | None:
         """Why the run stopped, when storage stopped it: ``disk full``, ``disk quota
         exceeded`` or ``read-only filesystem`` (a fixed vocabulary: safe to print)."""
-        if self.error is not None or self.status not in ("failed", "terminated", "lost"):
+        if self.error is not None or self.status not in _STOPPED:
             return None
         return stop_reason(self.attrs, self.status,
                            os.path.join(self.root, self.id + META_SUFFIX))
 
     def duration(self) -> float | None:
         """Seconds from start to end (or to now while the run goes on)."""
-        started = parse_iso(self.attrs.get("started"))
-        if started is None:
-            return None
-        ended = parse_iso(self.attrs.get("ended"))
-        if ended is None:
-            if self.status not in ("running", "paused"):
-                return None
-            from datetime import UTC, datetime
-
-            ended = datetime.now(UTC)
-        return max(0.0, (ended - started).total_seconds())
+        return _duration(self.attrs.get("started"), self.attrs.get("ended"), self.status)
 
     def summary(self) -> dict:
         """The listing fields as plain JSON."""
-        attrs = self.attrs
+        attrs, status = self.attrs, self.status
+        get = attrs.get
+        name, folder, tags = get("name"), get("folder"), get("tags")
         return {
             "id": self.id,
-            "name": self.name,
-            "status": self.status,
-            "folder": self.folder,
-            "tags": self.tags,
-            "created": attrs.get("created"),
-            "started": attrs.get("started"),
-            "ended": attrs.get("ended"),
-            "duration": self.duration(),
-            "host": attrs.get("host"),
-            "user": attrs.get("user"),
-            "attempt": attrs.get("attempt", 0),
+            "name": name if type(name) is str else self.name,
+            "status": status,
+            "folder": folder if type(folder) is str else self.folder,
+            "tags": list(tags) if type(tags) is list and texts(tags) else self.tags,
+            "created": get("created"),
+            "started": (started := get("started")),
+            "ended": (ended := get("ended")),
+            "duration": None if started is None else _duration(started, ended, status),
+            "host": get("host"),
+            "user": get("user"),
+            "attempt": get("attempt", 0),
             "error": self.error,
-            "reason": self.reason,
+            "reason": self.reason if status in _STOPPED else None,
         }
+
+
+def _duration(started, ended, status: str) -> float | None:
+    """Seconds from ``started`` to ``ended`` (or to now while the run goes on)."""
+    if type(started) is str and type(ended) is str:  # a finished run, as parse_iso would
+        try:  # read it, without its checks twice over (a listing asks thousands)
+            start, end = datetime.fromisoformat(started), datetime.fromisoformat(ended)
+        except ValueError:
+            start = end = None
+        if start is not None and start.tzinfo is not None and end.tzinfo is not None \
+                and 1 < start.year < 9999 and 1 < end.year < 9999:
+            return max(0.0, (end - start).total_seconds())
+    start = parse_iso(started)
+    if start is None:
+        return None
+    end = parse_iso(ended)
+    if end is None:
+        if status not in ("running", "paused"):
+            return None
+        end = datetime.now(UTC)
+    return max(0.0, (end - start).total_seconds())
 
 
 def load_run(root: Path, run_id: str, now: float | None = None,
              seen_pids: dict | None = None) -> RunInfo:
     """One run, read; an unreadable run comes back with its reason in ``error``."""
-    return _load(root, os.fspath(root), run_id, now, seen_pids)
+    return _load(root, os.path.join(root, ""), run_id, now, seen_pids, host_name())
 
 
 def _load(root: Path, base: str, run_id: str, now: float | None, seen_pids: dict | None,
-          link: bool | None = None) -> RunInfo:
-    """``link``: whether the meta folder is a symbolic link, if known from a scan."""
-    meta_dir = os.path.join(base, run_id + META_SUFFIX)
-    info = RunInfo(run_id, root)
+          here: str, link: bool | None = None) -> RunInfo:
+    """``base``: the root's path ending in a separator; ``here``: this host's name;
+    ``link``: whether the meta folder is a symbolic link, if known from a scan."""
     if not is_run_id(run_id):  # a folder of another kind, or an id read from a file
-        info.error = f"{meta_dir} is not named after a run id"
-        return info
+        return RunInfo(run_id, root, {}, "unreadable", f"{os.path.join(base, run_id + META_SUFFIX)}"
+                       " is not named after a run id")
+    meta_dir = base + run_id + META_SUFFIX  # as os.path.join makes it, quicker
     if link is None:
         link = os.path.islink(meta_dir)
     if link:  # acting on it would write wherever it points
-        info.error = f"{meta_dir} is a symbolic link (runyard never makes one)"
-        return info
+        return RunInfo(run_id, root, {}, "unreadable",
+                       f"{meta_dir} is a symbolic link (runyard never makes one)")
     try:
-        info.attrs = read_attrs(meta_dir)
+        attrs = read_attrs(meta_dir, run_id)
     except RunyardError as exc:
-        info.error = str(exc)
-        return info
-    info.status = run_status(info.attrs, meta_dir, now, seen_pids)
-    return info
+        return RunInfo(run_id, root, {}, "unreadable", str(exc))
+    return RunInfo(run_id, root, attrs, run_status(attrs, meta_dir, now, seen_pids, here))
 
 
 def load_runs(root: Path, ids: Iterable[str], now: float | None = None,
@@ -134,45 +150,42 @@ def load_runs(root: Path, ids: Iterable[str], now: float | None = None,
     newest ids of ``run_ids(root)`` first, then the others in batches."""
     now = time.time() if now is None else now
     seen_pids = {} if seen_pids is None else seen_pids
-    base = os.fspath(root)
-    return [_load(root, base, run_id, now, seen_pids) for run_id in ids]
+    base, here = os.path.join(root, ""), host_name()
+    return [_load(root, base, run_id, now, seen_pids, here) for run_id in ids]
 
 
 def run_ids(root: Path) -> list[str]:
     """Ids of every run in the root with a meta folder, oldest first (ids sort by
     creation time): ``run_ids(root)[-50:]`` are the 50 newest."""
-    return [run_id for run_id, _link in _scan(root)]
+    return _scan(root)[0]
 
 
-def _scan(root: Path) -> list[tuple[str, bool | None]]:
-    """Each run id with whether its meta folder is a symbolic link, as the directory
-    says (no system call where it gives the kind of each entry; None if unknown),
-    oldest first."""
+def _scan(root: Path) -> tuple[list[str], dict[str, bool | None]]:
+    """Each run id with a meta folder, oldest first, and the ids of those whose meta
+    folder is a symbolic link (True) or may be one (None), as the directory says (no
+    system call where it gives the kind of each entry)."""
     check_root(root)
-    found = []
+    ids, links = [], {}
     with os.scandir(root) as entries:
         for entry in entries:
             name = entry.name
-            if name.endswith(META_SUFFIX) and not name.startswith(".") and _is_dir(entry):
-                found.append((name[: -len(META_SUFFIX)], _is_link(entry)))
-    found.sort()
-    return found
-
-
-def _is_link(entry: os.DirEntry) -> bool | None:
-    try:
-        return entry.is_symlink()
-    except OSError:
-        return None
-
-
-def _is_dir(entry: os.DirEntry) -> bool:
-    """A folder, or what cannot be told apart from one (a symlink loop): listed, and
-    then unreadable with its reason."""
-    try:
-        return entry.is_dir()
-    except OSError:
-        return True
+            if not name.endswith(META_SUFFIX) or name.startswith("."):
+                continue
+            try:
+                folder = entry.is_dir()
+            except OSError:  # cannot be told apart from a folder (a symlink loop):
+                folder = True  # listed, and then unreadable with its reason
+            if not folder:
+                continue
+            run_id = name[: -len(META_SUFFIX)]
+            ids.append(run_id)
+            try:
+                if entry.is_symlink():
+                    links[run_id] = True
+            except OSError:
+                links[run_id] = None
+    ids.sort()  # strings sort quicker alone than in pairs
+    return ids, links
 
 
 def each_run(root: Path, *, status: str | None = None, folder: str | None = None,
@@ -182,9 +195,10 @@ def each_run(root: Path, *, status: str | None = None, folder: str | None = None
     below it."""
     seen_pids: dict = {}
     now = time.time()
-    base = os.fspath(root)
-    for run_id, link in _scan(root):
-        info = _load(root, base, run_id, now, seen_pids, link)
+    base, here = os.path.join(root, ""), host_name()
+    ids, links = _scan(root)
+    for run_id in ids:
+        info = _load(root, base, run_id, now, seen_pids, here, links.get(run_id, False))
         if status and info.status != status:
             continue
         if folder and not _in_folder(info.folder, folder):

@@ -3,12 +3,11 @@
 import gc
 import sys
 from contextlib import contextmanager
-from itertools import islice
 
 from runyard.engine import STATES, resolve_root
 from runyard.engine.store import each_run
 
-from ..formatting import ascii_json, duration, short_time, table, unique_prefixes
+from ..formatting import ascii_json_bytes, duration, short_time, table, unique_prefixes
 from ..safe_text import one_line
 from . import help_of
 
@@ -26,12 +25,15 @@ def add_parser(sub):
 
 def run(args) -> int:
     root = resolve_root(args.root)
-    runs = reported(each_run(root, status=args.status, folder=args.folder, tag=args.tag))
+    runs = each_run(root, status=args.status, folder=args.folder, tag=args.tag)
     if args.json:
         with no_cycle_collection():
             write_json(runs)
         return 0
     runs = list(runs)
+    for info in runs:
+        if info.error:
+            report_unreadable(info)
     if not runs:
         print(f"no runs in {one_line(root)}" + (" match" if args.status or args.folder or args.tag
                                       else ""))
@@ -45,13 +47,10 @@ def run(args) -> int:
     return 0
 
 
-def reported(runs):
-    """``runs``, each unreadable one also reported on stderr."""
-    for info in runs:
-        if info.error:
-            print(f"runyard: run {one_line(info.id)} is unreadable: {one_line(info.error)}",
-                  file=sys.stderr)
-        yield info
+def report_unreadable(info) -> None:
+    """An unreadable run reported on stderr."""
+    print(f"runyard: run {one_line(info.id)} is unreadable: {one_line(info.error)}",
+          file=sys.stderr)
 
 
 @contextmanager
@@ -70,12 +69,47 @@ def no_cycle_collection():
 
 def write_json(runs) -> None:
     """The runs' summaries as one JSON list on one line, written JSON_CHUNK runs at
-    a time: a listing of 50,000 runs never holds them all."""
-    opening = "["
-    while chunk := list(islice(runs, JSON_CHUNK)):
-        sys.stdout.write(opening + ascii_json([info.summary() for info in chunk])[1:-1])
-        opening = ","
-    sys.stdout.write("[]\n" if opening == "[" else "]\n")
+    a time: a listing of 50,000 runs never holds them all. Bytes go straight to
+    stdout's buffer, when it has one; unreadable runs are also reported on stderr."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    write = buffer.write if buffer is not None and _ascii_as_is(sys.stdout) else _write_text
+    opening, chunk = b"[", []
+    for info in runs:
+        if info.error:
+            report_unreadable(info)
+        chunk.append(info.summary())  # now, while the run's record is in the CPU's caches
+        if len(chunk) == JSON_CHUNK:
+            opening, chunk = _write_chunk(write, opening, chunk), []
+    if chunk:
+        opening = _write_chunk(write, opening, chunk)
+    write(b"[]\n" if opening == b"[" else b"]\n")
+
+
+def _write_chunk(write, opening: bytes, chunk: list[dict]) -> bytes:
+    """``chunk``'s summaries written after ``opening``; what opens the next chunk."""
+    write(opening)
+    write(memoryview(ascii_json_bytes(chunk))[1:-1])
+    return b","
+
+
+# every character ls --json writes
+_PROBE = "[]{}:,\"\\-+.0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ \n"
+
+
+def _ascii_as_is(stream) -> bool:
+    """Whether ``stream`` writes ASCII as the bytes of ASCII (UTF-8, Latin-1, ... but
+    not UTF-16, say): then bytes may go to its buffer directly."""
+    encoding = getattr(stream, "encoding", None)
+    try:
+        return bool(encoding) and _PROBE.encode(encoding) == _PROBE.encode("ascii")
+    except LookupError:
+        return False
+
+
+def _write_text(data) -> None:
+    """Bytes of ASCII written to a stdout that takes only text (a test's)."""
+    sys.stdout.write(bytes(data).decode("ascii"))
 
 
 def status_text(info) -> str:
