@@ -193,10 +193,24 @@ def each_run(root: Path, *, status: str | None = None, folder: str | None = None
     """Every run in the root, oldest first, optionally filtered, read one at a time
     (a listing need not hold them all). ``folder`` matches the folder and the folders
     below it."""
+    return each_scanned(root, scan_runs(root), status=status, folder=folder, tag=tag)
+
+
+def scan_runs(root: Path) -> tuple[list[str], dict[str, bool | None]]:
+    """The ids of the root's runs, oldest first, and which meta folders are (or may be)
+    symbolic links: what ``each_scanned`` reads, whole or a part at a time."""
+    return _scan(root)
+
+
+def each_scanned(root: Path, scanned: tuple[list[str], dict[str, bool | None]], *,
+                 status: str | None = None, folder: str | None = None,
+                 tag: str | None = None) -> Iterator[RunInfo]:
+    """The runs of ``scanned`` (``scan_runs``, its ids sliced as one likes), read and
+    filtered as ``each_run`` does."""
     seen_pids: dict = {}
     now = time.time()
     base, here = os.path.join(root, ""), host_name()
-    ids, links = _scan(root)
+    ids, links = scanned
     for run_id in ids:
         info = _load(root, base, run_id, now, seen_pids, here, links.get(run_id, False))
         if status and info.status != status:

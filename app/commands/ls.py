@@ -1,17 +1,19 @@
 """``runyard ls``: the runs of a root as a table or as JSON."""
 
 import gc
+import os
 import sys
 from contextlib import contextmanager
 
 from runyard.engine import STATES, resolve_root
-from runyard.engine.store import each_run
+from runyard.engine.store import each_scanned, scan_runs
 
 from ..formatting import ascii_json_bytes, duration, short_time, table, unique_prefixes
 from ..safe_text import one_line
 from . import help_of
 
 JSON_CHUNK = 1000  # runs encoded at once by ``ls --json``; none are kept after
+SPLIT_FROM = 4000  # runs: ``ls --json`` of this many reads them in two processes
 
 
 def add_parser(sub):
@@ -25,12 +27,13 @@ def add_parser(sub):
 
 def run(args) -> int:
     root = resolve_root(args.root)
-    runs = each_run(root, status=args.status, folder=args.folder, tag=args.tag)
+    filters = {"status": args.status, "folder": args.folder, "tag": args.tag}
+    scanned = scan_runs(root)
     if args.json:
         with no_cycle_collection():
-            write_json(runs)
+            write_json(root, scanned, filters)
         return 0
-    runs = list(runs)
+    runs = list(each_scanned(root, scanned, **filters))
     for info in runs:
         if info.error:
             report_unreadable(info)
@@ -49,8 +52,11 @@ def run(args) -> int:
 
 def report_unreadable(info) -> None:
     """An unreadable run reported on stderr."""
-    print(f"runyard: run {one_line(info.id)} is unreadable: {one_line(info.error)}",
-          file=sys.stderr)
+    sys.stderr.write(unreadable_line(info))
+
+
+def unreadable_line(info) -> str:
+    return f"runyard: run {one_line(info.id)} is unreadable: {one_line(info.error)}\n"
 
 
 @contextmanager
@@ -67,23 +73,119 @@ def no_cycle_collection():
             gc.enable()
 
 
-def write_json(runs) -> None:
+def write_json(root, scanned, filters: dict) -> None:
     """The runs' summaries as one JSON list on one line, written JSON_CHUNK runs at
     a time: a listing of 50,000 runs never holds them all. Bytes go straight to
-    stdout's buffer, when it has one; unreadable runs are also reported on stderr."""
+    stdout's buffer, when it has one; unreadable runs are also reported on stderr.
+    A long listing is read by two processes where there are two cores: the second
+    half by a child, into files this process copies out after the first half, so
+    the output is the same, in the same order."""
     sys.stdout.flush()
     buffer = getattr(sys.stdout, "buffer", None)
     write = buffer.write if buffer is not None and _ascii_as_is(sys.stdout) else _write_text
-    opening, chunk = b"[", []
+    ids, links = scanned
+    half = len(ids) // 2 if len(ids) >= SPLIT_FROM and _cores() > 1 else len(ids)
+    behind = _Behind.start(root, (ids[half:], links), filters) if half < len(ids) else None
+    try:
+        opening = write_runs(write, each_scanned(root, (ids[:half], links), **filters), b"[",
+                             report_unreadable)
+        if behind is not None:
+            opening = behind.hand_over(write, opening)
+        elif half < len(ids):  # no child could be started: the rest read here
+            opening = write_runs(write, each_scanned(root, (ids[half:], links), **filters),
+                                 opening, report_unreadable)
+    finally:
+        if behind is not None:
+            behind.abandon()
+    write(b"[]\n" if opening == b"[" else b"]\n")
+
+
+def write_runs(write, runs, opening: bytes, report) -> bytes:
+    """The summaries of ``runs`` written in chunks, the first after ``opening``, each
+    unreadable run given to ``report``; what opens the next chunk."""
+    chunk = []
     for info in runs:
         if info.error:
-            report_unreadable(info)
+            report(info)
         chunk.append(info.summary())  # now, while the run's record is in the CPU's caches
         if len(chunk) == JSON_CHUNK:
             opening, chunk = _write_chunk(write, opening, chunk), []
     if chunk:
         opening = _write_chunk(write, opening, chunk)
-    write(b"[]\n" if opening == b"[" else b"]\n")
+    return opening
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class _Behind:
+    """The second half of a long listing, read by a forked child: its JSON (each
+    chunk opened by a comma) into one unnamed file, its unreadable runs' lines into
+    another, handed over once the first half is written."""
+
+    def __init__(self, pid: int, out, errors, again):
+        self.pid, self.out, self.errors, self.again = pid, out, errors, again
+
+    @classmethod
+    def start(cls, root, scanned, filters: dict) -> "_Behind | None":
+        import tempfile
+
+        out = None
+        try:  # both closed by abandon()
+            out = tempfile.TemporaryFile()  # noqa: SIM115
+            errors = tempfile.TemporaryFile()  # noqa: SIM115
+        except OSError:  # nowhere to spill: one process reads it all
+            if out is not None:
+                out.close()
+            return None
+        again = lambda: each_scanned(root, scanned, **filters)  # noqa: E731
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 1
+            try:
+                write_runs(out.write, again(), b",",
+                           lambda info: errors.write(unreadable_line(info).encode()))
+                out.flush()
+                errors.flush()
+                code = 0
+            finally:
+                os._exit(code)
+        return cls(pid, out, errors, again)
+
+    def hand_over(self, write, opening: bytes) -> bytes:
+        """The child's output after ``opening``'s; what opens the next chunk. Should
+        the child have failed (no room for its files, killed), the half is read here."""
+        _pid, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        if os.waitstatus_to_exitcode(status) != 0:
+            return write_runs(write, self.again(), opening, report_unreadable)
+        self.errors.seek(0)
+        while block := self.errors.read(1 << 20):
+            sys.stderr.write(block.decode("utf-8", errors="replace"))
+        self.out.seek(0)
+        if not self.out.read(1):  # the comma opening its first chunk, or nothing at all
+            return opening
+        write(opening)
+        while block := self.out.read(1 << 20):
+            write(block)
+        return b","
+
+    def abandon(self) -> None:
+        """The child stopped and its files gone (the listing ended early: a closed
+        pipe, Ctrl-C)."""
+        if self.pid is not None:
+            import signal
+
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = None
+        self.out.close()
+        self.errors.close()
 
 
 def _write_chunk(write, opening: bytes, chunk: list[dict]) -> bytes:
