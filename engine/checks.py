@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from .errors import UsageError
 from .validate import TEXT_MAX, is_utf8
 
-METRIC_NAME = re.compile(r"^[A-Za-z0-9_\-/.:=><+()% ]{1,200}$")
+METRIC_NAME = re.compile(r"[A-Za-z0-9_\-/.:=><+()% ]{1,200}")  # whole: fullmatch
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 CATEGORIES = ("code", "input", "output")
 
 
 def metric_name(name) -> str:
-    if not isinstance(name, str) or not METRIC_NAME.match(name) or not name.strip():
+    if not isinstance(name, str) or not METRIC_NAME.fullmatch(name) or not name.strip():
         raise UsageError(f"invalid metric name {name!r}: use 1 to 200 letters, digits, "
                          "spaces and -_/.:=><+()%")
     return name

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from .errors import UsageError
 
-ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")  # whole: fullmatch
 SETTINGS = {"workers": int, "iterations": int, "max_attempts": int, "params": dict,
             "executor": str, "grace": (int, float), "tags": list, "metadata": dict}
 
@@ -153,7 +153,7 @@ def op(target: str | list | None = None, *inputs, alias: str | None = None,
 def _alias(alias, step: Step, trace: list) -> str:
     taken = {s.alias for s in trace}
     if alias is not None:
-        if not isinstance(alias, str) or not ALIAS.match(alias):
+        if not isinstance(alias, str) or not ALIAS.fullmatch(alias):
             raise FlowError(f"alias {alias!r} is not a valid step alias: a letter or '_', "
                             "then up to 63 letters, digits, '_' or '-'")
         if alias in taken:

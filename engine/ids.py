@@ -15,7 +15,7 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _TIME_CHARS = 9
 _RANDOM_CHARS = 5
 _system_random = random.SystemRandom()  # os.urandom, as secrets uses (which loads hashlib)
-RUN_ID_RE = re.compile(rf"^[{_ALPHABET}]{{{_TIME_CHARS + _RANDOM_CHARS}}}$")
+RUN_ID_RE = re.compile(rf"[{_ALPHABET}]{{{_TIME_CHARS + _RANDOM_CHARS}}}")  # whole: fullmatch
 NAME_MAX = 128
 
 
@@ -46,7 +46,7 @@ def new_run_id(now: float | None = None) -> str:
 
 
 def is_run_id(text: str) -> bool:
-    return bool(RUN_ID_RE.match(text))
+    return bool(RUN_ID_RE.fullmatch(text))  # not match: "$" allows a newline after it
 
 
 def run_id_time(run_id: str) -> float:

@@ -210,6 +210,13 @@ def test_tracing_and_preparing_errors(root, project, tmp_path):
         twice()
 
     @flow
+    def newline():  # the pattern's '$' let an alias end in a newline
+        op(work, alias="step\n")
+
+    with pytest.raises(FlowError, match="is not a valid step alias"):
+        newline()
+
+    @flow
     def bad_setting():
         op(work, wrokers=2)
 

@@ -262,6 +262,11 @@ def test_a_meta_folder_not_named_after_a_run_id_is_never_read(root):
     assert listed["elsewhere"]["status"] == "unreadable"
     assert "not named after a run id" in listed["elsewhere"]["error"]
     assert [listed[p.id]["status"] for p in good] == ["completed", "completed"]
+    # a run id and a newline: the pattern's '$' let a name end in one
+    shutil.copytree(good[0].meta_dir, root / f"{good[0].id}\n.meta")
+    listed = listing(root)
+    assert listed[f"{good[0].id}\n"]["status"] == "unreadable"
+    assert "not named after a run id" in listed[f"{good[0].id}\n"]["error"]
 
 
 @pytest.mark.parametrize("shape", ["fifo", "zero", "loop"])

@@ -72,6 +72,7 @@ def test_non_finite_values_are_recorded_faithfully(env_root, cli):
 
 @pytest.mark.parametrize("metrics, message", [
     ({"bad\nname": 1}, "invalid metric name"),
+    ({"loss\n": 1}, "invalid metric name"),  # the pattern's '$' let one end in a newline
     ({"": 1}, "invalid metric name"),
     ({"x" * 201: 1}, "invalid metric name"),
     ({"loss": "0.5"}, "must be an int, float or bool, not str"),
