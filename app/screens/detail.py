@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Log, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from runyard.engine import load_run
 from runyard.engine.history import History, read_history
@@ -31,6 +31,7 @@ from ..formatting import duration
 from ..model import critical_alerts, progress_text
 from ..widgets.chart import MetricChart
 from ..widgets.metric_sparks import MetricSparks
+from ..widgets.pager import Pager
 from ..widgets.static_text import redraw
 from ..widgets.throttle import Throttle
 from .detail_text import (
@@ -46,6 +47,7 @@ from .detail_text import (
 TABS = ("metrics", "events", "alerts", "instances", "info", "output")
 FIRST_BACKLOG = 64 * 1024  # of a metrics file, drawn at once (~600 lines); the rest behind
 FLOW_TABS = ("steps", "events", "info", "output")  # a flow run: its steps, first
+PAGERS = {"events": "event-log", "output": "output-log"}  # tabs read like a pager
 
 
 @dataclass
@@ -113,10 +115,10 @@ class DetailScreen(Screen):
         Binding("p", "pause", "Pause", id="detail-pause"),
         Binding("r", "resume", "Resume", id="detail-resume"),
         Binding("c", "close_run", "Close", id="detail-close"),
-        Binding("right_square_bracket,tab", "tab(1)", "Next tab", key_display="]",
+        Binding("right_square_bracket", "tab(1)", "Next tab", key_display="]",
                 id="next-tab"),
-        Binding("left_square_bracket,shift+tab", "tab(-1)", "Previous tab",
-                key_display="[", id="prev-tab"),
+        Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[",
+                id="prev-tab"),
         Binding("up,k", "metric(-1)", "Previous metric", show=False, id="metric-up"),
         Binding("down,j", "metric(1)", "Next metric", show=False, id="metric-down"),
         Binding("x", "axis", "Step/time axis", show=False, id="axis"),
@@ -145,6 +147,7 @@ class DetailScreen(Screen):
         self._last: RunFiles | None = None  # the last full read
         self.reason: str | None = None
         self._drawn: dict[str, Text] = {}  # what each Static shows now
+        self._searching: Pager | None = None  # the pager the search input is for
 
     def compose(self) -> ComposeResult:
         yield Static(id="run-title")
@@ -156,7 +159,7 @@ class DetailScreen(Screen):
                 yield MetricSparks(id="sparks")
                 yield MetricChart(id="chart")
             with TabPane("Events", id="events"):
-                yield Log(max_lines=2000, id="event-log")
+                yield Pager(name="events", max_lines=2000, id="event-log")
             with TabPane("Alerts", id="alerts"):
                 yield Static(id="alert-text")
             with TabPane("Instances", id="instances"):
@@ -164,10 +167,13 @@ class DetailScreen(Screen):
             with TabPane("Info", id="info"), VerticalScroll():
                 yield Static(id="info-text")
             with TabPane("Output", id="output"):
-                yield Log(max_lines=5000, id="output-log")
+                yield Pager(name="output", max_lines=5000, id="output-log")
+        yield Input(placeholder="search: plain text, any case (enter finds, esc closes)",
+                    id="pager-search")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#pager-search", Input).display = False
         table = self.query_one("#instance-table", DataTable)
         table.add_columns("instance", "it", "status", "tries", "state", "saved", "error")
         tabs = self.query_one("#tabs", TabbedContent)
@@ -180,9 +186,9 @@ class DetailScreen(Screen):
             steps.focus()
         self.update_title()
         if self.tail.events or self.reading.output:  # opened again: what was read before
-            self.query_one("#event-log", Log).write_lines(
+            self.query_one("#event-log", Pager).write_lines(
                 [line for event in self.tail.events for line in event_lines(event)])
-            self.query_one("#output-log", Log).write_lines(list(self.reading.output))
+            self.query_one("#output-log", Pager).write_lines(list(self.reading.output))
             self.draw_metrics()
         self.poll()
 
@@ -286,7 +292,7 @@ class DetailScreen(Screen):
         # most of the time, and would slow the first paint by as much
         self.call_after_refresh(self.start_history)
         if update.events:
-            self.query_one("#event-log", Log).write_lines(
+            self.query_one("#event-log", Pager).write_lines(
                 [line for event in update.events for line in event_lines(event)])
         if message.light:  # the title's clock goes on with the metrics' next draw
             if not message.more:
@@ -297,7 +303,7 @@ class DetailScreen(Screen):
                                                   self.tail.bad))
         if found.output:
             self.reading.output.extend(found.output)
-            self.query_one("#output-log", Log).write_lines(found.output)
+            self.query_one("#output-log", Pager).write_lines(found.output)
         self.update_instances(found.records)
         self.update_steps(found.steps)
         self.update_title()
@@ -318,6 +324,35 @@ class DetailScreen(Screen):
 
     def on_tabbed_content_tab_activated(self, _event) -> None:
         self.update_info()
+        pager = self.shown_pager()
+        if pager is not None:  # its keys (j/k, /, G...) work at once
+            pager.focus()
+            pager.show_place()
+
+    def shown_pager(self) -> Pager | None:
+        active = self.query_one("#tabs", TabbedContent).active
+        if active in PAGERS:
+            return self.query_one(f"#{PAGERS[active]}", Pager)
+        return None
+
+    def on_pager_search_wanted(self, message: Pager.SearchWanted) -> None:
+        self._searching = message.pager
+        search = self.query_one("#pager-search", Input)
+        search.value = message.pager.matches.text
+        search.display = True
+        search.focus()
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        if message.input.id == "pager-search" and self._searching is not None:
+            message.stop()
+            self.end_search().search(message.value)
+
+    def end_search(self) -> Pager:
+        """The search input hidden, its pager focused again."""
+        pager, self._searching = self._searching, None
+        self.query_one("#pager-search", Input).display = False
+        pager.focus()
+        return pager
 
     def show_text(self, selector: str, text: Text) -> None:
         """Update a Static only when its text changed (relayout only if its height may)."""
@@ -452,6 +487,9 @@ class DetailScreen(Screen):
 
     # -- actions ------------------------------------------------------------------
     def action_back(self) -> None:
+        if self._searching is not None:  # esc closes the search first
+            self.end_search()
+            return
         self.app.pop_screen()
 
     def action_pause(self) -> None:
