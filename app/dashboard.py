@@ -9,6 +9,8 @@ functions in workers; the runs it starts belong to their own supervisors and
 outlive the dashboard.
 """
 
+import contextlib
+import os
 from pathlib import Path
 
 from textual import work
@@ -33,6 +35,7 @@ from .screens.help import HelpScreen
 from .screens.runs import RunsScreen
 from .watch import RootWatcher, choose_mode
 from .widgets import glyphs
+from .widgets.pager import Pager
 
 KEEP_READINGS = 4  # runs whose detail screens' readings are kept after they close
 
@@ -44,6 +47,8 @@ class RunyardApp(App):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("y", "copy('id')", "Copy run id", show=False, id="copy-id"),
+        Binding("Y", "copy('path')", "Copy run folder path", show=False, id="copy-path"),
     ]
 
     def __init__(self, root: Path, poll: float | None = None, no_poll: bool = False):
@@ -211,9 +216,39 @@ class RunyardApp(App):
         self.push_screen(screen)
         self.update_watches()
 
+    def current_run_id(self) -> str | None:
+        """The run the user looks at: the detail screen's, or the one under the cursor."""
+        screen = self.screen
+        if isinstance(screen, DetailScreen):
+            return screen.run_id
+        if isinstance(screen, RunsScreen):
+            with contextlib.suppress(NoMatches):
+                return screen.table.current_id()
+        return None
+
+    def action_copy(self, what: str) -> None:
+        """The run's id (or its folder's path) to the user's own clipboard, through the
+        terminal (OSC 52): over SSH it lands on the machine the user sits at. The
+        terminal never says whether it took it, so the text is also shown, to select
+        by hand where it did not (tmux needs set-clipboard on)."""
+        run_id = self.current_run_id()
+        if run_id is None:
+            self.notify("No run to copy", timeout=2)
+            return
+        text = run_id if what == "id" else str((self.root / run_id).absolute())
+        label = "run id" if what == "id" else "run folder's path"
+        if os.environ.get("TERM", "dumb") in ("dumb", ""):
+            self.notify(f"This terminal (TERM=dumb) cannot be asked to copy; the "
+                        f"{label}: {text}", timeout=10)
+            return
+        self.copy_to_clipboard(text)
+        self.notify(f"Copied the {label} to the clipboard: {text}\n(if it is not there, "
+                    "the terminal refused OSC 52: select it here)", timeout=8)
+
     def action_help(self) -> None:
         screens = [("Everywhere", self.BINDINGS), ("Runs table", RunsScreen.BINDINGS),
                    ("Run detail", DetailScreen.BINDINGS),
+                   ("Events and Output", Pager.BINDINGS),
                    ("Moving in the table", __import__(
                        "runyard.app.widgets.runs_table", fromlist=["RunsTable"])
                     .RunsTable.BINDINGS)]
