@@ -144,6 +144,41 @@ def _huge(value: int) -> str:
     return f"{sign}{digits[0]}.{digits[1:3]}e+{len(digits) - 1}"
 
 
+def fit_number(value, width: int) -> str:
+    """``value`` in at most ``width`` cells where it can be, with as many significant
+    digits as fit: ``-6.11e-5`` in 8, not ``-6.11e-0`` cut short (an exponent is
+    written without its plus sign and leading zeros)."""
+    text = short_number(value)
+    if (len(text) <= width and "e" not in text) or isinstance(value, bool) or \
+            not isinstance(value, int | float):
+        return text
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond a float: its size from its digits
+        mantissa, _e, exponent = _compact(text).partition("e")
+        for kept in range(len(mantissa), 0, -1):
+            form = f"{mantissa[:kept].rstrip('.')}e{exponent}"
+            if len(form) <= width:
+                return form
+        return _compact(text)
+    if number != number or number in (float("inf"), float("-inf")):
+        return text
+    for digits in range(6, 0, -1):
+        for form in (f"{number:.{digits}g}", _compact(f"{number:.{digits - 1}e}")):
+            if len(form) <= width:
+                return _compact(form)
+    return _compact(f"{number:.0e}")
+
+
+def _compact(text: str) -> str:
+    """``1.5e-05`` as ``1.5e-5``, ``2e+08`` as ``2e8``."""
+    mantissa, sep, exponent = text.partition("e")
+    if not sep:
+        return text
+    sign = "-" if exponent.startswith("-") else ""
+    return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+
+
 def short_number(value) -> str:
     if value is None:
         return ""

@@ -21,7 +21,7 @@ from ..formatting import duration, short_time
 from ..model import RunsModel, progress_text, step_link
 from ..safe_text import one_line
 from . import glyphs
-from .glyphs import short_number, sparkline, status_symbol
+from .glyphs import fit_number, sparkline, status_symbol
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ class RunsTable(ScrollView, can_focus=True):
         if cell is None:
             return "", Style()
         if key == "metric":
-            return short_number(cell.last), Style()
+            return fit_number(cell.last, width), Style()
         if key == "trend":
             return sparkline(cell.trend, width), Style(color="green")
         if key == "alerts":
