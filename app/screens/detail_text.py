@@ -13,7 +13,7 @@ from rich.text import Text
 from ..formatting import duration, short_time
 from ..model import progress_text, step_link
 from ..safe_text import one_line, visible
-from ..widgets.glyphs import short_number, status_symbol
+from ..widgets.glyphs import GREEN, RED, short_number, status_symbol
 
 EVENT_LINES = 200  # lines of one event shown at most (a traceback, a dump)
 DESCRIPTION = 2000  # characters of a description shown (the rest: runyard show --json)
@@ -44,14 +44,14 @@ def title_text(info, critical: list[str], is_flow: bool, reason: str | None = No
     text.append(f" ({info.id})  ")
     text.append(f"{symbol} {info.status}", style=style or "")
     if reason:
-        text.append(f" ({reason})", style="bold red")
+        text.append(f" ({reason})", style=f"bold {RED}")
     parts = [info.folder, " ".join("#" + t for t in info.tags), progress_text(info),
              duration(info.duration())]
     for part in parts:
         if part:
             text.append("  " + one_line(part, limit=80))
     if critical:
-        text.append("  alert: " + one_line(", ".join(critical), limit=80), style="bold red")
+        text.append("  alert: " + one_line(", ".join(critical), limit=80), style=f"bold {RED}")
     if is_flow:
         name = (info.attrs.get("flow") or {}).get("name", "?")
         text.append("\nflow ", style="dim")
@@ -63,7 +63,7 @@ def title_text(info, critical: list[str], is_flow: bool, reason: str | None = No
         text.append(one_line(link.get("alias"), limit=80), style="bold")
         text.append(" of flow run " + one_line(link.get("run"), limit=40), style="dim")
     if info.error:
-        text.append("\nunreadable: " + one_line(info.error, limit=300), style="red")
+        text.append("\nunreadable: " + one_line(info.error, limit=300), style=RED)
     return text
 
 
@@ -71,7 +71,7 @@ def info_text(info, files: list[dict], produced: list[str], problems=()) -> Text
     attrs = info.attrs
     text = Text()
     for problem in problems:
-        text.append(f"cannot read {one_line(problem, limit=300)}\n", style="red")
+        text.append(f"cannot read {one_line(problem, limit=300)}\n", style=RED)
     _line(text, "id", info.id)
     _line(text, "name", info.name or "-")
     _line(text, "folder", info.folder)
@@ -115,7 +115,7 @@ def alerts_text(definitions: list[dict], alerts: dict, history: list[dict],
         definition = by_name.get(name, {})
         last = alerts.get(name, {})
         state = one_line(last.get("state", "ok"), limit=20)
-        text.append(f"{state:<8}", style="bold red" if state == "critical" else "green")
+        text.append(f"{state:<8}", style=f"bold {RED}" if state == "critical" else GREEN)
         text.append(" ")
         text.append(one_line(name, limit=100), style="bold")
         rule = definition.get("rule") or definition.get("source", "")
@@ -134,7 +134,7 @@ def alerts_text(definitions: list[dict], alerts: dict, history: list[dict],
             text.append(f"  {clock(record.get('ts'))} {one_line(record.get('alert'), 100)} "
                         f"-> {one_line(record.get('state'), 20)}\n")
     for line in bad[-5:]:
-        text.append(f"bad line: {one_line(line, 300)}\n", style="red")
+        text.append(f"bad line: {one_line(line, 300)}\n", style=RED)
     text.rstrip()
     return text if text.plain else Text("no alerts")
 

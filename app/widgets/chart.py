@@ -15,10 +15,10 @@ from textual.widget import Widget
 
 from ..safe_text import one_line
 from . import glyphs
-from .glyphs import braille_chart, short_number
+from .glyphs import YELLOW, braille_chart, short_number
 
 DIM, BOLD, CYAN = Style(dim=True), Style(bold=True), Style(color="cyan")
-NOTE, WARN = Style(dim=True, italic=True), Style(color="yellow")
+NOTE, WARN = Style(dim=True, italic=True), Style(color=YELLOW)
 
 
 def _cut(text: str, room: int) -> str:

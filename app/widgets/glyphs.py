@@ -8,15 +8,19 @@ readable on anything.
 import math
 import os
 
+# Colours as RGB, each the nearest of its hue in a 16-colour terminal's palette: the
+# names ("yellow") went through the theme and came out orange, then red in 16 colours
+# (paused read as an error), and "red" came out magenta, like terminated.
+RED, YELLOW, GREEN = "#ff0000", "#ffff00", "#00ff00"
 STATUS_STYLE = {
-    "running": ("▶", ">", "bold green"),
-    "paused": ("‖", "=", "bold yellow"),
-    "completed": ("✔", "+", "cyan"),
-    "failed": ("✖", "x", "bold red"),
-    "terminated": ("■", "#", "magenta"),
-    "lost": ("?", "?", "bold red"),
+    "running": ("▶", ">", "bold #00ff00"),
+    "paused": ("‖", "=", "bold #ffff00"),
+    "completed": ("✔", "+", "#00ffff"),
+    "failed": ("✖", "x", "bold #ff0000"),
+    "terminated": ("■", "#", "#ff00ff"),
+    "lost": ("?", "?", "bold #ff0000"),
     "created": ("○", "o", "dim"),
-    "unreadable": ("!", "!", "bold red reverse"),
+    "unreadable": ("!", "!", "bold #ff0000 reverse"),
 }
 SPARKS = "▁▂▃▄▅▆▇█"
 ASCII_SPARKS = "_.-~=*#@"

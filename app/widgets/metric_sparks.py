@@ -5,7 +5,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from ..safe_text import one_line
-from .glyphs import finite, short_number, sparkline
+from .glyphs import YELLOW, finite, short_number, sparkline
 
 
 class MetricSparks(Widget, can_focus=True):
@@ -58,7 +58,7 @@ class MetricSparks(Widget, can_focus=True):
             text.append(f"last {short_number(stats.last):>9} "
                         f"min {short_number(low):>8} max {short_number(high):>8}")
             if nonfinite:
-                text.append(f" +{nonfinite} NaN/inf", style="yellow")
+                text.append(f" +{nonfinite} NaN/inf", style=YELLOW)
             text.append("\n")
         text.rstrip()
         return text

@@ -21,7 +21,7 @@ from ..formatting import duration, short_time
 from ..model import RunsModel, progress_text, step_link
 from ..safe_text import one_line
 from . import glyphs
-from .glyphs import fit_number, sparkline, status_symbol
+from .glyphs import GREEN, RED, YELLOW, fit_number, sparkline, status_symbol
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,7 @@ class RunsTable(ScrollView, can_focus=True):
     def _cell(self, key: str, run_id: str, info, width: int) -> tuple[str, Style]:
         if key == "mark":
             return ("•" if glyphs.UNICODE else "*") if run_id in self.tagged else " ", \
-                Style(bold=True, color="yellow")
+                Style(bold=True, color=YELLOW)
         if key == "state":
             symbol, style = status_symbol(info.status)
             return symbol, Style.parse(style) if style else Style()
@@ -247,11 +247,11 @@ class RunsTable(ScrollView, can_focus=True):
         if key == "metric":
             return fit_number(cell.last, width), Style()
         if key == "trend":
-            return sparkline(cell.trend, width), Style(color="green")
+            return sparkline(cell.trend, width), Style(color=GREEN)
         if key == "alerts":
             if cell.critical:
                 return ("⚠" if glyphs.UNICODE else "!") + str(len(cell.critical)), \
-                    Style(bold=True, color="red")
+                    Style(bold=True, color=RED)
             return "", Style()
         return "", Style()
 
