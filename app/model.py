@@ -224,7 +224,8 @@ class RunsModel:
     def apply_view(self) -> None:
         query, cells = self.query, self.cells
         ids = [i for i, info in self.runs.items()
-               if evaluate(query, subject(info, cells.get(i)))]
+               if evaluate(query, subject(info, cells.get(i)))] \
+            if query.alternatives else list(self.runs)
         ids.sort(key=lambda i: self._sort_value(self.runs[i]), reverse=self.reverse)
         self.view, self.grouped = self._grouped(ids)
 

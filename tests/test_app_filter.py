@@ -18,8 +18,8 @@ def sweep(root) -> None:
         run.config(disable_resources_metrics=True)
         run.init(name=name, metadata={"lr": lr}, tags=["sweep"])
         if loss is not None:
-            run.log_metrics({"loss": loss * 2})
-            run.log_metrics({"loss": loss})
+            run.log_metrics({"loss": loss * 2, "acc": 1 - loss * 2})
+            run.log_metrics({"loss": loss, "acc": 1 - loss})
         if critical:
             run.create_user_alert("pressure")
             run.log_alert("pressure", "critical")
@@ -109,3 +109,16 @@ async def test_the_active_filter_shows_at_80_columns_as_text(app_root):
         assert await until(pilot, lambda: box.value == "\x1b]0;evil")
         await pilot.press("enter")
         assert "filter: \\x1b]0;evil" in summary(app)
+
+
+async def test_a_metric_filter_shows_its_metric_in_the_metric_column(app_root):
+    sweep(app_root)
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: len(names(app)) == 3)
+        await type_filter(pilot, "metric:acc>0.9")
+        assert app.model.metric == "acc"  # the column shows the values filtered by
+        assert await until(pilot, lambda: names(app) == ["beta"])
+        await type_filter(pilot, "metric:acc>0.9 OR metric:loss<0.1")
+        assert "one metric at a time" in error_line(app)
+        assert names(app) == ["beta"] and app.model.metric == "acc"
