@@ -143,3 +143,12 @@ def test_not_and_or_obey_the_laws_of_sets(a, b, c):
     assert matched(f"{a} {b} OR {c}") == (matched(a) & matched(b)) | matched(c)
     # De Morgan, as far as a language without brackets can say it
     assert ALL - (matched(a) | matched(b)) == matched(f"NOT {a} NOT {b}")
+
+
+@pytest.mark.parametrize("metadata", [["lr"], "lr", 5, None, {"lr": [1]}, {"lr": {"a": 1}},
+                                      {"lr": float("nan")}, {"lr": 10 ** 400}])
+def test_metadata_of_any_shape_matches_no_comparison_and_raises_nothing(metadata):
+    info = RunInfo("1z", ROOT, {"name": "odd", "metadata": metadata}, "completed")
+    for text in ("meta:lr>0", "meta:lr<=0", "meta:lr=1"):
+        assert not evaluate(parse(text), Subject(info))
+    assert evaluate(parse("has:lr"), Subject(info)) == isinstance(metadata, dict)
