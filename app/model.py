@@ -18,10 +18,20 @@ from runyard.engine.meta import parse_iso
 from runyard.engine.store import RunInfo, load_runs, run_ids
 from runyard.engine.tail import RecentValues
 
+from .filter_query import (
+    FilterError,
+    Query,
+    Subject,
+    evaluate,
+    folder_of,
+    metrics_of,
+    parse,
+    uses_cells,
+)
+
 ACTIVE = ("running", "paused")
 WATCHED = ("running", "paused", "created")  # a created run may start at any moment
 SORT_KEYS = ("created", "name", "status", "folder", "started", "duration", "progress")
-FILTER_KEYS = ("status", "tag", "folder", "name", "meta", "host", "user", "id")
 FIRST_PAGE = 200  # runs read before the first screen; more than a screen holds
 LOAD_BATCH = 5000  # runs read at a time behind it
 
@@ -51,50 +61,14 @@ def step_link(info: RunInfo) -> dict:
     return link if isinstance(link, dict) and "alias" in link else {}
 
 
-def matches(info: RunInfo, tokens: list[tuple[str | None, str]]) -> bool:
-    for key, value in tokens:
-        value_l = value.lower()
-        if key == "status" and info.status != value_l:
-            return False
-        if key == "tag" and value not in info.tags:
-            return False
-        if key == "folder":
-            folder = value.rstrip("/") or "/"
-            if not (folder == "/" or info.folder == folder or
-                    info.folder.startswith(folder + "/")):
-                return False
-        if key == "name" and value_l not in info.name.lower():
-            return False
-        if key == "id" and not info.id.startswith(value_l):
-            return False
-        if key in ("host", "user") and str(info.attrs.get(key, "")).lower() != value_l:
-            return False
-        if key == "meta" and not _meta_matches(info.attrs.get("metadata") or {}, value):
-            return False
-        if key is None:
-            haystack = " ".join([info.name, info.folder, *info.tags]).lower()
-            if value_l not in haystack:
-                return False
-    return True
-
-
-def _meta_matches(metadata: dict, value: str) -> bool:
-    name, sep, wanted = value.partition("=")
-    if name not in metadata:
-        return False
-    return not sep or str(metadata[name]).lower() == wanted.lower()
-
-
-def parse_filter(text: str) -> list[tuple[str | None, str]]:
-    """``status:running tag:gpu loss`` as (key, value) pairs; unknown keys are words."""
-    tokens = []
-    for word in text.split():
-        key, sep, value = word.partition(":")
-        if sep and key.lower() in FILTER_KEYS and value:
-            tokens.append((key.lower(), value))
-        else:
-            tokens.append((None, word))
-    return tokens
+def subject(info: RunInfo, cell: "Cell | None") -> Subject:
+    """A run as the filter sees it: its listing and what its table cells know."""
+    if cell is None:
+        return Subject(info)
+    known = {}
+    if cell.recent is not None and cell.last is not None:
+        known[cell.recent.metric] = cell.last
+    return Subject(info, known, cell.critical)
 
 
 class RunsModel:
@@ -102,7 +76,8 @@ class RunsModel:
         self.root = root
         self.runs: dict[str, RunInfo] = {}
         self.view: list[str] = []
-        self.filter_text = ""
+        self.filter_text = ""  # as the user typed it; always a valid filter
+        self.query = Query()  # filter_text, parsed
         self.sort_key = "created"
         self.reverse = True  # newest first
         self.metric: str | None = None
@@ -226,9 +201,31 @@ class RunsModel:
         return self.rescan() | self.reload(set(self.active()))
 
     # -- the view ----------------------------------------------------------
+    def set_filter(self, text: str) -> bool:
+        """Filter by ``text`` (not yet applied: see apply_view); whether the metric
+        column switched to the metric it compares. A filter that cannot be understood
+        raises FilterError and the one before stays."""
+        query = parse(text)
+        metrics = metrics_of(query)
+        if len(metrics) > 1:
+            raise FilterError("metric: compares one metric at a time (the METRIC "
+                              f"column's), not {', '.join(sorted(metrics))}")
+        self.filter_text, self.query = text.strip(), query
+        if metrics and metrics != {self.metric or "loss"}:
+            self.metric = metrics.pop()
+            self.cells.clear()
+            return True
+        return False
+
+    def uses_cells(self) -> bool:
+        """Whether the filter needs every run's cells, not only those on screen."""
+        return uses_cells(self.query)
+
     def apply_view(self) -> None:
-        tokens = parse_filter(self.filter_text)
-        ids = [i for i, info in self.runs.items() if matches(info, tokens)]
+        query, cells = self.query, self.cells
+        ids = [i for i, info in self.runs.items()
+               if evaluate(query, subject(info, cells.get(i)))] \
+            if query.alternatives else list(self.runs)
         ids.sort(key=lambda i: self._sort_value(self.runs[i]), reverse=self.reverse)
         self.view, self.grouped = self._grouped(ids)
 
@@ -289,10 +286,7 @@ class RunsModel:
         return sorted(counts.items())
 
     def folder_filter(self) -> str | None:
-        for key, value in parse_filter(self.filter_text):
-            if key == "folder":
-                return value
-        return None
+        return folder_of(self.query)
 
     def folder_info(self) -> dict | None:
         folder = self.folder_filter()

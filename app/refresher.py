@@ -123,5 +123,9 @@ def refresh(model: RunsModel, paths: set[str], rescan: bool, visible: list[str]
     # checks every row on screen (a finished run's files do not grow).
     due = set(model.active()) | touched | grew
     due |= set(visible) if rescan else {i for i in visible if i not in model.cells}
+    if model.uses_cells():  # a metric: or alert: filter: every run needs its cells once
+        due |= {i for i in model.runs if i not in model.cells}
     redraw = {run_id for run_id in due if run_id in model.runs and model.update_cell(run_id)}
+    if redraw and model.uses_cells():
+        model.apply_view()  # which runs match changed with their cells
     return changed, redraw

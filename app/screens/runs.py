@@ -8,11 +8,20 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from ..filter_query import FilterError, parse
 from ..model import SORT_KEYS
 from ..refresher import MIN_REFRESH_GAP
 from ..safe_text import one_line
 from ..widgets.runs_table import RunsTable, TableHeader
 from ..widgets.static_text import redraw
+
+
+def shortened(text: str, cells: int) -> Text:
+    """User text (a filter may be pasted from a run's name) made visible, cut to
+    ``cells`` with an ellipsis."""
+    shown = Text(one_line(text, limit=cells + 1), style="italic")
+    shown.truncate(cells, overflow="ellipsis")
+    return shown
 
 
 class RunsScreen(Screen):
@@ -45,13 +54,16 @@ class RunsScreen(Screen):
             yield Static(id="folder-details")
             yield TableHeader(self.model, id="table-header")
             yield RunsTable(self.model, id="runs-table")
-            yield Input(placeholder="filter: words, status:running tag:gpu folder:/a "
-                        "meta:lr=0.1  (enter applies, esc clears)", id="filter-input")
+            with Vertical(id="filter-box"):
+                yield Input(placeholder="filter: words, status:running tag:gpu OR -tag:x "
+                            "meta:lr>=1e-3 has:k metric:loss<0.1 alert:critical  "
+                            "(enter applies, esc clears)", id="filter-input")
+                yield Static(id="filter-error")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#table-header", TableHeader).table = self.table
-        self.query_one("#filter-input", Input).display = False
+        self.query_one("#filter-box").display = False
         self.table.focus()
         self.refresh_view()
 
@@ -83,13 +95,14 @@ class RunsScreen(Screen):
         except NoMatches:
             return
         view = self.model.view
-        if changed is None or view != self._view:
+        new_view = changed is None or view != self._view
+        if new_view:  # (a metric: filter's view also changes as cells are read)
             self._view = list(view)
             table.refresh_rows()
             self.query_one("#table-header", TableHeader).refresh()
         else:
             table.refresh_ids(changed | redraw | set(self.model.active()))
-        if changed is None or changed or self.model.error != self._error:
+        if new_view or changed or self.model.error != self._error:
             self.update_summary()
 
     def update_summary(self) -> None:
@@ -102,13 +115,17 @@ class RunsScreen(Screen):
             else f"{len(model.runs)} runs"
         if model.pending:  # the first screen came before every run was read
             shown = model.loading()
-        text = Text(f"{shown}: {', '.join(parts) or 'none'}")
+        text = Text(shown)
+        if model.filter_text:  # right after the count, so that 80 columns show it
+            text.append("  filter: ")
+            text.append_text(shortened(model.filter_text, self._filter_room(shown)))
+            text.append(";")
+        else:
+            text.append(":")
+        text.append(f" {', '.join(parts) or 'none'}")
         self._error = model.error
         if self.table.tagged:
             text.append(f"  {len(self.table.tagged)} tagged", style="bold")
-        if model.filter_text:
-            text.append("  filter: ")
-            text.append(one_line(model.filter_text, limit=60), style="italic")
         if model.error:
             text.append("  " + one_line(model.error, limit=200), style="red")
         text.append(f"  watch: {self.app.watcher.describe()}", style="dim")
@@ -127,6 +144,12 @@ class RunsScreen(Screen):
                                   details["metadata"]))
         if box.display != shown:
             box.display = shown
+
+    def _filter_room(self, shown: str) -> int:
+        """Cells the filter may take on the summary line: what the screen's width
+        leaves beside the count and a few status counts (30 cells at 80 columns)."""
+        width = self.size.width or self.app.size.width
+        return max(12, min(200, width - 2 - len(shown) - len("  filter: ") - 24))
 
     def show(self, selector: str, text: Text) -> None:
         """Update a Static only when its text changed (relayout only if its height may)."""
@@ -158,27 +181,57 @@ class RunsScreen(Screen):
         self.update_summary()
 
     def action_filter(self) -> None:
+        self.query_one("#filter-box").display = True
         box = self.query_one("#filter-input", Input)
-        box.display = True
         box.value = self.model.filter_text
         box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.set_filter(event.value)
-        event.input.display = False
+        if self.set_filter(event.value):
+            self.close_filter_box()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """An error shown goes (or changes) as the text is mended."""
+        if self.query_one("#filter-error", Static).display:
+            try:
+                parse(event.value)
+            except FilterError as exc:
+                self.show_filter_error(str(exc))
+            else:
+                self.show_filter_error(None)
+
+    def close_filter_box(self) -> None:
+        self.show_filter_error(None)
+        self.query_one("#filter-box").display = False
         self.table.focus()
 
-    def set_filter(self, text: str) -> None:
-        self.model.filter_text = text.strip()
+    def show_filter_error(self, error: str | None) -> None:
+        """The reason a filter was refused, on one line under the input (or none)."""
+        line = self.query_one("#filter-error", Static)
+        if error is not None:
+            line.update(Text(one_line(error, limit=300), style="bold red"))
+        if line.display != (error is not None):
+            line.display = error is not None
+
+    def set_filter(self, text: str) -> bool:
+        """Filter by ``text``, or, if it cannot be understood, say why under the input
+        and keep the filter before it; whether it was applied."""
+        try:
+            switched = self.model.set_filter(text)
+        except FilterError as exc:
+            self.show_filter_error(str(exc))
+            return False
         self.model.apply_view()
         self.refresh_view()
         self.app.refresh_cells()
+        if switched:
+            self.notify(f"Metric column: {one_line(self.model.metric, limit=60)} "
+                        "(the filter compares it)", timeout=3)
+        return True
 
     def action_clear(self) -> None:
-        box = self.query_one("#filter-input", Input)
-        if box.display:
-            box.display = False
-            self.table.focus()
+        if self.query_one("#filter-box").display:
+            self.close_filter_box()
         if self.model.filter_text:
             self.set_filter("")
         elif self.table.tagged:
@@ -190,9 +243,8 @@ class RunsScreen(Screen):
         box = self.query_one("#filter-input", Input)
         if event.key == "escape" and box.has_focus:
             event.stop()
-            box.display = False
+            self.close_filter_box()
             self.set_filter("")
-            self.table.focus()
 
     def action_sort(self) -> None:
         keys = list(SORT_KEYS)
@@ -219,8 +271,15 @@ class RunsScreen(Screen):
             words = [w for w in self.model.filter_text.split()
                      if not w.startswith("folder:")]
             if folder != "/":
-                words.append(f"folder:{folder}")
-            self.set_filter(" ".join(words))
+                words.append(f'folder:"{folder}"' if '"' not in folder
+                             and any(c.isspace() or c == "|" for c in folder)
+                             else f"folder:{folder}")
+            text = " ".join(words)
+            try:
+                parse(text)
+            except FilterError:  # what was left of the filter was not whole: the folder
+                text = words[-1] if folder != "/" else ""
+            self.set_filter(text)
 
         self.app.push_screen(FolderScreen(self.model.folders()), chosen)
 
