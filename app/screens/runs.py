@@ -12,6 +12,7 @@ from ..filter_query import FilterError, parse
 from ..model import SORT_KEYS
 from ..refresher import MIN_REFRESH_GAP
 from ..safe_text import one_line
+from ..widgets.glyphs import RED
 from ..widgets.runs_table import RunsTable, TableHeader
 from ..widgets.static_text import redraw
 
@@ -127,7 +128,7 @@ class RunsScreen(Screen):
         if self.table.tagged:
             text.append(f"  {len(self.table.tagged)} tagged", style="bold")
         if model.error:
-            text.append("  " + one_line(model.error, limit=200), style="red")
+            text.append("  " + one_line(model.error, limit=200), style=RED)
         text.append(f"  watch: {self.app.watcher.describe()}", style="dim")
         self.show("#summary", text)
         details = model.folder_info()
@@ -209,7 +210,7 @@ class RunsScreen(Screen):
         """The reason a filter was refused, on one line under the input (or none)."""
         line = self.query_one("#filter-error", Static)
         if error is not None:
-            line.update(Text(one_line(error, limit=300), style="bold red"))
+            line.update(Text(one_line(error, limit=300), style=f"bold {RED}"))
         if line.display != (error is not None):
             line.display = error is not None
 
