@@ -171,6 +171,32 @@ async def test_the_instances_tab_says_an_instance_was_killed(app_root):
         assert rows == {"a.txt": "done", "doomed.txt": "killed (SIGKILL) x3"}
 
 
+async def test_the_instances_tab_shows_each_saved_state_itself(app_root):
+    # issue 12, item 6: the state column gave its size in bytes ('7 B'), not 'epoch 7'
+    from runyard.engine.work import InstanceBook, new_record
+
+    paths = new_run(app_root, "states", end="terminated")
+    book = InstanceBook(paths)
+    book.create(["/data/a.txt", "/data/b.txt", "/data/c.txt", "/data/d.txt"], 1)
+    big = "x" * (1 << 20)
+    for key, state in (("00000-0", "epoch 7"), ("00001-0", big),
+                       ("00002-0", "\x1b]0;pwned\x07[b]x[/b]")):
+        book.write(key, {**new_record(f"/data/{'abc'[int(key[4])]}.txt", 0),
+                         "status": "running", "state": state,
+                         "state_size": len(state.encode())})
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: names(app) == ["states"])
+        await pilot.press("enter", *["right_square_bracket"] * 3)  # the Instances tab
+        table = app.screen.query_one("#instance-table")
+        assert await until(pilot, lambda: table.row_count == 4)
+        states = {str(table.get_row(key)[0]): str(table.get_row(key)[4]) for key in table.rows}
+        assert states["a.txt"] == "epoch 7" and states["d.txt"] == "-"
+        assert states["b.txt"].startswith("x" * 20) and states["b.txt"].endswith("(1.0 MB)")
+        assert len(states["b.txt"]) < 40
+        assert "\x1b" not in states["c.txt"] and "[b]x[/b]" in states["c.txt"]
+
+
 async def test_a_part_of_a_run_that_cannot_be_read_is_named_and_the_rest_shown(app_root):
     import shutil
 

@@ -13,6 +13,7 @@ from rich.text import Text
 from ..formatting import duration, short_time
 from ..model import progress_text, step_link
 from ..safe_text import one_line, visible
+from ..widgets import glyphs
 from ..widgets.glyphs import GREEN, RED, short_number, status_symbol
 
 EVENT_LINES = 200  # lines of one event shown at most (a traceback, a dump)
@@ -172,15 +173,39 @@ def instance_status(record: dict) -> str:
     return f"killed ({one_line(killed, 12)}){times}"
 
 
+STATE_SHOWN = 24  # characters of a saved state shown in the Instances table
+
+
 def instance_row(record: dict) -> tuple:
     saved = record.get("saved")
     return (Text(one_line(str(record.get("instance", "")).rsplit("/", 1)[-1], 60)),
             Text(one_line(record.get("iteration", 0), 12)),
             Text(instance_status(record)),
             Text(one_line(record.get("attempts", 0), 12)),
-            Text(f"{one_line(record.get('state_size', 0), 20)} B"),
+            Text(state_cell(record)),
             Text(clock(saved) if saved else "-"),
             Text(one_line(record.get("error") or "", 60)))
+
+
+def state_cell(record: dict) -> str:
+    """The saved state itself, shortened (what a person wants to see: 'epoch 7'),
+    with its size when it is cut; '-' before the first save."""
+    state = record.get("state")
+    if not isinstance(state, str) or not state:
+        return "-"
+    if len(state) <= STATE_SHOWN:
+        return one_line(state, STATE_SHOWN)
+    size = record.get("state_size")
+    size = size if isinstance(size, int) and not isinstance(size, bool) else len(state)
+    more = "…" if glyphs.UNICODE else "~"
+    return f"{one_line(state[:STATE_SHOWN - 1], STATE_SHOWN)}{more} ({byte_size(size)})"
+
+
+def byte_size(count: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} B"
 
 
 def step_row(alias: str, status: str, name: str, progress: str, took: str,
