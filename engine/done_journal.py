@@ -51,6 +51,7 @@ class DoneJournals:
         self.done: dict[str, dict] = {}  # key -> the fields of its done line
         self.bad = 0  # lines skipped, in all journals
         self._readers: dict[str, SeriesReader] = {}
+        self._seen: dict[str, tuple | None] = {}  # name -> (inode, size, mode) last read
         self._writer: JsonlWriter | None = None
         self._lock = threading.Lock()  # Dask may run several instances in one process
 
@@ -72,14 +73,23 @@ class DoneJournals:
         the folder of journals cannot be listed."""
         with self._lock:
             try:
-                names = os.listdir(self.folder)
+                entries = list(os.scandir(self.folder))
             except (FileNotFoundError, NotADirectoryError):
                 return self.done
             except OSError as exc:
                 raise NotReadable(self.folder, f"cannot be listed ({exc.strerror})") from None
-            for name in names:
-                if name.endswith(".jsonl") and not name.startswith("."):
+            for entry in entries:
+                name = entry.name
+                if not name.endswith(".jsonl") or name.startswith("."):
+                    continue
+                try:  # a journal as it was at the last read is not opened again
+                    info = entry.stat(follow_symlinks=False)
+                    seen = (info.st_ino, info.st_size, info.st_mode)
+                except OSError:
+                    seen = None
+                if seen is None or self._seen.get(name) != seen:
                     self._read_journal(name)
+                    self._seen[name] = seen
             return self.done
 
     def _read_journal(self, name: str) -> None:
