@@ -96,7 +96,7 @@ class InstanceBook:
             record = self._planned(key)
             if record is None:
                 return None
-        return {**record, **done} if done is not None and not record.get("bad") else record
+        return _with_done(record, done)
 
     def _read_file(self, key: str) -> dict | None:
         path = self.name(key)
@@ -198,8 +198,7 @@ class InstanceBook:
             record = self._read_file(key) if key in listed else None
             if record is None:
                 record = self._planned(key) or {}
-            found[key] = {**record, **done[key]} if key in done and record and not \
-                record.get("bad") else record
+            found[key] = _with_done(record, done.get(key)) if record else record
         return found
 
     def counts(self) -> dict[str, int]:
@@ -236,6 +235,12 @@ class InstanceBook:
 
     def close(self) -> None:
         self.journals.close()
+
+
+def _with_done(record: dict, done: dict | None) -> dict:
+    """A unit's record (its file's, or the plan's) with its done line over it; a bad
+    record stays as it is, whatever a journal says."""
+    return {**record, **done} if done is not None and not record.get("bad") else record
 
 
 def _write_new(path: str, record: dict) -> None:

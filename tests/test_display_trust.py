@@ -163,12 +163,18 @@ async def test_the_instances_tab_says_an_instance_was_killed(app_root):
                            "killed": "SIGKILL", "kills": 3, "attempts": 3})
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
-        assert await until(pilot, lambda: names(app) == ["oom"])
-        await pilot.press("enter", *["right_square_bracket"] * 3)  # the Instances tab
-        table = app.screen.query_one("#instance-table")
-        assert await until(pilot, lambda: table.row_count == 2)
-        rows = {str(table.get_row(key)[0]): str(table.get_row(key)[2]) for key in table.rows}
+        rows = await instance_column(pilot, app, "oom", 2, column=2)
         assert rows == {"a.txt": "done", "doomed.txt": "killed (SIGKILL) x3"}
+
+
+async def instance_column(pilot, app, name: str, count: int, column: int) -> dict:
+    """Run ``name``'s Instances tab once its ``count`` rows are there: each instance's
+    file name to the text of ``column``."""
+    assert await until(pilot, lambda: names(app) == [name])
+    await pilot.press("enter", *["right_square_bracket"] * 3)  # the Instances tab
+    table = app.screen.query_one("#instance-table")
+    assert await until(pilot, lambda: table.row_count == count)
+    return {str(table.get_row(key)[0]): str(table.get_row(key)[column]) for key in table.rows}
 
 
 async def test_the_instances_tab_shows_each_saved_state_itself(app_root):
@@ -186,11 +192,7 @@ async def test_the_instances_tab_shows_each_saved_state_itself(app_root):
                          "state_size": len(state.encode())})
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
-        assert await until(pilot, lambda: names(app) == ["states"])
-        await pilot.press("enter", *["right_square_bracket"] * 3)  # the Instances tab
-        table = app.screen.query_one("#instance-table")
-        assert await until(pilot, lambda: table.row_count == 4)
-        states = {str(table.get_row(key)[0]): str(table.get_row(key)[4]) for key in table.rows}
+        states = await instance_column(pilot, app, "states", 4, column=4)
         assert states["a.txt"] == "epoch 7" and states["d.txt"] == "-"
         assert states["b.txt"].startswith("x" * 20) and states["b.txt"].endswith("(1.0 MB)")
         assert len(states["b.txt"]) < 40
