@@ -13,14 +13,14 @@ import os
 # (paused read as an error), and "red" came out magenta, like terminated.
 RED, YELLOW, GREEN = "#ff0000", "#ffff00", "#00ff00"
 STATUS_STYLE = {
-    "running": ("▶", ">", "bold #00ff00"),
-    "paused": ("‖", "=", "bold #ffff00"),
+    "running": ("▶", ">", f"bold {GREEN}"),
+    "paused": ("‖", "=", f"bold {YELLOW}"),
     "completed": ("✔", "+", "#00ffff"),
-    "failed": ("✖", "x", "bold #ff0000"),
+    "failed": ("✖", "x", f"bold {RED}"),
     "terminated": ("■", "#", "#ff00ff"),
-    "lost": ("?", "?", "bold #ff0000"),
+    "lost": ("?", "?", f"bold {RED}"),
     "created": ("○", "o", "dim"),
-    "unreadable": ("!", "!", "bold #ff0000 reverse"),
+    "unreadable": ("!", "!", f"bold {RED} reverse"),
 }
 SPARKS = "▁▂▃▄▅▆▇█"
 ASCII_SPARKS = "_.-~=*#@"
