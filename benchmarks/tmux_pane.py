@@ -71,6 +71,7 @@ class Pane:
                     *env_args, "-c", cwd, "sh", "-c", held)
         self.pid = int(server.tmux("display-message", "-p", "-t", name, "#{pane_pid}"))
         self.process = psutil.Process(self.pid)
+        self.children_peak_mb = 0.0  # the largest child seen while waiting (VmHWM)
 
     def release(self) -> float:
         """Let the command start; the monotonic time it was let go."""
@@ -94,6 +95,7 @@ class Pane:
         while True:
             screen = self.screen(escapes)
             now = time.monotonic()
+            self.note_children()
             if check(screen):
                 return now, screen
             if now > deadline:
@@ -116,11 +118,21 @@ class Pane:
 
     def peak_rss_mb(self) -> float:
         """The command's peak resident memory (VmHWM) so far, in MB."""
-        with open(f"/proc/{self.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmHWM in /proc status")
+        found = vm_hwm_mb(self.pid)
+        if found is None:
+            raise RuntimeError("no VmHWM in /proc status")
+        return found
+
+    def note_children(self) -> None:
+        """Keep the peak memory of the command's children (a history reader) seen."""
+        try:
+            children = self.process.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return
+        for child in children:
+            found = vm_hwm_mb(child.pid)
+            if found is not None:
+                self.children_peak_mb = max(self.children_peak_mb, found)
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.server.socket, "kill-session", "-t", self.name],
@@ -131,6 +143,18 @@ class Pane:
             self.process.kill()
             self.process.wait(timeout=15)
         os.unlink(self.gate)
+
+
+def vm_hwm_mb(pid: int) -> float | None:
+    """A process's peak resident memory in MB; None once it has gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
 
 
 def sgr_reverse(params: str, reverse: bool) -> bool:

@@ -334,3 +334,93 @@ def _take_lines(lines: list[bytes], first: int, path: str, history: History) -> 
         history.add(record.get("s"), record.get("t"), record["v"])
     for name, (steps, times, values) in columns.items():
         history.add_columns(name, steps, times, values)
+
+
+def read_skipped(skipped: dict, history: History, progress=None, stop=None) -> None:
+    """Every file's skipped part (``{path: (identity, end)}``) into ``history``; a file
+    that cannot be read is one bad line. ``progress`` gets the bytes read over all."""
+    before = 0
+    for path, (identity, end) in skipped.items():
+        try:
+            read_history(path, identity, end, history,
+                         None if progress is None else
+                         lambda done, before=before: progress(before + done),
+                         stop)
+        except OSError as exc:
+            history.note(BadLine(str(path), 0, f"cannot read: {exc}"))
+        if stop is not None and stop():
+            return
+        before += end
+
+
+# -- in another process ------------------------------------------------------------
+# A big run's history is read by a child process, on the other core: read in a thread
+# of the dashboard it competes for the GIL with the drawing and took 1.7x as long.
+# The child runs ``_child`` (``python -P -c``: not a path of the current folder
+# on sys.path, which may be a shared runs folder); it reads a
+# request (orjson, one line) on stdin and answers on stdout with lines "p BYTES" while
+# it reads, then "h SIZE" and SIZE bytes of the pickled History. Anything else (the
+# child did not start, died, or answered nonsense) and the caller reads in-process.
+
+def read_elsewhere(skipped: dict, progress=None, stop=None) -> History | None:
+    """``read_skipped`` in a child process: the History, or None where the child
+    could not do it (the caller then reads here), or stop() came true."""
+    import pickle
+    import subprocess
+    import sys
+
+    request = orjson.dumps({"parent": os.getpid(), "files": [
+        [str(path), list(identity), end] for path, (identity, end) in skipped.items()]})
+    try:
+        child = subprocess.Popen([sys.executable, "-P", "-c",
+                                  f"from {__name__} import _child; _child()"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, close_fds=True)
+    except OSError:
+        return None
+    try:
+        child.stdin.write(request + b"\n")
+        child.stdin.close()
+        while True:
+            if stop is not None and stop():
+                return None
+            line = child.stdout.readline(64)
+            if line.startswith(b"p ") and line[2:-1].isdigit():
+                if progress is not None:
+                    progress(int(line[2:-1]))
+                continue
+            if line.startswith(b"h ") and line[2:-1].isdigit():
+                size = int(line[2:-1])
+                found = pickle.loads(child.stdout.read(size))
+                return found if isinstance(found, History) else None
+            return None  # ended, or not our answer
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+        return None
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        child.stdout.close()
+
+
+def _child() -> None:
+    import pickle
+    import sys
+
+    request = orjson.loads(sys.stdin.buffer.readline())
+    parent = request["parent"]
+    out = sys.stdout.buffer
+
+    def progress(done: int) -> None:
+        out.write(b"p %d\n" % done)
+        out.flush()
+
+    skipped = {path: (tuple(identity), end) for path, identity, end in request["files"]}
+    history = History()
+    try:
+        read_skipped(skipped, history, progress, lambda: os.getppid() != parent)
+        found = pickle.dumps(history, protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(b"h %d\n" % len(found) + found)
+        out.flush()
+    except (BrokenPipeError, KeyboardInterrupt):  # the dashboard went away
+        os._exit(1)

@@ -5,7 +5,9 @@ their spikes, and the dashboard shows the whole run, not only its last steps."""
 import json
 import math
 import random
+import sys
 
+import psutil
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_app import SIZE, until
@@ -15,7 +17,14 @@ from runyard.app.screens.detail import DetailScreen
 from runyard.app.widgets.chart import MetricChart
 from runyard.app.widgets.metric_sparks import MetricSparks
 from runyard.engine import Run
-from runyard.engine.history import SPAN, Envelope, History, read_history
+from runyard.engine.history import (
+    SPAN,
+    Envelope,
+    History,
+    read_elsewhere,
+    read_history,
+    read_skipped,
+)
 from runyard.engine.jsonl import read_all
 from runyard.engine.tail import RunTail
 
@@ -168,3 +177,40 @@ def test_bad_lines_past_the_list_are_counted_not_lost(tmp_path):
                  history)
     assert history.lines == 1 and len(history.bad) == 100 and history.unlisted == 50
     assert "50 more bad lines" in history.all_bad()[-1].reason
+
+
+def skipped_of(*paths) -> dict:
+    return {str(p): ((p.stat().st_dev, p.stat().st_ino), p.stat().st_size) for p in paths}
+
+
+def test_a_child_process_reads_the_same_history(tmp_path):
+    """The dashboard reads a big run's history in a child process, on the other core:
+    what comes back is what a read in the dashboard's own process finds, bad lines,
+    big integers, NaN counts and all, over several files, with progress in bytes."""
+    first, second = tmp_path / "metrics.jsonl", tmp_path / "metrics.1.jsonl"
+    first.write_bytes(b"\n".join(LINES * 50) + b"\n")
+    second.write_bytes(b"".join(b"[%d,0.1,1.0,{\"loss\":%d.5}]\n" % (i, i % 97)
+                                for i in range(40_000)))
+    skipped = skipped_of(first, second)
+    here = History()
+    read_skipped(skipped, here)
+    seen = []
+    before = {p.pid for p in psutil.Process().children()}
+    there = read_elsewhere(skipped, seen.append)
+    assert there is not None and there == here
+    assert there.lines > 40_000 and there.bad and there.summaries["loss"].nonfinite
+    assert seen and seen == sorted(seen) and seen[-1] == sum(e for _, e in skipped.values())
+    assert {p.pid for p in psutil.Process().children()} <= before  # waited for
+
+
+def test_a_child_that_cannot_run_leaves_the_read_to_the_caller(tmp_path, monkeypatch):
+    """No child (an interpreter that fails) is None, and the dashboard reads in its
+    own process; a read stopped on the way is None too, and its child is gone."""
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(b"".join(b"[%d,0.1,1.0,{\"loss\":1.5}]\n" % i for i in range(300_000)))
+    assert read_elsewhere(skipped_of(path), stop=lambda: True) is None
+    assert not psutil.Process().children()
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    assert read_elsewhere(skipped_of(path)) is None
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    assert read_elsewhere(skipped_of(path)) is None

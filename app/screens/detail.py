@@ -20,8 +20,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from runyard.engine import load_run
-from runyard.engine.history import History, read_history
-from runyard.engine.jsonl import BadLine, SeriesReader
+from runyard.engine.history import History, read_elsewhere, read_skipped
+from runyard.engine.jsonl import SeriesReader
 from runyard.engine.layout import RunPaths
 from runyard.engine.series import series_kind
 from runyard.engine.tail import SERIES, RunTail, TextTail
@@ -288,9 +288,8 @@ class DetailScreen(Screen):
         sparks = self.query_one("#sparks", MetricSparks)
         if update.metrics or not sparks.metrics:
             self._metrics_drawing.soon(urgent=not sparks.metrics)
-        # once the tail's chart is on the screen: reading the history holds the GIL
-        # most of the time, and would slow the first paint by as much
-        self.call_after_refresh(self.start_history)
+        # at once: a child process reads it on the other core while this one draws
+        self.start_history()
         if update.events:
             self.query_one("#event-log", Pager).write_lines(
                 [line for event in update.events for line in event_lines(event)])
@@ -422,25 +421,24 @@ class DetailScreen(Screen):
         from textual.worker import get_current_worker
 
         worker = get_current_worker()
-        history = History()
-        read_before = 0
         last_note = 0.0
 
         def progress(done: int) -> None:
             nonlocal last_note
-            self.reading.history_read = read_before + done
+            self.reading.history_read = done
             now = time.monotonic()
             if now - last_note > 0.2:
                 last_note = now
                 self.post_message(HistoryRead(None, False))
 
-        for path, (identity, end) in skipped.items():
-            try:
-                read_history(path, identity, end, history, progress,
-                             lambda: worker.is_cancelled)
-            except OSError as exc:
-                history.note(BadLine(str(path), 0, f"cannot read: {exc}"))
-            read_before += end
+        def cancelled() -> bool:
+            return worker.is_cancelled
+
+        # on the other core where a child process can start; here where it cannot
+        history = read_elsewhere(skipped, progress, cancelled)
+        if history is None and not worker.is_cancelled:
+            history = History()
+            read_skipped(skipped, history, progress, cancelled)
         if not worker.is_cancelled:
             self.post_message(HistoryRead(history, True))
 
