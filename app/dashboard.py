@@ -1,22 +1,26 @@
 """The runyard dashboard: a Textual app over a runs directory, live, keyboard-driven.
 
 Data flows one way: watchdog (on its own thread) marks paths dirty and wakes the
-refresh thread (refresher.py), which re-reads only the runs behind those paths
-and posts ``ModelRefreshed``; the screens redraw what changed. A heartbeat
-re-scan every few seconds catches what the watcher missed and turns runs with a
-stale heartbeat ``lost``. Control (start, pause, resume, close) calls the engine's
-functions in workers; the runs it starts belong to their own supervisors and
-outlive the dashboard.
+refresh thread (refresher.py), which owns the runs model, re-reads only the runs
+behind those paths and posts ``ModelRefreshed`` with a snapshot (state.py); the
+app keeps the latest and hands it to the screen on show, which redraws what
+changed. A heartbeat re-scan every few seconds catches what the watcher missed
+and turns runs with a stale heartbeat ``lost``.
+
+The app owns what the user chose: the view's settings (filter, sort, metric
+column) and the tagged runs are its reactives; screens ask for changes with
+messages (messages.py) and never call the app. Control (start, pause, resume,
+close) calls the engine's functions in workers; the runs it starts belong to
+their own supervisors and outlive the dashboard.
 """
 
-import contextlib
 import os
 from pathlib import Path
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.css.query import NoMatches
+from textual.reactive import reactive
 
 from runyard.engine import control as engine
 from runyard.engine.errors import RunyardError
@@ -24,15 +28,26 @@ from runyard.engine.errors import RunyardError
 from .ascii_filter import AsciiFilter
 from .crash import write_crash_report
 from .formatting import run_label, runs_label
-from .messages import ControlDone, ModelRefreshed
+from .messages import (
+    ControlDone,
+    ControlRuns,
+    MetricChooserWanted,
+    ModelRefreshed,
+    OpenRun,
+    RowsShown,
+    StartWanted,
+    TagsWanted,
+    ViewWanted,
+)
 from .model import RunsModel
 from .palette import BindingCommands
-from .refresher import DETAIL_GAP, MIN_REFRESH_GAP, RESCAN_EVERY, Refresher, RefreshFailed
+from .refresher import MIN_REFRESH_GAP, RESCAN_EVERY, Refresher, RefreshFailed
 from .safe_text import one_line, visible
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
 from .screens.runs import RunsScreen
+from .state import Snapshot, ViewSettings
 from .watch import RootWatcher, choose_mode
 from .widgets import glyphs
 from .widgets.pager import Pager
@@ -51,13 +66,16 @@ class RunyardApp(App):
         Binding("Y", "copy('path')", "Copy run folder path", show=False, id="copy-path"),
     ]
 
+    settings: reactive[ViewSettings] = reactive(ViewSettings, init=False)
+    tagged: reactive[frozenset] = reactive(frozenset, init=False)
+
     def __init__(self, root: Path, poll: float | None = None, no_poll: bool = False):
         super().__init__()
         self.root = root
-        self.model = RunsModel(root)
+        self.snapshot = Snapshot()  # the latest the refresh thread posted
         self.mode, self.interval, self.mode_reason = choose_mode(root, poll, no_poll)
         self.watcher = RootWatcher(root, self.mode, self.interval, self._dirty)
-        self.refresher = Refresher(self.model, self.watcher, self.post_message)
+        self.refresher = Refresher(RunsModel(root), self.watcher, self.post_message)
         self._critical: dict[str, set[str]] = {}
         self.crash_error: BaseException | None = None
         self.quitting = False  # set by exit(): nothing new opens from then on
@@ -69,16 +87,15 @@ class RunyardApp(App):
     # -- start and stop ---------------------------------------------------
     def on_mount(self) -> None:
         self.sub_title = one_line(f"{self.root}  [watch: {self.watcher.describe()}]")
-        self.model.load_first()  # the newest runs: the rest are read behind the screen
-        self.push_screen(RunsScreen(self.model))
+        # the refresh thread reads the newest runs first, the rest behind the screen
+        self.push_screen(RunsScreen(self.watcher.describe()).data_bind(
+            RunyardApp.tagged))
         try:
             self.watcher.start()
         except OSError as exc:
             self.notify(f"Watching {self.root} failed ({exc}); re-scanning every "
                         f"{RESCAN_EVERY:g} s instead", severity="warning")
-        self.update_watches()
         self.refresher.start()
-        self.refresh_cells()
 
     def on_unmount(self) -> None:
         # Refreshes first: one finishing now would post to screens being removed.
@@ -122,16 +139,11 @@ class RunyardApp(App):
     def on_model_refreshed(self, message: ModelRefreshed) -> None:
         if not self.screen_stack or self._exit:
             return  # shutting down: nothing left to draw on
-        screen = self.screen
-        if isinstance(screen, RunsScreen):
-            screen.refresh_view(message.changed, message.redraw)
-        elif isinstance(screen, DetailScreen):
-            screen.files_changed(message.paths)
-            if message.rescan:
-                screen.poll()
-        if isinstance(screen, RunsScreen):  # behind another screen, its rows stay put
-            self.refresher.visible = self.visible_ids()
-        self.refresher.gap = MIN_REFRESH_GAP if isinstance(screen, RunsScreen) else DETAIL_GAP
+        self.snapshot = message.snapshot
+        self.refresher.gap = getattr(self.screen, "REFRESH_GAP", MIN_REFRESH_GAP)
+        draw = getattr(self.screen, "model_refreshed", None)
+        if draw is not None:  # a screen that shows runs
+            draw(message)
         self.check_alerts()
         self.update_watches()
 
@@ -143,38 +155,31 @@ class RunyardApp(App):
         if worker.group == "control" and worker.error is not None:
             self.notify(str(worker.error), severity="error")
 
-    def visible_ids(self) -> list[str]:
-        for screen in self.screen_stack:
-            if isinstance(screen, RunsScreen):
-                try:
-                    return screen.table.visible_ids()
-                except NoMatches:  # not mounted yet
-                    return self.model.view[:50]
-        return []
-
-    def refresh_cells(self) -> None:
-        """Fill the metric and alert cells of the rows now on screen."""
-        self.refresher.visible = self.visible_ids()
-        self.refresher.poke()
+    def on_rows_shown(self, message: RowsShown) -> None:
+        """Other rows on screen: their metric and alert cells are read (soon)."""
+        if message.run_ids != self.refresher.visible:
+            self.refresher.visible = message.run_ids
+            self.refresher.poke()
 
     def update_watches(self) -> None:
-        folders = {self.root / f"{i}.meta" for i in self.model.active()}
-        if isinstance(self.screen, DetailScreen):
-            meta = self.screen.meta_dir
-            folders |= {meta, meta / "log", meta / "instances"}
+        folders = {self.root / f"{i}.meta" for i in self.snapshot.active}
+        watched = getattr(self.screen, "watched_folders", None)
+        if watched is not None:  # a run's own screen: its logs and instances too
+            folders |= set(watched())
         self.watcher.watch(folders)
 
     def check_alerts(self) -> None:
         """Notify (and ring the bell once) when an alert of a run turns critical."""
         rang = False
-        for run_id, cell in list(self.model.cells.items()):
+        runs = self.snapshot.runs
+        for run_id, cell in self.snapshot.cells.items():
             now = set(cell.critical)
             before = self._critical.get(run_id)
             self._critical[run_id] = now
             if before is None:
                 continue  # first sight: already critical is not news
             for alert in sorted(now - before):
-                info = self.model.runs.get(run_id)
+                info = runs.get(run_id)
                 self.notify(f"Alert {alert!r} is critical on run "
                             f"{run_label(info) if info else run_id}", severity="error",
                             title="runyard alert", timeout=10)
@@ -182,49 +187,51 @@ class RunyardApp(App):
                     self.bell()
                     rang = True
 
-    def cycle_metric(self) -> None:
-        names = self.known_metrics()
+    # -- what the user chose ----------------------------------------------------
+    def watch_settings(self, settings: ViewSettings) -> None:
+        self.refresher.want(settings)
+
+    def on_view_wanted(self, message: ViewWanted) -> None:
+        self.settings = message.settings
+
+    def on_tags_wanted(self, message: TagsWanted) -> None:
+        self.tagged = message.tagged
+
+    def on_metric_chooser_wanted(self, _message: MetricChooserWanted) -> None:
+        """A list of the metrics the runs read so far have, to pick the METRIC
+        column's from (typing narrows it)."""
+        from .screens.metric_chooser import MetricChooser
+
+        names = self.snapshot.metric_names
         if not names:
-            self.notify("No metrics in the runs on screen", timeout=2)
+            self.notify("No metrics read yet in the runs on screen", timeout=3)
             return
-        current = self.model.metric or "loss"
-        self.model.metric = names[(names.index(current) + 1) % len(names)] \
-            if current in names else names[0]
-        self.model.cells.clear()
-        self.refresh_cells()
-        self.notify(f"Metric column: {self.model.metric}", timeout=2)
 
-    def known_metrics(self) -> list[str]:
-        from runyard.engine.summary import metric_summary
+        def chosen(name: str | None) -> None:
+            if name is not None and name != self.settings.column_metric:
+                self.settings = self.settings.with_metric(name)
+                self.notify(f"Metric column: {name}", timeout=2)
 
-        names: set[str] = set()
-        for run_id in self.visible_ids()[:10]:
-            stats, _bad = metric_summary(self.root / f"{run_id}.meta")
-            names |= set(stats)
-        return sorted(names)
+        self.push_screen(MetricChooser(names, self.settings.column_metric), chosen)
 
     # -- navigation ---------------------------------------------------------
-    def open_run(self, run_id: str) -> None:
+    def on_open_run(self, message: OpenRun) -> None:
         """The run's detail screen; what was read of the run the last few times it was
         open is kept, so opening it again reads only what was appended since."""
+        run_id = message.run_id
         reading = self.readings.pop(run_id, None)
         screen = DetailScreen(self.root, run_id, reading)
         self.readings[run_id] = screen.reading
         while len(self.readings) > KEEP_READINGS:
             self.readings.pop(next(iter(self.readings)))
-        self.refresher.gap = DETAIL_GAP
+        self.refresher.gap = screen.REFRESH_GAP
         self.push_screen(screen)
         self.update_watches()
 
     def current_run_id(self) -> str | None:
         """The run the user looks at: the detail screen's, or the one under the cursor."""
-        screen = self.screen
-        if isinstance(screen, DetailScreen):
-            return screen.run_id
-        if isinstance(screen, RunsScreen):
-            with contextlib.suppress(NoMatches):
-                return screen.table.current_id()
-        return None
+        current = getattr(self.screen, "current_run_id", None)
+        return current() if current is not None else None
 
     def action_copy(self, what: str) -> None:
         """The run's id (or its folder's path) to the user's own clipboard, through the
@@ -255,17 +262,15 @@ class RunyardApp(App):
         self.push_screen(HelpScreen(screens))
 
     # -- control --------------------------------------------------------------
-    def control(self, verb: str, run_ids: list[str]) -> None:
+    def on_control_runs(self, message: ControlRuns) -> None:
+        run_ids = message.run_ids
         if not run_ids:
             self.notify("No run selected", severity="warning", timeout=2)
             return
-        self.run_control(verb, list(run_ids))
-
-    def confirm_close(self, run_ids: list[str]) -> None:
-        if not run_ids:
-            self.notify("No run selected", severity="warning", timeout=2)
+        if message.verb != "close":
+            self.run_control(message.verb, run_ids)
             return
-        infos = [self.model.runs[i] for i in run_ids if i in self.model.runs]
+        infos = [self.snapshot.runs[i] for i in run_ids if i in self.snapshot.runs]
         if not infos:
             self.notify("No run selected", severity="warning", timeout=2)
             return
@@ -298,7 +303,7 @@ class RunyardApp(App):
         self.notify(message.text, severity="error" if message.error else "information",
                     timeout=4)
 
-    def open_start_form(self) -> None:
+    def on_start_wanted(self, _message: StartWanted) -> None:
         from runyard.engine.project import operation_names
         from runyard.engine.root import find_project_file
 

@@ -10,6 +10,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from runyard.engine import load_run
 from runyard.engine.errors import RunyardError
@@ -18,20 +19,14 @@ from runyard.engine.meta import parse_iso
 from runyard.engine.store import RunInfo, load_runs, run_ids
 from runyard.engine.tail import RecentValues
 
-from .filter_query import (
-    FilterError,
-    Query,
-    Subject,
-    evaluate,
-    folder_of,
-    metrics_of,
-    parse,
-    uses_cells,
-)
+from .filter_query import Subject, evaluate, folder_of, uses_cells
+from .state import SORT_KEYS, Snapshot, ViewSettings
+
+__all__ = ["SORT_KEYS", "Cell", "RunsModel"]
 
 ACTIVE = ("running", "paused")
 WATCHED = ("running", "paused", "created")  # a created run may start at any moment
-SORT_KEYS = ("created", "name", "status", "folder", "started", "duration", "progress")
+MAX_NAMES = 1000  # metric names offered by the metric chooser
 FIRST_PAGE = 200  # runs read before the first screen; more than a screen holds
 LOAD_BATCH = 5000  # runs read at a time behind it
 
@@ -72,15 +67,14 @@ def subject(info: RunInfo, cell: "Cell | None") -> Subject:
 
 
 class RunsModel:
+    """A root's runs, read and kept up to date by one thread (the dashboard's refresh
+    thread), which alone changes it and hands the UI ``snapshot()`` values."""
+
     def __init__(self, root: Path):
         self.root = root
         self.runs: dict[str, RunInfo] = {}
         self.view: list[str] = []
-        self.filter_text = ""  # as the user typed it; always a valid filter
-        self.query = Query()  # filter_text, parsed
-        self.sort_key = "created"
-        self.reverse = True  # newest first
-        self.metric: str | None = None
+        self.settings = ViewSettings()
         self.grouped: set[str] = set()  # step runs shown under their flow run
         self._active: set[str] = set()   # kept up to date as runs are (re)read
         self._root_mtime: int | None = None
@@ -88,6 +82,11 @@ class RunsModel:
         self.error: str | None = None
         self.pending: list[str] = []  # ids not read yet, oldest first
         self.total = 0  # runs in the root at the first read
+        self.metric_names: set[str] = set()  # seen in the cells read, up to MAX_NAMES
+        self._published: Snapshot | None = None
+        self._runs_changed = self._cells_changed = True  # since the last snapshot
+        self._view_changed = True
+        self._folder: tuple = ()  # (the folder filtered by, its details) last read
 
     # -- reading ---------------------------------------------------------
     def load_all(self) -> None:
@@ -110,6 +109,7 @@ class RunsModel:
         self.pending = ids[: len(ids) - len(first)]
         self.total = len(ids)
         self.runs = {info.id: info for info in load_runs(self.root, first)}
+        self._runs_changed = True
         self._active = {i for i, info in self.runs.items() if info.status in WATCHED}
         self.apply_view()
 
@@ -118,11 +118,10 @@ class RunsModel:
         count = count or LOAD_BATCH
         batch, self.pending = self.pending[-count:], self.pending[:-count]
         infos = load_runs(self.root, reversed(batch))
-        runs = dict(self.runs)  # copy, change, swap: the UI thread may be iterating
         for info in infos:
-            runs[info.id] = info
+            self.runs[info.id] = info
             self._note(info)
-        self.runs = runs
+        self._runs_changed = True
         return {info.id for info in infos}
 
     def loading(self) -> str:
@@ -161,17 +160,14 @@ class RunsModel:
         known = set(self.runs)
         if ids == known:
             return set()
-        # Copy, change, then swap: the UI thread may be iterating the old dicts (a
-        # dict that grows or shrinks under an iteration raises RuntimeError).
-        runs, cells = dict(self.runs), dict(self.cells)
         for run_id in known - ids:
-            del runs[run_id]
-            cells.pop(run_id, None)
+            del self.runs[run_id]
+            self.cells.pop(run_id, None)
             self._active.discard(run_id)
         for run_id in ids - known:
-            runs[run_id] = load_run(self.root, run_id)
-            self._note(runs[run_id])
-        self.runs, self.cells = runs, cells
+            self.runs[run_id] = load_run(self.root, run_id)
+            self._note(self.runs[run_id])
+        self._runs_changed = self._cells_changed = True
         return ids ^ known
 
     def reload(self, run_ids_: set[str]) -> set[str]:
@@ -185,10 +181,8 @@ class RunsModel:
             if old is None or old.attrs != info.attrs or old.status != info.status or \
                     old.error != info.error:
                 changed.add(run_id)
-            if old is None:  # a new key: copy and swap, as in rescan()
-                self.runs = {**self.runs, run_id: info}
-            else:
-                self.runs[run_id] = info
+            self.runs[run_id] = info
+            self._runs_changed = True
             self._note(info)
         return changed
 
@@ -201,33 +195,26 @@ class RunsModel:
         return self.rescan() | self.reload(set(self.active()))
 
     # -- the view ----------------------------------------------------------
-    def set_filter(self, text: str) -> bool:
-        """Filter by ``text`` (not yet applied: see apply_view); whether the metric
-        column switched to the metric it compares. A filter that cannot be understood
-        raises FilterError and the one before stays."""
-        query = parse(text)
-        metrics = metrics_of(query)
-        if len(metrics) > 1:
-            raise FilterError("metric: compares one metric at a time (the METRIC "
-                              f"column's), not {', '.join(sorted(metrics))}")
-        self.filter_text, self.query = text.strip(), query
-        if metrics and metrics != {self.metric or "loss"}:
-            self.metric = metrics.pop()
-            self.cells.clear()
-            return True
-        return False
+    def set_settings(self, settings: ViewSettings) -> None:
+        """Another filter, sort or metric column (not yet applied: see apply_view);
+        the cells go when their metric does."""
+        if settings.column_metric != self.settings.column_metric:
+            self.cells = {}
+            self._cells_changed = True
+        self.settings = settings
 
     def uses_cells(self) -> bool:
         """Whether the filter needs every run's cells, not only those on screen."""
-        return uses_cells(self.query)
+        return uses_cells(self.settings.query)
 
     def apply_view(self) -> None:
-        query, cells = self.query, self.cells
+        query, cells = self.settings.query, self.cells
         ids = [i for i, info in self.runs.items()
                if evaluate(query, subject(info, cells.get(i)))] \
             if query.alternatives else list(self.runs)
-        ids.sort(key=lambda i: self._sort_value(self.runs[i]), reverse=self.reverse)
+        ids.sort(key=lambda i: self._sort_value(self.runs[i]), reverse=self.settings.reverse)
         self.view, self.grouped = self._grouped(ids)
+        self._view_changed = True
 
     def _grouped(self, ids: list[str]) -> tuple[list[str], set[str]]:
         """A flow run's steps right under it, in the flow's order (a step whose flow
@@ -256,7 +243,7 @@ class RunsModel:
         return view, {i for steps in children.values() for i in steps}
 
     def _sort_value(self, info: RunInfo):
-        key = self.sort_key
+        key = self.settings.sort_key
         if key == "created":
             return info.id
         if key == "duration":
@@ -276,17 +263,8 @@ class RunsModel:
             counts[info.status] = counts.get(info.status, 0) + 1
         return counts
 
-    def folders(self) -> list[tuple[str, int]]:
-        counts: dict[str, int] = {}
-        for info in self.runs.values():
-            parts = info.folder.strip("/").split("/") if info.folder != "/" else []
-            for depth in range(len(parts) + 1):
-                folder = "/" + "/".join(parts[:depth])
-                counts[folder] = counts.get(folder, 0) + 1
-        return sorted(counts.items())
-
     def folder_filter(self) -> str | None:
-        return folder_of(self.query)
+        return folder_of(self.settings.query)
 
     def folder_info(self) -> dict | None:
         folder = self.folder_filter()
@@ -296,6 +274,31 @@ class RunsModel:
             return folder_details(self.root, folder)
         except ValueError:
             return None
+
+    # -- what the UI draws ----------------------------------------------------------
+    def snapshot(self, again: bool = False) -> Snapshot:
+        """The runs as they are now, as values the model will not change: the dicts
+        are copied only when they changed since the last snapshot. ``again``: read the
+        filtered folder's details again (a heartbeat re-scan), not only when the
+        folder filtered by changes."""
+        last = self._published
+        if last is None or self._runs_changed:
+            runs, counts = MappingProxyType(dict(self.runs)), MappingProxyType(self.counts())
+        else:
+            runs, counts = last.runs, last.counts
+        cells = MappingProxyType(dict(self.cells)) if last is None or self._cells_changed \
+            else last.cells
+        view = tuple(self.view) if last is None or self._view_changed else last.view
+        folder = self.folder_filter()
+        if again or not self._folder or self._folder[0] != folder:
+            self._folder = (folder, self.folder_info())
+        self._runs_changed = self._cells_changed = self._view_changed = False
+        self._published = Snapshot(
+            settings=self.settings, runs=runs, view=view, grouped=frozenset(self.grouped),
+            cells=cells, counts=counts, active=frozenset(self._active),
+            loading=self.loading(), error=self.error, folder_info=self._folder[1],
+            metric_names=tuple(sorted(self.metric_names)), ready=True)
+        return self._published
 
     # -- cells ----------------------------------------------------------
     def cell(self, run_id: str) -> Cell:
@@ -315,7 +318,7 @@ class RunsModel:
         cell = Cell(stamp=stamp)
         metrics, alerts = _split_stamp(stamp)
         before = _split_stamp(old.stamp) if old is not None else None
-        metric = self.metric or "loss"
+        metric = self.settings.column_metric
         same_metric = old is not None and old.recent is not None and \
             old.recent.metric == metric  # the metric column may have switched meanwhile
         cell.recent = old.recent if same_metric else RecentValues(meta, metric)
@@ -330,8 +333,22 @@ class RunsModel:
         else:
             cell.critical = critical_alerts(meta)
         self.cells[run_id] = cell
+        self._cells_changed = True
+        if len(self.metric_names) < MAX_NAMES:
+            self.metric_names |= cell.recent.names
         return old is None or (old.last, old.trend, old.critical) != \
             (cell.last, cell.trend, cell.critical)
+
+
+def folder_counts(runs) -> list[tuple[str, int]]:
+    """Every folder of these runs, with the runs in it and under it."""
+    counts: dict[str, int] = {}
+    for info in runs.values():
+        parts = info.folder.strip("/").split("/") if info.folder != "/" else []
+        for depth in range(len(parts) + 1):
+            folder = "/" + "/".join(parts[:depth])
+            counts[folder] = counts.get(folder, 0) + 1
+    return sorted(counts.items())
 
 
 def _split_stamp(stamp: tuple) -> tuple[tuple, tuple]:

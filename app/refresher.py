@@ -1,5 +1,10 @@
 """The dashboard's refresh thread: re-reads what changed, at most five times a second.
 
+It owns the runs model: it alone reads the root into it and changes it, and after
+each refresh it posts a ``Snapshot`` (state.py) for the screens to draw from. The
+UI asks for another filter, sort or metric column with ``want``; the thread applies
+it at once (no gap to wait out) and posts the snapshot that results.
+
 One long-lived thread instead of a worker per refresh: a refresh costs the
 files it reads and one message to the screens, not a worker's start, its state
 messages and a timer to space it from the next. The thread wakes when the
@@ -20,6 +25,7 @@ from runyard.engine.series import series_kind
 
 from .messages import ModelRefreshed
 from .model import RunsModel
+from .state import ViewSettings
 from .watch import RootWatcher
 
 RESCAN_EVERY = 3.0
@@ -47,6 +53,8 @@ class Refresher:
         self.visible: list[str] = []  # the ids on screen, set by the UI thread
         self.count = 0  # refreshes done
         self.gap = MIN_REFRESH_GAP  # the least time between two refreshes, set by the UI
+        self._wanted: ViewSettings | None = None  # settings the UI asked for, not applied
+        self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="runyard-refresh",
@@ -65,33 +73,65 @@ class Refresher:
         """Refresh soon (the watcher saw changes, or other rows came on screen)."""
         self._wake.set()
 
+    def want(self, settings: ViewSettings) -> None:
+        """List the runs with these settings (from the UI thread): applied at once."""
+        with self._lock:
+            self._wanted = settings
+        self._wake.set()
+
+    def _take_wanted(self) -> ViewSettings | None:
+        with self._lock:
+            wanted, self._wanted = self._wanted, None
+        return wanted
+
+    def _first(self) -> None:
+        """The newest runs, read before anything else: the first screen's."""
+        try:
+            self.model.load_first()
+        except Exception as exc:  # shown; the heartbeat re-scan tries again
+            self.post(RefreshFailed(exc))
+        self.model.apply_view()
+        self.post(ModelRefreshed(self.model.snapshot(), None, set()))
+
     def _loop(self) -> None:
+        self._first()
         last = 0.0
         next_rescan = time.monotonic() + RESCAN_EVERY
         while not self._stop.is_set():
             self._wake.wait(max(0.0, next_rescan - time.monotonic()))
-            if self._stop.wait(max(0.0, last + self.gap - time.monotonic())):
+            wanted = self._take_wanted()
+            if wanted is None and \
+                    self._stop.wait(max(0.0, last + self.gap - time.monotonic())):
+                return
+            if self._stop.is_set():
                 return
             self._wake.clear()
+            wanted = self._take_wanted() or wanted
             rescan = time.monotonic() >= next_rescan
             paths = self.watcher.take()
             try:
+                if wanted is not None:
+                    self.model.set_settings(wanted)
+                    self.model.apply_view()
                 changed, redraw = refresh(self.model, paths, rescan, list(self.visible))
                 if self.model.pending:  # the runs the first screen did not read, behind it
                     changed |= self.model.load_more()
                     self.model.apply_view()
                     self._wake.set()  # the next batch after this refresh, not after a wait
+                snapshot = self.model.snapshot(again=rescan)
             except Exception as exc:  # shown; the next refresh tries again
                 self.post(RefreshFailed(exc))
-                changed, redraw = None, set()
+                changed, redraw, snapshot = None, set(), None
             now = time.monotonic()
             if changed or redraw or self.model.pending:
                 last = now  # a refresh that drew nothing (a heartbeat) delays no other
             if rescan:
                 next_rescan = now + RESCAN_EVERY
             self.count += 1
-            if changed is not None:
-                self.post(ModelRefreshed(changed, paths, redraw, rescan))
+            if snapshot is not None:
+                # new settings: the whole table again (changed None), as with a new view
+                self.post(ModelRefreshed(snapshot, None if wanted else changed, paths,
+                                         redraw, rescan))
 
 
 def refresh(model: RunsModel, paths: set[str], rescan: bool, visible: list[str]

@@ -149,6 +149,7 @@ class RecentValues:
         self.window = window
         self.readers: dict[str, SeriesReader] = {}
         self.found: list[tuple[float, float]] = []  # (ts, value), the last ``count``
+        self.names: set[str] = set()  # every metric seen in what was read (up to 1,000)
 
     def update(self) -> list[float]:
         """Read what is new; the last values, oldest first (non-finite ones too)."""
@@ -164,6 +165,8 @@ class RecentValues:
                 reader = self.readers[name] = SeriesReader(self.meta_dir / name, "metrics")
             for records, _bad in reader.chunks(self.window if first else None):
                 for record in records:
+                    if len(self.names) < 1000:
+                        self.names.update(record["v"])
                     value = record["v"].get(self.metric)
                     if isinstance(value, int | float):
                         self.found.append((record.get("ts", 0.0), as_float(value)))

@@ -36,7 +36,7 @@ async def shoot(root: Path, name: str, keys: list[str], size: tuple[int, int]) -
     app = RunyardApp(root)
     async with app.run_test(size=size) as pilot:
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and len(app.model.cells) < len(app.model.runs):
+        while time.monotonic() < deadline and len(app.snapshot.cells) < len(app.snapshot.runs):
             await pilot.pause(0.1)
         for key in keys:
             await pilot.press(key)

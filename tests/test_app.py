@@ -40,11 +40,11 @@ def names(app: RunyardApp) -> list[str]:
     before the runs screen is composed: a key pressed before that has no table)."""
     if not app.screen.query("RunsTable"):
         return []
-    return [app.model.runs[i].name for i in app.model.view]
+    return [app.snapshot.runs[i].name for i in app.snapshot.view]
 
 
 def status_of(app: RunyardApp, name: str) -> str | None:
-    for info in app.model.runs.values():
+    for info in app.snapshot.runs.values():
         if info.name == name:
             return info.status
     return None
@@ -119,7 +119,7 @@ async def test_keys_start_pause_resume_and_close_a_real_run(app_root, tmp_path,
         await pilot.press(*"slow.py", "tab", *"a.txt", "tab", "1", "tab", *"keyed")
         await pilot.press("enter")
         assert await until(pilot, lambda: status_of(app, "keyed") == "running", 20)
-        run_id = next(i for i, r in app.model.runs.items() if r.name == "keyed")
+        run_id = next(i for i, r in app.snapshot.runs.items() if r.name == "keyed")
         assert load_run(app_root, run_id).status == "running"
         await pilot.press("p")
         assert await until(pilot, lambda: status_of(app, "keyed") == "paused")
@@ -151,7 +151,7 @@ async def test_the_start_form_can_save_an_operation_keeping_comments(app_root, t
         app.screen.query_one("#save-as").value = "quick"
         await pilot.press("ctrl+s")
         assert await until(pilot, lambda: any(r.name and r.status == "completed"
-                                              for r in app.model.runs.values()), 20)
+                                              for r in app.snapshot.runs.values()), 20)
     text = (tmp_path / "runyard.toml").read_text()
     assert "# our project" in text and "# keep me" in text
     assert "[operations.quick]" in text and 'module = "quick.py"' in text
@@ -165,23 +165,25 @@ async def test_filter_sort_and_tag_several_runs(app_root):
     async with app.run_test(size=SIZE) as pilot:
         assert await until(pilot, lambda: len(names(app)) == 3)
         await pilot.press("slash", *"tag:gpu", "enter")
-        assert names(app) == ["gamma", "alpha"]
+        assert await until(pilot, lambda: names(app) == ["gamma", "alpha"])
         assert app.screen.table.has_focus  # enter gives the keys back to the table
         await pilot.press("slash", "ctrl+u", *"folder:/gpu/big", "enter")
-        assert names(app) == ["gamma"]
+        assert await until(pilot, lambda: names(app) == ["gamma"])
         await pilot.press("escape")
-        assert names(app) == ["gamma", "beta", "alpha"]
+        assert await until(pilot, lambda: names(app) == ["gamma", "beta", "alpha"])
         table = app.screen.table
-        assert app.model.runs[table.current_id()].name == "gamma"
+        assert app.snapshot.runs[table.current_id()].name == "gamma"
         await pilot.press("o")  # sort by name: the cursor stays on its run
-        assert app.model.sort_key == "name" and names(app) == ["alpha", "beta", "gamma"]
-        assert app.model.runs[table.current_id()].name == "gamma"
+        assert await until(pilot, lambda: app.snapshot.sort_key == "name" and
+                           names(app) == ["alpha", "beta", "gamma"])
+        assert app.snapshot.runs[table.current_id()].name == "gamma"
         await pilot.press("home", "space", "space")
-        assert len(app.screen.table.tagged) == 2
-        assert [app.model.runs[i].name for i in app.screen.table.selected_ids()] == \
+        assert await until(pilot, lambda: len(app.screen.table.tagged) == 2)
+        assert len(app.tagged) == 2  # the app's, bound into the screen and its table
+        assert [app.snapshot.runs[i].name for i in app.screen.table.selected_ids()] == \
             ["alpha", "beta"]
         await pilot.press("escape")
-        assert not app.screen.table.tagged
+        assert await until(pilot, lambda: not app.screen.table.tagged and not app.tagged)
 
 
 async def test_pause_acts_on_every_tagged_run(app_root, tmp_path):
@@ -217,12 +219,12 @@ async def test_a_corrupt_run_shows_as_unreadable_and_the_rest_works(app_root):
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
         assert await until(pilot, lambda: len(names(app)) == 3)
-        statuses = {i: app.model.runs[i].status for i in app.model.view}
+        statuses = {i: app.snapshot.runs[i].status for i in app.snapshot.view}
         assert statuses[bad.id] == "unreadable" and statuses[good.id] == "completed"
-        assert "not valid JSON" in app.model.runs[bad.id].error
-        assert "is missing" in app.model.runs["1m80zzzzzzzzzz"].error
+        assert "not valid JSON" in app.snapshot.runs[bad.id].error
+        assert "is missing" in app.snapshot.runs["1m80zzzzzzzzzz"].error
         table = app.screen.table
-        table.move_to(app.model.view.index(bad.id))
+        table.move_to(app.snapshot.view.index(bad.id))
         await pilot.press("enter")
         assert isinstance(app.screen, DetailScreen)
         title = str(app.screen.query_one("#run-title").render())
@@ -242,13 +244,13 @@ async def test_a_refresh_that_comes_while_the_runs_screen_has_no_table_draws_not
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
         assert await until(pilot, lambda: names(app) == ["first"])
-        app.push_screen(RunsScreen(app.model))
+        app.push_screen(RunsScreen("watching"))
         assert not app.screen.query("RunsTable")  # pushed, not composed yet
-        app.on_model_refreshed(ModelRefreshed({"x"}, set()))
+        app.on_model_refreshed(ModelRefreshed(app.snapshot, {"x"}, set()))
         await pilot.pause()
-        assert names(app) == ["first"] and app.screen.table.visible_ids() == app.model.view
+        assert names(app) == ["first"] and app.screen.table.visible_ids() == list(app.snapshot.view)
         await app.screen.remove_children()  # as when the app ends: widgets go first
-        app.on_model_refreshed(ModelRefreshed({"x"}, set()))
+        app.on_model_refreshed(ModelRefreshed(app.snapshot, {"x"}, set()))
         await pilot.pause()
         assert app.return_code is None
 
@@ -262,13 +264,13 @@ async def test_an_alert_turning_critical_notifies_once_and_rings(app_root):
     rings = []
     app.bell = lambda: rings.append(1)
     async with app.run_test(size=SIZE) as pilot:
-        assert await until(pilot, lambda: run.id in app.model.cells)
+        assert await until(pilot, lambda: run.id in app.snapshot.cells)
         run.log_alert("pressure", "critical")
         assert await until(pilot, lambda: any("pressure" in str(n.message)
                                               for n in app._notifications), 10)
         await pilot.pause(1.0)
         assert rings == [1]
-        assert app.model.cells[run.id].critical == ["pressure"]
+        assert app.snapshot.cells[run.id].critical == ["pressure"]
     run.close()
 
 

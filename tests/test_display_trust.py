@@ -215,26 +215,32 @@ async def test_a_part_of_a_run_that_cannot_be_read_is_named_and_the_rest_shown(a
         assert app.return_code is None
 
 
-def test_the_ui_can_read_the_model_while_a_refresh_changes_it(app_root):
-    """The refresh worker swaps in new dicts instead of growing or shrinking the ones
-    the UI thread may be iterating (which raised 'dictionary changed size')."""
+def test_the_ui_reads_snapshots_no_refresh_changes(app_root):
+    """The refresh thread alone changes the model; the UI thread draws from the
+    snapshots it publishes, which stay whole and consistent while later refreshes add
+    and remove runs (a dict that grows under an iteration raised 'dictionary changed
+    size'; a view with runs the dict no longer had drew blank rows)."""
     import shutil
 
-    from runyard.app.model import RunsModel
+    from runyard.app.model import RunsModel, folder_counts
     from runyard.engine.ids import new_run_id
 
     for _ in range(1000):
         (app_root / (new_run_id() + ".meta")).mkdir()
     model = RunsModel(app_root)
     model.load_all()
+    published = [model.snapshot()]
     errors, stop = [], threading.Event()
 
     def ui():
         while not stop.is_set():
+            snapshot = published[-1]
             try:
-                model.counts()
-                model.folders()
-            except RuntimeError as exc:
+                folder_counts(snapshot.runs)
+                assert sum(snapshot.counts.values()) == len(snapshot.runs)
+                assert set(snapshot.view) <= set(snapshot.runs)
+                assert all(snapshot.runs[i].id == i for i in snapshot.view)
+            except (RuntimeError, AssertionError, KeyError) as exc:
                 errors.append(exc)
                 return
 
@@ -249,15 +255,20 @@ def test_the_ui_can_read_the_model_while_a_refresh_changes_it(app_root):
                 path.mkdir()
             model._root_mtime = None  # as if the root's mtime moved
             model.rescan()
+            model.apply_view()
+            published.append(model.snapshot())
             for path in extra:
                 shutil.rmtree(path)
             model._root_mtime = None
-            model.rescan()
+            model.rescan()  # changes the model under the snapshot the UI may be reading
+            model.apply_view()
+            published.append(model.snapshot())
     finally:
         stop.set()
         reader.join(30)
         sys.setswitchinterval(switch)
     assert errors == []
+    assert len(published[-2].runs) == 1050 and len(published[-1].runs) == 1000
     assert len(model.runs) == 1000
 
 

@@ -43,7 +43,7 @@ async def test_the_metric_column_at_80_columns_shows_the_whole_number(app_root):
     run._writer.flush()
     app = RunyardApp(app_root)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await until(pilot, lambda: run.id in app.model.cells)
+        assert await until(pilot, lambda: run.id in app.snapshot.cells)
         await pilot.pause()
         text = "".join(segment.text for segment in app.screen.table.render_line(0))
         assert "-6.11e-5" in text, text

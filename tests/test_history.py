@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from test_app import SIZE, until
 
 from runyard.app.dashboard import RunyardApp
+from runyard.app.messages import OpenRun
 from runyard.app.screens.detail import DetailScreen
 from runyard.app.widgets.chart import MetricChart
 from runyard.app.widgets.metric_sparks import MetricSparks
@@ -121,8 +122,8 @@ async def test_a_big_run_shows_its_whole_history(app_root):
     run.close()
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.model.view == [run.id])
-        app.open_run(run.id)
+        await until(pilot, lambda: list(app.snapshot.view) == [run.id])
+        app.post_message(OpenRun(run.id))
         assert await until(pilot, lambda: isinstance(app.screen, DetailScreen) and
                            app.screen.query(MetricChart))
         screen = app.screen
@@ -140,7 +141,7 @@ async def test_a_big_run_shows_its_whole_history(app_root):
         await pilot.press("escape")
         assert await until(pilot, lambda: not isinstance(app.screen, DetailScreen))
         reading = screen.reading
-        app.open_run(run.id)
+        app.post_message(OpenRun(run.id))
         assert await until(pilot, lambda: isinstance(app.screen, DetailScreen) and
                            app.screen.query(MetricSparks))
         assert app.screen.reading is reading and reading.history is not None

@@ -10,6 +10,7 @@ from test_app import until
 from textual.css.query import NoMatches
 
 from runyard.app.dashboard import RunyardApp
+from runyard.app.messages import OpenRun
 from runyard.app.screens.detail import DetailScreen
 from runyard.engine.jsonl import append_records
 from runyard.engine.work import InstanceBook, new_record
@@ -68,14 +69,14 @@ async def test_the_dashboard_starts_and_opens_every_run_of_a_hostile_root(root):
     readable, bad = hostile_root(root)
     app = RunyardApp(root)
     async with app.run_test(size=SIZE) as pilot:
-        assert await until(pilot, lambda: len(app.model.view) == len(readable) + len(bad))
-        statuses = {i: info.status for i, info in app.model.runs.items()}
+        assert await until(pilot, lambda: len(app.snapshot.view) == len(readable) + len(bad))
+        statuses = {i: info.status for i, info in app.snapshot.runs.items()}
         assert {i: statuses[i] for i in bad} == dict.fromkeys(bad, "unreadable")
         assert {statuses[p.id] for p in readable} == {"completed"}
         for run_id, reason in bad.items():
-            assert reason in app.model.runs[run_id].error
+            assert reason in app.snapshot.runs[run_id].error
         for paths in readable:
-            app.open_run(paths.id)
+            app.post_message(OpenRun(paths.id))
             assert await until(pilot, lambda: (shown(app, "#event-log") or
                                                NO_LINES).line_count >= 5)
             await pilot.press("right_square_bracket", "right_square_bracket",
@@ -84,7 +85,7 @@ async def test_the_dashboard_starts_and_opens_every_run_of_a_hostile_root(root):
             await pilot.press("escape")
             assert await until(pilot, lambda: not isinstance(app.screen, DetailScreen))
         for run_id in bad:
-            app.open_run(run_id)
+            app.post_message(OpenRun(run_id))
             assert await until(pilot, lambda: "unreadable" in str(
                 (shown(app, "#run-title") or NO_TITLE).render()))
             await pilot.press("escape")

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runyard.app.cli import main
-from runyard.app.model import RunsModel, progress_text, step_link
+from runyard.app.model import RunsModel, folder_counts, progress_text, step_link
 from runyard.engine import list_runs
 from runyard.engine.summary import alert_definitions
 from runyard.engine.tail import RunTail, TextTail
@@ -230,10 +231,11 @@ def read_model(root: Path, ids: list[str]) -> RunsModel:
     model.rescan()
     model.reload(set(model.runs))
     for key in ("created", "name", "status", "folder", "started", "duration", "progress"):
-        model.sort_key = key
+        model.set_settings(replace(model.settings, sort_key=key))
         model.apply_view()
     model.counts()
-    model.folders()
+    folder_counts(model.runs)
+    model.snapshot(again=True)
     for run_id, info in model.runs.items():
         model.cell(run_id)
         progress_text(info)
@@ -352,7 +354,7 @@ def look():
     assert code == 0, err
     seen["ls"] = json.loads(out)
     model = RunsModel(root)
-    model.metric = "acc"
+    model.set_settings(model.settings.with_metric("acc"))
     model.load_all()
     for entry in seen["ls"]:
         run_id = entry["id"]

@@ -205,7 +205,7 @@ def model_view(root):
     for run_id in model.view:
         model.cell(run_id)
         model.cells.clear()
-        model.metric = "acc"
+        model.set_settings(model.settings.with_metric("acc"))
         model.cell(run_id)
         tail = RunTail(root / f"{run_id}.meta")
         tail.poll()

@@ -38,7 +38,7 @@ async def test_the_events_tab_scrolls_searches_and_follows_by_keyboard(app_root)
     run._writer.flush()
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
-        assert await until(pilot, lambda: len(app.model.view) == 1)
+        assert await until(pilot, lambda: len(app.snapshot.view) == 1)
         pager = await open_tab(pilot, app, "events")
         assert await until(pilot, lambda: len(pager.lines) >= 301)
         assert "following" in str(pager.border_title)
@@ -81,7 +81,7 @@ async def test_long_output_lines_scroll_sideways(app_root):
                                         for i in range(40)))
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
-        assert await until(pilot, lambda: len(app.model.view) == 1)
+        assert await until(pilot, lambda: len(app.snapshot.view) == 1)
         pager = await open_tab(pilot, app, "output")
         assert await until(pilot, lambda: any("end39" in line for line in pager.lines))
         await pilot.press("g")

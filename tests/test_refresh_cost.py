@@ -40,7 +40,7 @@ class Meter:
         def counted_line(y):
             if self.on:
                 index = table.scroll_offset.y + y
-                view = app.model.view
+                view = app.snapshot.view
                 self.lines[view[index] if index < len(view) else None] += 1
             return render_line(y)
 
@@ -53,7 +53,7 @@ async def test_an_idle_dashboard_redraws_nothing(app_root):
         new_run(app_root, f"done-{i}", end="completed")
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: len(app.model.view) == 5 and len(app.model.cells) == 5)
+        await until(pilot, lambda: len(app.snapshot.view) == 5 and len(app.snapshot.cells) == 5)
         await settled(pilot)
         meter = Meter(app)
         await pilot.pause(0.5)
@@ -79,8 +79,8 @@ async def test_a_live_run_repaints_its_own_row_only(app_root):
     run.log_metrics({"loss": 0.5})
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: len(app.model.cells) == 4 and
-                    app.model.cells[run.id].last == 0.5)  # every row's cells filled
+        await until(pilot, lambda: len(app.snapshot.cells) == 4 and
+                    app.snapshot.cells[run.id].last == 0.5)  # every row's cells filled
         await settled(pilot)
         meter = Meter(app)
         meter.on, start = True, app.refresher.count
@@ -88,7 +88,7 @@ async def test_a_live_run_repaints_its_own_row_only(app_root):
         for step in range(points):
             run.log_metrics({"loss": float(step)})
             await asyncio.sleep(0.1)  # ten points a second, as a training loop would
-        shown = await until(pilot, lambda: app.model.cells[run.id].last == points - 1)
+        shown = await until(pilot, lambda: app.snapshot.cells[run.id].last == points - 1)
         meter.on = False
         refreshes = app.refresher.count - start
     run.close()
@@ -106,13 +106,13 @@ async def test_a_new_run_above_redraws_the_table_once(app_root):
     new_run(app_root, "old", end="completed")
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: len(app.model.view) == 1 and app.model.cells)
+        await until(pilot, lambda: len(app.snapshot.view) == 1 and app.snapshot.cells)
         await settled(pilot)
         meter = Meter(app)
         meter.on = True
         new_run(app_root, "new", end="completed")
-        assert await until(pilot, lambda: len(app.model.view) == 2)
-        assert await until(pilot, lambda: min(meter.lines[i] for i in app.model.view) >= 1)
+        assert await until(pilot, lambda: len(app.snapshot.view) == 2)
+        assert await until(pilot, lambda: min(meter.lines[i] for i in app.snapshot.view) >= 1)
         meter.on = False
     assert meter.relayouts <= 1  # the table grew a row: its scroll region, laid out once
 
@@ -124,7 +124,7 @@ async def test_the_cursor_stays_on_screen_past_the_last_row(app_root):
         new_run(app_root, f"run-{i:02d}", end="completed")
     app = RunyardApp(app_root)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.model.view) == 40 and app.screen.query("RunsTable"))
+        await until(pilot, lambda: len(app.snapshot.view) == 40 and app.screen.query("RunsTable"))
         table = app.screen.table
         assert not table.show_horizontal_scrollbar  # the columns fit: nothing to scroll
         for press in range(30):
@@ -169,11 +169,11 @@ async def test_the_dashboard_fills_in_every_run_behind_its_first_page(app_root, 
     made = [new_run(app_root, f"run-{i:02d}", end="completed") for i in range(30)]
     app = RunyardApp(app_root)
     batches = []
-    load_more = app.model.load_more
-    app.model.load_more = lambda *a: batches.append(load_more(*a)) or batches[-1]
+    load_more = app.refresher.model.load_more
+    app.refresher.model.load_more = lambda *a: batches.append(load_more(*a)) or batches[-1]
     async with app.run_test(size=SIZE) as pilot:
-        assert await until(pilot, lambda: len(app.model.view) == 30)
-        assert app.model.view == [p.id for p in reversed(made)]
+        assert await until(pilot, lambda: len(app.snapshot.view) == 30)
+        assert list(app.snapshot.view) == [p.id for p in reversed(made)]
         assert [len(b) for b in batches] == [7, 7, 7, 5]  # read behind the first page
         assert await until(pilot, lambda: "30 runs: 30 completed" in
                            str(app.screen.query_one("#summary").render()))
@@ -187,7 +187,7 @@ async def test_an_idle_run_open_in_the_detail_screen_is_read_again_only_on_heart
     new_run(app_root, "idle", end="completed")
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: len(app.model.view) == 1)
+        await until(pilot, lambda: len(app.snapshot.view) == 1)
         await settled(pilot)
         await pilot.press("enter")
         screen = app.screen

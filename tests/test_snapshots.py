@@ -34,7 +34,7 @@ def sample_app(tmp_path, monkeypatch):
 async def loaded(pilot) -> None:
     app = pilot.app
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and len(app.model.cells) < len(app.model.runs):
+    while time.monotonic() < deadline and len(app.snapshot.cells) < len(app.snapshot.runs):
         await pilot.pause(0.1)
     await pilot.pause(0.5)
 

@@ -28,7 +28,9 @@ from runyard.engine.tail import SERIES, RunTail, TextTail
 from runyard.engine.work import InstanceBook
 
 from ..formatting import duration
+from ..messages import ControlRuns, ModelRefreshed, OpenRun
 from ..model import critical_alerts, progress_text
+from ..refresher import DETAIL_GAP
 from ..widgets.chart import MetricChart
 from ..widgets.metric_sparks import MetricSparks
 from ..widgets.pager import Pager
@@ -110,6 +112,7 @@ class RunRead(Message):
 
 
 class DetailScreen(Screen):
+    REFRESH_GAP = DETAIL_GAP  # the root refreshed less often: the charts redraw ~3 a second
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("p", "pause", "Pause", id="detail-pause"),
@@ -193,6 +196,20 @@ class DetailScreen(Screen):
         self.poll()
 
     # -- refreshing -----------------------------------------------------------
+    def model_refreshed(self, message: ModelRefreshed) -> None:
+        """A refresh of the root (the app hands it over while this screen shows): the
+        run's files that changed are read again; the heartbeat re-scan reads all."""
+        self.files_changed(message.paths)
+        if message.rescan:
+            self.poll()
+
+    def watched_folders(self) -> set:
+        """Watched while this screen shows: the run's folder, its logs and instances."""
+        return {self.meta_dir, self.meta_dir / "log", self.meta_dir / "instances"}
+
+    def current_run_id(self) -> str:
+        return self.run_id
+
     def files_changed(self, paths: set[str]) -> None:
         mine = str(self.meta_dir) + "/"
         changed = [p[len(mine):] for p in paths if p.startswith(mine) or p + "/" == mine]
@@ -479,7 +496,7 @@ class DetailScreen(Screen):
             return
         record = (self.info.attrs.get("flow") or {}).get("steps", {}).get(event.row_key.value)
         if record and record.get("run"):
-            self.app.open_run(record["run"])
+            self.post_message(OpenRun(record["run"]))
         else:
             self.notify(f"step {event.row_key.value} has not started yet")
 
@@ -491,13 +508,13 @@ class DetailScreen(Screen):
         self.app.pop_screen()
 
     def action_pause(self) -> None:
-        self.app.control("pause", [self.run_id])
+        self.post_message(ControlRuns("pause", [self.run_id]))
 
     def action_resume(self) -> None:
-        self.app.control("resume", [self.run_id])
+        self.post_message(ControlRuns("resume", [self.run_id]))
 
     def action_close_run(self) -> None:
-        self.app.confirm_close([self.run_id])
+        self.post_message(ControlRuns("close", [self.run_id]))
 
     def action_tab(self, delta: int) -> None:
         tabs = self.query_one("#tabs", TabbedContent)

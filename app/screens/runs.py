@@ -5,13 +5,25 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from ..filter_query import FilterError, parse
-from ..model import SORT_KEYS
+from ..messages import (
+    ControlRuns,
+    MetricChooserWanted,
+    ModelRefreshed,
+    OpenRun,
+    RowsShown,
+    StartWanted,
+    TagsWanted,
+    ViewWanted,
+)
+from ..model import folder_counts
 from ..refresher import MIN_REFRESH_GAP
 from ..safe_text import one_line
+from ..state import Snapshot
 from ..widgets.glyphs import RED
 from ..widgets.runs_table import RunsTable, TableHeader
 from ..widgets.static_text import redraw
@@ -41,11 +53,16 @@ class RunsScreen(Screen):
         Binding("escape", "clear", "Clear filter/tags", show=False, id="clear"),
     ]
 
-    def __init__(self, model):
+    REFRESH_GAP = MIN_REFRESH_GAP
+    tagged: reactive[frozenset] = reactive(frozenset, init=False)  # bound to the app's
+
+    def __init__(self, watching: str):
         super().__init__()
-        self.model = model
+        self.snapshot = Snapshot()  # what the table draws, as the last refresh left it
+        self.watching = watching  # how the root is watched, for the summary line
         self._drawn: dict[str, Text] = {}  # what each Static shows now
-        self._view: list[str] = []  # the view the table last drew in full
+        self._view: tuple = ()  # the view the table last drew in full
+        self._shown: list[str] = []  # the rows on screen last said
         self._error: str | None = None  # the model's error the summary shows
         self._resumed = False  # ScreenResume comes once as the screen is first shown
 
@@ -53,8 +70,8 @@ class RunsScreen(Screen):
         with Vertical(id="runs-body"):
             yield Static(id="summary")
             yield Static(id="folder-details")
-            yield TableHeader(self.model, id="table-header")
-            yield RunsTable(self.model, id="runs-table")
+            yield TableHeader(id="table-header")
+            yield RunsTable(id="runs-table").data_bind(RunsScreen.tagged)
             with Vertical(id="filter-box"):
                 yield Input(placeholder="filter: words, status:running tag:gpu OR -tag:x "
                             "meta:lr>=1e-3 has:k metric:loss<0.1 alert:critical  "
@@ -70,14 +87,28 @@ class RunsScreen(Screen):
 
     def on_screen_resume(self) -> None:
         """Back from another screen: the runs changed unseen meanwhile (a hidden table is
-        not redrawn on every refresh), so draw it all once."""
+        not redrawn on every refresh), so draw it all once, from the app's latest."""
         if not self._resumed:  # shown the first time: on_mount has just drawn it all
             self._resumed = True
             return
         if self.is_mounted:
-            self.app.refresher.gap = MIN_REFRESH_GAP
+            self.snapshot = getattr(self.app, "snapshot", self.snapshot)
             self.refresh_view()
-            self.app.refresh_cells()
+
+    def model_refreshed(self, message: ModelRefreshed) -> None:
+        """A refresh's snapshot (the app hands it over while this screen shows)."""
+        self.snapshot = message.snapshot
+        self.refresh_view(message.changed, message.redraw)
+
+    def watch_tagged(self) -> None:
+        if self.is_mounted:
+            self.update_summary()
+
+    def current_run_id(self) -> str | None:
+        try:
+            return self.table.current_id()
+        except NoMatches:
+            return None
 
     @property
     def table(self) -> RunsTable:
@@ -95,27 +126,35 @@ class RunsScreen(Screen):
             table = self.table
         except NoMatches:
             return
-        view = self.model.view
-        new_view = changed is None or view != self._view
+        snapshot = self.snapshot
+        header = self.query_one("#table-header", TableHeader)
+        table.snapshot = header.snapshot = snapshot
+        new_view = changed is None or snapshot.view is not self._view
         if new_view:  # (a metric: filter's view also changes as cells are read)
-            self._view = list(view)
+            self._view = snapshot.view
             table.refresh_rows()
-            self.query_one("#table-header", TableHeader).refresh()
+            header.refresh()
         else:
-            table.refresh_ids(changed | redraw | set(self.model.active()))
-        if new_view or changed or self.model.error != self._error:
+            table.refresh_ids(changed | redraw | snapshot.active)
+        if new_view or changed or snapshot.error != self._error:
             self.update_summary()
+        shown = table.visible_ids()
+        if shown != self._shown:  # the cells of the rows on screen are read
+            self._shown = shown
+            self.post_message(RowsShown(shown))
 
     def update_summary(self) -> None:
-        model = self.model
-        counts = model.counts()
+        model = self.snapshot
+        counts = model.counts
         order = ("running", "paused", "lost", "failed", "created", "terminated",
                  "completed", "unreadable")
         parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
         shown = f"{len(model.view)} of {len(model.runs)} runs" if model.filter_text \
             else f"{len(model.runs)} runs"
-        if model.pending:  # the first screen came before every run was read
-            shown = model.loading()
+        if not model.ready:
+            shown = "reading the runs"
+        elif model.loading:  # the first screen came before every run was read
+            shown = model.loading
         text = Text(shown)
         if model.filter_text:  # right after the count, so that 80 columns show it
             text.append("  filter: ")
@@ -125,13 +164,13 @@ class RunsScreen(Screen):
             text.append(":")
         text.append(f" {', '.join(parts) or 'none'}")
         self._error = model.error
-        if self.table.tagged:
-            text.append(f"  {len(self.table.tagged)} tagged", style="bold")
+        if self.tagged:
+            text.append(f"  {len(self.tagged)} tagged", style="bold")
         if model.error:
             text.append("  " + one_line(model.error, limit=200), style=RED)
-        text.append(f"  watch: {self.app.watcher.describe()}", style="dim")
+        text.append(f"  watch: {self.watching}", style="dim")
         self.show("#summary", text)
-        details = model.folder_info()
+        details = model.folder_info
         box = self.query_one("#folder-details", Static)
         if details and (details["description"] or details["tags"] or details["metadata"]):
             meta = ", ".join(f"{k}={v}" for k, v in details["metadata"].items())
@@ -163,28 +202,30 @@ class RunsScreen(Screen):
     def action_open(self) -> None:
         run_id = self.table.current_id()
         if run_id:
-            self.app.open_run(run_id)
+            self.post_message(OpenRun(run_id))
 
     def action_start(self) -> None:
-        self.app.open_start_form()
+        self.post_message(StartWanted())
 
     def action_pause(self) -> None:
-        self.app.control("pause", self.table.selected_ids())
+        self.post_message(ControlRuns("pause", self.table.selected_ids()))
 
     def action_resume(self) -> None:
-        self.app.control("resume", self.table.selected_ids())
+        self.post_message(ControlRuns("resume", self.table.selected_ids()))
 
     def action_close_run(self) -> None:
-        self.app.confirm_close(self.table.selected_ids())
+        self.post_message(ControlRuns("close", self.table.selected_ids()))
 
     def action_tag(self) -> None:
-        self.table.toggle_tag()
-        self.update_summary()
+        current = self.table.current_id()
+        if current:
+            self.post_message(TagsWanted(self.tagged ^ {current}))
+            self.table.action_cursor(1)
 
     def action_filter(self) -> None:
         self.query_one("#filter-box").display = True
         box = self.query_one("#filter-input", Input)
-        box.value = self.model.filter_text
+        box.value = self.snapshot.filter_text
         box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -217,28 +258,25 @@ class RunsScreen(Screen):
     def set_filter(self, text: str) -> bool:
         """Filter by ``text``, or, if it cannot be understood, say why under the input
         and keep the filter before it; whether it was applied."""
+        settings = self.snapshot.settings
         try:
-            switched = self.model.set_filter(text)
+            wanted = settings.filtered(text)
         except FilterError as exc:
             self.show_filter_error(str(exc))
             return False
-        self.model.apply_view()
-        self.refresh_view()
-        self.app.refresh_cells()
-        if switched:
-            self.notify(f"Metric column: {one_line(self.model.metric, limit=60)} "
+        self.post_message(ViewWanted(wanted))
+        if wanted.column_metric != settings.column_metric:
+            self.notify(f"Metric column: {one_line(wanted.column_metric, limit=60)} "
                         "(the filter compares it)", timeout=3)
         return True
 
     def action_clear(self) -> None:
         if self.query_one("#filter-box").display:
             self.close_filter_box()
-        if self.model.filter_text:
+        if self.snapshot.filter_text:
             self.set_filter("")
-        elif self.table.tagged:
-            self.table.tagged.clear()
-            self.table.refresh()
-            self.update_summary()
+        elif self.tagged:
+            self.post_message(TagsWanted(frozenset()))
 
     def on_key(self, event) -> None:
         box = self.query_one("#filter-input", Input)
@@ -248,20 +286,12 @@ class RunsScreen(Screen):
             self.set_filter("")
 
     def action_sort(self) -> None:
-        keys = list(SORT_KEYS)
-        self.model.sort_key = keys[(keys.index(self.model.sort_key) + 1) % len(keys)]
-        self.model.reverse = self.model.sort_key in ("created", "started", "duration",
-                                                     "progress")
-        self.model.apply_view()
-        self.refresh_view()
-        self.app.refresh_cells()
-        self.notify(f"Sorted by {self.model.sort_key}", timeout=2)
+        wanted = self.snapshot.settings.sorted_by_next()
+        self.post_message(ViewWanted(wanted))
+        self.notify(f"Sorted by {wanted.sort_key}", timeout=2)
 
     def action_reverse(self) -> None:
-        self.model.reverse = not self.model.reverse
-        self.model.apply_view()
-        self.refresh_view()
-        self.app.refresh_cells()
+        self.post_message(ViewWanted(self.snapshot.settings.reversed()))
 
     def action_folders(self) -> None:
         from .folders import FolderScreen
@@ -269,7 +299,7 @@ class RunsScreen(Screen):
         def chosen(folder: str | None) -> None:
             if folder is None:
                 return
-            words = [w for w in self.model.filter_text.split()
+            words = [w for w in self.snapshot.filter_text.split()
                      if not w.startswith("folder:")]
             if folder != "/":
                 words.append(f'folder:"{folder}"' if '"' not in folder
@@ -282,10 +312,13 @@ class RunsScreen(Screen):
                 text = words[-1] if folder != "/" else ""
             self.set_filter(text)
 
-        self.app.push_screen(FolderScreen(self.model.folders()), chosen)
+        self.app.push_screen(FolderScreen(folder_counts(self.snapshot.runs)), chosen)
 
     def action_metric(self) -> None:
-        self.app.cycle_metric()
+        self.post_message(MetricChooserWanted())
 
     def on_runs_table_highlighted(self, _message) -> None:
-        self.app.refresh_cells()
+        shown = self.table.visible_ids()
+        if shown != self._shown:  # scrolled: the new rows' cells are wanted
+            self._shown = shown
+            self.post_message(RowsShown(shown))

@@ -18,8 +18,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..formatting import duration, short_time
-from ..model import RunsModel, progress_text, step_link
+from ..model import progress_text, step_link
 from ..safe_text import one_line
+from ..state import Snapshot
 from . import glyphs
 from .glyphs import GREEN, RED, YELLOW, fit_number, sparkline, status_symbol
 
@@ -81,10 +82,11 @@ class RunsTable(ScrollView, can_focus=True):
             super().__init__()
             self.run_id = run_id
 
-    def __init__(self, model: RunsModel, **kwargs):
+    tagged: reactive[frozenset] = reactive(frozenset, init=False)  # the screen's
+
+    def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.model = model
-        self.tagged: set[str] = set()
+        self.snapshot = Snapshot()  # set by the screen before each redraw
         self._shown: tuple = ()
         # The run under the cursor, by id. The view can change under the cursor at
         # any refresh (a run started above it, another sort or filter); an action
@@ -94,7 +96,7 @@ class RunsTable(ScrollView, can_focus=True):
     # -- data ----------------------------------------------------------------
     def refresh_rows(self, keep: str | None = None) -> None:
         """The view changed: resize, keep the cursor on the same run if it is there."""
-        view = self.model.view
+        view = self.snapshot.view
         if keep is not None:
             self._current = keep
         self.virtual_size = Size(0, len(view))  # as wide as it is: columns are laid out to fit
@@ -114,12 +116,12 @@ class RunsTable(ScrollView, can_focus=True):
         if not run_ids:
             return
         top = self.scroll_offset.y
-        for y, run_id in enumerate(self.model.view[top: top + self.rows_shown()]):
+        for y, run_id in enumerate(self.snapshot.view[top: top + self.rows_shown()]):
             if run_id in run_ids:
                 self.refresh_line(top + y)  # a line of the view, not of the screen
 
     def _index(self, run_id: str | None) -> int | None:
-        view = self.model.view
+        view = self.snapshot.view
         if run_id is None:
             return None
         if 0 <= self.cursor < len(view) and view[self.cursor] == run_id:
@@ -133,25 +135,27 @@ class RunsTable(ScrollView, can_focus=True):
         """The run under the cursor, if it is still in the view (before the user or a
         refresh chose one: the top row)."""
         if self._current is None:
-            view = self.model.view
+            view = self.snapshot.view
             return view[min(self.cursor, len(view) - 1)] if view else None
         return self._current if self._index(self._current) is not None else None
 
     def visible_ids(self) -> list[str]:
         top = self.scroll_offset.y
-        return self.model.view[top: top + self.rows_shown()]
+        return list(self.snapshot.view[top: top + self.rows_shown()])
 
     def selected_ids(self) -> list[str]:
         """The tagged runs, or the one under the cursor."""
-        tagged = [i for i in self.model.view if i in self.tagged]
+        tagged = [i for i in self.snapshot.view if i in self.tagged]
         current = self.current_id()
         return tagged or ([current] if current else [])
 
-    def toggle_tag(self) -> None:
-        current = self.current_id()
-        if current:
-            self.tagged ^= {current}
-            self.action_cursor(1)
+    def watch_tagged(self, old: frozenset, new: frozenset) -> None:
+        """Repaint the rows whose mark changed (all of them when many did)."""
+        changed = old ^ new
+        if len(changed) > 50:
+            self.refresh()
+        else:
+            self.refresh_ids(set(changed))
 
     # -- moving ----------------------------------------------------------------
     def watch_cursor(self, old: int, cursor: int) -> None:
@@ -173,7 +177,7 @@ class RunsTable(ScrollView, can_focus=True):
 
     def move_to(self, index: int) -> None:
         """Put the cursor on row ``index`` of the view (clamped)."""
-        view = self.model.view
+        view = self.snapshot.view
         if not view:
             return
         index = max(0, min(len(view) - 1, index))
@@ -188,21 +192,21 @@ class RunsTable(ScrollView, can_focus=True):
         self.action_cursor(direction * max(1, self.rows_shown() - 1))
 
     def action_jump(self, where: int) -> None:
-        self.move_to(where if where >= 0 else len(self.model.view) - 1)
+        self.move_to(where if where >= 0 else len(self.snapshot.view) - 1)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(0, len(self.model.view))
+        self.virtual_size = Size(0, len(self.snapshot.view))
 
     # -- drawing ---------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
-        view = self.model.view
+        view = self.snapshot.view
         width = self.scrollable_content_region.width  # the scrollbar's columns are not ours
         blank = Style()  # a blank line needs a style, even an empty one (NO_COLOR filters it)
         if index >= len(view):
             return Strip.blank(width, blank)
         run_id = view[index]
-        info = self.model.runs.get(run_id)
+        info = self.snapshot.runs.get(run_id)
         if info is None:
             return Strip.blank(width, blank)
         selected = run_id == (self._current or self.current_id())
@@ -226,7 +230,7 @@ class RunsTable(ScrollView, can_focus=True):
             _symbol, style = status_symbol(info.status)
             return info.status, Style.parse(style) if style else Style()
         if key == "name":
-            if run_id in self.model.grouped:  # a step, under its flow run
+            if run_id in self.snapshot.grouped:  # a step, under its flow run
                 branch = "└ " if glyphs.UNICODE else "- "
                 return branch + str(step_link(info).get("alias")), Style()
             return info.name or info.id, Style(bold=True)
@@ -241,7 +245,7 @@ class RunsTable(ScrollView, can_focus=True):
             return (started[5:] if len(started) > 5 else started), Style(dim=True)
         if key == "duration":
             return duration(info.duration()), Style()
-        cell = self.model.cells.get(run_id)
+        cell = self.snapshot.cells.get(run_id)
         if cell is None:
             return "", Style()
         if key == "metric":
@@ -263,9 +267,9 @@ class TableHeader(ScrollView):
     TableHeader { height: 1; background: $panel; }
     """
 
-    def __init__(self, model: RunsModel, **kwargs):
+    def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.model = model
+        self.snapshot = Snapshot()  # set by the screen before each redraw
         self.table: RunsTable | None = None  # whose columns these title
 
     def render_line(self, y: int) -> Strip:
@@ -276,11 +280,11 @@ class TableHeader(ScrollView):
         segments = []
         for column, cell_width in layout(width):
             title = column.title
-            if column.key == "metric" and self.model.metric:
-                title = self.model.metric.upper()
-            if column.key == self.model.sort_key or (column.key == "duration" and
-                                                     self.model.sort_key == "duration"):
-                title += ("↓" if self.model.reverse else "↑") if glyphs.UNICODE else \
-                    ("v" if self.model.reverse else "^")
+            if column.key == "metric" and self.snapshot.metric:
+                title = self.snapshot.metric.upper()
+            if column.key == self.snapshot.sort_key or (column.key == "duration" and
+                                                     self.snapshot.sort_key == "duration"):
+                title += ("↓" if self.snapshot.reverse else "↑") if glyphs.UNICODE else \
+                    ("v" if self.snapshot.reverse else "^")
             segments.append(Segment(fit(title, cell_width) + " " * GAP, style))
         return Strip(segments).crop(0, width).extend_cell_length(self.size.width, style)
