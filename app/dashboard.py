@@ -220,7 +220,7 @@ class RunyardApp(App):
         open is kept, so opening it again reads only what was appended since."""
         run_id = message.run_id
         reading = self.readings.pop(run_id, None)
-        screen = DetailScreen(self.root, run_id, reading)
+        screen = DetailScreen(self.root, run_id, reading, self.snapshot.runs.get(run_id))
         self.readings[run_id] = screen.reading
         while len(self.readings) > KEEP_READINGS:
             self.readings.pop(next(iter(self.readings)))

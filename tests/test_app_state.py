@@ -71,6 +71,8 @@ async def test_the_metric_column_is_picked_from_a_list_without_reading_on_the_ui
 
 async def test_tags_are_the_apps_and_follow_their_runs(app_root):
     sweep(app_root)
+    opens = FileOpens(app_root)
+    sys.addaudithook(opens)
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
         assert await until(pilot, lambda: names(app) == ["gamma", "beta", "alpha"])
@@ -84,8 +86,12 @@ async def test_tags_are_the_apps_and_follow_their_runs(app_root):
         assert await until(pilot, lambda: names(app) == ["alpha", "beta", "gamma"])
         assert table.selected_ids() == [gamma]
         assert "1 tagged" in str(app.screen.query_one("#summary").render())
+        opens.on = True
         await pilot.press("enter")  # the detail screen of the run under the cursor (beta)
         assert await until(pilot, lambda: getattr(app.screen, "run_id", None) is not None)
+        await pilot.press(*["right_square_bracket"] * 7)  # every tab: read by workers
+        opens.on = False
+        assert opens.seen == []
         assert app.snapshot.runs[app.screen.run_id].name == "beta"
         await pilot.press("escape")
         assert await until(pilot, lambda: app.screen.query("RunsTable"))

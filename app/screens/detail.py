@@ -127,7 +127,8 @@ class DetailScreen(Screen):
         Binding("x", "axis", "Step/time axis", show=False, id="axis"),
     ]
 
-    def __init__(self, root, run_id: str, reading: RunReading | None = None):
+    def __init__(self, root, run_id: str, reading: RunReading | None = None,
+                 info=None):
         super().__init__()
         self.root = root
         self.run_id = run_id
@@ -141,7 +142,8 @@ class DetailScreen(Screen):
         self._info: tuple | None = None  # what the Info tab shows, as last read
         self._metrics_drawing = Throttle(self, self.draw_metrics)  # ~3 a second
         self.by_time = False
-        self.info = load_run(root, run_id)
+        # as the refresh thread read it; read here only for a run it has not listed yet
+        self.info = info if info is not None else load_run(root, run_id)
         self.is_flow = self.info.attrs.get("kind") == "flow"
         self.tabs = FLOW_TABS if self.is_flow else TABS
         self._polling = False
