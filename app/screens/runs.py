@@ -24,7 +24,7 @@ from ..model import folder_counts
 from ..refresher import MIN_REFRESH_GAP
 from ..safe_text import one_line
 from ..state import Snapshot
-from ..widgets.glyphs import RED
+from ..widgets.glyphs import RED, status_symbol
 from ..widgets.runs_table import RunsTable, TableHeader
 from ..widgets.static_text import redraw
 
@@ -35,6 +35,27 @@ def shortened(text: str, cells: int) -> Text:
     shown = Text(one_line(text, limit=cells + 1), style="italic")
     shown.truncate(cells, overflow="ellipsis")
     return shown
+
+
+def status_counts(counts: dict, present: list[str], room: int) -> Text:
+    """The runs of each status in ``room`` cells if it can: in words ("4 running,
+    1 paused"), else with the table's status symbols in their colours ("4▶ 1‖"),
+    which always fit the 80 columns the summary has."""
+    if not present:
+        return Text(" none")
+    words = " " + ", ".join(f"{counts[s]} {s}" for s in present)
+    if len(words) <= room:
+        text = Text()
+        for index, status in enumerate(present):
+            text.append(", " if index else " ")
+            text.append(f"{counts[status]} {status}")
+        return text
+    text = Text()
+    for status in present:
+        symbol, style = status_symbol(status)
+        text.append(f" {counts[status]}")
+        text.append(symbol, style=style or "")
+    return text
 
 
 class RunsScreen(Screen):
@@ -148,7 +169,7 @@ class RunsScreen(Screen):
         counts = model.counts
         order = ("running", "paused", "lost", "failed", "created", "terminated",
                  "completed", "unreadable")
-        parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
+        present = [s for s in order if counts.get(s)]
         shown = f"{len(model.view)} of {len(model.runs)} runs" if model.filter_text \
             else f"{len(model.runs)} runs"
         if not model.ready:
@@ -162,13 +183,22 @@ class RunsScreen(Screen):
             text.append(";")
         else:
             text.append(":")
-        text.append(f" {', '.join(parts) or 'none'}")
         self._error = model.error
+        tail = Text()
         if self.tagged:
-            text.append(f"  {len(self.tagged)} tagged", style="bold")
-        if model.error:
-            text.append("  " + one_line(model.error, limit=200), style=RED)
-        text.append(f"  watch: {self.watching}", style="dim")
+            tail.append(f"  {len(self.tagged)} tagged", style="bold")
+        watch = Text(f"  watch: {self.watching}", style="dim")
+        room = self._width() - 2 - text.cell_len - tail.cell_len - watch.cell_len
+        if model.error:  # said before the counts are: at least its first 30 cells
+            error = shortened(model.error, max(30, room - 8 * len(present)))
+            error.stylize(RED)
+            error.style = ""
+            tail.append("  ")
+            tail.append_text(error)
+            room -= 2 + error.cell_len
+        text.append_text(status_counts(counts, present, room))
+        text.append_text(tail)
+        text.append_text(watch)
         self.show("#summary", text)
         details = model.folder_info
         box = self.query_one("#folder-details", Static)
@@ -185,11 +215,13 @@ class RunsScreen(Screen):
         if box.display != shown:
             box.display = shown
 
+    def _width(self) -> int:
+        return self.size.width or self.app.size.width
+
     def _filter_room(self, shown: str) -> int:
         """Cells the filter may take on the summary line: what the screen's width
         leaves beside the count and a few status counts (30 cells at 80 columns)."""
-        width = self.size.width or self.app.size.width
-        return max(12, min(200, width - 2 - len(shown) - len("  filter: ") - 24))
+        return max(12, min(200, self._width() - 2 - len(shown) - len("  filter: ") - 24))
 
     def show(self, selector: str, text: Text) -> None:
         """Update a Static only when its text changed (relayout only if its height may)."""
