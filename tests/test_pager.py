@@ -89,3 +89,22 @@ async def test_long_output_lines_scroll_sideways(app_root):
         await pilot.press(*["l"] * 5, "right")
         assert pager.scroll_offset.x > 0
         assert app.screen.query_one("#tabs").active == "output"  # right scrolled, no tab
+
+
+async def test_a_pager_focused_late_does_not_take_its_tab_back(app_root):
+    """Seen in tmux under load: ``]`` from the Events tab stayed on Events. Showing
+    Events focuses its pager; that focus reached the tabs as a message, and a switch
+    made before it was handled was undone by it. Keys alone choose the tab."""
+    paths = new_run(app_root, "run", end="completed")
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tab(pilot, app, "events")
+        tabs = app.screen.query_one("#tabs")
+        pager = app.screen.query_one("#event-log", Pager)
+        app.screen.set_focus(None)
+        pager.focus()  # the focus message is on its way...
+        tabs.active = "alerts"  # ...when the next key switches the tab
+        await pilot.pause()
+        await pilot.pause(0.2)
+        assert tabs.active == "alerts"
+    assert paths

@@ -32,6 +32,7 @@ from ..messages import ControlRuns, ModelRefreshed, OpenRun
 from ..model import critical_alerts, progress_text
 from ..refresher import DETAIL_GAP
 from ..widgets.chart import MetricChart
+from ..widgets.keyed_tabs import KeyedTabs
 from ..widgets.metric_sparks import MetricSparks
 from ..widgets.pager import Pager
 from ..widgets.static_text import redraw
@@ -156,7 +157,7 @@ class DetailScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="run-title")
-        with TabbedContent(id="tabs", initial=self.tabs[0]):
+        with KeyedTabs(id="tabs", initial=self.tabs[0]):
             if self.is_flow:
                 with TabPane("Steps", id="steps"):
                     yield DataTable(id="step-table", cursor_type="row")
