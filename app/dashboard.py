@@ -29,6 +29,7 @@ from .ascii_filter import AsciiFilter
 from .crash import write_crash_report
 from .formatting import run_label, runs_label
 from .messages import (
+    CompareWanted,
     ControlDone,
     ControlRuns,
     MetricChooserWanted,
@@ -228,6 +229,13 @@ class RunyardApp(App):
         self.push_screen(screen)
         self.update_watches()
 
+    def on_compare_wanted(self, message: CompareWanted) -> None:
+        from .screens.compare import CompareScreen
+
+        infos = [self.snapshot.runs[i] for i in message.run_ids if i in self.snapshot.runs]
+        self.push_screen(CompareScreen(self.root, infos))
+        self.update_watches()
+
     def current_run_id(self) -> str | None:
         """The run the user looks at: the detail screen's, or the one under the cursor."""
         current = getattr(self.screen, "current_run_id", None)
@@ -255,6 +263,8 @@ class RunyardApp(App):
     def action_help(self) -> None:
         screens = [("Everywhere", self.BINDINGS), ("Runs table", RunsScreen.BINDINGS),
                    ("Run detail", DetailScreen.BINDINGS),
+                   ("Compare", __import__("runyard.app.screens.compare",
+                                          fromlist=["CompareScreen"]).CompareScreen.BINDINGS),
                    ("Events and Output", Pager.BINDINGS),
                    ("Moving in the table", __import__(
                        "runyard.app.widgets.runs_table", fromlist=["RunsTable"])

@@ -73,5 +73,13 @@ class RowsShown(Message):
         self.run_ids = list(run_ids)
 
 
+class CompareWanted(Message):
+    """Compare these runs side by side."""
+
+    def __init__(self, run_ids: list[str]):
+        super().__init__()
+        self.run_ids = list(run_ids)
+
+
 class MetricChooserWanted(Message):
     """Offer the metrics the runs have, for the METRIC column."""

@@ -217,6 +217,24 @@ def open_run(term: Terminal, run_id: str, marks: dict) -> None:
     term.expect_gone("filter: id:")
 
 
+def compare_all(term: Terminal, ascii_only: bool) -> None:
+    """Tag every run, compare them side by side (every key shown, then only those that
+    differ), and go back with the tags cleared."""
+    term.keys("A")
+    term.expect("4 tagged")
+    term.keys("v")
+    term.expect("Comparing 4 runs")
+    term.expect("meta")  # the metadata rows are read
+    if ascii_only:
+        assert term.screen().isascii(), term.screen()
+    term.keys("d")
+    term.expect("differ, on")
+    term.keys("Escape")
+    term.expect_gone("Comparing 4 runs")
+    term.keys("Escape")
+    term.expect_gone("4 tagged")
+
+
 def test_every_dashboard_screen_shows_hostile_runs_as_text(hostile_root, tmp_path):
     root, runs, writer = hostile_root
     term = Terminal([*CLI, "dash", "--root", str(root)], tmp_path, tmux_env(),
@@ -246,6 +264,7 @@ def test_every_dashboard_screen_shows_hostile_runs_as_text(hostile_root, tmp_pat
         term.expect_gone("Close run hand-live")
         term.keys("Escape")
         term.expect_gone("filter: name:")
+        compare_all(term, ascii_only=False)
         # a notification quoting the alert's and the run's names
         writer.stdin.write("alert\n")
         writer.stdin.flush()
@@ -283,6 +302,7 @@ def test_every_screen_under_each_terminal_setting(hostile_root, tmp_path, env):
                 assert term.screen().isascii(), term.screen()
             term.keys("Escape")
             term.expect_gone(mark)
+        compare_all(term, ascii_only)
         term.keys("q")
         assert term.exit_code() == 0
         assert_clean(term)

@@ -11,6 +11,7 @@ from textual.widgets import Footer, Input, Static
 
 from ..filter_query import FilterError, parse
 from ..messages import (
+    CompareWanted,
     ControlRuns,
     MetricChooserWanted,
     ModelRefreshed,
@@ -66,6 +67,8 @@ class RunsScreen(Screen):
         Binding("r", "resume", "Resume", id="resume"),
         Binding("c", "close_run", "Close", id="close"),
         Binding("space", "tag", "Tag", id="tag"),
+        Binding("A", "tag_all", "Tag all shown", show=False, id="tag-all"),
+        Binding("v", "compare", "Compare tagged", id="compare"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
         Binding("o", "sort", "Sort", id="sort"),
         Binding("O", "reverse", "Reverse sort", show=False, id="reverse"),
@@ -253,6 +256,23 @@ class RunsScreen(Screen):
         if current:
             self.post_message(TagsWanted(self.tagged ^ {current}))
             self.table.action_cursor(1)
+
+    def action_tag_all(self) -> None:
+        """Tag every run the filter shows (all of them tagged already: untag them)."""
+        shown = frozenset(self.snapshot.view)
+        if not shown:
+            return
+        wanted = self.tagged - shown if shown <= self.tagged else self.tagged | shown
+        self.post_message(TagsWanted(wanted))
+        self.notify(f"{len(wanted)} runs tagged", timeout=2)
+
+    def action_compare(self) -> None:
+        tagged = [i for i in self.snapshot.view if i in self.tagged]
+        if len(tagged) < 2:
+            self.notify("Tag two runs or more to compare them (space tags one, A every "
+                        "run shown)", severity="warning", timeout=4)
+            return
+        self.post_message(CompareWanted(tagged))
 
     def action_filter(self) -> None:
         self.query_one("#filter-box").display = True

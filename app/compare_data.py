@@ -1,0 +1,114 @@
+"""What the compare screen shows of a few runs, read off the UI thread (no textual).
+
+Each compared run keeps a ``RunTail`` (its metrics' last values, min/max envelopes
+for the overlay charts), polled again when the run's files change; the rows of the
+side-by-side table are built from those and from the runs' listings.
+"""
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runyard.engine.store import RunInfo
+from runyard.engine.tail import RunTail
+
+from .formatting import duration, short_time
+
+BACKLOG = 8 << 20  # a metrics file's last 8 MB are read; a longer one's start is left out
+
+
+@dataclass
+class Compared:
+    """One run being compared: its listing and its series as read so far."""
+
+    info: RunInfo
+    tail: RunTail
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    def last_values(self) -> dict:
+        return {name: stats.last for name, stats in self.tail.metrics.items()}
+
+    def skipped_start(self) -> bool:
+        """Whether the tail left out the start of a metrics file (a very long run)."""
+        return bool(self.tail.skipped)
+
+
+def read_runs(root: Path, infos: list[RunInfo], known: dict[str, Compared]) -> dict:
+    """Each run's series brought up to date (``known`` ones only read on: what was
+    appended); run id -> Compared, in the order of ``infos``."""
+    found = {}
+    for info in infos:
+        compared = known.get(info.id)
+        if compared is None:
+            compared = Compared(info, RunTail(root / f"{info.id}.meta", first_backlog=BACKLOG))
+        compared.info = info
+        compared.tail.poll()
+        found[info.id] = compared
+    return found
+
+
+@dataclass
+class Row:
+    """One line of the side-by-side table: a key and each run's value, as text, and
+    whether they differ."""
+
+    key: str
+    values: list = field(default_factory=list)  # raw values, one per run (None: absent)
+    shown: list = field(default_factory=list)  # as text
+    differs: bool = False
+
+
+def _same(values: list) -> bool:
+    first = values[0]
+    for value in values[1:]:
+        if isinstance(first, float) and isinstance(value, float) and \
+                math.isnan(first) and math.isnan(value):
+            continue
+        if type(value) is not type(first) or value != first:
+            return False
+    return True
+
+
+def table_rows(runs: list[Compared], text) -> list[Row]:
+    """The listing's fields, every metadata key and every metric's last value of the
+    runs, one row each; ``text(value)`` writes a value for the screen."""
+    rows = []
+
+    def add(key: str, values: list) -> None:
+        rows.append(Row(key, values, [text(v) for v in values], not _same(values)))
+
+    infos = [r.info for r in runs]
+    add("status", [i.status for i in infos])
+    add("folder", [i.folder for i in infos])
+    add("tags", [", ".join(i.tags) for i in infos])
+    add("started", [short_time(i.attrs.get("started")) for i in infos])
+    add("duration", [duration(i.duration()) for i in infos])
+    metadata = [i.attrs.get("metadata") if isinstance(i.attrs.get("metadata"), dict)
+                else {} for i in infos]
+    for key in sorted({k for m in metadata for k in m}):
+        add(f"meta {key}", [m.get(key) for m in metadata])
+    lasts = [r.last_values() for r in runs]
+    for name in sorted({n for last in lasts for n in last}):
+        add(f"last {name}", [last.get(name) for last in lasts])
+    return rows
+
+
+def relative(value, baseline) -> str:
+    """How far ``value`` is from the baseline's, as a signed percentage ('' where that
+    means nothing: not two finite numbers, or a baseline of 0)."""
+    numbers = (int, float)
+    if not isinstance(value, numbers) or not isinstance(baseline, numbers) or \
+            isinstance(value, bool) or isinstance(baseline, bool):
+        return ""
+    try:
+        value, baseline = float(value), float(baseline)
+    except OverflowError:
+        return ""
+    if not (math.isfinite(value) and math.isfinite(baseline)) or baseline == 0 or \
+            value == baseline:
+        return ""
+    change = 100 * (value - baseline) / abs(baseline)
+    return f"{change:+.3g}%"

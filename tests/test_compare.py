@@ -1,0 +1,117 @@
+"""Compare runs (issue 12 item 2): tag a sweep by a filter, open the side-by-side table,
+see which keys differ, pin a baseline and read the others against it; a live run's
+values keep updating."""
+
+import json
+
+from test_app import SIZE, names, until
+
+from runyard.app.dashboard import RunyardApp
+from runyard.engine import Run
+
+
+def sweep(root, n: int = 4) -> list:
+    runs = []
+    for i in range(n):
+        run = Run(root=root)
+        run.config(disable_resources_metrics=True)
+        run.init(name=f"lr-{i}", metadata={"lr": 10.0 ** -(i + 1), "model": "mlp"},
+                 tags=["sweep"])
+        for step in range(5):
+            run.log_metrics({"loss": (i + 1) / (step + 1)})
+        run.close()
+        runs.append(run)
+    other = Run(root=root)
+    other.config(disable_resources_metrics=True)
+    other.init(name="unrelated")
+    other.close()
+    return runs
+
+
+def cells(app) -> dict:
+    """The side-by-side table: row key -> the runs' cells, as plain text."""
+    table = app.screen.query_one("#compare-table")
+    found = {}
+    for row in range(table.row_count):
+        values = [str(v) for v in table.get_row_at(row)]
+        found[values[0][2:]] = values[1:]
+    return found
+
+
+def headers(app) -> list[str]:
+    table = app.screen.query_one("#compare-table")
+    return [str(c.label) for c in table.columns.values()][1:]
+
+
+async def test_tag_a_sweep_by_filter_and_compare_it(app_root):
+    sweep(app_root)
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: len(names(app)) == 5)
+        await pilot.press("v")  # nothing tagged: says how
+        await pilot.press("slash", *"tag:sweep", "enter")
+        assert await until(pilot, lambda: len(names(app)) == 4)
+        await pilot.press("A")  # every run the filter shows
+        assert await until(pilot, lambda: len(app.tagged) == 4)
+        await pilot.press("v")
+        assert await until(pilot, lambda: app.screen.query("#compare-table") and
+                           "last loss" in cells(app))
+        assert headers(app) == ["lr-3", "lr-2", "lr-1", "lr-0"]
+        table = cells(app)
+        assert table["last loss"] == ["0.8", "0.6", "0.4", "0.2"]
+        assert table["meta lr"] == ["0.0001", "0.001", "0.01", "0.1"]
+        differing = [str(app.screen.query_one("#compare-table").get_row_at(r)[0])
+                     for r in range(len(table))]
+        assert "≠ meta lr" in differing and "  meta model" in differing
+        # the best run (lowest loss, lr-0, the last column) pinned as the baseline
+        await pilot.press("right", "right", "right", "right", "b")
+        assert await until(pilot, lambda: headers(app)[0] == "◆ lr-0")
+        table = cells(app)
+        assert table["last loss"] == ["0.2", "0.8 +300%", "0.6 +200%", "0.4 +100%"]
+        await pilot.press("d")  # only the keys that differ
+        assert await until(pilot, lambda: "meta model" not in cells(app))
+        assert "meta lr" in cells(app) and "status" not in cells(app)
+
+
+async def test_a_live_run_keeps_updating_in_the_comparison(app_root):
+    done = sweep(app_root, 1)
+    live = Run(root=app_root)
+    live.config(disable_resources_metrics=True)
+    live.init(name="live", metadata={"lr": 0.5})
+    live.log_metrics({"loss": 9.0})
+    app = RunyardApp(app_root)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: len(names(app)) == 3)
+            await pilot.press("space", "down", "space")  # live and lr-0 (not unrelated)
+            await pilot.press("v")
+            assert await until(pilot, lambda: app.screen.query("#compare-table") and
+                               cells(app).get("last loss") is not None)
+            assert cells(app)["last loss"] == ["9", "0.2"], cells(app)
+            live.log_metrics({"loss": 3.5})
+            assert await until(pilot, lambda: cells(app).get("last loss") == ["3.5", "0.2"])
+            assert cells(app)["status"] == ["running", "completed"]
+    finally:
+        live.close()
+    assert done
+
+
+async def test_hostile_names_and_values_are_text(app_root):
+    sweep(app_root, 1)
+    run = Run(root=app_root)
+    run.config(disable_resources_metrics=True)
+    run.init(name="evil", metadata={"k": "\x1b]0;pwned\x07[red]x"})
+    run.close()
+    meta = app_root / f"{run.id}.meta"
+    with open(meta / "metrics.jsonl", "ab") as f:  # written by hand: names the API refuses
+        f.write(json.dumps([0, 0.1, 1.0, {"[b]\x1b[2J": 1e308, "nan": "NaN"}])
+                .encode() + b"\n")
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: len(names(app)) == 3)
+        await pilot.press("space", "space", "v")
+        assert await until(pilot, lambda: app.screen.query("#compare-table") and
+                           "meta k" in cells(app))
+        table = cells(app)
+        assert table["meta k"][0] == "\\x1b]0;pwned\\x07[red]x"
+        assert "last [b]\\x1b[2J" in table
