@@ -32,6 +32,7 @@ from .safe_text import one_line, visible
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
+from .screens.new_root import NewRootScreen
 from .screens.runs import RunsScreen
 from .watch import RootWatcher, choose_mode
 from .widgets import glyphs
@@ -71,6 +72,8 @@ class RunyardApp(App):
         self.sub_title = one_line(f"{self.root}  [watch: {self.watcher.describe()}]")
         self.model.load_first()  # the newest runs: the rest are read behind the screen
         self.push_screen(RunsScreen(self.model))
+        if not self.root.exists():  # a new user's first `runyard`: offer to make it
+            self.push_screen(NewRootScreen(self.root), self.root_made)
         try:
             self.watcher.start()
         except OSError as exc:
@@ -79,6 +82,13 @@ class RunyardApp(App):
         self.update_watches()
         self.refresher.start()
         self.refresh_cells()
+
+    def root_made(self, then: str | None) -> None:
+        if then is not None:  # watched and read from now on
+            self.watcher.mark({str(self.root)})
+            self.update_watches()
+        if then == "start":
+            self.open_start_form()
 
     def on_unmount(self) -> None:
         # Refreshes first: one finishing now would post to screens being removed.
@@ -314,7 +324,7 @@ class RunyardApp(App):
             if request is not None:
                 self.start_run(request)
 
-        self.push_screen(StartScreen(names), submitted)
+        self.push_screen(StartScreen(names, self.root), submitted)
 
     @work(thread=True, exit_on_error=False, group="control")
     def start_run(self, request) -> None:

@@ -37,9 +37,10 @@ class StartScreen(ModalScreen[StartRequest | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="start-cancel"),
                 Binding("ctrl+s", "submit", "Start", id="start-submit")]
 
-    def __init__(self, operations: list[str]):
+    def __init__(self, operations: list[str], root=None):
         super().__init__()
         self.operations = operations
+        self.root = root
 
     def compose(self) -> ComposeResult:
         known = ", ".join(self.operations) if self.operations else "none in runyard.toml"
@@ -47,6 +48,10 @@ class StartScreen(ModalScreen[StartRequest | None]):
         title.append("  operations: " + one_line(known, limit=300))
         with Vertical():
             yield Label(title)
+            note = "" if self.root is None or self.root.exists() else \
+                f"The runs root {one_line(self.root, limit=200)} does not exist yet: " \
+                "Start creates it."
+            yield Label(note, id="start-note", markup=False)
             yield Input(placeholder="operation name, or module.py", id="target")
             yield Input(placeholder="instances: paths or globs, space separated (modules)",
                         id="instances")
