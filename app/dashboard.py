@@ -331,7 +331,8 @@ class RunyardApp(App):
         from .starting import start_from_request
 
         try:
-            info, saved = start_from_request(self.root, request)
+            info, saved = start_from_request(self.root, request.request,
+                                             request.save_as)
         except (RunyardError, ValueError) as exc:
             self.post_message(ControlDone(f"Not started: {exc}", error=True))
             return

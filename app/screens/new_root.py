@@ -25,6 +25,7 @@ class NewRootScreen(ModalScreen[str | None]):
     NewRootScreen { align: center middle; }
     NewRootScreen > Vertical { width: 72; max-width: 100%; height: auto;
                                border: thick $accent; background: $surface; padding: 0 1; }
+    NewRootScreen Label { width: 100%; }
     NewRootScreen #new-root-error { color: $error; }
     NewRootScreen #new-root-keys { color: $text-muted; }
     NewRootScreen Horizontal { height: auto; margin-top: 1; }
