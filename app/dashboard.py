@@ -308,7 +308,25 @@ class RunyardApp(App):
         self.notify(message.text, severity="error" if message.error else "information",
                     timeout=4)
 
-    def open_start_form(self) -> None:
+    def start_again(self, run_id: str | None) -> None:
+        """The start form filled in from what the engine recorded for ``run_id``."""
+        if run_id is None:
+            self.notify("No run to start again", timeout=2)
+        else:
+            self.read_clone(run_id)
+
+    @work(thread=True, exit_on_error=False, group="control")
+    def read_clone(self, run_id: str) -> None:
+        from .clone import CloneRefused, clone_form
+
+        try:
+            form = clone_form(self.root, run_id)
+        except CloneRefused as exc:
+            self.post_message(ControlDone(str(exc)))
+            return
+        self.call_from_thread(self.open_start_form, form)
+
+    def open_start_form(self, clone=None) -> None:
         from runyard.engine.project import operation_names
         from runyard.engine.root import find_project_file
 
@@ -324,7 +342,9 @@ class RunyardApp(App):
             if request is not None:
                 self.start_run(request)
 
-        self.push_screen(StartScreen(names, self.root), submitted)
+        filled = {} if clone is None else {"values": clone.values, "base": clone.base,
+                                           "origin": clone.label, "kept": clone.kept}
+        self.push_screen(StartScreen(names, self.root, **filled), submitted)
 
     @work(thread=True, exit_on_error=False, group="control")
     def start_run(self, request) -> None:

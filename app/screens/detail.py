@@ -115,6 +115,8 @@ class DetailScreen(Screen):
         Binding("p", "pause", "Pause", id="detail-pause"),
         Binding("r", "resume", "Resume", id="detail-resume"),
         Binding("c", "close_run", "Close", id="detail-close"),
+        Binding("S", "start_again", "Start again", show=False,
+                id="detail-start-again"),
         Binding("right_square_bracket", "tab(1)", "Next tab", key_display="]",
                 id="next-tab"),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[",
@@ -489,6 +491,9 @@ class DetailScreen(Screen):
             self.end_search()
             return
         self.app.pop_screen()
+
+    def action_start_again(self) -> None:
+        self.app.start_again(self.run_id)
 
     def action_pause(self) -> None:
         self.app.control("pause", [self.run_id])

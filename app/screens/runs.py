@@ -29,6 +29,7 @@ class RunsScreen(Screen):
     BINDINGS = [
         Binding("enter", "open", "Open", id="open"),
         Binding("s", "start", "Start", id="start"),
+        Binding("S", "start_again", "Start again", show=False, id="start-again"),
         Binding("p", "pause", "Pause", id="pause"),
         Binding("r", "resume", "Resume", id="resume"),
         Binding("c", "close_run", "Close", id="close"),
@@ -167,6 +168,9 @@ class RunsScreen(Screen):
 
     def action_start(self) -> None:
         self.app.open_start_form()
+
+    def action_start_again(self) -> None:
+        self.app.start_again(self.table.current_id())
 
     def action_pause(self) -> None:
         self.app.control("pause", self.table.selected_ids())
