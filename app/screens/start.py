@@ -57,9 +57,9 @@ class StartScreen(ModalScreen[StartRequest | None]):
     StartScreen > Vertical { width: 100; max-width: 100%; height: auto; max-height: 100%;
                              border: thick $accent; background: $surface; padding: 0 1; }
     StartScreen .row { height: 1; }
-    StartScreen .field { width: 10; }
+    StartScreen .field { width: 12; }
     StartScreen .row Input, StartScreen .row Select { width: 1fr; }
-    StartScreen .field-error { color: $error; padding-left: 10; }
+    StartScreen .field-error { color: $error; padding-left: 12; }
     StartScreen #start-note, StartScreen #start-kept { color: $text-muted; }
     StartScreen #start-status { color: $text-muted; margin-top: 1; }
     StartScreen #start-buttons { height: 1; margin-top: 1; }
@@ -101,7 +101,7 @@ class StartScreen(ModalScreen[StartRequest | None]):
             yield Label(note, id="start-note", markup=False)
             for key in FIELDS:
                 with Horizontal(classes="row"):
-                    yield Label(key, classes="field")
+                    yield Label(f"  {key}", id=f"{key}-label", classes="field")
                     if key == "executor":
                         yield Select([(e, e) for e in EXECUTORS], allow_blank=False,
                                      value=self.values.get(key) or EXECUTORS[0],
@@ -130,6 +130,13 @@ class StartScreen(ModalScreen[StartRequest | None]):
         self.query_one("#start-kept").display = bool(self.kept)
         self.query_one("#target", Input).focus()
         self.check()
+
+    def on_descendant_focus(self, _event) -> None:
+        """The focused field's name is marked '>', which shows without colour too."""
+        focused = self.focused.id if self.focused is not None else None
+        for key in FIELDS:
+            self.query_one(f"#{key}-label", Label).update(
+                f"> {key}" if key == focused else f"  {key}")
 
     # -- checking ------------------------------------------------------------
     def form_values(self) -> dict:
