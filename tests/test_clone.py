@@ -44,7 +44,7 @@ async def until_form(pilot) -> None:
     assert await until(pilot, lambda: pilot.app.screen.__class__.__name__ == "StartScreen")
 
 
-async def test_a_run_started_again_with_another_lr(app_root, engine_run, tmp_path):
+async def test_a_run_started_again_with_another_lr(app_root, engine_run, tmp_path, cli):
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
         assert await until(pilot, lambda: "first" in [r.name for r in app.model.runs.values()])
@@ -75,6 +75,12 @@ async def test_a_run_started_again_with_another_lr(app_root, engine_run, tmp_pat
     spec = json.loads((again.meta_dir / "proc" / "spec.json").read_text())
     assert (spec["workers"], spec["iterations"], spec["max_attempts"]) == (2, 2, 4)
     assert spec["instances"] == [str(tmp_path / "a.txt"), str(tmp_path / "b c.txt")]
+    shown = cli("show", new_id, "--root", app_root)
+    assert f"started from: run {engine_run.id}" in shown.out
+    assert cli("show", new_id, "--root", app_root, "--json").json()["origin"] == engine_run.id
+    from runyard.app.screens.detail_text import info_text
+
+    assert f"started from run {engine_run.id}" in info_text(again, [], []).plain
 
 
 async def test_the_detail_screen_starts_a_run_again_too(app_root, engine_run):
