@@ -1,7 +1,10 @@
 """A new user's first run in a real terminal (tmux, 80x24): ``runyard --root`` on a
 folder that does not exist yet, to a run started from the form."""
 
+import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +62,39 @@ def test_from_a_missing_root_to_a_started_run(root, tmp_path):
         assert term.exit_code() == 0
     finally:
         term.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="becoming another user needs root and setpriv")
+def test_a_root_the_user_may_not_make_says_why_in_one_line():
+    """As nobody, under a folder only root may write: the question stays, with the
+    reason under it, and nothing is made."""
+    shared = Path(tempfile.mkdtemp(prefix="runyard-perm-"))  # nobody must get in
+    try:
+        shared.chmod(0o755)
+        root = shared / "locked" / "runs"
+        root.parent.mkdir(mode=0o755)
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *CLI,
+                   "--root", str(root)]
+        term = Terminal(command, shared, {"TERM": "xterm-256color", "LANG": "C.UTF-8"},
+                        size=(80, 24))
+        try:
+            term.expect("Create it now?")
+            term.keys("Enter")
+            term.expect("Permission")
+            lines = [line.strip("█ ") for line in term.screen().splitlines()]
+            start = next(i for i, line in enumerate(lines) if "cannot create" in line)
+            error = " ".join(lines[start:lines.index("enter: create it   s: create it and "
+                                                     "start a run   esc: not now")])
+            assert error == f"cannot create runs root {root}: Permission denied: {root}", \
+                error
+            assert "Create it now?" in term.screen()  # still asking
+            assert not root.exists()
+            term.keys("Escape")
+            term.expect_gone("Create it now?")
+            term.keys("q")
+            assert term.exit_code() == 0
+        finally:
+            term.close()
+    finally:
+        shutil.rmtree(shared)
