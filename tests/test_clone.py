@@ -3,6 +3,7 @@ from what the engine recorded; the new run records the run it came from."""
 
 import json
 import os
+import shlex
 
 import pytest
 from test_app import new_run, until
@@ -148,3 +149,28 @@ async def test_a_spec_that_is_a_fifo_is_refused_at_once(app_root):
         assert await until(pilot, lambda: len(app.model.runs) == 1)
         await pilot.press("S")
         assert await until(pilot, lambda: any("cannot be read" in m for m in seen))
+
+
+async def test_a_command_run_comes_back_as_its_command(app_root, tmp_path, monkeypatch):
+    import sys
+
+    from runyard.engine.control import wait_for_end
+
+    monkeypatch.chdir(tmp_path)
+    argv = [sys.executable, "-c", "print('hello there')"]
+    first = start(app_root, RunSpec(kind="command", argv=argv), name="cmd")
+    wait_for_end(app_root, first.id, timeout=60)
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: len(app.model.runs) == 1)
+        await pilot.press("S")
+        await until_form(pilot)
+        assert field(app, "target") == "-- " + shlex.join(argv)  # as runyard run -- takes
+        assert await until(pilot, lambda: not app.screen.query_one("#go").disabled)
+        await pilot.press("ctrl+s")
+        assert await until(pilot, lambda: len(app.model.runs) == 2, 30)
+        new_id = next(i for i in app.model.runs if i != first.id)
+    again = wait_for_end(app_root, new_id, timeout=60)
+    assert again.status == "completed" and again.attrs["origin"] == first.id
+    spec = json.loads((again.meta_dir / "proc" / "spec.json").read_text())
+    assert spec["kind"] == "command" and spec["argv"] == argv
