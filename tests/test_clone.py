@@ -174,3 +174,29 @@ async def test_a_command_run_comes_back_as_its_command(app_root, tmp_path, monke
     assert again.status == "completed" and again.attrs["origin"] == first.id
     spec = json.loads((again.meta_dir / "proc" / "spec.json").read_text())
     assert spec["kind"] == "command" and spec["argv"] == argv
+
+
+@pytest.mark.timeout(120)
+async def test_start_again_on_every_run_of_a_hostile_root(root):
+    """Unreadable runs (attrs a FIFO, a link, deep JSON, wrong types) and tracked runs
+    each say why they cannot be started again, in one line; none hangs or crashes."""
+    from test_hostile_dashboard import hostile_root
+
+    root.mkdir(parents=True)
+    readable, bad = hostile_root(root)
+    app = RunyardApp(root)
+    seen = []
+    app.notify = lambda message, **kw: seen.append(message)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await until(pilot, lambda: len(app.model.view) == len(readable) + len(bad))
+        said = {}
+        for run_id in [*(p.id for p in readable), *bad]:
+            before = len(seen)
+            app.start_again(run_id)
+            assert await until(pilot, lambda before=before: len(seen) > before), run_id
+            said[run_id] = seen[-1]
+        assert app.screen.__class__.__name__ == "RunsScreen"
+    for paths in readable:
+        assert "no recorded spec" in said[paths.id]
+    for run_id in bad:
+        assert "cannot be read" in said[run_id] and "\n" not in said[run_id]
