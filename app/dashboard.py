@@ -47,6 +47,7 @@ from .safe_text import one_line, visible
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
+from .screens.new_root import NewRootScreen
 from .screens.runs import RunsScreen
 from .state import Snapshot, ViewSettings
 from .watch import RootWatcher, choose_mode
@@ -91,12 +92,21 @@ class RunyardApp(App):
         # the refresh thread reads the newest runs first, the rest behind the screen
         self.push_screen(RunsScreen(self.watcher.describe()).data_bind(
             RunyardApp.tagged))
+        if not self.root.exists():  # a new user's first `runyard`: offer to make it
+            self.push_screen(NewRootScreen(self.root), self.root_made)
         try:
             self.watcher.start()
         except OSError as exc:
             self.notify(f"Watching {self.root} failed ({exc}); re-scanning every "
                         f"{RESCAN_EVERY:g} s instead", severity="warning")
         self.refresher.start()
+
+    def root_made(self, then: str | None) -> None:
+        if then is not None:  # watched and read from now on
+            self.watcher.mark({str(self.root)})
+            self.update_watches()
+        if then == "start":
+            self.open_start_form()
 
     def on_unmount(self) -> None:
         # Refreshes first: one finishing now would post to screens being removed.
@@ -313,7 +323,28 @@ class RunyardApp(App):
         self.notify(message.text, severity="error" if message.error else "information",
                     timeout=4)
 
-    def on_start_wanted(self, _message: StartWanted) -> None:
+    def on_start_wanted(self, message: StartWanted) -> None:
+        """The start form: empty, or filled in from what the engine recorded for the
+        run to start again (``again``: read by a worker, the spec is a run's file)."""
+        if not message.again:
+            self.open_start_form()
+        elif message.run_id is None:
+            self.notify("No run to start again", timeout=2)
+        else:
+            self.read_clone(message.run_id)
+
+    @work(thread=True, exit_on_error=False, group="control")
+    def read_clone(self, run_id: str) -> None:
+        from .clone import CloneRefused, clone_form
+
+        try:
+            form = clone_form(self.root, run_id)
+        except CloneRefused as exc:
+            self.post_message(ControlDone(str(exc)))
+            return
+        self.call_from_thread(self.open_start_form, form)
+
+    def open_start_form(self, clone=None) -> None:
         from runyard.engine.project import operation_names
         from runyard.engine.root import find_project_file
 
@@ -329,14 +360,17 @@ class RunyardApp(App):
             if request is not None:
                 self.start_run(request)
 
-        self.push_screen(StartScreen(names), submitted)
+        filled = {} if clone is None else {"values": clone.values, "base": clone.base,
+                                           "origin": clone.label, "kept": clone.kept}
+        self.push_screen(StartScreen(names, self.root, **filled), submitted)
 
     @work(thread=True, exit_on_error=False, group="control")
     def start_run(self, request) -> None:
         from .starting import start_from_request
 
         try:
-            info, saved = start_from_request(self.root, request)
+            info, saved = start_from_request(self.root, request.request,
+                                             request.save_as)
         except (RunyardError, ValueError) as exc:
             self.post_message(ControlDone(f"Not started: {exc}", error=True))
             return

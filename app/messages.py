@@ -46,7 +46,12 @@ class ControlRuns(Message):
 
 
 class StartWanted(Message):
-    """Open the start dialog."""
+    """Open the start dialog (``again``: filled in from run ``run_id``'s spec)."""
+
+    def __init__(self, again: bool = False, run_id: str | None = None):
+        super().__init__()
+        self.again = again
+        self.run_id = run_id
 
 
 class ViewWanted(Message):

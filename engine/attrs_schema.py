@@ -43,6 +43,7 @@ FIELDS = {
     "started": (TEXT, False), "ended": (TEXT, False), "attempt": (COUNT, False),
     "kind": (TEXT, False), "lock": (OBJECT_OR_NULL, False), "exit": (OBJECT_OR_NULL, False),
     "progress": (OBJECT_OR_NULL, False), "flow": (OBJECT_OR_NULL, False),
+    "origin": (RUN_ID, False),
 }
 LOCK = {"host": (TEXT, True), "pid": (COUNT, True), "pid_started": (NUMBER, True),
         "pid_ticks": (COUNT, False)}
@@ -113,7 +114,7 @@ def attrs_ok(attrs: dict) -> bool:
     timeout, attempt = get("timeout", 1), get("attempt", 0)
     metadata, scheduler, progress = get("metadata", _ABSENT), get("scheduler"), \
         get("progress")
-    lock, ended = get("lock"), get("exit")
+    lock, ended, origin = get("lock"), get("exit"), get("origin", _ABSENT)
     return (type(folder) is str and folder.startswith("/")
             and (tags is _ABSENT or (type(tags) is list and texts(tags)))
             and (type(timeout) is float or type(timeout) is int) and 0 < timeout < inf
@@ -121,7 +122,8 @@ def attrs_ok(attrs: dict) -> bool:
             and (metadata is _ABSENT or _scalars(metadata))
             and (scheduler is None or _scalars(scheduler))
             and (progress is None or _counts(progress)) and get("flow") is None
-            and (lock is None or _lock_ok(lock)) and (ended is None or _exit_ok(ended)))
+            and (lock is None or _lock_ok(lock)) and (ended is None or _exit_ok(ended))
+            and (origin is _ABSENT or (type(origin) is str and is_run_id(origin))))
 
 
 def texts(values: list) -> bool:

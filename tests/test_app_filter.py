@@ -52,7 +52,8 @@ async def test_or_not_and_comparisons_find_runs(app_root):
         await type_filter(pilot, "sweep -name:alpha")
         assert await until(pilot, lambda: names(app) == ["gamma", "beta"])
         await type_filter(pilot, "meta:lr>=1e-3")
-        assert await until(pilot, lambda: names(app) == ["alpha"])  # "1e-4" is a number too; "fast" is not
+        # "1e-4" is a number too; "fast" is not
+        assert await until(pilot, lambda: names(app) == ["alpha"])
         await type_filter(pilot, "meta:lr<1e-3 | NOT has:lr")
         assert await until(pilot, lambda: names(app) == ["beta"])
         # the last values the table reads, for every run (not only those on screen)
@@ -83,7 +84,8 @@ async def test_a_filter_that_cannot_be_meant_is_an_error_and_keeps_the_rows(app_
         await pilot.press("1")  # mended as it is typed: the error goes
         assert await until(pilot, lambda: error_line(app) is None)
         await pilot.press("enter")
-        assert await until(pilot, lambda: names(app) == [])  # no run has lr > 1: a valid filter may match none
+        # no run has lr > 1: a valid filter may match none
+        assert await until(pilot, lambda: names(app) == [])
         await type_filter(pilot, "foo:bar OR")
         assert "unknown field 'foo'" in error_line(app)
         await pilot.press("escape")  # esc still clears the filter

@@ -24,7 +24,7 @@ class Text(str):
 VALID = {"a string": "x", "a string starting '/'": "/a", "a list of strings": ["t"],
          "a positive number": 2.5, "a whole number >= 0": 3, "an object or null": {},
          "a string or null": None, "a finite number": 1.5, "a whole number or null": 0,
-         "an object": {}}
+         "an object": {}, "a run id": "1m8mvqj0k4dy2f"}
 
 
 def valid(kind):

@@ -78,3 +78,28 @@ async def open_flow_run(pilot) -> None:
 
 def test_flow_run_and_its_steps(snap_compare, flow_app):
     assert snap_compare(flow_app, terminal_size=(80, 24), run_before=open_flow_run)
+
+
+async def start_form_with_errors(pilot) -> None:
+    """The start form half filled in, with three fields to mend."""
+    await loaded(pilot)
+    await pilot.press("s")
+    app = pilot.app
+    while app.screen.__class__.__name__ != "StartScreen":
+        await pilot.pause(0.05)
+    for key, text in (("target", "quick.py"), ("instances", "data/*.csv"), ("workers", "0"),
+                      ("tags", "nightly"), ("metadata", "lr")):
+        app.screen.query_one(f"#{key}").value = text
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and \
+            "to mend" not in str(app.screen.query_one("#start-status").render()):
+        await pilot.pause(0.05)
+    app.screen.query_one("#target").focus()
+    await pilot.pause(0.3)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_start_form(snap_compare, sample_app, tmp_path, monkeypatch, size):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "quick.py").write_text("def run(instance, save, state):\n    pass\n")
+    assert snap_compare(sample_app, terminal_size=size, run_before=start_form_with_errors)

@@ -371,3 +371,40 @@ def test_a_key_pressed_just_after_quit_opens_nothing(tmp_path, after):
         assert "unexpected error" not in term.screen()
     finally:
         term.close()
+
+
+def test_start_again_shows_hostile_records_as_text(hostile_root, tmp_path):
+    """S (start again) on each run: a recorded spec full of escapes fills no field with
+    them and shows what it left out as text; runs with no spec say so, as text."""
+    root, runs, _writer = hostile_root
+    proc = root / f"{runs['ended']}.meta" / "proc"
+    proc.mkdir()
+    (proc / "spec.json").write_text(json.dumps({
+        "kind": "module", "module": f"/x/{HOSTILE}.py", "instances": [f"/in/{SHORT}"],
+        "workers": 2, "executor": SHORT, "iterations": SHORT}))
+    term = Terminal([*CLI, "dash", "--root", str(root)], tmp_path, tmux_env(),
+                    size=(80, 24), record=tmp_path / "again.raw")
+    try:
+        term.expect("watch:")
+        for kind, run_id in runs.items():
+            term.keys("/")
+            term.expect("filter: words")
+            term.type(f"id:{run_id}")
+            term.keys("Enter")
+            term.expect(f"filter: id:{run_id}")
+            term.keys("S")
+            if kind in ("engine", "ended"):
+                term.expect("Start a run again")
+                if kind == "ended":
+                    term.expect("left out: module")
+                term.keys("Escape")
+                term.expect_gone("Start a run again")
+            else:
+                term.expect("no recorded spec")
+            term.keys("Escape")
+            term.expect_gone("filter: id:")
+        term.keys("q")
+        assert term.exit_code() == 0
+        assert_clean(term)
+    finally:
+        term.close()

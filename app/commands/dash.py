@@ -1,5 +1,6 @@
 """``runyard dash`` (or plain ``runyard``): the dashboard."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -25,7 +26,8 @@ def add_parser(sub):
 
 
 def open_dashboard(root: Path, poll: float | None = None, no_poll: bool = False) -> int:
-    check_root(root)
+    if os.path.lexists(root):  # one that does not exist yet is offered to be made
+        check_root(root)
     if poll is not None and not 0 < poll < float("inf"):
         raise ValueError(f"--poll takes a positive number of seconds, got {poll}")
     from ..dashboard import RunyardApp  # textual is loaded only here

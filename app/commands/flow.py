@@ -27,8 +27,9 @@ from runyard.engine.modules import _import_failure
 
 from ..arguments import positive_int, positive_seconds
 from ..formatting import table
+from ..run_request import meta_value
 from . import help_of
-from .run import follow, meta_value
+from .run import follow
 
 
 def add_parser(sub):

@@ -18,14 +18,13 @@ from pathlib import Path
 from runyard.engine import ensure_root, resolve_root
 from runyard.engine.control import close, start
 from runyard.engine.errors import UsageError
-from runyard.engine.instances import expand, read_experiment
-from runyard.engine.project import load_operation
-from runyard.engine.root import find_project_file
 from runyard.engine.spec import RunSpec
 from runyard.engine.store import load_run
 
 from ..arguments import positive_int, seconds
 from ..formatting import duration, run_label
+from ..run_request import ATTR_KEYS, SPEC_KEYS, RunRequest, parse_meta
+from ..run_request import build as build_request
 from ..safe_text import one_line
 from . import help_of
 
@@ -57,67 +56,14 @@ def add_parser(sub):
     return parser
 
 
-def meta_value(text: str):
-    """KEY=VALUE's value as bool, int, float or str."""
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def parse_meta(items: list[str]) -> dict:
-    metadata = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--meta takes KEY=VALUE, got {item!r}")
-        metadata[key] = meta_value(value)
-    return metadata
-
-
 def build(args) -> tuple[RunSpec, dict, list]:
-    """The spec, run attributes and alerts the arguments describe."""
-    attrs: dict = {}
-    alerts: list = []
-    if args.command_argv is not None:
-        if not args.command_argv:
-            raise UsageError("'runyard run --' needs a command after '--'")
-        spec = RunSpec(kind="command", argv=args.command_argv)
-    elif not args.target:
-        raise UsageError("say what to run: MODULE.py, an operation NAME, FILE.experiment, "
-                         "or -- COMMAND")
-    elif args.target.endswith(".py"):
-        if not args.instances:
-            raise UsageError(f"{args.target}: a run module needs --instances")
-        spec = RunSpec(kind="module", module=args.target)
-    elif args.target.endswith(".experiment"):
-        experiment = read_experiment(Path(args.target))
-        spec = RunSpec(kind="module", module=str(experiment.module),
-                       instances=experiment.instances, workers=experiment.workers,
-                       iterations=experiment.iterations)
-    else:
-        project = find_project_file()
-        if project is None:
-            raise UsageError(f"{args.target!r} is not a .py or .experiment file, and there "
-                             "is no runyard.toml here or above to find an operation in")
-        operation = load_operation(project, args.target)
-        spec, attrs, alerts = operation.spec, operation.attrs, operation.alerts
-    if args.instances:
-        spec.instances = expand(args.instances)
-    for key in ("workers", "iterations", "executor", "scheduler", "max_attempts", "grace"):
-        if getattr(args, key) is not None:
-            setattr(spec, key, getattr(args, key))
-    attrs = {**attrs, "tags": [*attrs.get("tags", []), *args.tag],
-             "metadata": {**attrs.get("metadata", {}), **parse_meta(args.meta)}}
-    for key in ("name", "folder", "description"):
-        if getattr(args, key) is not None:
-            attrs[key] = getattr(args, key)
-    return spec, attrs, alerts
+    """The spec, run attributes and alerts the arguments describe (run_request.py
+    checks them, as it does the dashboard's start form)."""
+    request = RunRequest(target=args.target, command=args.command_argv,
+                         instances=args.instances or [], tags=list(args.tag),
+                         metadata=parse_meta(args.meta),
+                         **{k: getattr(args, k) for k in (*SPEC_KEYS, *ATTR_KEYS)})
+    return build_request(request)
 
 
 def run(args) -> int:

@@ -32,6 +32,7 @@ def details(info) -> tuple[dict, list]:
         "description": info.attrs.get("description", ""),
         "scheduler": info.attrs.get("scheduler"),
         "exit": info.attrs.get("exit"),
+        "origin": info.attrs.get("origin"),  # the run it was started again from
         "run_dir": str(info.paths.run_dir),
         "metrics": metrics,
         "events": events,
@@ -76,6 +77,8 @@ def render(data: dict) -> str:
              f"  duration:    {duration(data['duration'])}",
              f"  host/user:   {o(data['host'])} / {o(data['user'])}",
              f"  directory:   {o(data['run_dir'])}"]
+    if data.get("origin"):
+        lines.append(f"  started from: run {o(data['origin'])} (started again from it)")
     if data["description"]:
         lines.append("  description: " + indented(data["description"]))
     if data["scheduler"]:

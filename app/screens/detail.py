@@ -28,7 +28,7 @@ from runyard.engine.tail import SERIES, RunTail, TextTail
 from runyard.engine.work import InstanceBook
 
 from ..formatting import duration
-from ..messages import ControlRuns, ModelRefreshed, OpenRun
+from ..messages import ControlRuns, ModelRefreshed, OpenRun, StartWanted
 from ..model import critical_alerts, progress_text
 from ..refresher import DETAIL_GAP
 from ..widgets.chart import MetricChart
@@ -119,6 +119,8 @@ class DetailScreen(Screen):
         Binding("p", "pause", "Pause", id="detail-pause"),
         Binding("r", "resume", "Resume", id="detail-resume"),
         Binding("c", "close_run", "Close", id="detail-close"),
+        Binding("S", "start_again", "Start again", show=False,
+                id="detail-start-again"),
         Binding("right_square_bracket", "tab(1)", "Next tab", key_display="]",
                 id="next-tab"),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[",
@@ -509,6 +511,9 @@ class DetailScreen(Screen):
             self.end_search()
             return
         self.app.pop_screen()
+
+    def action_start_again(self) -> None:
+        self.post_message(StartWanted(again=True, run_id=self.run_id))
 
     def action_pause(self) -> None:
         self.post_message(ControlRuns("pause", [self.run_id]))

@@ -86,6 +86,8 @@ def info_text(info, files: list[dict], produced: list[str], problems=()) -> Text
     _line(text, "host/user", f"{attrs.get('host')} / {attrs.get('user')}  "
                              f"attempt {attrs.get('attempt', 0)}")
     _line(text, "run folder", info.paths.run_dir)
+    if attrs.get("origin"):  # a run id (attrs_schema checked it)
+        _line(text, "started from", f"run {attrs['origin']} (started again from it)")
     for key in ("exit", "scheduler"):
         if attrs.get(key):
             _line(text, key, json.dumps(attrs[key], default=str))

@@ -63,6 +63,7 @@ class RunsScreen(Screen):
     BINDINGS = [
         Binding("enter", "open", "Open", id="open"),
         Binding("s", "start", "Start", id="start"),
+        Binding("S", "start_again", "Start again", show=False, id="start-again"),
         Binding("p", "pause", "Pause", id="pause"),
         Binding("r", "resume", "Resume", id="resume"),
         Binding("c", "close_run", "Close", id="close"),
@@ -241,6 +242,9 @@ class RunsScreen(Screen):
 
     def action_start(self) -> None:
         self.post_message(StartWanted())
+
+    def action_start_again(self) -> None:
+        self.post_message(StartWanted(again=True, run_id=self.table.current_id()))
 
     def action_pause(self) -> None:
         self.post_message(ControlRuns("pause", self.table.selected_ids()))

@@ -1,0 +1,129 @@
+"""What a user asks to start, from ``runyard run``'s options or the dashboard's start
+form, checked and turned into the engine's spec and the run's attributes.
+
+Both go through here, so the form refuses exactly what the command line refuses
+(and with the same words). No textual here: the command line loads this module.
+"""
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runyard.engine.errors import UsageError
+from runyard.engine.instances import expand, read_experiment
+from runyard.engine.project import load_operation
+from runyard.engine.root import find_project_file
+from runyard.engine.spec import EXECUTORS, RunSpec
+
+SPEC_KEYS = ("workers", "iterations", "executor", "scheduler", "max_attempts", "grace")
+ATTR_KEYS = ("name", "folder", "description")
+
+
+@dataclass
+class RunRequest:
+    target: str | None = None          # MODULE.py, FILE.experiment or an operation NAME
+    command: list[str] | None = None   # or a command (``runyard run -- ...``)
+    instances: list[str] = field(default_factory=list)  # paths, globs, .batch files
+    workers: int | None = None
+    iterations: int | None = None
+    executor: str | None = None
+    scheduler: str | None = None
+    max_attempts: int | None = None
+    grace: float | None = None
+    name: str | None = None
+    folder: str | None = None
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
+    origin: str | None = None          # the id of the run this one starts again
+
+
+def meta_value(text: str):
+    """KEY=VALUE's value as bool, int, float or str."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_meta(items: list[str]) -> dict:
+    metadata = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--meta takes KEY=VALUE, got {item!r}")
+        metadata[key] = meta_value(value)
+    return metadata
+
+
+def split_words(text: str, what: str) -> list[str]:
+    """``text`` split as a shell would (quotes keep spaces in a path or a value)."""
+    try:
+        return shlex.split(text)
+    except ValueError as exc:  # an unclosed quote
+        raise UsageError(f"{what}: {exc}") from None
+
+
+def join_words(words) -> str:
+    """The inverse of ``split_words``: what a form field shows for a list."""
+    return shlex.join(str(word) for word in words)
+
+
+def check_executor(executor: str) -> str:
+    if executor not in EXECUTORS:
+        raise UsageError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    return executor
+
+
+def base_spec(request: RunRequest, project: Path | None) -> tuple[RunSpec, dict, list]:
+    """The spec, attributes and alerts of the target alone (before the options)."""
+    if request.command is not None:
+        if not request.command:
+            raise UsageError("'runyard run --' needs a command after '--'")
+        return RunSpec(kind="command", argv=list(request.command)), {}, []
+    target = request.target
+    if not target:
+        raise UsageError("say what to run: MODULE.py, an operation NAME, FILE.experiment, "
+                         "or -- COMMAND")
+    if target.endswith(".py"):
+        if not request.instances:
+            raise UsageError(f"{target}: a run module needs --instances")
+        return RunSpec(kind="module", module=target), {}, []
+    if target.endswith(".experiment"):
+        experiment = read_experiment(Path(target))
+        return RunSpec(kind="module", module=str(experiment.module),
+                       instances=experiment.instances, workers=experiment.workers,
+                       iterations=experiment.iterations), {}, []
+    if project is None:
+        raise UsageError(f"{target!r} is not a .py or .experiment file, and there "
+                         "is no runyard.toml here or above to find an operation in")
+    operation = load_operation(project, target)
+    return operation.spec, operation.attrs, operation.alerts
+
+
+def build(request: RunRequest, project: Path | None = None) -> tuple[RunSpec, dict, list]:
+    """The spec, run attributes (``start``'s keyword arguments) and alerts of a request.
+
+    ``project`` is the runyard.toml operations are found in (default: the nearest)."""
+    if project is None and request.command is None and request.target and \
+            not request.target.endswith((".py", ".experiment")):
+        project = find_project_file()
+    spec, attrs, alerts = base_spec(request, project)
+    if request.instances:
+        spec.instances = expand(request.instances)
+    for key in SPEC_KEYS:
+        if getattr(request, key) is not None:
+            setattr(spec, key, getattr(request, key))
+    attrs = {**attrs, "tags": [*attrs.get("tags", []), *request.tags],
+             "metadata": {**attrs.get("metadata", {}), **request.metadata}}
+    for key in ATTR_KEYS:
+        if getattr(request, key) is not None:
+            attrs[key] = getattr(request, key)
+    if request.origin is not None:
+        attrs["extra"] = {"origin": request.origin}
+    return spec, attrs, alerts
