@@ -36,6 +36,7 @@ from .screens.runs import RunsScreen
 from .watch import RootWatcher, choose_mode
 from .widgets import glyphs
 from .widgets.pager import Pager
+from .widgets.workspace import Workspace
 
 KEEP_READINGS = 4  # runs whose detail screens' readings are kept after they close
 
@@ -249,6 +250,7 @@ class RunyardApp(App):
         screens = [("Everywhere", self.BINDINGS), ("Runs table", RunsScreen.BINDINGS),
                    ("Run detail", DetailScreen.BINDINGS),
                    ("Events and Output", Pager.BINDINGS),
+                   ("Metrics and System charts", Workspace.BINDINGS),
                    ("Moving in the table", __import__(
                        "runyard.app.widgets.runs_table", fromlist=["RunsTable"])
                     .RunsTable.BINDINGS)]
