@@ -170,7 +170,7 @@ def nice_ticks(low: float, high: float, most: int) -> list[float]:
     first = math.ceil(low / step)
     ticks = []
     for index in range(most + 1):
-        value = (first + index) * step
+        value = float(f"{(first + index) * step:.12g}")  # 0.075, not 0.07500000000000001
         if value > high + step * 1e-9:
             break
         ticks.append(0.0 if abs(value) < step * 1e-9 else value)

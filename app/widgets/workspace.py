@@ -121,7 +121,8 @@ class Workspace(Widget, can_focus=True):
         return rows * columns
 
     def on_resize(self) -> None:
-        self.data_changed()
+        if self.size.width and self.size.height:  # not while its tab is hidden
+            self.data_changed()
 
     def _layout(self) -> list[Plot]:
         """The grid's charts, made again when its shape changed."""
