@@ -53,6 +53,7 @@ from .state import Snapshot, ViewSettings
 from .watch import RootWatcher, choose_mode
 from .widgets import glyphs
 from .widgets.pager import Pager
+from .widgets.workspace import Workspace
 
 KEEP_READINGS = 4  # runs whose detail screens' readings are kept after they close
 
@@ -276,6 +277,7 @@ class RunyardApp(App):
                    ("Compare", __import__("runyard.app.screens.compare",
                                           fromlist=["CompareScreen"]).CompareScreen.BINDINGS),
                    ("Events and Output", Pager.BINDINGS),
+                   ("Metrics and System charts", Workspace.BINDINGS),
                    ("Moving in the table", __import__(
                        "runyard.app.widgets.runs_table", fromlist=["RunsTable"])
                     .RunsTable.BINDINGS)]

@@ -15,8 +15,7 @@ from test_app import SIZE, until
 from runyard.app.dashboard import RunyardApp
 from runyard.app.messages import OpenRun
 from runyard.app.screens.detail import DetailScreen
-from runyard.app.widgets.chart import MetricChart
-from runyard.app.widgets.metric_sparks import MetricSparks
+from runyard.app.widgets.plot import Plot
 from runyard.engine import Run
 from runyard.engine.history import (
     SPAN,
@@ -125,28 +124,27 @@ async def test_a_big_run_shows_its_whole_history(app_root):
         await until(pilot, lambda: list(app.snapshot.view) == [run.id])
         app.post_message(OpenRun(run.id))
         assert await until(pilot, lambda: isinstance(app.screen, DetailScreen) and
-                           app.screen.query(MetricChart))
+                           app.screen.query(Plot))
         screen = app.screen
-        sparks = screen.query_one(MetricSparks)
-        chart = screen.query_one(MetricChart)
-        assert await until(pilot, lambda: sparks.metrics)
+        chart = screen.query(Plot).first()
+        assert await until(pilot, lambda: chart.title == "loss")
         assert screen.tail.skipped  # drawn from the end first
         assert await until(pilot, lambda: screen.reading.history is not None, 30)
-        await pilot.pause()
-        text = chart.render().plain
-        assert "loading history" not in text
+        assert await until(pilot, lambda: "min -50" in chart.foot_text().plain)  # not the tail's
+        status = str(screen.query_one("#metrics-grid .ws-status").render())
+        assert "loading history" not in status
+        text = chart.canvas.render().plain
         assert text.splitlines()[-1].split()[0] == "0"  # the x axis starts at step 0
-        assert "min      -50" in sparks.render().plain  # the early low, not the tail's
         # opened again: what was read is kept, nothing is read twice
         await pilot.press("escape")
         assert await until(pilot, lambda: not isinstance(app.screen, DetailScreen))
         reading = screen.reading
         app.post_message(OpenRun(run.id))
         assert await until(pilot, lambda: isinstance(app.screen, DetailScreen) and
-                           app.screen.query(MetricSparks))
+                           app.screen.query(Plot))
         assert app.screen.reading is reading and reading.history is not None
-        await pilot.pause()
-        assert "min      -50" in app.screen.query_one(MetricSparks).render().plain
+        chart = app.screen.query(Plot).first()
+        assert await until(pilot, lambda: "min -50" in chart.foot_text().plain)
 
 
 def test_history_of_a_replaced_file_is_not_read(tmp_path):

@@ -42,12 +42,12 @@ async def test_the_events_tab_scrolls_searches_and_follows_by_keyboard(app_root)
         pager = await open_tab(pilot, app, "events")
         assert await until(pilot, lambda: len(pager.lines) >= 301)
         assert "following" in str(pager.border_title)
-        selected = app.screen.query_one("#sparks").selected
+        selected = app.screen.query_one("#metrics-grid").focus_index
         await pilot.press("g")  # the first event, out of reach before
         assert "step 0 done" in top_line(pager)
         await pilot.press("j", "j", "down")
         assert "step 3 done" in top_line(pager)
-        assert app.screen.query_one("#sparks").selected == selected  # not the metrics
+        assert app.screen.query_one("#metrics-grid").focus_index == selected  # not the charts
         await pilot.press("slash", *"STEP 150", "enter")  # any case
         assert "step 150 done" in top_line(pager) and app.focused is pager
         assert "line" in str(pager.border_title)

@@ -242,8 +242,8 @@ def test_every_dashboard_screen_shows_hostile_runs_as_text(hostile_root, tmp_pat
     try:
         term.expect("api-hostile")
         term.expect("hand-live EVIL")
-        # each tab in turn: events, alerts, instances, info, output, back to metrics
-        tabs = ["EVT-MARK", "ALERT-MARK", "tries", "id {id}", "[runner]", "by step"]
+        # each tab in turn: events, alerts, instances, info, output, system
+        tabs = ["EVT-MARK", "ALERT-MARK", "tries", "id {id}", "[runner]", "x: step"]
         for run_id in runs.values():
             open_run(term, run_id, tabs)
         assert SHOWN.encode() in term.raw()

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
@@ -31,9 +31,9 @@ from ..formatting import duration
 from ..messages import ControlRuns, ModelRefreshed, OpenRun, StartWanted
 from ..model import critical_alerts, progress_text
 from ..refresher import DETAIL_GAP
-from ..widgets.chart import MetricChart
+from ..tabs.metrics import MetricsTab
+from ..tabs.system import SystemTab
 from ..widgets.keyed_tabs import KeyedTabs
-from ..widgets.metric_sparks import MetricSparks
 from ..widgets.pager import Pager
 from ..widgets.static_text import redraw
 from ..widgets.throttle import Throttle
@@ -47,10 +47,11 @@ from .detail_text import (
     title_text,
 )
 
-TABS = ("metrics", "events", "alerts", "instances", "info", "output")
+TABS = ("metrics", "events", "alerts", "instances", "info", "output", "system")
 FIRST_BACKLOG = 64 * 1024  # of a metrics file, drawn at once (~600 lines); the rest behind
 FLOW_TABS = ("steps", "events", "info", "output")  # a flow run: its steps, first
 PAGERS = {"events": "event-log", "output": "output-log"}  # tabs read like a pager
+GRIDS = {"metrics": MetricsTab, "system": SystemTab}  # tabs of charts
 
 
 @dataclass
@@ -125,8 +126,8 @@ class DetailScreen(Screen):
                 id="next-tab"),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[",
                 id="prev-tab"),
-        Binding("up,k", "metric(-1)", "Previous metric", show=False, id="metric-up"),
-        Binding("down,j", "metric(1)", "Next metric", show=False, id="metric-down"),
+        Binding("up,k", "metric(-1)", "Previous chart", show=False, id="metric-up"),
+        Binding("down,j", "metric(1)", "Next chart", show=False, id="metric-down"),
         Binding("x", "axis", "Step/time axis", show=False, id="axis"),
     ]
 
@@ -144,7 +145,7 @@ class DetailScreen(Screen):
         self._history_wanted = False  # a history worker runs (or ran) for this screen
         self._info: tuple | None = None  # what the Info tab shows, as last read
         self._metrics_drawing = Throttle(self, self.draw_metrics)  # ~3 a second
-        self.by_time = False
+        self._metrics_drawn = False  # the charts were drawn once (at once, then throttled)
         # as the refresh thread read it; read here only for a run it has not listed yet
         self.info = info if info is not None else load_run(root, run_id)
         self.is_flow = self.info.attrs.get("kind") == "flow"
@@ -163,9 +164,8 @@ class DetailScreen(Screen):
             if self.is_flow:
                 with TabPane("Steps", id="steps"):
                     yield DataTable(id="step-table", cursor_type="row")
-            with TabPane("Metrics", id="metrics"), Vertical():
-                yield MetricSparks(id="sparks")
-                yield MetricChart(id="chart")
+            with TabPane("Metrics", id="metrics"):
+                yield MetricsTab(self.reading, id="metrics-grid")
             with TabPane("Events", id="events"):
                 yield Pager(name="events", max_lines=2000, id="event-log")
             with TabPane("Alerts", id="alerts"):
@@ -176,6 +176,8 @@ class DetailScreen(Screen):
                 yield Static(id="info-text")
             with TabPane("Output", id="output"):
                 yield Pager(name="output", max_lines=5000, id="output-log")
+            with TabPane("System", id="system"):  # last: the tabs before keep their places
+                yield SystemTab(self.reading, id="system-grid")
         yield Input(placeholder="search: plain text, any case (enter finds, esc closes)",
                     id="pager-search")
         yield Footer()
@@ -185,7 +187,7 @@ class DetailScreen(Screen):
         table = self.query_one("#instance-table", DataTable)
         table.add_columns("instance", "it", "status", "tries", "state", "saved", "error")
         tabs = self.query_one("#tabs", TabbedContent)
-        for pane in ("metrics", "alerts", "instances"):
+        for pane in ("metrics", "system", "alerts", "instances"):
             if pane not in self.tabs:  # a flow run has none of its own: its steps do
                 tabs.hide_tab(pane)
         if self.is_flow:
@@ -307,9 +309,8 @@ class DetailScreen(Screen):
         if not message.light:
             self.info, self.reason, self._last = found.info, found.reason, found
         update = found.update
-        sparks = self.query_one("#sparks", MetricSparks)
-        if update.metrics or not sparks.metrics:
-            self._metrics_drawing.soon(urgent=not sparks.metrics)
+        if update.metrics or not self._metrics_drawn:
+            self._metrics_drawing.soon(urgent=not self._metrics_drawn)
         # at once: a child process reads it on the other core while this one draws
         self.start_history()
         if update.events:
@@ -345,10 +346,21 @@ class DetailScreen(Screen):
 
     def on_tabbed_content_tab_activated(self, _event) -> None:
         self.update_info()
+        grid = self.shown_grid()
+        if grid is not None:  # drawn when shown (lazily), its keys at once
+            grid.data_changed(self.history_note())
+            grid.focus()
         pager = self.shown_pager()
         if pager is not None:  # its keys (j/k, /, G...) work at once
             pager.focus()
             pager.show_place()
+
+    def shown_grid(self):
+        """The chart grid of the tab shown (Metrics, System), if it is one."""
+        active = self.query_one("#tabs", TabbedContent).active
+        if active in GRIDS and active in self.tabs:
+            return self.query_one(f"#{active}-grid", GRIDS[active])
+        return None
 
     def shown_pager(self) -> Pager | None:
         active = self.query_one("#tabs", TabbedContent).active
@@ -396,38 +408,20 @@ class DetailScreen(Screen):
                                                 self.reason))
 
     def draw_metrics(self) -> None:
-        """The sparklines, the chart and the title, together (one repaint of the
-        screen), as the tail has them."""
-        self.query_one("#sparks", MetricSparks).update_metrics(self.tail.metrics,
-                                                              self.history_summaries())
-        self.update_chart()
+        """The charts of the grid shown (those whose data changed) and the title,
+        together (one repaint of the screen), as the tail and the history have them."""
+        self._metrics_drawn = True
+        grid = self.shown_grid()
+        if grid is not None:
+            grid.data_changed(self.history_note())
         self.update_title()
 
-    def update_chart(self) -> None:
-        """The selected metric over its whole history: the points the tail skipped (once
-        read, downsampled) and the tail's own."""
-        sparks = self.query_one("#sparks", MetricSparks)
-        name = sparks.selected_name()
-        stats = self.tail.metrics.get(name) if name else None
-        spans = stats.envelope.spans(self.by_time) if stats else []
-        skipped = stats.nonfinite if stats else 0
-        history = self.reading.history
-        if history is not None and name in history.envelopes:
-            spans = history.envelopes[name].spans(self.by_time) + spans
-            skipped += history.summaries[name].nonfinite
-        self.query_one("#chart", MetricChart).show(name, spans, self.by_time, skipped,
-                                                   self.history_note())
-
     def history_note(self) -> str:
-        """What the chart says while the history is being read."""
+        """What the grid says while the history is being read."""
         size = self.reading.history_size()
         if not size or self.reading.history is not None:
             return ""
         return f"loading history ({100 * self.reading.history_read // size}%)"
-
-    def history_summaries(self) -> dict:
-        history = self.reading.history
-        return history.summaries if history is not None else {}
 
     # -- the history ---------------------------------------------------------------
     def start_history(self) -> None:
@@ -469,8 +463,8 @@ class DetailScreen(Screen):
             self.reading.history = message.history
             self.tail.bad = (self.tail.bad + message.history.all_bad())[-self.tail.MAX_BAD:]
             self.draw_metrics()  # min, max and NaN counts now cover the whole run
-        else:
-            self.update_chart()  # its note says how far the reading got
+        elif (grid := self.shown_grid()) is not None:
+            grid.data_changed(self.history_note())  # how far the reading got
 
     def on_unmount(self) -> None:
         self.workers.cancel_group(self, "history")
@@ -532,12 +526,13 @@ class DetailScreen(Screen):
             self.query_one("#step-table", DataTable).focus()
 
     def action_metric(self, delta: int) -> None:
-        self.query_one("#sparks", MetricSparks).move(delta)
-        self.update_chart()
+        grid = self.shown_grid()
+        if grid is not None:
+            grid.move_focus(delta)
 
     def action_axis(self) -> None:
-        self.by_time = not self.by_time
-        self.update_chart()
+        for grid in self.query("#metrics-grid, #system-grid"):
+            grid.toggle_x()
 
     def critical(self) -> list[str]:
         return critical_alerts(self.meta_dir)

@@ -1,4 +1,4 @@
-"""Status symbols, sparks and braille, with plain-ASCII fallbacks.
+"""Status symbols and sparks, with plain-ASCII fallbacks.
 
 Unicode is used where the terminal can show it (a UTF-8 locale and a TERM that
 is not ``dumb``); otherwise every glyph has an ASCII twin, so the dashboard is
@@ -91,51 +91,6 @@ def sparkline(values: list[float], width: int) -> str:
         return chars[len(chars) // 2] * len(values)
     top = len(chars) - 1
     return "".join(chars[int(unit(v, low, high) * top)] for v in values)
-
-
-BRAILLE_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [dy][dx]
-
-
-def braille_chart(points: list[tuple], width: int, height: int) -> list[str]:
-    """``points`` drawn in ``width`` x ``height`` cells: braille dots (2 x 4 a cell)
-    where Unicode works, else ``*`` one a cell. Rows top to bottom. A point is (x, y),
-    or (x, lowest y, highest y) for many points squeezed into one (drawn as a
-    vertical stroke, so a spike stays visible). Points with a coordinate that is
-    not a finite number are left out."""
-    points = _drawable(points)
-    if not points or width < 2 or height < 1:
-        return [" " * max(width, 0)] * max(height, 0)
-    dots_x, dots_y = (2, 4) if UNICODE else (1, 1)
-    cols, rows = width * dots_x, height * dots_y
-    x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
-    y0, y1 = min(min(p[1:]) for p in points), max(max(p[1:]) for p in points)
-    # where a value lands, halving first so that any finite range stays finite
-    x_span, y_span = x1 / 2 - x0 / 2, y1 / 2 - y0 / 2
-    last_col, last_row, middle = cols - 1, rows - 1, rows // 2
-    cells = [[0] * width for _ in range(height)]
-    for point in points:
-        cx = int((point[0] / 2 - x0 / 2) / x_span * last_col) if x_span > 0 else 0
-        if y_span > 0:
-            top = int((1 - (max(point[1:]) / 2 - y0 / 2) / y_span) * last_row)
-            bottom = int((1 - (min(point[1:]) / 2 - y0 / 2) / y_span) * last_row)
-        else:
-            top = bottom = middle
-        col, dx = divmod(cx, dots_x)
-        for cy in range(top, bottom + 1):
-            row, dy = divmod(cy, dots_y)
-            cells[row][col] |= BRAILLE_BITS[dy][dx] if UNICODE else 1
-    if not UNICODE:
-        return ["".join("*" if code else " " for code in line) for line in cells]
-    return ["".join(map(chr, (0x2800 + code for code in line))) for line in cells]
-
-
-def _drawable(points: list[tuple]) -> list[tuple]:
-    """The points whose every coordinate is a finite float (or an int within a float's
-    range)."""
-    try:
-        return [p for p in points if len(p) >= 2 and all(map(math.isfinite, p))]
-    except (TypeError, OverflowError):  # not a number, or an int beyond a float
-        return [p for p in points if len(finite(p)) == len(p) >= 2]
 
 
 def _huge(value: int) -> str:
