@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runyard.engine.history import History, read_elsewhere, read_skipped
 from runyard.engine.store import RunInfo
 from runyard.engine.tail import RunTail
 
@@ -23,6 +24,7 @@ class Compared:
 
     info: RunInfo
     tail: RunTail
+    history: History | None = None  # what the tail skipped of a long run, once read
 
     @property
     def id(self) -> str:
@@ -31,9 +33,6 @@ class Compared:
     def last_values(self) -> dict:
         return {name: stats.last for name, stats in self.tail.metrics.items()}
 
-    def skipped_start(self) -> bool:
-        """Whether the tail left out the start of a metrics file (a very long run)."""
-        return bool(self.tail.skipped)
 
 
 def read_runs(root: Path, infos: list[RunInfo], known: dict[str, Compared]) -> dict:
@@ -46,6 +45,12 @@ def read_runs(root: Path, infos: list[RunInfo], known: dict[str, Compared]) -> d
             compared = Compared(info, RunTail(root / f"{info.id}.meta", first_backlog=BACKLOG))
         compared.info = info
         compared.tail.poll()
+        if compared.tail.skipped and compared.history is None:  # a long run's start
+            skipped = dict(compared.tail.skipped)
+            compared.history = read_elsewhere(skipped)
+            if compared.history is None:  # no child process: here, then
+                compared.history = History()
+                read_skipped(skipped, compared.history)
         found[info.id] = compared
     return found
 

@@ -56,7 +56,7 @@ async def test_the_table_follows_runs_appearing_changing_and_disappearing(app_ro
         assert await until(pilot, lambda: names(app) == ["first"])
         second = new_run(app_root, "second")
         assert await until(pilot, lambda: names(app) == ["second", "first"])
-        assert status_of(app, "second") == "running"
+        assert await until(pilot, lambda: status_of(app, "second") == "running")
         finalize_run(second, "failed")
         assert await until(pilot, lambda: status_of(app, "second") == "failed")
         shutil.rmtree(first.meta_dir)

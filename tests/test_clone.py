@@ -9,6 +9,7 @@ import pytest
 from test_app import new_run, until
 
 from runyard.app.dashboard import RunyardApp
+from runyard.app.messages import StartWanted
 from runyard.engine import load_run
 from runyard.engine.control import start
 from runyard.engine.spec import RunSpec
@@ -192,7 +193,7 @@ async def test_start_again_on_every_run_of_a_hostile_root(root):
         said = {}
         for run_id in [*(p.id for p in readable), *bad]:
             before = len(seen)
-            app.start_again(run_id)
+            app.post_message(StartWanted(again=True, run_id=run_id))
             assert await until(pilot, lambda before=before: len(seen) > before), run_id
             said[run_id] = seen[-1]
         assert app.screen.__class__.__name__ == "RunsScreen"

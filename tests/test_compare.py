@@ -56,6 +56,19 @@ async def test_tag_a_sweep_by_filter_and_compare_it(app_root):
         await pilot.press("v")
         assert await until(pilot, lambda: app.screen.query("#compare-table") and
                            "last loss" in cells(app))
+        # the charts first: loss overlaid, one line a run, named in the legend
+        plots = [p for p in app.screen.query("Plot") if p.display and p.series]
+        assert [p.title for p in plots] == ["loss"]
+        assert [s.label for s in plots[0].series] == ["lr-3", "lr-2", "lr-1", "lr-0"]
+        assert [s.last for s in plots[0].series] == [0.8, 0.6, 0.4, 0.2]
+        assert len({s.style for s in plots[0].series}) == 4  # each its colour and marker
+        await pilot.press("b")  # on the charts: the first run is the baseline
+        assert await until(pilot, lambda: plots[0].series[0].label == "baseline lr-3")
+        await pilot.press("b", "b", "b", "b")  # and on to none
+        assert await until(pilot, lambda: plots[0].series[0].label == "lr-3")
+        await pilot.press("right_square_bracket")  # the table
+        assert await until(pilot, lambda: app.screen.focused is
+                           app.screen.query_one("#compare-table"))
         assert headers(app) == ["lr-3", "lr-2", "lr-1", "lr-0"]
         table = cells(app)
         assert table["last loss"] == ["0.8", "0.6", "0.4", "0.2"]
@@ -90,6 +103,8 @@ async def test_a_live_run_keeps_updating_in_the_comparison(app_root):
             assert cells(app)["last loss"] == ["9", "0.2"], cells(app)
             live.log_metrics({"loss": 3.5})
             assert await until(pilot, lambda: cells(app).get("last loss") == ["3.5", "0.2"])
+            chart = next(p for p in app.screen.query("Plot") if p.display and p.series)
+            assert await until(pilot, lambda: chart.series[0].last == 3.5)  # the overlay too
             assert cells(app)["status"] == ["running", "completed"]
     finally:
         live.close()

@@ -5,6 +5,7 @@ import operator
 from functools import partial
 
 from runyard.app.dashboard import RunyardApp
+from runyard.app.messages import OpenRun
 from runyard.app.screens.detail import DetailScreen
 from runyard.app.widgets.plot import Plot
 from runyard.app.widgets.plot_data import Series, View, downsample, nice_ticks, prepare
@@ -41,8 +42,8 @@ async def until(pilot, predicate, timeout: float = 15.0) -> bool:
 
 
 async def opened(pilot, app, run_id: str) -> Workspace:
-    await until(pilot, lambda: run_id in app.model.view)
-    app.open_run(run_id)
+    await until(pilot, lambda: run_id in app.snapshot.view)
+    app.post_message(OpenRun(run_id))
     assert await until(pilot, lambda: isinstance(app.screen, DetailScreen) and
                        app.screen.query("#metrics-grid"))
     grid = app.screen.query_one("#metrics-grid", Workspace)

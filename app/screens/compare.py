@@ -14,6 +14,7 @@ from ..compare_data import read_runs, relative, table_rows
 from ..messages import ModelRefreshed
 from ..refresher import DETAIL_GAP
 from ..safe_text import one_line
+from ..tabs.compare_metrics import CompareCharts
 from ..widgets import glyphs
 from ..widgets.glyphs import YELLOW, fit_number
 from ..widgets.keyed_tabs import KeyedTabs
@@ -59,14 +60,22 @@ class CompareScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="compare-title")
-        with KeyedTabs(id="compare-tabs"), TabPane("Table", id="compare-table-tab"):
-            yield DataTable(id="compare-table", cursor_type="cell", zebra_stripes=True)
+        with KeyedTabs(id="compare-tabs"):
+            with TabPane("Charts", id="compare-charts-tab"):
+                yield CompareCharts(id="compare-charts")
+            with TabPane("Table", id="compare-table-tab"):
+                yield DataTable(id="compare-table", cursor_type="cell", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#compare-table", DataTable).focus()
+        self.query_one("#compare-charts", CompareCharts).focus()
         self.update_title()
         self.read()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """The shown tab's own keys work at once: the charts', or the table's."""
+        charts = event.pane.id == "compare-charts-tab"
+        self.query_one("#compare-charts" if charts else "#compare-table").focus()
 
     # -- reading -------------------------------------------------------------
     def read(self) -> None:
@@ -83,7 +92,7 @@ class CompareScreen(Screen):
     def on_compare_read(self, message: CompareRead) -> None:
         self._reading = False
         self.runs = message.runs
-        self.draw_table()
+        self.draw()
         if self._again:
             self._again = False
             self.read()
@@ -121,9 +130,15 @@ class CompareScreen(Screen):
             info = next(i for i in self.infos if i.id == self.baseline)
             text.append("  baseline: ")
             text.append(one_line(info.name or info.id, limit=60), style=f"bold {YELLOW}")
-        text.append("  (b pins the column's run; d: only the keys that differ"
-                    f"{', on' if self.only_differing else ''})", style="dim")
+        text.append("  only differing keys" if self.only_differing else "", style="bold")
+        text.append("  b baseline  d differing  ] table", style="dim")
         self.query_one("#compare-title", Static).update(text)
+
+    def draw(self) -> None:
+        """The charts and the table, as the runs were last read."""
+        self.query_one("#compare-charts", CompareCharts).show_runs(self.ordered(),
+                                                                   self.baseline)
+        self.draw_table()
 
     def draw_table(self) -> None:
         table = self.query_one("#compare-table", DataTable)
@@ -169,13 +184,20 @@ class CompareScreen(Screen):
         self.app.pop_screen()
 
     def action_baseline(self) -> None:
-        """Pin the run of the cursor's column as the baseline (again: unpin it)."""
+        """In the table: pin the run of the cursor's column as the baseline (again:
+        unpin it). On the charts: the next run is the baseline (after the last: none)."""
+        if self.query_one("#compare-tabs", TabbedContent).active == "compare-charts-tab":
+            order = [i for i in self.ids if i in self.runs]
+            at = order.index(self.baseline) + 1 if self.baseline in order else 0
+            self.baseline = order[at] if at < len(order) else None
+            self.draw()
+            return
         run_id = self._cursor_run()
         if run_id is None:
             self.notify("Move to a run's column to pin it (left/right)", timeout=3)
             return
         self.baseline = None if run_id == self.baseline else run_id
-        self.draw_table()
+        self.draw()
         if self.baseline is not None:
             self.query_one("#compare-table", DataTable).move_cursor(column=1)
 

@@ -29,4 +29,5 @@ def resource_title(name: str, _by_time: bool = False) -> str:
 class SystemTab(Workspace):
     def __init__(self, reading, **kwargs):
         super().__init__(RunMetrics(reading, is_resource, resource_title),
-                         empty="no resource metrics recorded (CPU, memory, GPU)", **kwargs)
+                         empty="no resource metrics recorded (CPU, memory, GPU)",
+                         kind="system", **kwargs)

@@ -134,9 +134,12 @@ class Plot(Widget):
             self.update_lines()
 
     def _changed(self) -> None:
+        """Drawn again; a plot whose parts are not composed yet (the grid mounts new
+        plots and feeds them at once) draws what it holds once they are."""
         self.token += 1
-        if self.is_mounted:
-            self.canvas.refresh()
+        canvases = self.query(_Canvas)
+        if canvases:
+            canvases.first().refresh()
             self.update_lines()
 
     def on_mount(self) -> None:
@@ -182,11 +185,13 @@ class Plot(Widget):
                    [y_label(y, view.log_y) for y in ys])
 
     def update_lines(self) -> None:
-        if self.is_mounted:
-            self._write_lines()
+        self._write_lines()
 
     def _write_lines(self) -> None:
-        head, foot = self.query(Static)
+        lines = self.query(Static)
+        if len(lines) != 2:  # not composed yet: on_mount writes them
+            return
+        head, foot = lines
         head.update(self.head_text())
         foot.update(self.foot_text())
 
@@ -238,8 +243,9 @@ class Plot(Widget):
         return low if low == high else f"{low}..{high}"
 
     def summary(self, one: Series, spans: list) -> str:
-        if not spans and one.last is None:
-            return "no finite values"
+        if not spans:  # only NaN or infinite values (or none yet)
+            return "no finite values" if one.last is None else \
+                f"last {short_number(one.last)}, no finite values"
         log = self.view.log_y and one.low is None
         last = one.last if one.last is not None else spans[-1][2]
         low = one.low if one.low is not None else min(s[1] for s in spans)

@@ -80,10 +80,12 @@ class Workspace(Widget, can_focus=True):
         Binding("slash", "pattern", "Metric pattern", key_display="/"),
     ]
 
-    def __init__(self, source: Source, *, empty: str = "no metrics yet", **kwargs):
+    def __init__(self, source: Source, *, empty: str = "no metrics yet",
+                 kind: str = "metrics", **kwargs):
         super().__init__(**kwargs)
         self.source = source
         self.empty = empty
+        self.kind = kind  # what the grid shows, first on its status line
         self.rows: int | None = None     # None: as many as fit
         self.columns: int | None = None
         self.page = 0
@@ -187,6 +189,7 @@ class Workspace(Widget, can_focus=True):
 
     def update_status(self, count: int) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{self.kind}: ", style="bold")
         if count == 0:
             text.append(self.empty if not self.pattern else "no metric matches the pattern",
                         style="dim")
