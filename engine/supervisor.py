@@ -51,6 +51,11 @@ class Supervisor:
         self._next_beat = 0.0
         self._next_progress = 0.0
         self._next_control = 0.0
+        self.stall = None
+        if self.spec.stalled_after and self.spec.kind != "flow":  # steps watch themselves
+            from .stall import EngineStall
+
+            self.stall = EngineStall(paths.meta_dir, self.spec.stalled_after, self.log)
         self.env = {**os.environ, "RUNYARD_ROOT": str(paths.root),
                     "RUNYARD_RUN_ID": paths.id}
         for name in ("RUNYARD_PARAMS", "RUNYARD_INPUTS"):  # a flow step's, or none
@@ -83,6 +88,8 @@ class Supervisor:
             # not on every answer of a busy pool: a few reads of control.json per TICK
             self._next_control = time.monotonic() + CONTROL_EVERY
             self.read_control()
+        if self.stall is not None:
+            self.stall.tick(now, self.paused)
 
     def read_control(self) -> None:
         """Obey a new request. New means other content, never a newer mtime: two

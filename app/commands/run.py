@@ -51,6 +51,9 @@ def add_parser(sub):
     parser.add_argument("--max-attempts", type=positive_int, dest="max_attempts")
     parser.add_argument("--grace", type=seconds, help="seconds between SIGTERM and SIGKILL "
                         "when the run is closed (default 10)")
+    parser.add_argument("--stalled-after", type=seconds, dest="stalled_after",
+                        metavar="SECONDS", help="raise the 'stalled' alert after this "
+                        "long with nothing recorded (default 900; 0: never)")
     parser.add_argument("--detach", action="store_true",
                         help="return at once, printing the run id and name")
     parser.set_defaults(command_argv=None)
@@ -109,7 +112,8 @@ def build(args) -> tuple[RunSpec, dict, list]:
         spec, attrs, alerts = operation.spec, operation.attrs, operation.alerts
     if args.instances:
         spec.instances = expand(args.instances)
-    for key in ("workers", "iterations", "executor", "scheduler", "max_attempts", "grace"):
+    for key in ("workers", "iterations", "executor", "scheduler", "max_attempts", "grace",
+                "stalled_after"):
         if getattr(args, key) is not None:
             setattr(spec, key, getattr(args, key))
     attrs = {**attrs, "tags": [*attrs.get("tags", []), *args.tag],
