@@ -30,6 +30,7 @@ from .run_alerts import AlertsMixin
 from .run_attrs import AttributesMixin
 from .run_files import FilesMixin
 from .run_fork import FORKED, ForkMixin, make_forked_copies_inert
+from .run_progress import ProgressMixin
 from .series import NEWLINE, encode_point
 from .status import DEFAULT_TIMEOUT
 from .validate import check_description, check_folder, check_metadata, check_tags
@@ -60,7 +61,7 @@ class _Config:
     stalled_after: float | None = None  # off for a plain tracked run (stall.py)
 
 
-class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
+class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
     """Tracks one run: metrics, events, files, tags, metadata, folders, alerts."""
 
     def __init__(self, mode: str = "online", *, root: str | os.PathLike | None = None):
@@ -89,6 +90,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         self._context: str | None = None  # the instance an attached handle works on
         self._attached = False
         self._init_alerts()
+        self._init_progress()
 
     # -- properties ------------------------------------------------------
     @property
@@ -270,6 +272,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         self._queue = self._writer.queue
         self._lines = self._writer.lines
         self._attach_alerts(self._writer)
+        self._attach_progress(self._writer)
         if not cfg.disable_resources_metrics:
             self._writer.tickers.append(self._sample_resources)
         self._state = RUNNING
