@@ -67,10 +67,11 @@ def instance_progress(entry: dict | None, status: str, now: float) -> tuple[str,
 PROGRESS_KEY = "_progress"  # (done, left) added to a record for the Instances tab
 
 
-def records_with_progress(meta_dir, records: dict) -> dict:
+def records_with_progress(meta_dir, records: dict, live: bool = True) -> dict:
     """The instance records, those running with their (done, left) under
     ``PROGRESS_KEY`` from their workers' progress files (copies: the book's own
-    records stay as read). Off the UI thread: it reads files."""
+    records stay as read); no time left unless the run is ``live``. Off the UI
+    thread: it reads files."""
     from runyard.engine.eta import unit_progress
 
     entries = unit_progress(meta_dir)
@@ -81,7 +82,8 @@ def records_with_progress(meta_dir, records: dict) -> dict:
     for key, entry in entries.items():
         record = records.get(key)
         if record is not None and record.get("status") == "running":
-            shown[key] = {**record, PROGRESS_KEY: instance_progress(entry, "running", now)}
+            done, left = instance_progress(entry, "running", now)
+            shown[key] = {**record, PROGRESS_KEY: (done, left if live else "")}
     return shown
 
 

@@ -172,9 +172,9 @@ async def test_the_table_and_the_instances_tab_show_progress(app_root, tmp_path)
             await pilot.press("enter", *["right_square_bracket"] * 3)  # Instances
             instances = app.screen.query_one("#instance-table")
             assert await until(pilot, lambda: instances.row_count == 2)
-            assert await until(pilot, lambda: _cells(instances, "00000-0")[3:5] ==
+            assert await until(pilot, lambda: _cells(instances, "00000-0")[4:6] ==
                                ["50%", "?"])
-            assert _cells(instances, "00001-0")[3:5] == ["", ""]
+            assert _cells(instances, "00001-0")[4:6] == ["", ""]
     finally:
         (data / "go").touch()
         wait_for_end(app_root, info.id, timeout=60)

@@ -176,7 +176,7 @@ class DetailScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#pager-search", Input).display = False
         table = self.query_one("#instance-table", DataTable)
-        table.add_columns("instance", "it", "status", "done", "left", "tries", "state", "saved",
+        table.add_columns("instance", "it", "status", "tries", "done", "left", "state", "saved",
                           "error")
         tabs = self.query_one("#tabs", TabbedContent)
         for pane in ("metrics", "alerts", "instances"):
@@ -258,7 +258,8 @@ class DetailScreen(Screen):
             return {}
         if self.reading.book is None:
             self.reading.book = InstanceBook(RunPaths(self.root, self.run_id))
-        return records_with_progress(meta_dir, self.reading.book.records())
+        return records_with_progress(meta_dir, self.reading.book.records(),
+                                     live=self.info.status == "running")
 
     def read_saved_files(self, meta_dir) -> list[dict]:
         """The last saved files, read incrementally (files.jsonl only grows)."""

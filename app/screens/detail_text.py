@@ -182,8 +182,8 @@ def instance_row(record: dict) -> tuple:
     done, left = instance_cells(record)
     return (Text(one_line(str(record.get("instance", "")).rsplit("/", 1)[-1], 60)),
             Text(one_line(record.get("iteration", 0), 12)),
-            Text(instance_status(record)), Text(done), Text(left),
-            Text(one_line(record.get("attempts", 0), 12)),
+            Text(instance_status(record)),
+            Text(one_line(record.get("attempts", 0), 12)), Text(done), Text(left),
             Text(state_cell(record)),
             Text(clock(saved) if saved else "-"),
             Text(one_line(record.get("error") or "", 60)))
