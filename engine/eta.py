@@ -8,7 +8,8 @@ most every ``WRITE_EVERY`` seconds, and only when it changed:
 - a worker of the engine (an attached handle, working on an instance) in its own
   whole file ``progress.<writer>.json``: ``{"key": "00001-0", "instance": ...,
   "fraction": 0.4, "ts": ..., "started": ...}`` (``key`` null once that instance
-  ended); the supervisor folds them into the run's;
+  ended; ``"run": true`` and no key from a command's ``Run()``, whose progress
+  is the run's); the supervisor folds them into the run's;
 - a run's own figure in ``attrs.json`` as ``"eta": {"fraction": 0.42,
   "left": 310.5, "at": ...}`` (``left`` null: too little to go on), written by
   the supervisor of a module run (instances done plus the fractions of those
@@ -112,31 +113,54 @@ def run_eta(attrs: dict) -> Eta | None:
                clean_seconds(record.get("at")))
 
 
-def unit_progress(meta_dir: Path) -> dict[str, dict]:
-    """Per unit key, the newest progress its workers recorded (cleaned):
-    ``{"fraction", "ts", "started"}``. Files that cannot be read are skipped."""
+def _progress_records(meta_dir: Path):
+    """Every worker's progress record that can be read (whole JSON objects)."""
     from .untrusted import NotReadable, read_json
 
-    found: dict[str, dict] = {}
     try:
         names = [n for n in os.listdir(meta_dir) if n.startswith(PREFIX) and
                  n.endswith(SUFFIX)]
     except OSError:
-        return found
+        return
     for name in names:
         try:
             record = read_json(meta_dir / name, FILE_MAX)
         except (NotReadable, OSError, ValueError):
             continue
-        if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+        if isinstance(record, dict):
+            yield record
+
+
+def _entry(record: dict) -> dict:
+    return {"fraction": clean_fraction(record.get("fraction")),
+            "ts": clean_seconds(record.get("ts")) or 0.0,
+            "started": clean_seconds(record.get("started"))}
+
+
+def unit_progress(meta_dir: Path) -> dict[str, dict]:
+    """Per unit key, the newest progress its workers recorded (cleaned):
+    ``{"fraction", "ts", "started"}``. Files that cannot be read are skipped."""
+    found: dict[str, dict] = {}
+    for record in _progress_records(meta_dir):
+        if not isinstance(record.get("key"), str):
             continue
-        entry = {"fraction": clean_fraction(record.get("fraction")),
-                 "ts": clean_seconds(record.get("ts")) or 0.0,
-                 "started": clean_seconds(record.get("started"))}
+        entry = _entry(record)
         old = found.get(record["key"])
         if old is None or entry["ts"] >= old["ts"]:
             found[record["key"]] = entry
     return found
+
+
+def command_progress(meta_dir: Path) -> dict | None:
+    """The newest run-wide progress (``"run": true``) that an engine command's
+    ``Run()`` recorded, cleaned; None if none did."""
+    newest = None
+    for record in _progress_records(meta_dir):
+        if record.get("run") is True:
+            entry = _entry(record)
+            if newest is None or entry["ts"] >= newest["ts"]:
+                newest = entry
+    return newest
 
 
 def unit_eta(entry: dict, now: float) -> Eta:

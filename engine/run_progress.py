@@ -59,6 +59,8 @@ class ProgressMixin:
             record = {"key": unit[0] if unit and fraction is not None else None,
                       "instance": self._context, "fraction": fraction, "ts": when,
                       "started": unit[1] if unit else self._began}
+            if unit is None and self._context is None:  # an engine command's: the run's
+                record["run"] = True
             from .meta import encode_record
 
             name = f"{PREFIX}{self._writer.suffix or 'main'}{SUFFIX}"

@@ -187,3 +187,35 @@ def _cells(table, key) -> list[str]:
         return [str(cell) for cell in table.get_row(key)]
     except RowDoesNotExist:  # not there yet
         return []
+
+
+SCRIPT = """
+import sys, time
+from pathlib import Path
+from runyard.engine import Run
+
+with Run() as run:                       # attached to the engine's run
+    run.init(name="ignored")
+    run.log_progress(0.5)
+    while not Path(sys.argv[1]).exists():
+        time.sleep(0.02)
+"""
+
+
+def test_a_command_under_the_engine_reports_the_runs_progress(root, tmp_path):
+    import sys
+
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(SCRIPT))
+    go = tmp_path / "go"
+    info = start(root, RunSpec(kind="command", argv=[sys.executable, str(script), str(go)]),
+                 name="cmd")
+    try:
+        eta = wait_until(lambda: eta_of(root, info.id))
+        assert eta["fraction"] == 0.5
+        assert progress_text(load_run(root, info.id)) == "50% ?"
+        go.touch()
+        assert wait_for_end(root, info.id, timeout=60).status == "completed"
+    finally:
+        go.touch()
+    assert progress_text(load_run(root, info.id)) == "50%"
