@@ -232,3 +232,12 @@ def test_the_cli_option(root, tmp_path):
                           "--instances", str(tmp_path / "go"), "--stalled-after", "x"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--stalled-after" in bad.stderr
+
+
+def test_a_flow_step_takes_the_setting_and_refuses_a_bad_one():
+    from runyard.engine.flow_graph import FlowError, check_settings
+
+    assert check_settings({"stalled_after": 60}, "step x") == {"stalled_after": 60.0}
+    assert check_settings({"stalled_after": False}, "step x") == {"stalled_after": None}
+    with pytest.raises(FlowError, match="step x: stalled_after must be a positive number"):
+        check_settings({"stalled_after": "soon"}, "step x")
