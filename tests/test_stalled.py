@@ -241,3 +241,26 @@ def test_a_flow_step_takes_the_setting_and_refuses_a_bad_one():
     assert check_settings({"stalled_after": False}, "step x") == {"stalled_after": None}
     with pytest.raises(FlowError, match="step x: stalled_after must be a positive number"):
         check_settings({"stalled_after": "soon"}, "step x")
+
+
+async def test_the_dashboard_rings_and_marks_a_stalled_run(app_root):
+    from test_app import SIZE, until
+
+    from runyard.app.dashboard import RunyardApp
+
+    run = Run(root=app_root)
+    run.config(disable_resources_metrics=True)
+    run.init(name="hung", stalled_after=0.5)
+    run.log_metrics({"loss": 1.0})
+    app = RunyardApp(app_root)
+    rings = []
+    app.bell = lambda: rings.append(1)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            # this test's code now logs nothing: its writer thread sees the silence
+            assert await until(pilot, lambda: any("'stalled' is critical" in str(n.message)
+                                                  for n in app._notifications), 20)
+            assert app.model.cells[run.id].critical == ["stalled"]  # the AL column
+            assert rings == [1]
+    finally:
+        run.close()
