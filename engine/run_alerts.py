@@ -201,8 +201,14 @@ class AlertsMixin:
                     alert.feed_event(event.get("msg", ""))
 
     def _final_alert_check(self) -> None:
-        """On close, every alert judges the last data once more, due or not."""
+        """On close, every alert judges the last data once more, due or not; a
+        stalled run that ends is stalled no more."""
         self._check_alerts(time.time(), every=True)
+        if self._stall_watch is not None and self._alerts.get(STALLED) is \
+                self._stall_watch.alert:
+            line = self._stall_watch.end()
+            if line is not None:
+                self._writer.emit_alert(line)
 
     def _check_alerts(self, now: float, every: bool = False) -> None:
         for alert in list(self._alerts.values()):

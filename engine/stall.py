@@ -79,6 +79,12 @@ class StallWatch:
             return transition(self.alert, "critical", round(silent, 1))
         return None
 
+    def end(self) -> dict | None:
+        """The run ends: an ended run is not stalled (its series keeps that it was)."""
+        if self.alert.state == "critical":
+            return transition(self.alert, "ok", None)
+        return None
+
 
 def engine_signature(meta_dir: Path) -> tuple:
     """Sizes of every file a run's work writes into its side-car (series, output logs,
@@ -134,6 +140,11 @@ class EngineStall:
         self._log(f"Alert {STALLED!r} is {line['state']}" +
                   (f": nothing recorded for {line['value']:g} s" if "value" in line else ""))
         self._write(line)
+
+    def end(self) -> None:
+        line = self.watch.end()
+        if line is not None:
+            self._write(line)
 
     def _write(self, line: dict) -> None:
         import orjson

@@ -118,6 +118,8 @@ class Supervisor:
         raise NotImplementedError
 
     def finish(self, status: str, error: str | None = None) -> None:
+        if self.stall is not None:
+            self.stall.end()  # before the exit record: a reader then sees both at once
         request = self.paths.meta(STATUS_REQUEST)
         if status == "completed" and request.exists():
             with contextlib.suppress(ValueError, OSError, AttributeError):

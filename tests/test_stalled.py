@@ -264,3 +264,19 @@ async def test_the_dashboard_rings_and_marks_a_stalled_run(app_root):
             assert rings == [1]
     finally:
         run.close()
+
+
+def test_a_stalled_run_that_ends_is_stalled_no_more(env_root, root, tmp_path):
+    run = Run()
+    run.config(disable_resources_metrics=True)
+    run.init(name="ends-stalled", stalled_after=0.3)
+    meta = env_root / f"{run.id}.meta"
+    wait_until(lambda: stalled_states(meta))
+    run.close()
+    assert [s for s, _ in stalled_states(meta)] == ["critical", "ok"]
+    # an engine run closed while stalled: its supervisor says ok before the exit record
+    path = project(tmp_path, "stalled_after = 0.3\n")
+    info = start(root, load_operation(path, "hang").spec, name="closed-stalled")
+    wait_until(lambda: stalled_states(info.meta_dir), timeout=60)
+    close(root, info.id, wait=60)
+    assert [s for s, _ in stalled_states(info.meta_dir)] == ["critical", "ok"]
