@@ -178,7 +178,7 @@ class AlertsMixin:
         if not watch.due(now):
             return
         writer = self._writer
-        line = watch.check(writer.put - writer.own, now)
+        line = watch.check((writer.put - writer.own, self._progress), now)
         if line is not None:
             writer.emit_alert(line)
             self._after_transition(alert)

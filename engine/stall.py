@@ -6,7 +6,7 @@ lines of an alert series), but who watches depends on who can see the silence:
 
 - a plain tracked run (``Run.init(stalled_after=...)``, off unless asked): its
   own writer thread, which lives on when the user's code hangs and sees that no
-  metric or event came (the resource sampler's points do not count);
+  metric, event or progress came (the resource sampler's points do not count);
 - a run the engine starts (on by default, ``DEFAULT_ENGINE`` seconds): its
   supervisor, which sees every writer's series, the output logs and the
   instances' saved states, and writes ``alerts.supervisor.jsonl``.
@@ -88,8 +88,9 @@ class StallWatch:
 
 def engine_signature(meta_dir: Path) -> tuple:
     """Sizes of every file a run's work writes into its side-car (series, output logs,
-    done journals) and the time the instance records last changed (a save renames a
-    record into their folder). Not the supervisor's own files."""
+    done journals), the times its workers last recorded progress and the instance
+    records last changed (a save renames a record into their folder). Not the
+    supervisor's own files."""
     seen = []
     for folder in (meta_dir, meta_dir / "log", meta_dir / "instances" / "done"):
         try:
@@ -98,10 +99,13 @@ def engine_signature(meta_dir: Path) -> tuple:
                     name = entry.name
                     if name == SUPERVISOR_ALERTS or name in _OWN_LOGS:
                         continue
-                    if folder is meta_dir and not name.endswith(".jsonl"):
-                        continue
                     if entry.is_file(follow_symlinks=False):
-                        seen.append((name, entry.stat(follow_symlinks=False).st_size))
+                        if name.startswith("progress.") and name.endswith(".json"):
+                            # rewritten whole at each report (eta.py): its time tells
+                            info = entry.stat(follow_symlinks=False)
+                            seen.append((name, info.st_mtime_ns))
+                        elif folder is not meta_dir or name.endswith(".jsonl"):
+                            seen.append((name, entry.stat(follow_symlinks=False).st_size))
         except OSError:  # not there (yet): nothing written there
             continue
     with contextlib.suppress(OSError):

@@ -280,3 +280,40 @@ def test_a_stalled_run_that_ends_is_stalled_no_more(env_root, root, tmp_path):
     wait_until(lambda: stalled_states(info.meta_dir), timeout=60)
     close(root, info.id, wait=60)
     assert [s for s, _ in stalled_states(info.meta_dir)] == ["critical", "ok"]
+
+
+REPORTER = """
+import sys, time
+from runyard.engine import Run
+
+with Run() as run:
+    run.config(disable_resources_metrics=True)
+    run.init(name="reporter", stalled_after=0.4)
+    print(run.id, flush=True)
+    for n in range(100):                # 2 s of progress reports and nothing else
+        run.log_progress(n / 100)
+        time.sleep(0.02)
+"""
+
+MODULE_REPORTER = """
+import time
+from runyard.engine import progress
+
+def run(instance, save, state):
+    for n in range(100):                # 2 s of progress reports and nothing else
+        progress(n / 100)
+        time.sleep(0.02)
+"""
+
+
+def test_progress_reports_are_a_sign_of_life(env_root, root, tmp_path):
+    proc, run_id = child(tmp_path, REPORTER)
+    assert proc.wait(60) == 0
+    assert stalled_states(env_root / f"{run_id}.meta") == []
+    (tmp_path / "r.py").write_text(textwrap.dedent(MODULE_REPORTER))
+    (tmp_path / "a.txt").write_text("a")
+    info = start(root, RunSpec(kind="module", module=str(tmp_path / "r.py"),
+                               instances=[str(tmp_path / "a.txt")], stalled_after=0.6),
+                 name="module-reporter")
+    assert wait_for_end(root, info.id, timeout=60).status == "completed"
+    assert stalled_states(info.meta_dir) == []
