@@ -43,11 +43,10 @@ class Cell:
 
 
 def progress_text(info: RunInfo) -> str:
-    progress = info.attrs.get("progress") or {}
-    total = progress.get("total")
-    if not total or info.attrs.get("kind") == "command":
-        return ""
-    return f"{progress.get('done', 0)}/{total}"
+    """Instances done/total, or the fraction reported, and the time left (eta_text)."""
+    from .eta_text import progress_text as text
+
+    return text(info)
 
 
 def step_link(info: RunInfo) -> dict:

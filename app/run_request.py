@@ -15,7 +15,8 @@ from runyard.engine.project import load_operation
 from runyard.engine.root import find_project_file
 from runyard.engine.spec import EXECUTORS, RunSpec
 
-SPEC_KEYS = ("workers", "iterations", "executor", "scheduler", "max_attempts", "grace")
+SPEC_KEYS = ("workers", "iterations", "executor", "scheduler", "max_attempts", "grace",
+             "stalled_after")
 ATTR_KEYS = ("name", "folder", "description")
 
 
@@ -30,6 +31,7 @@ class RunRequest:
     scheduler: str | None = None
     max_attempts: int | None = None
     grace: float | None = None
+    stalled_after: float | bool | None = None  # the 'stalled' alert's seconds (False: off)
     name: str | None = None
     folder: str | None = None
     description: str | None = None

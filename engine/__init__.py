@@ -34,6 +34,7 @@ __all__ = [
     "params",
     "pause",
     "pause_marker",
+    "progress",
     "resolve_root",
     "resume",
     "run_status",
@@ -57,7 +58,7 @@ _HOMES = {
     "store": ("RunInfo", "find_run", "list_runs", "load_run"),
     "run": ("Run",),
     "experiment": ("Experiment",),
-    "context": ("current_run", "params"),
+    "context": ("current_run", "params", "progress"),
     "control": ("start", "pause", "resume", "close"),
     "log_handler": ("RunLogHandler",),
 }

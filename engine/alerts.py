@@ -1,5 +1,7 @@
 """Alerts evaluated where the data is written, so they fire with nobody watching.
 
+(The stalled-run alert, which watches for no data at all, is in stall.py.)
+
 Metric alerts aggregate a metric over the last ``window`` seconds and are
 checked every ``frequency`` seconds; event alerts go critical when an event
 matching their pattern arrived since the last check, and back to ok when none
@@ -17,7 +19,7 @@ from .errors import UsageError
 
 METRIC_RULES = ("is above", "is below", "is outside range", "is inside range")
 AGGREGATIONS = ("average", "sum", "at least", "at most")
-SOURCES = ("metrics", "events", "user")
+SOURCES = ("metrics", "events", "user", "stalled")  # stalled: stall.py
 NOTIFICATIONS = ("none", "email")
 STATES = ("ok", "critical")
 
@@ -75,7 +77,7 @@ class Alert:
 
     # -- checking --------------------------------------------------------
     def due(self, now: float) -> bool:
-        if self.source == "user" or now < self._next_check:
+        if self.source in ("user", "stalled") or now < self._next_check:
             return False
         self._next_check = now + self.frequency
         return True

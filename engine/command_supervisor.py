@@ -13,6 +13,7 @@ import subprocess
 import time
 
 from .lifecycle import clear_pause_marker
+from .meta import update_attrs
 from .supervisor import TICK, Supervisor
 from .untrusted import open_log
 
@@ -28,9 +29,12 @@ class CommandSupervisor(Supervisor):
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          start_new_session=True)
         self.log(f"Started {self.spec.argv!r} as pid {self.proc.pid}")
+        self.began, self.progress_seen, self.next_progress = time.time(), None, 0.0
         while self.proc.poll() is None and not self.closing:
             self.tick()
+            self.fold_progress()
             time.sleep(TICK)
+        self.fold_progress(force=True)
         if self.proc.poll() is None:
             self.stop_command()
             self.finish("terminated", error="closed")
@@ -40,6 +44,24 @@ class CommandSupervisor(Supervisor):
             self.finish("completed")
         else:
             self.finish("failed", error=f"exit code {code}")
+
+    def fold_progress(self, force: bool = False) -> None:
+        """The fraction the command's Run() reported, with the time left, into the
+        run's attributes (eta.py); nothing to do, and nothing written, if it did not."""
+        now = time.time()
+        if now < self.next_progress and not force:
+            return
+        self.next_progress = now + 0.5
+        from .eta import BAD, command_progress, eta_record, time_left
+
+        entry = command_progress(self.paths.meta_dir)
+        if entry is None or entry == self.progress_seen or entry["fraction"] in (None, BAD):
+            return
+        self.progress_seen = entry
+        fraction = entry["fraction"]
+        eta = eta_record(fraction, time_left(fraction, 0.0, entry["ts"] - self.began),
+                         entry["ts"])
+        update_attrs(self.paths.meta_dir, lambda attrs: attrs.update(eta=eta), None)
 
     def signal_work(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError):

@@ -17,6 +17,12 @@ def current_run():
     return Run(mode="disabled")
 
 
+def progress(fraction: float) -> bool:
+    """Report the fraction done (0 to 1) of the instance in progress (in a run
+    module started by runyard; elsewhere nothing is recorded)."""
+    return current_run().log_progress(fraction)
+
+
 def set_current(run) -> None:
     global _current
     _current = run

@@ -20,6 +20,7 @@ from .lifecycle import discard_new_run, init_run_meta, make_run
 from .modules import check_module
 from .request import Request, post_request
 from .spec import EXECUTORS, RunSpec, check_owned, read_spec, resume_env, write_spec
+from .stall import STALLED, check_stalled_after, stalled_alert
 from .stop_reason import describe
 from .store import RunInfo, find_run, load_run
 from .untrusted import open_lock, open_log
@@ -48,6 +49,7 @@ def _checked_spec(spec: RunSpec) -> RunSpec:
     if spec.executor not in EXECUTORS:
         raise UsageError(f"executor must be one of {', '.join(EXECUTORS)}, got "
                          f"{spec.executor!r}")
+    spec.stalled_after = check_stalled_after(spec.stalled_after)
     if spec.kind == "command" and not spec.argv:
         raise UsageError("a command run needs a command")
     if spec.kind == "module":
@@ -78,10 +80,15 @@ def start(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "
     for alert in alerts or []:
         if not isinstance(alert, dict):
             raise UsageError(f"an alert definition is a table of settings, not {alert!r}")
+        if alert.get("source") == STALLED or alert.get("name") == STALLED:
+            raise UsageError("the stalled-run alert is set with stalled_after (seconds, "
+                             "or false for none), not as an alert definition")
         try:
             checked_alerts.append(make_alert(**alert).definition())
         except TypeError as exc:
             raise UsageError(f"alert {alert.get('name', '?')!r}: {exc}") from None
+    if spec.stalled_after is not None and spec.kind != "flow":
+        checked_alerts.append(stalled_alert(spec.stalled_after).definition())
     paths = record = None
     try:
         paths = make_run(root)

@@ -34,7 +34,8 @@ from .errors import UsageError
 
 ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")  # whole: fullmatch
 SETTINGS = {"workers": int, "iterations": int, "max_attempts": int, "params": dict,
-            "executor": str, "grace": (int, float), "tags": list, "metadata": dict}
+            "executor": str, "grace": (int, float), "tags": list, "metadata": dict,
+            "stalled_after": (int, float, bool)}
 
 
 class FlowError(UsageError):
@@ -186,6 +187,15 @@ def check_settings(settings: dict, where: str) -> dict:
         if kind is None:
             raise FlowError(f"{where}: unknown setting {key!r} (known: "
                             f"{', '.join(sorted(SETTINGS))}, instances)")
+        if key == "stalled_after":  # seconds, or 0 / False for no stalled alert
+            from .errors import UsageError
+            from .stall import check_stalled_after
+
+            try:
+                checked[key] = check_stalled_after(value)
+            except UsageError as exc:
+                raise FlowError(f"{where}: {exc}") from None
+            continue
         if isinstance(value, bool) or not isinstance(value, kind):
             raise FlowError(f"{where}: {key} must be {_kind_name(kind)}, got {value!r}")
         if key in ("workers", "iterations", "max_attempts") and value < 1:
@@ -315,7 +325,8 @@ def _resolve_step(step: Step) -> dict:
             record["instances"] = list(spec.instances)
         base = {"workers": spec.workers, "iterations": spec.iterations,
                 "max_attempts": spec.max_attempts, "executor": spec.executor,
-                "grace": spec.grace, "tags": list(operation.attrs.get("tags", [])),
+                "grace": spec.grace, "stalled_after": spec.stalled_after,
+                "tags": list(operation.attrs.get("tags", [])),
                 "metadata": dict(operation.attrs.get("metadata", {}))}
         settings = {**base, **settings}
         record["alerts"] = [dict(a) for a in operation.alerts]

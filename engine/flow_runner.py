@@ -24,6 +24,7 @@ from .flows import cluster_address, step_outputs, task_dir, update_state
 from .instances import expand
 from .meta import update_attrs
 from .spec import RunSpec, read_spec
+from .stall import DEFAULT_ENGINE
 from .store import list_runs, load_run
 from .supervisor import TICK, Supervisor
 
@@ -175,7 +176,8 @@ class FlowSupervisor(Supervisor):
         files = list(dict.fromkeys(files))
         common = {"workers": settings["workers"], "iterations": settings["iterations"],
                   "max_attempts": settings["max_attempts"], "grace": settings["grace"],
-                  "params": settings.get("params", {}), "cwd": step["cwd"]}
+                  "params": settings.get("params", {}), "cwd": step["cwd"],
+                  "stalled_after": settings.get("stalled_after", DEFAULT_ENGINE)}
         if step["kind"] == "command":
             argv = []
             for arg in step["argv"]:

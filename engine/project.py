@@ -14,6 +14,8 @@ comments and layout survive when runyard (the dashboard) edits the file.
     folder = "/extract"
     metadata = { dataset = "v2" }
 
+    stalled_after = 600              # the stalled-run alert (false: none)
+
     [[operations.extract.alerts]]
     name = "slow"
     source = "metrics"
@@ -41,7 +43,8 @@ PROJECT_DEFAULT = "runyard.toml"
 FIELDS = {"module": str, "command": (str, list), "instances": (str, list), "workers": int,
           "iterations": int, "executor": str, "scheduler": str, "max_attempts": int,
           "grace": (int, float), "tags": list, "folder": str, "metadata": dict,
-          "description": str, "alerts": list, "name": str}
+          "description": str, "alerts": list, "name": str,
+          "stalled_after": (int, float, bool)}
 
 
 class ProjectError(RunyardError):
@@ -92,7 +95,8 @@ def operation_names(path: Path) -> list[str]:
 
 def load_operation(path: Path, name: str) -> Operation:
     """The operation ``name`` of project file ``path``, checked."""
-    operations = read_document(path).get("operations")
+    document = read_document(path)
+    operations = document.get("operations")
     if not isinstance(operations, dict) or name not in operations:
         known = ", ".join(operation_names(path)) or "none"
         raise ProjectError(f"{path}: no operation {name!r} (operations: {known})")
@@ -108,7 +112,41 @@ def load_operation(path: Path, name: str) -> Operation:
             raise ProjectError(f"{_line_of(path, name, key)}: {key} has the wrong type "
                                f"({type(value).__name__}: {value!r})")
     _check_values(path, name, table)
-    return _operation(path, name, table)
+    operation = _operation(path, name, table)
+    operation.spec.stalled_after = _stalled_after(path, name, table, document)
+    return operation
+
+
+def _stalled_after(path: Path, name: str, table: dict, document) -> float | None:
+    """The operation's ``stalled_after``, else the file's (top level), else the default."""
+    from .errors import UsageError
+    from .stall import DEFAULT_ENGINE, check_stalled_after
+
+    if "stalled_after" in table:
+        value, where = table["stalled_after"], _line_of(path, name, "stalled_after")
+    elif "stalled_after" in document:
+        value = document["stalled_after"]
+        value = value.unwrap() if hasattr(value, "unwrap") else value
+        where = _top_line_of(path, "stalled_after")
+    else:
+        return DEFAULT_ENGINE
+    try:
+        if not isinstance(value, int | float):
+            raise UsageError(f"stalled_after must be a number of seconds or false, got "
+                             f"{value!r}")
+        return check_stalled_after(value)
+    except UsageError as exc:
+        raise ProjectError(f"{where}: {exc}") from None
+
+
+def _top_line_of(path: Path, key: str) -> str:
+    """``path:line`` of a key before the first table."""
+    for number, text in enumerate(read_project_text(path).splitlines(), 1):
+        if text.lstrip().startswith("["):
+            break
+        if re.match(rf"^\s*{re.escape(key)}\s*=", text):
+            return f"{path}:{number}"
+    return str(path)
 
 
 def _check_values(path: Path, name: str, table: dict) -> None:

@@ -30,6 +30,7 @@ from .run_alerts import AlertsMixin
 from .run_attrs import AttributesMixin
 from .run_files import FilesMixin
 from .run_fork import FORKED, ForkMixin, make_forked_copies_inert
+from .run_progress import ProgressMixin
 from .series import NEWLINE, encode_point
 from .status import DEFAULT_TIMEOUT
 from .validate import check_description, check_folder, check_metadata, check_tags
@@ -57,9 +58,10 @@ class _Config:
     disable_resources_metrics = False
     resources_metrics_interval = 30.0
     abort_callback = None
+    stalled_after: float | None = None  # off for a plain tracked run (stall.py)
 
 
-class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
+class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
     """Tracks one run: metrics, events, files, tags, metadata, folders, alerts."""
 
     def __init__(self, mode: str = "online", *, root: str | os.PathLike | None = None):
@@ -88,6 +90,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         self._context: str | None = None  # the instance an attached handle works on
         self._attached = False
         self._init_alerts()
+        self._init_progress()
 
     # -- properties ------------------------------------------------------
     @property
@@ -117,8 +120,11 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
                queue_size: int | None = None, disable_resources_metrics: bool | None = None,
                resources_metrics_interval: float | None = None,
                system_metrics_interval: float | None = None, abort_callback=None,
-               **ignored_simvue_options) -> bool:
-        """Configure the run (before ``init`` for the queue settings)."""
+               stalled_after: float | None = None, **ignored_simvue_options) -> bool:
+        """Configure the run (before ``init`` for the queue settings).
+
+        ``stalled_after``: seconds with no metric or event before the ``stalled``
+        alert turns critical (0 or False: off again)."""
         cfg = self._config
         if self._state not in (NEW, CREATED) and (queue_size is not None or
                                                   queue_blocking is not None):
@@ -143,7 +149,16 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         unknown = set(ignored_simvue_options) - _SIMVUE_ONLY_OPTIONS
         if unknown:
             raise UsageError(f"config() got unknown option(s): {', '.join(sorted(unknown))}")
+        if stalled_after is not None:
+            self._stalled_after(stalled_after)
         return True
+
+    def _stalled_after(self, value) -> None:
+        from .stall import check_stalled_after
+
+        self._config.stalled_after = check_stalled_after(value)
+        if self._state == RUNNING and self._mode != "disabled":
+            self._set_stalled_after(self._config.stalled_after)
 
     # -- starting --------------------------------------------------------
     def _resolve_root(self) -> Path:
@@ -156,10 +171,17 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
     def init(self, name: str | None = None, metadata: dict | None = None,
              tags: list | None = None, description: str | None = None, folder: str = "/",
              running: bool = True, status: str | None = None, timeout: float | None = None,
-             **ignored_simvue_options) -> bool:
-        """Create the run: ``running`` at once, or ``created`` to be reconnected later."""
+             stalled_after: float | None = None, **ignored_simvue_options) -> bool:
+        """Create the run: ``running`` at once, or ``created`` to be reconnected later.
+
+        ``stalled_after``: raise the ``stalled`` alert after that many seconds with
+        no metric or event (off by default; a run the engine starts has its own)."""
         if self._mode == "disabled":
             return True
+        if stalled_after is not None:
+            from .stall import check_stalled_after
+
+            self._config.stalled_after = check_stalled_after(stalled_after)
         if self._state != NEW:
             raise UsageError(f"init() was already called for run {self.name!r}")
         unknown = set(ignored_simvue_options) - _SIMVUE_ONLY_INIT
@@ -235,7 +257,10 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
             self._state = NEW
             raise UsageError(f"{exc}; it can be reconnected once that ends") from None
         heartbeat = min(5.0, self._attrs.get("timeout", DEFAULT_TIMEOUT) / 3)
-        return self._start_writer(heartbeat, suffix=None)
+        started = self._start_writer(heartbeat, suffix=None)
+        if self._config.stalled_after is not None:
+            self._set_stalled_after(self._config.stalled_after)
+        return started
 
     def _start_writer(self, heartbeat: float | None, suffix: str | None) -> bool:
         self._t0_ns = _monotonic_ns()
@@ -247,6 +272,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ForkMixin):
         self._queue = self._writer.queue
         self._lines = self._writer.lines
         self._attach_alerts(self._writer)
+        self._attach_progress(self._writer)
         if not cfg.disable_resources_metrics:
             self._writer.tickers.append(self._sample_resources)
         self._state = RUNNING

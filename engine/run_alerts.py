@@ -15,6 +15,7 @@ from .errors import UsageError
 from .layout import ALERT_DEFS
 from .meta import encode_record
 from .series import decode_record
+from .stall import STALLED, StallWatch, stalled_alert
 from .untrusted import ALERT_DEFS_MAX
 from .writer import ALERT, EVENT
 
@@ -22,11 +23,14 @@ from .writer import ALERT, EVENT
 class AlertsMixin:
     def _init_alerts(self) -> None:
         self._alerts: dict[str, Alert] = {}
+        self._stall_watch: StallWatch | None = None
 
     def _attach_alerts(self, writer) -> None:
         self._load_alert_definitions()
         writer.observers.append(self._observe_for_alerts)
         writer.tickers.append(self._check_alerts)
+        if not self._attached:  # a run the engine owns is watched by its supervisor
+            writer.tickers.append(self._check_stall)
         writer.closers.append(self._final_alert_check)
 
     def _load_alert_definitions(self) -> None:
@@ -74,6 +78,9 @@ class AlertsMixin:
         """Define an alert (reference 002); returns its identifier, its name."""
         if self._mode == "disabled":
             return name
+        if source == STALLED:
+            raise UsageError("the stalled-run alert is set with init(stalled_after=...) or "
+                             "config(stalled_after=...), not with add_alert()")
         return self._define(make_alert(
             name, source, rule=rule, metric=metric, threshold=threshold,
             range_low=range_low, range_high=range_high, window=window, frequency=frequency,
@@ -140,7 +147,42 @@ class AlertsMixin:
             self._after_transition(alert)
         return True
 
+    def _set_stalled_after(self, seconds: float | None) -> None:
+        """Define (or, with None, remove) the stalled-run alert of this run."""
+        if self._attached:
+            return  # the engine's supervisor watches its runs, with the engine's setting
+        if seconds is not None:
+            self._define(stalled_alert(seconds))
+            return
+        alert = self._alerts.get(STALLED)
+        if alert is None or alert.source != STALLED:
+            return
+        del self._alerts[STALLED]
+        try:
+            write_atomic(self._paths.meta(ALERT_DEFS), encode_record(
+                [a.definition() for a in self._alerts.values()], "the alert definitions",
+                ALERT_DEFS_MAX))
+        except OSError as exc:
+            self._operational("saving alert definitions", exc)
+
     # -- evaluating (writer thread) ---------------------------------------
+    def _check_stall(self, now: float) -> None:
+        """No metric or event from the user's code for the alert's window: critical;
+        back to ok at the next one."""
+        alert = self._alerts.get(STALLED)
+        if alert is None or alert.source != STALLED:
+            return
+        watch = self._stall_watch
+        if watch is None or watch.alert is not alert:
+            watch = self._stall_watch = StallWatch(alert, now)
+        if not watch.due(now):
+            return
+        writer = self._writer
+        line = watch.check((writer.put - writer.own, self._progress), now)
+        if line is not None:
+            writer.emit_alert(line)
+            self._after_transition(alert)
+
     def _observe_for_alerts(self, metrics: bytes, events: list) -> None:
         alerts = list(self._alerts.values())
         if not alerts:
@@ -159,8 +201,14 @@ class AlertsMixin:
                     alert.feed_event(event.get("msg", ""))
 
     def _final_alert_check(self) -> None:
-        """On close, every alert judges the last data once more, due or not."""
+        """On close, every alert judges the last data once more, due or not; a
+        stalled run that ends is stalled no more."""
         self._check_alerts(time.time(), every=True)
+        if self._stall_watch is not None and self._alerts.get(STALLED) is \
+                self._stall_watch.alert:
+            line = self._stall_watch.end()
+            if line is not None:
+                self._writer.emit_alert(line)
 
     def _check_alerts(self, now: float, every: bool = False) -> None:
         for alert in list(self._alerts.values()):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .atomic import write_json_atomic
 from .errors import RunyardError
+from .stall import DEFAULT_ENGINE
 
 RUNYARD_VARS = ("RUNYARD_RUN_ID", "RUNYARD_ROOT", "RUNYARD_WRITER")
 EXECUTORS = ("local", "dask")
@@ -45,6 +46,7 @@ class RunSpec:
     params: dict = field(default_factory=dict)    # a flow step's parameters
     inputs: list[str] = field(default_factory=list)  # a command step's input files
     flow: dict | None = None        # a flow run: its task, graph and platform
+    stalled_after: float | None = DEFAULT_ENGINE  # the stalled alert's silence; None: off
 
     @property
     def total(self) -> int:

@@ -51,6 +51,11 @@ class Supervisor:
         self._next_beat = 0.0
         self._next_progress = 0.0
         self._next_control = 0.0
+        self.stall = None
+        if self.spec.stalled_after and self.spec.kind != "flow":  # steps watch themselves
+            from .stall import EngineStall
+
+            self.stall = EngineStall(paths.meta_dir, self.spec.stalled_after, self.log)
         self.env = {**os.environ, "RUNYARD_ROOT": str(paths.root),
                     "RUNYARD_RUN_ID": paths.id}
         for name in ("RUNYARD_PARAMS", "RUNYARD_INPUTS"):  # a flow step's, or none
@@ -83,6 +88,8 @@ class Supervisor:
             # not on every answer of a busy pool: a few reads of control.json per TICK
             self._next_control = time.monotonic() + CONTROL_EVERY
             self.read_control()
+        if self.stall is not None:
+            self.stall.tick(now, self.paused)
 
     def read_control(self) -> None:
         """Obey a new request. New means other content, never a newer mtime: two
@@ -111,6 +118,8 @@ class Supervisor:
         raise NotImplementedError
 
     def finish(self, status: str, error: str | None = None) -> None:
+        if self.stall is not None:
+            self.stall.end()  # before the exit record: a reader then sees both at once
         request = self.paths.meta(STATUS_REQUEST)
         if status == "completed" and request.exists():
             with contextlib.suppress(ValueError, OSError, AttributeError):
@@ -160,6 +169,9 @@ class ModuleSupervisor(Supervisor):
         for key, record in records.items():  # kept in memory from here on
             status = "pending" if key in self.todo else record.get("status", "pending")
             self.counts[status if status in self.counts else "pending"] += 1
+        self.in_flight: set[str] = set()  # sent and not answered: their progress counts
+        self.began = time.time()  # the rate so far, for the time left, is this attempt's
+        self.began_at = (self.counts["done"] + self.counts["failed"]) / max(1, len(records))
         self.pool = self.make_pool()
         self.log(f"Attempt with {len(self.todo)} of {len(records)} instances to run")
         while not self.closing and not self.finished():
@@ -208,7 +220,9 @@ class ModuleSupervisor(Supervisor):
     def dispatch(self) -> None:
         for worker in self.pool.idle() + getattr(self.pool, "ahead", list)():
             if self.todo:  # idle workers first, then ahead to quick ones (pool.py)
-                self.pool.send(worker, {"op": "run", "key": self.todo.popleft()})
+                key = self.todo.popleft()
+                self.in_flight.add(key)
+                self.pool.send(worker, {"op": "run", "key": key})
                 self.count("pending", "running")
             elif not self.failed and not self.kills.given_up and \
                     self.done_state == "not yet" and not self.busy():
@@ -220,6 +234,7 @@ class ModuleSupervisor(Supervisor):
 
     def handle(self, worker, answer: dict) -> None:
         op = answer.get("op")
+        self.in_flight.discard(answer.get("key"))
         if op == "fatal":
             self.fatal = answer["error"]
         elif op == "done":
@@ -299,7 +314,21 @@ class ModuleSupervisor(Supervisor):
         self._next_progress = now + 0.5
         counts = self.book.counts() if recount else dict(self.counts)
         counts["total"] = sum(counts.values())
-        update_attrs(self.paths.meta_dir, lambda a: a.update(progress=counts), None)
+        eta = self.eta(counts, now)
+        update_attrs(self.paths.meta_dir, lambda a: a.update(progress=counts, eta=eta), None)
+
+    def eta(self, counts: dict, now: float) -> dict | None:
+        """The fraction done (finished instances, and the fractions the running ones
+        reported) and the time left at this attempt's rate (eta.py)."""
+        from .eta import BAD, eta_record, time_left, unit_progress
+
+        total = counts["total"]
+        if not total:
+            return None
+        partial = sum(e["fraction"] for k, e in unit_progress(self.paths.meta_dir).items()
+                      if k in self.in_flight and e["fraction"] not in (None, BAD))
+        fraction = min(1.0, (counts["done"] + counts["failed"] + partial) / total)
+        return eta_record(fraction, time_left(fraction, self.began_at, now - self.began), now)
 
     def end(self) -> None:
         if self.closing:

@@ -83,6 +83,7 @@ class InstanceRunner:
         mark = self.mark
         mark.begin(key, record)  # on disk only if it runs a while (running_mark.py)
         self.handle._context = record["instance"]
+        self.handle._begin_unit(key, record["started"])
 
         def save(state) -> None:
             if not isinstance(state, str):
@@ -112,6 +113,7 @@ class InstanceRunner:
             raise
         finally:
             self.handle._context = None
+            self.handle._end_unit()
         mark.write(key, record, status="done", ended=time.time())
         return {"key": key, "ok": True}
 

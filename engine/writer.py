@@ -49,7 +49,7 @@ class BackgroundWriter:
         # records counted in (points and events, by the callers) and taken (by the
         # thread): put - taken is what is queued. A caller past ``mark`` (half the
         # queue beyond what was taken) asks full(), which wakes the thread early.
-        self.put = self.taken = 0
+        self.put = self.taken = self.own = 0
         self.nudge_at = self.mark = max(1, queue_size // 2)
         self.blocking = blocking
         self.dropped = 0
@@ -76,9 +76,12 @@ class BackgroundWriter:
 
     # -- the caller's side -------------------------------------------------
     def put_line(self, line: bytes) -> None:
-        """Queue one encoded metric line (``Run.log_metrics`` does this inline)."""
+        """Queue one encoded metric line of runyard's own (the resource sampler's;
+        ``Run.log_metrics`` does this inline). ``own`` counts them: they are no sign
+        that the user's code lives (stall.py)."""
         self.lines += line
         self.put += 1  # after the line: a count never runs ahead of the lines
+        self.own += 1
 
     def queued(self) -> int:
         """Records put and not yet taken: a bound, not a census (callers logging in

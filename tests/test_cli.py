@@ -30,7 +30,7 @@ def test_ls_lists_runs_as_a_table_and_as_json(root, cli):
     assert result.code == 0
     lines = result.out.splitlines()
     assert lines[0].split() == ["ID", "NAME", "STATUS", "FOLDER", "TAGS", "STARTED",
-                                "DURATION"]
+                                "DURATION", "PROGRESS"]
     assert [line.split()[1:3] for line in lines[1:]] == [["alpha", "completed"],
                                                          ["beta", "failed"],
                                                          ["gamma", "created"]]

@@ -190,7 +190,7 @@ async def test_the_instances_tab_shows_each_saved_state_itself(app_root):
                          "state_size": len(state.encode())})
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
-        states = await instance_column(pilot, app, "states", 4, column=4)
+        states = await instance_column(pilot, app, "states", 4, column=6)
         assert states["a.txt"] == "epoch 7" and states["d.txt"] == "-"
         assert states["b.txt"].startswith("x" * 20) and states["b.txt"].endswith("(1.0 MB)")
         assert len(states["b.txt"]) < 40

@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runyard.app.cli import main
+from runyard.app.eta_text import records_with_progress, run_progress_line
 from runyard.app.model import RunsModel, folder_counts, progress_text, step_link
 from runyard.engine import list_runs
 from runyard.engine.summary import alert_definitions
@@ -42,7 +43,7 @@ from hostile import good_run
 TARGETS = ["attrs.json", "metrics.jsonl", "metrics.w0.jsonl", "events.jsonl",
            "events.cmd.jsonl", "alerts.jsonl", "alerts.json", "files.jsonl",
            "instances/00000-0.json", "instances", "log/output.log", "log/runner",
-           "heartbeat", "paused"]
+           "heartbeat", "paused", "progress.w0.json"]
 TEMPLATES = {
     "attrs": None,  # the run's own attributes
     "metrics": {"s": 1, "t": 0.5, "ts": 1.8e9, "v": {"loss": 0.5}},
@@ -51,11 +52,14 @@ TEMPLATES = {
     "files": {"ts": 1.8e9, "name": "a", "category": "output", "path": "p", "size": 1},
     "instance": {"instance": "/a", "iteration": 0, "status": "done", "attempts": 1,
                  "state": "", "state_size": 0, "saved": None, "error": None},
+    "progress": {"key": "00000-0", "instance": "/a", "fraction": 0.5, "ts": 1.8e9,
+                 "started": 1.8e9},
 }
 FIELDS = ["schema", "id", "name", "folder", "tags", "metadata", "description", "timeout",
           "host", "user", "scheduler", "created", "started", "ended", "attempt", "lock",
           "exit", "progress", "kind", "flow", "s", "t", "ts", "v", "level", "msg", "alert",
-          "state", "value", "category", "size", "instance", "status", "attempts", "x"]
+          "state", "value", "category", "size", "instance", "status", "attempts", "x",
+          "eta", "fraction", "left", "at", "key", "started", "run"]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-2**80, 2**80) | st.floats() |
@@ -246,7 +250,8 @@ def read_model(root: Path, ids: list[str]) -> RunsModel:
         for log in ("runner", "output.log"):
             TextTail(info.meta_dir / "log" / log).read_new()
         with contextlib.suppress(OSError):  # a folder that cannot be listed says so
-            InstanceBook(info.paths).records()
+            records_with_progress(info.meta_dir, InstanceBook(info.paths).records())
+        run_progress_line(info)
         alert_definitions(info.meta_dir)
     assert set(ids) <= set(model.runs)
     return model

@@ -103,3 +103,52 @@ def test_start_form(snap_compare, sample_app, tmp_path, monkeypatch, size):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "quick.py").write_text("def run(instance, save, state):\n    pass\n")
     assert snap_compare(sample_app, terminal_size=size, run_before=start_form_with_errors)
+
+
+def progress_sample(root) -> None:
+    """A module run closed half-way: two instances done, one 40% through (its
+    worker's progress file), one pending."""
+    import json
+
+    from runyard.engine.demo import _sample_run
+    from runyard.engine.layout import RunPaths
+    from runyard.engine.work import InstanceBook, new_record
+
+    run_id = "00000000000010"
+    _sample_run(root, run_id, "sweep-progress", "/sweeps", ["cpu"], "terminated", 800, 10,
+                {"kind": "module", "progress": {"pending": 1, "running": 1, "done": 2,
+                                                "failed": 0, "total": 4},
+                 "eta": {"fraction": 0.6, "left": None, "at": 0}})
+    paths = RunPaths(root, run_id)
+    book = InstanceBook(paths)
+    cases = [f"/data/case-{n}.inp" for n in range(4)]
+    book.create(cases, 1)
+    for n, status in enumerate(("done", "done", "running")):
+        book.write(f"0000{n}-0", {**new_record(cases[n], 0), "status": status,
+                                  "attempts": 1, "state": f"step {100 * (n + 1)}"})
+    book.close()
+    (paths.meta_dir / "progress.w0.json").write_text(json.dumps(
+        {"key": "00002-0", "instance": cases[2], "fraction": 0.4, "ts": 2.0e9,
+         "started": 2.0e9 - 120}))
+
+
+@pytest.fixture
+def progress_app(tmp_path, monkeypatch):
+    yield from sample(tmp_path, monkeypatch, progress_sample)
+
+
+async def open_instances(pilot) -> None:
+    await loaded(pilot)
+    app = pilot.app
+    index = next(i for i, run_id in enumerate(app.snapshot.view) if run_id.endswith("10"))
+    await pilot.press(*["down"] * index, "enter", *["right_square_bracket"] * 3)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and app.screen.query_one(
+            "#instance-table").row_count < 4:
+        await pilot.pause(0.1)
+    await pilot.pause(0.3)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_instances_tab_with_progress(snap_compare, progress_app, size):
+    assert snap_compare(progress_app, terminal_size=size, run_before=open_instances)

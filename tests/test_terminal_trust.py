@@ -106,6 +106,7 @@ def hand_written(root: Path, name: str, *, alive: bool) -> str:
                      description=HOSTILE, host="host " + HOSTILE, user="user " + HOSTILE)
         if alive:  # held by this test process, so the run reads as running
             attrs["lock"] = process_lock()
+        attrs["eta"] = {"fraction": HOSTILE, "left": HOSTILE, "at": HOSTILE}  # reads 'bad'
 
     update_attrs(paths.meta_dir, hostile_attrs, None)
     now = time.time()
@@ -125,6 +126,9 @@ def hand_written(root: Path, name: str, *, alive: bool) -> str:
     (paths.meta_dir / "instances" / "00000-0.json").write_text(json.dumps({
         "instance": "/data/" + HOSTILE, "iteration": 0, "status": "failed", "attempts": 1,
         "state": HOSTILE, "state_size": 5, "saved": now, "error": "ERR " + HOSTILE}))
+    (paths.meta_dir / "progress.w0.json").write_text(json.dumps({
+        "key": "00000-0", "instance": HOSTILE, "fraction": HOSTILE, "ts": HOSTILE,
+        "started": HOSTILE}))
     with open(paths.meta("log/output.log"), "w") as log:
         log.write("OUT-MARK " + HOSTILE + "\n" + HOSTILE + "\n")
     (paths.run_dir / ("made-" + HOSTILE.replace("/", "_")[:100])).write_text("x")

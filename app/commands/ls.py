@@ -42,11 +42,13 @@ def run(args) -> int:
                                       else ""))
         return 0
     prefixes = unique_prefixes([info.id for info in runs])
+    from ..eta_text import progress_text
+
     rows = [[prefixes[info.id], info.name or "?", status_text(info), info.folder,
              ",".join(info.tags), short_time(info.attrs.get("started")),
-             duration(info.duration())] for info in runs]
-    print(table(["ID", "NAME", "STATUS", "FOLDER", "TAGS", "STARTED", "DURATION"], rows,
-                max_width={1: 24, 3: 20, 4: 20}))
+             duration(info.duration()), progress_text(info, width=14)] for info in runs]
+    print(table(["ID", "NAME", "STATUS", "FOLDER", "TAGS", "STARTED", "DURATION",
+                 "PROGRESS"], rows, max_width={1: 24, 3: 20, 4: 20, 7: 14}))
     return 0
 
 

@@ -50,6 +50,9 @@ def add_parser(sub):
     parser.add_argument("--max-attempts", type=positive_int, dest="max_attempts")
     parser.add_argument("--grace", type=seconds, help="seconds between SIGTERM and SIGKILL "
                         "when the run is closed (default 10)")
+    parser.add_argument("--stalled-after", type=seconds, dest="stalled_after",
+                        metavar="SECONDS", help="raise the 'stalled' alert after this "
+                        "long with nothing recorded (default 900; 0: never)")
     parser.add_argument("--detach", action="store_true",
                         help="return at once, printing the run id and name")
     parser.set_defaults(command_argv=None)

@@ -8,6 +8,7 @@ from runyard.engine.kills import instance_name
 from runyard.engine.summary import alert_states, event_summary, metric_summary
 from runyard.engine.work import InstanceBook
 
+from ..eta_text import run_progress_line
 from ..formatting import duration, json_safe, short_time, table
 from ..safe_text import one_line, visible
 from . import help_of
@@ -38,6 +39,7 @@ def details(info) -> tuple[dict, list]:
         "events": events,
         "alerts": alerts,
         "killed": InstanceBook(info.paths).killed(),  # instances whose worker was killed
+        "progress": run_progress_line(info),
     })
     link = info.attrs.get("flow")
     if isinstance(link, dict):
@@ -75,6 +77,7 @@ def render(data: dict) -> str:
              f"  started:     {short_time(data['started'])}",
              f"  ended:       {short_time(data['ended'])}",
              f"  duration:    {duration(data['duration'])}",
+             *([f"  progress:    {data['progress']}"] if data.get("progress") else []),
              f"  host/user:   {o(data['host'])} / {o(data['user'])}",
              f"  directory:   {o(data['run_dir'])}"]
     if data.get("origin"):

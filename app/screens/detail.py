@@ -27,6 +27,7 @@ from runyard.engine.series import series_kind
 from runyard.engine.tail import SERIES, RunTail, TextTail
 from runyard.engine.work import InstanceBook
 
+from ..eta_text import records_with_progress
 from ..formatting import duration
 from ..messages import ControlRuns, ModelRefreshed, OpenRun, StartWanted
 from ..model import critical_alerts, progress_text
@@ -185,7 +186,8 @@ class DetailScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#pager-search", Input).display = False
         table = self.query_one("#instance-table", DataTable)
-        table.add_columns("instance", "it", "status", "tries", "state", "saved", "error")
+        table.add_columns("instance", "it", "status", "tries", "done", "left", "state", "saved",
+                          "error")
         tabs = self.query_one("#tabs", TabbedContent)
         for pane in ("metrics", "system", "alerts", "instances"):
             if pane not in self.tabs:  # a flow run has none of its own: its steps do
@@ -280,7 +282,8 @@ class DetailScreen(Screen):
             return {}
         if self.reading.book is None:
             self.reading.book = InstanceBook(RunPaths(self.root, self.run_id))
-        return self.reading.book.records()
+        return records_with_progress(meta_dir, self.reading.book.records(),
+                                     live=self.info.status == "running")
 
     def read_saved_files(self, meta_dir) -> list[dict]:
         """The last saved files, read incrementally (files.jsonl only grows)."""

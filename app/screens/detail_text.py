@@ -10,6 +10,7 @@ import time
 
 from rich.text import Text
 
+from ..eta_text import instance_cells
 from ..formatting import duration, short_time
 from ..model import progress_text, step_link
 from ..safe_text import one_line, visible
@@ -180,10 +181,11 @@ STATE_SHOWN = 24  # characters of a saved state shown in the Instances table
 
 def instance_row(record: dict) -> tuple:
     saved = record.get("saved")
+    done, left = instance_cells(record)
     return (Text(one_line(str(record.get("instance", "")).rsplit("/", 1)[-1], 60)),
             Text(one_line(record.get("iteration", 0), 12)),
             Text(instance_status(record)),
-            Text(one_line(record.get("attempts", 0), 12)),
+            Text(one_line(record.get("attempts", 0), 12)), Text(done), Text(left),
             Text(state_cell(record)),
             Text(clock(saved) if saved else "-"),
             Text(one_line(record.get("error") or "", 60)))
