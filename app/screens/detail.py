@@ -29,6 +29,7 @@ from runyard.engine.work import InstanceBook
 
 from ..formatting import duration
 from ..model import critical_alerts, progress_text
+from ..tabs.files import FilesTab
 from ..widgets.chart import MetricChart
 from ..widgets.metric_sparks import MetricSparks
 from ..widgets.pager import Pager
@@ -44,7 +45,7 @@ from .detail_text import (
     title_text,
 )
 
-TABS = ("metrics", "events", "alerts", "instances", "info", "output")
+TABS = ("metrics", "events", "alerts", "instances", "files", "info", "output")
 FIRST_BACKLOG = 64 * 1024  # of a metrics file, drawn at once (~600 lines); the rest behind
 FLOW_TABS = ("steps", "events", "info", "output")  # a flow run: its steps, first
 PAGERS = {"events": "event-log", "output": "output-log"}  # tabs read like a pager
@@ -164,6 +165,8 @@ class DetailScreen(Screen):
                 yield Static(id="alert-text")
             with TabPane("Instances", id="instances"):
                 yield DataTable(id="instance-table", cursor_type="row")
+            with TabPane("Files", id="files"):
+                yield FilesTab(self.meta_dir, self.info.paths.run_dir, id="files-tab")
             with TabPane("Info", id="info"), VerticalScroll():
                 yield Static(id="info-text")
             with TabPane("Output", id="output"):
@@ -177,7 +180,7 @@ class DetailScreen(Screen):
         table = self.query_one("#instance-table", DataTable)
         table.add_columns("instance", "it", "status", "tries", "state", "saved", "error")
         tabs = self.query_one("#tabs", TabbedContent)
-        for pane in ("metrics", "alerts", "instances"):
+        for pane in ("metrics", "alerts", "instances", "files"):
             if pane not in self.tabs:  # a flow run has none of its own: its steps do
                 tabs.hide_tab(pane)
         if self.is_flow:
@@ -304,6 +307,7 @@ class DetailScreen(Screen):
             self.reading.output.extend(found.output)
             self.query_one("#output-log", Pager).write_lines(found.output)
         self.update_instances(found.records)
+        self.query_one("#files-tab", FilesTab).show_saved(found.files)
         self.update_steps(found.steps)
         self.update_title()
         self._info = (found.info, found.files, found.produced, found.problems)
