@@ -30,6 +30,7 @@ from runyard.engine.work import InstanceBook
 from ..formatting import duration
 from ..model import critical_alerts, progress_text
 from ..tabs.files import FilesTab
+from ..tabs.instances import InstancesTab
 from ..widgets.chart import MetricChart
 from ..widgets.metric_sparks import MetricSparks
 from ..widgets.pager import Pager
@@ -164,7 +165,7 @@ class DetailScreen(Screen):
             with TabPane("Alerts", id="alerts"):
                 yield Static(id="alert-text")
             with TabPane("Instances", id="instances"):
-                yield DataTable(id="instance-table", cursor_type="row")
+                yield InstancesTab(self.meta_dir, id="instances-tab")
             with TabPane("Files", id="files"):
                 yield FilesTab(self.meta_dir, self.info.paths.run_dir, id="files-tab")
             with TabPane("Info", id="info"), VerticalScroll():
@@ -307,6 +308,7 @@ class DetailScreen(Screen):
             self.reading.output.extend(found.output)
             self.query_one("#output-log", Pager).write_lines(found.output)
         self.update_instances(found.records)
+        self.query_one("#instances-tab", InstancesTab).records = found.records
         self.query_one("#files-tab", FilesTab).show_saved(found.files)
         self.update_steps(found.steps)
         self.update_title()

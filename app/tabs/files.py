@@ -19,7 +19,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from runyard.engine.run_folder import Entry, artifact_parts, list_folder
@@ -28,6 +27,7 @@ from runyard.engine.untrusted import NotReadable
 from ..safe_text import one_line
 from ..widgets.pager import Pager
 from .file_reading import FileFollower, Shown, byte_size, type_by_name
+from .focus import displayed, focus_within
 
 FOLLOW_EVERY = 0.5   # seconds between two looks at the file shown, while the tab is
 LIST_EVERY = 4       # looks between two listings of the folder
@@ -141,17 +141,11 @@ class FilesTab(Vertical):
 
     # -- shown or not ---------------------------------------------------------------
     def on_show(self) -> None:
-        if not self.shown():  # passed through on the way to another tab
+        if not displayed(self):  # passed through on the way to another tab
             return
         self.list_now()
         self._timer.resume()
-        focused = self.screen.focused
-        if focused is None or self not in focused.ancestors:
-            self.query_one("#file-table", DataTable).focus()
-
-    def shown(self) -> bool:
-        return all(node.display for node in self.ancestors_with_self
-                   if isinstance(node, Widget))
+        focus_within(self, self.query_one("#file-table", DataTable))
 
     def on_hide(self) -> None:
         self._timer.pause()
@@ -160,7 +154,7 @@ class FilesTab(Vertical):
         """The saved files as the detail screen last read them (relisted if shown)."""
         if records != self.saved:
             self.saved = list(records)
-            if self.rows and self.shown():
+            if self.rows and displayed(self):
                 self.list_now()
 
     def _tick(self) -> None:
