@@ -246,9 +246,14 @@ class RunyardApp(App):
                     "the terminal refused OSC 52: select it here)", timeout=8)
 
     def action_help(self) -> None:
+        from .tabs.files import FilesTab
+        from .tabs.instances import InstancesTab
+
         screens = [("Everywhere", self.BINDINGS), ("Runs table", RunsScreen.BINDINGS),
                    ("Run detail", DetailScreen.BINDINGS),
-                   ("Events and Output", Pager.BINDINGS),
+                   ("Pagers: Events, Output, a file, an instance's output",
+                    Pager.BINDINGS),
+                   ("Files tab", FilesTab.BINDINGS), ("Instances tab", InstancesTab.BINDINGS),
                    ("Moving in the table", __import__(
                        "runyard.app.widgets.runs_table", fromlist=["RunsTable"])
                     .RunsTable.BINDINGS)]

@@ -146,3 +146,20 @@ async def test_folders_are_entered_and_hostile_names_shown_as_text(app_root):
         assert shown.replace("[", "\\[") in str(pager.border_title)
         await select(pilot, tab, "..")
         assert await until(pilot, lambda: "results/" in row_names(tab))
+        await select(pilot, tab, "results/")
+        assert await until(pilot, lambda: ".." in row_names(tab))
+        await pilot.press("backspace")  # up a folder, by key
+        assert await until(pilot, lambda: "results/" in row_names(tab))
+
+
+async def test_the_help_screen_lists_the_files_and_instances_keys(app_root):
+    new_run(app_root, "any", end="completed")
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: len(app.model.view) == 1)
+        await pilot.press("question_mark")
+        assert await until(pilot, lambda: app.screen.query("#help-text"))
+        text = str(app.screen.query_one("#help-text").render())
+        for wanted in ("Files tab", "backspace", "Up a folder", "Instances tab",
+                       "Show the instance's own output", "an instance's output"):
+            assert wanted in text, wanted

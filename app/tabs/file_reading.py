@@ -10,6 +10,7 @@ refused with the reason. Every line is made safe (safe_text) before it leaves.
 
 import mimetypes
 import os
+import time
 from dataclasses import dataclass, field
 
 from runyard.engine.run_folder import open_file
@@ -22,6 +23,7 @@ TAIL = 2 * MiB       # of a text file, shown when it is opened
 STEP = 1 * MiB       # read at most at each look at a growing file
 SNIFF = 8 * 1024     # bytes looked at to tell text from binary
 LINE_SHOWN = 4000    # characters of one line shown
+LIVE = 30            # seconds since a file's last change within which it opens at its end
 
 
 def byte_size(count: int) -> str:
@@ -31,9 +33,15 @@ def byte_size(count: int) -> str:
     return f"{count} B"
 
 
+_TYPES = mimetypes.MimeTypes()  # Python's own table: not the system's, which varies
+TYPE_SHOWN = 24  # characters of a type shown
+
+
 def type_by_name(name: str) -> str:
-    """The mime type a name suggests (``text/csv``), or ``""``."""
-    guessed, _encoding = mimetypes.guess_type(name, strict=False)
+    """The mime type a name suggests (``text/csv``), or ``""``; a long one cut."""
+    guessed, _encoding = _TYPES.guess_type(name)
+    if guessed and len(guessed) > TYPE_SHOWN:
+        guessed = guessed[:TYPE_SHOWN - 1] + "~"
     return guessed or ""
 
 
@@ -68,13 +76,15 @@ class Shown:
     note: str = ""
     fresh: bool = False
     follow: bool = False
+    at_end: bool = True  # a fresh view starts at its end (a live file), else its top
 
 
 class FileFollower:
     """One file shown in the pager: its first read, then what it grows by."""
 
-    def __init__(self, base, parts: list[str], label: str):
+    def __init__(self, base, parts: list[str], label: str, live: bool = True):
         self.base, self.parts = base, parts
+        self.live = live  # may be written to (a saved copy is written once)
         self.label = one_line(label, limit=200)
         self.identity: tuple | None = None  # (device, inode) of the file read
         self.offset = 0                      # bytes of it read so far
@@ -96,7 +106,11 @@ class FileFollower:
             info = os.fstat(handle.fileno())
             identity = (info.st_dev, info.st_ino)
             if identity != self.identity or info.st_size < self.offset:
-                return self._first(handle, identity, info.st_size)
+                shown = self._first(handle, identity, info.st_size)
+                # a file written lately is live: its tail is what matters
+                shown.at_end = shown.at_end or \
+                    (self.live and time.time() - info.st_mtime < LIVE)
+                return shown
             return self._more(handle, info.st_size)
 
     def _first(self, handle, identity: tuple, size: int) -> Shown:
@@ -122,8 +136,8 @@ class FileFollower:
             note += f", its last {byte_size(len(data))}"
         if again:
             note += ", read again (replaced or cut)"
-        shown = Shown(self._complete(data, at_end=True), note, fresh=True, follow=True)
-        return shown
+        return Shown(self._complete(data, at_end=True), note, fresh=True, follow=True,
+                     at_end=start > 0)
 
     def _more(self, handle, size: int) -> Shown:
         if size <= self.offset:

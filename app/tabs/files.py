@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -86,6 +87,13 @@ def entry_row(where: tuple, entry: Entry) -> tuple[Row, tuple]:
 
 
 class FilesTab(Vertical):
+    BINDINGS = [
+        Binding("enter", "open", "Show the file, or go into the folder", show=False,
+                id="files-open"),
+        Binding("backspace", "up_folder", "Up a folder", id="files-up"),
+        Binding("j", "row(1)", "Next row", show=False, id="files-down"),
+        Binding("k", "row(-1)", "Previous row", show=False, id="files-up-row"),
+    ]
     DEFAULT_CSS = """
     FilesTab #files-where {
         height: 1;
@@ -220,12 +228,31 @@ class FilesTab(Vertical):
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
+    # -- keys -------------------------------------------------------------------------
+    def action_open(self) -> None:
+        """Enter with the pager focused: the row under the table's cursor again."""
+        table = self.query_one("#file-table", DataTable)
+        key = self._chosen_key(table)
+        if key is not None:
+            self._select(key)
+
+    def action_up_folder(self) -> None:
+        if self.where:
+            self._select("up")
+
+    def action_row(self, delta: int) -> None:
+        table = self.query_one("#file-table", DataTable)
+        table.move_cursor(row=table.cursor_row + delta)
+
     # -- opening ----------------------------------------------------------------------
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id != "file-table":
             return
         event.stop()
-        row = self.rows.get(event.row_key.value)
+        self._select(event.row_key.value)
+
+    def _select(self, key: str) -> None:
+        row = self.rows.get(key)
         if row is None:
             return
         if row.where == "up" or (row.entry is not None and row.entry.kind == "folder"):
@@ -249,7 +276,8 @@ class FilesTab(Vertical):
                               "inside the run"], fresh=True))
             return
         base = self.meta_dir if row.where == "saved" else self.run_dir
-        self.follower = FileFollower(base, list(row.parts), row.label)
+        self.follower = FileFollower(base, list(row.parts), row.label,
+                                     live=row.where != "saved")
         self._reading = True
         pager.clear()
         self.read_file(self.follower)
@@ -272,6 +300,8 @@ class FilesTab(Vertical):
             pager.note = shown.note
         if shown.lines:
             pager.write_lines(shown.lines)
-        pager.show_place()
-        if shown.fresh:
+        if shown.fresh and shown.at_end:
             pager.scroll_end(animate=False)
+        elif shown.fresh:
+            pager.scroll_home(animate=False)
+        pager.show_place()

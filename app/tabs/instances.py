@@ -13,6 +13,7 @@ import re
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.message import Message
 from textual.widgets import DataTable
@@ -69,6 +70,13 @@ def instance_output(meta_dir, record: dict) -> tuple[list[str], str]:
 class InstancesTab(Vertical):
     """The instances' table (filled by the detail screen) over a pager."""
 
+    BINDINGS = [
+        Binding("enter", "show_output", "Show the instance's own output", show=False,
+                id="instance-output"),
+        Binding("j", "row(1)", "Next row", show=False, id="instances-down"),
+        Binding("k", "row(-1)", "Previous row", show=False, id="instances-up"),
+    ]
+
     DEFAULT_CSS = """
     InstancesTab #instance-list {
         height: 1fr;
@@ -109,7 +117,19 @@ class InstancesTab(Vertical):
         if event.data_table.id != "instance-table":
             return
         event.stop()
-        key = event.row_key.value
+        self._show(event.row_key.value)
+
+    def action_show_output(self) -> None:
+        """Enter with the pager focused: the instance under the table's cursor again."""
+        table = self.query_one("#instance-table", DataTable)
+        if table.row_count:
+            self._show(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_row(self, delta: int) -> None:
+        table = self.query_one("#instance-table", DataTable)
+        table.move_cursor(row=table.cursor_row + delta)
+
+    def _show(self, key: str) -> None:
         record = self.records.get(key)
         if record is None:
             return
