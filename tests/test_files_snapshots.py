@@ -4,43 +4,19 @@ saved CSV and its folder's entries listed, the CSV shown in the pager.
 After a deliberate change of the tab: pytest tests/test_files_snapshots.py --snapshot-update
 """
 
-import os
 import time
 
 import pytest
 from test_snapshots import loaded, sample
 
-from runyard.engine.demo import SAMPLE_START
-from runyard.engine.jsonl import append_records
-from runyard.engine.layout import RunPaths
+from runyard.engine.demo import make_files_sample
 
-RUN = "00000000000001"
-CSV = "step,loss,lr\n" + "".join(f"{s},{1 / (s + 1):.4f},0.01\n" for s in range(40))
-
-
-def run_files(root) -> None:
-    """Fixed files in the sample run: a saved CSV and a few entries of its folder."""
-    paths = RunPaths(root, RUN)
-    saved = paths.meta("artifacts/output/loss.csv")
-    saved.parent.mkdir(parents=True)
-    saved.write_text(CSV)
-    append_records(paths.meta("files.jsonl"), [
-        {"ts": SAMPLE_START + 290, "name": "loss.csv", "category": "output",
-         "path": "artifacts/output/loss.csv", "size": len(CSV), "mime": "text/csv",
-         "sha256": "0" * 64}])
-    paths.run_dir.mkdir(exist_ok=True)
-    (paths.run_dir / "results").mkdir()
-    (paths.run_dir / "train.log").write_text("epoch 1 done\n" * 12)
-    (paths.run_dir / "model.pt").write_bytes(b"\x00\x01" * 3000)
-    (paths.run_dir / "data").symlink_to("/srv/shared/data")
-    for name in ("results", "train.log", "model.pt", "data"):
-        os.utime(paths.run_dir / name, (SAMPLE_START + 300, SAMPLE_START + 300),
-                 follow_symlinks=False)
+RUN = "00000000000001"  # make_files_sample's run
 
 
 @pytest.fixture
 def files_app(tmp_path, monkeypatch):
-    yield from sample(tmp_path, monkeypatch, run_files)
+    yield from sample(tmp_path, monkeypatch, make_files_sample)
 
 
 async def open_saved_csv(pilot) -> None:
