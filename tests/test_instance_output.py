@@ -60,6 +60,9 @@ def test_each_instance_records_where_its_output_is(app_root, tmp_path):
     bad = dict(next(iter(records.values())), log="../attrs.json")
     assert instance_output(paths.meta_dir, bad)[0] == []
     assert "not a worker's log" in instance_output(paths.meta_dir, bad)[1]
+    past = dict(next(iter(records.values())), log_from=10**30, log_to=10**30 + 5)
+    assert instance_output(paths.meta_dir, past) == (
+        [], "its record points past the end of log/w0.log")
     json.dumps(records)  # plain data
 
 
@@ -73,7 +76,7 @@ async def test_enter_on_an_instance_shows_its_output_searchable(app_root, tmp_pa
         await pilot.press(*["right_square_bracket"] * 3)  # Instances
         table = app.screen.query_one("#instance-table")
         assert await until(pilot, lambda: table.row_count == 4)
-        table.focus()
+        assert await until(pilot, lambda: app.focused is table)  # enter, j/k: its rows
         table.move_cursor(row=1)  # b
         await pilot.press("enter")
         pager = app.screen.query_one("#instance-output", Pager)

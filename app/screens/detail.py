@@ -50,6 +50,7 @@ TABS = ("metrics", "events", "alerts", "instances", "files", "info", "output")
 FIRST_BACKLOG = 64 * 1024  # of a metrics file, drawn at once (~600 lines); the rest behind
 FLOW_TABS = ("steps", "events", "info", "output")  # a flow run: its steps, first
 PAGERS = {"events": "event-log", "output": "output-log"}  # tabs read like a pager
+TABLES = {"instances": "instance-table", "files": "file-table"}  # tabs led by a table
 
 
 @dataclass
@@ -333,6 +334,9 @@ class DetailScreen(Screen):
         if pager is not None:  # its keys (j/k, /, G...) work at once
             pager.focus()
             pager.show_place()
+        table = TABLES.get(self.query_one("#tabs", TabbedContent).active)
+        if table is not None:  # enter, j/k: on its rows
+            self.query_one(f"#{table}", DataTable).focus()
 
     def shown_pager(self) -> Pager | None:
         active = self.query_one("#tabs", TabbedContent).active

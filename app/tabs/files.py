@@ -28,7 +28,7 @@ from runyard.engine.untrusted import NotReadable
 from ..safe_text import one_line
 from ..widgets.pager import Pager
 from .file_reading import FileFollower, Shown, byte_size, type_by_name
-from .focus import displayed, focus_within
+from .shown import displayed
 
 FOLLOW_EVERY = 0.5   # seconds between two looks at the file shown, while the tab is
 LIST_EVERY = 4       # looks between two listings of the folder
@@ -153,7 +153,6 @@ class FilesTab(Vertical):
             return
         self.list_now()
         self._timer.resume()
-        focus_within(self, self.query_one("#file-table", DataTable))
 
     def on_hide(self) -> None:
         self._timer.pause()

@@ -23,7 +23,6 @@ from runyard.engine.untrusted import MiB, NotReadable, open_regular, read_upto
 from ..safe_text import one_line
 from ..widgets.pager import Pager
 from .file_reading import byte_size, text_lines
-from .focus import displayed, focus_within
 
 OUTPUT_MAX = 4 * MiB  # of one instance's output, its last bytes shown
 WORKER_LOG = re.compile(r"w\d{1,9}\.log")
@@ -48,6 +47,8 @@ def instance_output(meta_dir, record: dict) -> tuple[list[str], str]:
         with open_regular(meta_dir / "log" / log) as handle:
             size = handle.seek(0, 2)
             stop = min(end, size) if end is not None else size
+            if start > stop:
+                return [], f"its record points past the end of log/{log}"
             first = max(start, stop - OUTPUT_MAX)
             handle.seek(first)
             data = read_upto(handle, max(0, stop - first))
@@ -108,10 +109,6 @@ class InstancesTab(Vertical):
         pager = self.query_one("#instance-output", Pager)
         pager.what = "an instance's output (enter on a row)"
         pager.show_place()
-
-    def on_show(self) -> None:
-        if displayed(self):
-            focus_within(self, self.query_one("#instance-table", DataTable))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id != "instance-table":

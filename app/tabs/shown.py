@@ -1,4 +1,4 @@
-"""Giving a tab's table the focus when the tab is shown, and only then."""
+"""Whether a tab's widget is really shown (a Show message can arrive late)."""
 
 from textual.widget import Widget
 
@@ -10,9 +10,3 @@ def displayed(widget: Widget) -> bool:
     return all(node.display for node in widget.ancestors_with_self
                if isinstance(node, Widget))
 
-
-def focus_within(tab: Widget, target: Widget) -> None:
-    """Focus ``target`` unless the focus is in ``tab`` already."""
-    focused = tab.screen.focused
-    if focused is None or tab not in focused.ancestors:
-        target.focus()
