@@ -9,8 +9,9 @@ folder is reached by opening each part of its path below the run's folder with
 listed without following links (``lstat``) and with a bound on how many entries
 are looked at, and a file is opened only through ``untrusted.open_regular``
 relative to its opened folder: a regular file or a refusal saying what it is,
-never a wait. The run's folder itself and its meta folder are taken as they are
-(links higher up belong to the root, as everywhere else).
+never a wait. The run's folder itself is not followed either if it is a link (a
+stranger's ``<id>`` pointing at ``/etc`` or at the reader's home); the meta folder
+is taken as it is, as by every other reader (links higher up belong to the root).
 """
 
 import os
@@ -55,10 +56,17 @@ def check_parts(parts) -> list[str]:
     return list(parts)
 
 
-def open_folder(base, parts) -> int:
+def open_folder(base, parts, follow_base: bool = True) -> int:
     """A descriptor of the folder ``base/parts...``, each part opened without following
-    a link; NotReadable saying which part is refused and why, FileNotFoundError."""
-    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    a link (``base`` too unless ``follow_base``); NotReadable saying which part is
+    refused and why, FileNotFoundError."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+    try:
+        fd = os.open(base, flags if follow_base else flags | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise NotReadable(base, _base_why(base, exc)) from None
     try:
         for depth, part in enumerate(check_parts(parts)):
             try:
@@ -76,6 +84,17 @@ def open_folder(base, parts) -> int:
     return fd
 
 
+def _base_why(base, exc: OSError) -> str:
+    try:
+        kind = kind_of(os.lstat(base).st_mode)
+    except OSError:
+        return f"cannot be opened ({exc.strerror})"
+    if kind == "link":
+        return "is a symbolic link: runyard never follows one in a run"
+    return f"is a {kind}, not a folder" if kind != "folder" else \
+        f"cannot be opened ({exc.strerror})"
+
+
 def _folder_why(part: str, fd: int, exc: OSError) -> str:
     try:
         kind = kind_of(os.lstat(part, dir_fd=fd).st_mode)
@@ -88,12 +107,12 @@ def _folder_why(part: str, fd: int, exc: OSError) -> str:
     return f"cannot be opened ({exc.strerror})"
 
 
-def list_folder(base, parts=(), most: int = MOST_SHOWN,
-                look: int = MOST_LOOKED) -> tuple[list[Entry], int]:
+def list_folder(base, parts=(), most: int = MOST_SHOWN, look: int = MOST_LOOKED,
+                follow_base: bool = True) -> tuple[list[Entry], int]:
     """The entries of ``base/parts...`` by name (the first ``most`` of the first
     ``look`` looked at) and how many more were left out (at least)."""
     parts = list(parts)
-    fd = open_folder(base, parts)
+    fd = open_folder(base, parts, follow_base)
     entries = []
     try:
         with os.scandir(fd) as found:
@@ -133,13 +152,13 @@ def leads_outside(parts: list[str], target: str) -> bool:
     return joined == ".." or joined.startswith("../")
 
 
-def open_file(base, parts):
+def open_file(base, parts, follow_base: bool = True):
     """The regular file ``base/parts...`` opened for reading (unbuffered), every part
     reached without following a link; NotReadable saying why not, FileNotFoundError."""
     parts = check_parts(parts)
     if not parts:
         raise NotReadable(str(base), "is a folder, not a file")
-    fd = open_folder(base, parts[:-1])
+    fd = open_folder(base, parts[:-1], follow_base)
     try:
         return open_regular(parts[-1], dir_fd=fd)
     finally:

@@ -163,3 +163,36 @@ async def test_the_help_screen_lists_the_files_and_instances_keys(app_root):
         for wanted in ("Files tab", "backspace", "Up a folder", "Instances tab",
                        "Show the instance's own output", "an instance's output"):
             assert wanted in text, wanted
+
+
+async def test_a_run_folder_that_is_a_link_is_not_followed(app_root, tmp_path):
+    paths = new_run(app_root, "moved", end="completed")
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+    (elsewhere / "secret.txt").write_text("PRIVATE")
+    paths.run_dir.rmdir()
+    paths.run_dir.symlink_to(elsewhere)
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        tab = await open_files(pilot, app)
+        where = tab.query_one("#files-where")
+        assert await until(pilot, lambda: "symbolic link" in str(where.render()))
+        assert "secret.txt" not in row_names(tab)
+
+
+async def test_a_file_cut_or_replaced_while_shown_is_read_again(app_root):
+    paths = new_run(app_root, "rewrites")
+    shown = paths.run_dir / "state.txt"
+    shown.write_text("old 1\nold 2\nold 3\n")
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        tab = await open_files(pilot, app)
+        pager = await select(pilot, tab, "state.txt")
+        assert await until(pilot, lambda: pager.lines == ["old 1", "old 2", "old 3"])
+        shown.write_text("new\n")  # cut shorter, same file
+        assert await until(pilot, lambda: pager.lines == ["new"])
+        assert "read again" in str(pager.border_title)
+        fresh = paths.run_dir / ".state.tmp"
+        fresh.write_text("replaced 1\nreplaced 2\n")
+        fresh.replace(shown)  # another file under the same name
+        assert await until(pilot, lambda: pager.lines == ["replaced 1", "replaced 2"])

@@ -82,8 +82,9 @@ class Shown:
 class FileFollower:
     """One file shown in the pager: its first read, then what it grows by."""
 
-    def __init__(self, base, parts: list[str], label: str, live: bool = True):
-        self.base, self.parts = base, parts
+    def __init__(self, base, parts: list[str], label: str, live: bool = True,
+                 follow_base: bool = True):
+        self.base, self.parts, self.follow_base = base, parts, follow_base
         self.live = live  # may be written to (a saved copy is written once)
         self.label = one_line(label, limit=200)
         self.identity: tuple | None = None  # (device, inode) of the file read
@@ -93,7 +94,7 @@ class FileFollower:
     def read(self) -> Shown:
         """What is new since the last read (all of it, the first time)."""
         try:
-            handle = open_file(self.base, self.parts)
+            handle = open_file(self.base, self.parts, self.follow_base)
         except FileNotFoundError:
             return Shown([f"{self.label}: gone (no such file now)"], fresh=True)
         except NotReadable as exc:

@@ -186,7 +186,7 @@ class FilesTab(Vertical):
         place = "/".join((self.run_dir.name, *where))  # the whole path: the Info tab
         note = Text("run folder: " + one_line(place, limit=300) + "/")
         try:
-            entries, more = list_folder(self.run_dir, where)
+            entries, more = list_folder(self.run_dir, where, follow_base=False)
         except FileNotFoundError:
             entries, more = [], 0
             note.append("  (none yet)")
@@ -275,8 +275,9 @@ class FilesTab(Vertical):
                               "inside the run"], fresh=True))
             return
         base = self.meta_dir if row.where == "saved" else self.run_dir
-        self.follower = FileFollower(base, list(row.parts), row.label,
-                                     live=row.where != "saved")
+        saved = row.where == "saved"
+        self.follower = FileFollower(base, list(row.parts), row.label, live=not saved,
+                                     follow_base=saved)
         self._reading = True
         pager.clear()
         self.read_file(self.follower)
