@@ -67,6 +67,11 @@ def test_hostile_files_and_instance_output_reach_the_terminal_as_text(hostile_ro
         term.keys("Enter")  # the one instance: its own output
         term.expect("OUT-MARK")
         term.expect("progress 100%")
+        term.keys("/")  # searched like any pager
+        term.expect("search: plain text")
+        term.type("PROGRESS")
+        term.keys("Enter")
+        term.expect("'PROGRESS': line 2, 1 in all")
         term.keys("]")
         term.expect("notes.txt")
         term.keys("Enter")
