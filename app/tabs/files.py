@@ -129,6 +129,7 @@ class FilesTab(Vertical):
         self._reading = self._listing = False
         self._ticks = 0
         self._timer = None
+        self._where_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="files-where")
@@ -205,7 +206,10 @@ class FilesTab(Vertical):
         if message.folder != self.where:  # the user moved on: its own listing follows
             return
         self._listing = False
-        self.query_one("#files-where", Static).update(message.where)
+        where = self.query_one("#files-where", Static)
+        if message.where != self._where_shown:  # one line, fixed: no relayout
+            self._where_shown = message.where
+            where.update(message.where, layout=False)
         table = self.query_one("#file-table", DataTable)
         self.rows = {key: row for key, (row, _cells) in message.rows.items()}
         if list(table.rows) != [key for key in message.rows]:
