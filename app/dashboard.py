@@ -272,12 +272,17 @@ class RunyardApp(App):
                     "the terminal refused OSC 52: select it here)", timeout=8)
 
     def action_help(self) -> None:
+        from .tabs.files import FilesTab
+        from .tabs.instances import InstancesTab
+
         screens = [("Everywhere", self.BINDINGS), ("Runs table", RunsScreen.BINDINGS),
                    ("Run detail", DetailScreen.BINDINGS),
                    ("Compare", __import__("runyard.app.screens.compare",
                                           fromlist=["CompareScreen"]).CompareScreen.BINDINGS),
-                   ("Events and Output", Pager.BINDINGS),
-                   ("Metrics and System charts", Workspace.BINDINGS),
+                   ("Pagers: Events, Output, a file, an instance's output",
+                    Pager.BINDINGS),
+                   ("Metrics, System and compare charts", Workspace.BINDINGS),
+                   ("Files tab", FilesTab.BINDINGS), ("Instances tab", InstancesTab.BINDINGS),
                    ("Moving in the table", __import__(
                        "runyard.app.widgets.runs_table", fromlist=["RunsTable"])
                     .RunsTable.BINDINGS)]

@@ -279,5 +279,29 @@ def make_flow_sample(root: Path) -> None:
                                  "total": 3}})
 
 
+
+SAMPLE_CSV = "step,loss,lr\n" + "".join(f"{s},{1 / (s + 1):.4f},0.01\n" for s in range(40))
+
+
+def make_files_sample(root: Path) -> None:
+    """Fixed files in the sample's first run, for the Files tab's snapshots and
+    screenshots: a saved CSV and a few entries of its folder (a link among them)."""
+    paths = RunPaths(root, "00000000000001")
+    saved = paths.meta("artifacts/output/loss.csv")
+    saved.parent.mkdir(parents=True)
+    saved.write_text(SAMPLE_CSV)
+    append_records(paths.meta("files.jsonl"), [
+        {"ts": SAMPLE_START + 290, "name": "loss.csv", "category": "output",
+         "path": "artifacts/output/loss.csv", "size": len(SAMPLE_CSV), "mime": "text/csv",
+         "sha256": "0" * 64}])
+    paths.run_dir.mkdir(exist_ok=True)
+    (paths.run_dir / "results").mkdir()
+    (paths.run_dir / "train.log").write_text("epoch 1 done\n" * 12)
+    (paths.run_dir / "model.pt").write_bytes(b"\x00\x01" * 3000)
+    (paths.run_dir / "data").symlink_to("/srv/shared/data")
+    for name in ("results", "train.log", "model.pt", "data"):
+        os.utime(paths.run_dir / name, (SAMPLE_START + 300, SAMPLE_START + 300),
+                 follow_symlinks=False)
+
 if __name__ == "__main__":
     live_run(Path(sys.argv[1]), float(sys.argv[2]))

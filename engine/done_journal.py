@@ -39,7 +39,8 @@ KEY = re.compile(r"\d{5,7}-\d{1,7}")
 LINE = {"key": (TEXT, True), "status": (one_of("done"), True), "attempts": (COUNT, False),
         "failures": (COUNT, False), "started": (NUMBER_OR_NULL, False),
         "ended": (NUMBER_OR_NULL, False), "error": (TEXT_OR_NULL, False),
-        "kills": (COUNT, False), "killed": (TEXT_OR_NULL, False)}
+        "kills": (COUNT, False), "killed": (TEXT_OR_NULL, False), "log": (TEXT, False),
+        "log_from": (COUNT, False), "log_to": (COUNT, False)}
 OWN = ("instance", "iteration", "state", "state_size", "saved")  # not in a done line
 
 

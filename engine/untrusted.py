@@ -65,8 +65,15 @@ class NotReadable(OSError):
         self.path, self.why = str(path), why
 
 
-def _why(path, exc: OSError) -> str:
-    if exc.errno == errno.ELOOP and os.path.islink(path):
+def _is_link(path, dir_fd: int | None) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(path, dir_fd=dir_fd).st_mode)
+    except OSError:
+        return False
+
+
+def _why(path, exc: OSError, dir_fd: int | None = None) -> str:
+    if exc.errno == errno.ELOOP and _is_link(path, dir_fd):
         return "is a symbolic link (runyard never writes one there)"
     if exc.errno in (errno.EACCES, errno.EPERM):
         return "is not readable (permission denied)"
@@ -81,15 +88,16 @@ def _kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
-def _open_fd(path: Path | str) -> tuple[int, int]:
-    """A file descriptor of ``path`` opened for reading if it is a regular file, and
-    its size. FileNotFoundError if there is none; NotReadable for anything else."""
+def _open_fd(path: Path | str, dir_fd: int | None = None) -> tuple[int, int]:
+    """A file descriptor of ``path`` (relative to the folder ``dir_fd`` if given)
+    opened for reading if it is a regular file, and its size. FileNotFoundError if
+    there is none; NotReadable for anything else."""
     try:
-        fd = os.open(path, _FLAGS)
+        fd = os.open(path, _FLAGS, dir_fd=dir_fd)
     except FileNotFoundError:
         raise
     except OSError as exc:
-        raise NotReadable(path, _why(path, exc)) from None
+        raise NotReadable(path, _why(path, exc, dir_fd)) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -100,12 +108,13 @@ def _open_fd(path: Path | str) -> tuple[int, int]:
     return fd, info.st_size
 
 
-def open_regular(path: Path | str):
-    """``path`` opened for reading (unbuffered) if it is a regular file.
+def open_regular(path: Path | str, dir_fd: int | None = None):
+    """``path`` opened for reading (unbuffered) if it is a regular file; relative to
+    the open folder ``dir_fd`` if given (a walk that follows no link, run_folder.py).
 
     FileNotFoundError if there is none; NotReadable for anything else.
     """
-    return os.fdopen(_open_fd(path)[0], "rb", buffering=0)
+    return os.fdopen(_open_fd(path, dir_fd)[0], "rb", buffering=0)
 
 
 _WRITE_FLAGS = os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC

@@ -54,7 +54,8 @@ RECORD = {"instance": (TEXT, True), "iteration": (COUNT, False), "status": (TEXT
           "state_size": (COUNT, False), "saved": (NUMBER_OR_NULL, False),
           "started": (NUMBER_OR_NULL, False), "ended": (NUMBER_OR_NULL, False),
           "error": (TEXT_OR_NULL, False), "kills": (COUNT, False),
-          "killed": (TEXT_OR_NULL, False)}
+          "killed": (TEXT_OR_NULL, False), "log": (TEXT, False), "log_from": (COUNT, False),
+          "log_to": (COUNT, False)}
 BAD_RECORD_FAILURES = sys.maxsize  # beyond any --max-attempts: never retried
 
 

@@ -5,7 +5,10 @@
 Tasks arrive as JSON lines on TASK_FD (``{"op": "run", "key": ...}``,
 ``{"op": "done"}``, ``{"op": "exit"}``); each answer is one JSON line on
 RESULT_FD, in the order of the tasks; the next task may arrive while one runs
-(pool.py). The user's own output goes to the worker's log. The worker dies
+(pool.py). The user's own output goes to the worker's log, and each instance's
+record says which bytes of it are that instance's (``log``, ``log_from``,
+``log_to``: where the log ended before and after it ran, docs/format.md). The
+worker dies
 with its supervisor (PR_SET_PDEATHSIG), so a killed run leaves no orphan
 writing into its records.
 """
@@ -49,8 +52,9 @@ class InstanceRunner:
     """Runs instances of one module, saving their records; used by both executors."""
 
     def __init__(self, paths: RunPaths, writer_name: str, module_path: Path,
-                 on_save=None):
+                 on_save=None, output_log: str | None = None):
         self.paths = paths
+        self.output_log = output_log  # log/<this> holds our stdout and stderr (local)
         self.book = InstanceBook(paths)
         self.mark = RunningMark(self.book.write)
         self.on_save = on_save  # called after every save (pause/close checks on Dask)
@@ -80,6 +84,8 @@ class InstanceRunner:
     def _run_record(self, key: str, record: dict) -> dict:
         record.update(status="running", attempts=record.get("attempts", 0) + 1,
                       started=time.time(), error=None, killed=None)
+        record.pop("log_to", None)
+        record.update(self._output_at("log_from"))
         mark = self.mark
         mark.begin(key, record)  # on disk only if it runs a while (running_mark.py)
         self.handle._context = record["instance"]
@@ -103,7 +109,8 @@ class InstanceRunner:
             text = "".join(traceback.format_exception(exc))
             mark.write(key, record, status="failed", ended=time.time(),
                        failures=record.get("failures", 0) + 1,
-                       error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX])
+                       error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX],
+                       **self._output_at("log_to"))
             self.handle.log_event(f"Instance {record['instance']} failed:\n{text}",
                                   log_level="error")
             return {"key": key, "ok": False, "error": record["error"]}
@@ -114,8 +121,23 @@ class InstanceRunner:
         finally:
             self.handle._context = None
             self.handle._end_unit()
-        mark.write(key, record, status="done", ended=time.time())
+        mark.write(key, record, status="done", ended=time.time(),
+                   **self._output_at("log_to"))
         return {"key": key, "ok": True}
+
+    def _output_at(self, field: str) -> dict:
+        """``{field: N}``: where our output log ends now, what was printed flushed to it
+        first (two flushes and an fstat: microseconds); {} where the output goes
+        elsewhere (a Dask worker's is the cluster's) or cannot be told."""
+        if self.output_log is None:
+            return {}
+        try:
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:
+                    stream.flush()
+            return {"log": self.output_log, field: os.fstat(1).st_size}
+        except (OSError, ValueError):  # the module closed or replaced them
+            return {}
 
     def done(self) -> dict:
         """Call done() once: its mark is written as soon as it returns."""
@@ -161,7 +183,8 @@ class Tasks:
 def serve(paths: RunPaths, name: str, tasks: Tasks, results) -> None:
     # the module's own folder stays importable: helpers beside it keep working
     sys.path.insert(0, str(Path(read_spec(paths.meta_dir).module).parent))
-    runner = InstanceRunner(paths, name, module_copy(paths.meta_dir))
+    runner = InstanceRunner(paths, name, module_copy(paths.meta_dir),
+                            output_log=f"{name}.log")  # pool.py: our stdout and stderr
     results.write(json.dumps({"op": "ready"}) + "\n")
     results.flush()
     for task in iter(tasks.next, None):

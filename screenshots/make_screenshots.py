@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from runyard.app.dashboard import RunyardApp
-from runyard.engine.demo import make_flow_sample, make_sample
+from runyard.engine.demo import make_files_sample, make_flow_sample, make_sample
 
 OUT = Path(__file__).parent
 SHOTS = [
@@ -28,6 +28,10 @@ SHOTS = [
 FLOW_SHOTS = [  # on the sample plus a flow run and its steps
     ("flow-runs", []),
     ("flow-detail", ["enter"]),
+]
+FILES_SHOTS = [  # on the sample with files in its first run: a saved CSV opened
+    ("detail-files", ["slash", *"id:00000000000001", "enter", "enter",
+                      *["right_square_bracket"] * 4, "enter"]),
 ]
 SIZES = [(80, 24), (160, 48)]
 
@@ -56,11 +60,16 @@ async def main() -> None:
         with_flow = Path(tmp) / "with-flow"
         make_sample(with_flow)
         make_flow_sample(with_flow)
+        with_files = Path(tmp) / "with-files"
+        make_sample(with_files)
+        make_files_sample(with_files)
         for size in SIZES:
             for name, keys in SHOTS:
                 print(await shoot(root, name, keys, size))
             for name, keys in FLOW_SHOTS:
                 print(await shoot(with_flow, name, keys, size))
+            for name, keys in FILES_SHOTS:
+                print(await shoot(with_files, name, keys, size))
 
 
 if __name__ == "__main__":

@@ -206,7 +206,7 @@ async def test_a_part_of_a_run_that_cannot_be_read_is_named_and_the_rest_shown(a
     app = RunyardApp(app_root)
     async with app.run_test(size=SIZE) as pilot:
         assert await until(pilot, lambda: names(app) == ["half"])
-        await pilot.press("enter", *["right_square_bracket"] * 4)  # the Info tab
+        await pilot.press("enter", *["right_square_bracket"] * 5)  # the Info tab
         info = app.screen.query_one("#info-text")
         assert await until(pilot, lambda: "cannot read log/" in str(info.render()))
         assert "kept = yes" in str(info.render())

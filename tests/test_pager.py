@@ -19,7 +19,7 @@ def top_line(pager: Pager) -> str:
 async def open_tab(pilot, app, tab: str) -> Pager:
     await pilot.press("enter")
     assert await until(pilot, lambda: app.screen.__class__.__name__ == "DetailScreen")
-    presses = {"events": 1, "output": 5}[tab]
+    presses = {"events": 1, "output": 6}[tab]
     await pilot.press(*["right_square_bracket"] * presses)
     pager = app.screen.query_one("#event-log" if tab == "events" else "#output-log", Pager)
     assert await until(pilot, lambda: app.focused is pager)

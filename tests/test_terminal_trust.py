@@ -250,9 +250,10 @@ def test_every_dashboard_screen_shows_hostile_runs_as_text(hostile_root, tmp_pat
     try:
         term.expect("api-hostile")
         term.expect("hand-live EVIL")
-        # each tab in turn: events, alerts, instances, info, output, system
-        tabs = ["EVT-MARK", "ALERT-MARK", "tries", "id {id}", "[runner]", "system: ",
-                "metrics: "]
+        # each tab in turn: events, alerts, instances, files, info, output, system,
+        # back to metrics
+        tabs = ["EVT-MARK", "ALERT-MARK", "tries", "run folder:", "id {id}", "[runner]",
+                "system: ", "metrics: "]
         for run_id in runs.values():
             open_run(term, run_id, tabs)
         assert SHOWN.encode() in term.raw()
@@ -298,8 +299,8 @@ def test_every_screen_under_each_terminal_setting(hostile_root, tmp_path, env):
     ascii_only = env.get("TERM") == "dumb" or env.get("LANG") == "C"
     try:
         term.expect("watch:")
-        tabs = ["EVT-MARK", "ALERT-MARK", "tries", "id {id}", "[runner]", "system: ",
-                "metrics: "]
+        tabs = ["EVT-MARK", "ALERT-MARK", "tries", "run folder:", "id {id}", "[runner]",
+                "system: ", "metrics: "]
         for run_id in (runs["engine"], runs["ended"]):
             open_run(term, run_id, tabs)
             if ascii_only:

@@ -32,6 +32,8 @@ from ..formatting import duration
 from ..messages import ControlRuns, ModelRefreshed, OpenRun, StartWanted
 from ..model import critical_alerts, progress_text
 from ..refresher import DETAIL_GAP
+from ..tabs.files import FilesTab
+from ..tabs.instances import InstancesTab
 from ..tabs.metrics import MetricsTab
 from ..tabs.system import SystemTab
 from ..widgets.keyed_tabs import KeyedTabs
@@ -48,11 +50,12 @@ from .detail_text import (
     title_text,
 )
 
-TABS = ("metrics", "events", "alerts", "instances", "info", "output", "system")
+TABS = ("metrics", "events", "alerts", "instances", "files", "info", "output", "system")
 FIRST_BACKLOG = 64 * 1024  # of a metrics file, drawn at once (~600 lines); the rest behind
 FLOW_TABS = ("steps", "events", "info", "output")  # a flow run: its steps, first
 PAGERS = {"events": "event-log", "output": "output-log"}  # tabs read like a pager
 GRIDS = {"metrics": MetricsTab, "system": SystemTab}  # tabs of charts
+TABLES = {"instances": "instance-table", "files": "file-table"}  # tabs led by a table
 
 
 @dataclass
@@ -172,7 +175,9 @@ class DetailScreen(Screen):
             with TabPane("Alerts", id="alerts"):
                 yield Static(id="alert-text")
             with TabPane("Instances", id="instances"):
-                yield DataTable(id="instance-table", cursor_type="row")
+                yield InstancesTab(self.meta_dir, id="instances-tab")
+            with TabPane("Files", id="files"):
+                yield FilesTab(self.meta_dir, self.info.paths.run_dir, id="files-tab")
             with TabPane("Info", id="info"), VerticalScroll():
                 yield Static(id="info-text")
             with TabPane("Output", id="output"):
@@ -189,7 +194,7 @@ class DetailScreen(Screen):
         table.add_columns("instance", "it", "status", "tries", "done", "left", "state", "saved",
                           "error")
         tabs = self.query_one("#tabs", TabbedContent)
-        for pane in ("metrics", "system", "alerts", "instances"):
+        for pane in ("metrics", "system", "alerts", "instances", "files"):
             if pane not in self.tabs:  # a flow run has none of its own: its steps do
                 tabs.hide_tab(pane)
         if self.is_flow:
@@ -330,6 +335,8 @@ class DetailScreen(Screen):
             self.reading.output.extend(found.output)
             self.query_one("#output-log", Pager).write_lines(found.output)
         self.update_instances(found.records)
+        self.query_one("#instances-tab", InstancesTab).records = found.records
+        self.query_one("#files-tab", FilesTab).show_saved(found.files)
         self.update_steps(found.steps)
         self.update_title()
         self._info = (found.info, found.files, found.produced, found.problems)
@@ -357,6 +364,9 @@ class DetailScreen(Screen):
         if pager is not None:  # its keys (j/k, /, G...) work at once
             pager.focus()
             pager.show_place()
+        table = TABLES.get(self.query_one("#tabs", TabbedContent).active)
+        if table is not None:  # enter, j/k: on its rows
+            self.query_one(f"#{table}", DataTable).focus()
 
     def shown_grid(self):
         """The chart grid of the tab shown (Metrics, System), if it is one."""
