@@ -15,6 +15,7 @@ their own supervisors and outlive the dashboard.
 """
 
 import os
+import time
 from pathlib import Path
 
 from textual import work
@@ -24,6 +25,7 @@ from textual.reactive import reactive
 
 from runyard.engine import control as engine
 from runyard.engine.errors import RunyardError
+from runyard.engine.meta import parse_iso
 
 from .ascii_filter import AsciiFilter
 from .crash import write_crash_report
@@ -80,6 +82,7 @@ class RunyardApp(App):
         self.watcher = RootWatcher(root, self.mode, self.interval, self._dirty)
         self.refresher = Refresher(RunsModel(root), self.watcher, self.post_message)
         self._critical: dict[str, set[str]] = {}
+        self._started = time.time()  # runs created since are watched from their start
         self.crash_error: BaseException | None = None
         self.quitting = False  # set by exit(): nothing new opens from then on
         self.crash_report: str | None = None  # where the traceback of a crash went
@@ -189,7 +192,9 @@ class RunyardApp(App):
             before = self._critical.get(run_id)
             self._critical[run_id] = now
             if before is None:
-                continue  # first sight: already critical is not news
+                if not self._new(runs.get(run_id)):
+                    continue  # first sight of an older run: already critical is not news
+                before = set()  # a run made since the dashboard started: all of it is
             for alert in sorted(now - before):
                 info = runs.get(run_id)
                 self.notify(f"Alert {alert!r} is critical on run "
@@ -198,6 +203,11 @@ class RunyardApp(App):
                 if not rang:
                     self.bell()
                     rang = True
+
+    def _new(self, info) -> bool:
+        """Whether the run was created after the dashboard started."""
+        created = parse_iso(info.attrs.get("created")) if info is not None else None
+        return created is not None and created.timestamp() >= self._started
 
     # -- what the user chose ----------------------------------------------------
     def watch_settings(self, settings: ViewSettings) -> None:

@@ -96,9 +96,10 @@ BIG_RUN = """
 import sys
 from runyard.engine import Run
 root, steps = sys.argv[1], int(sys.argv[2])
+name = sys.argv[3] if len(sys.argv) > 3 else "big-history"
 run = Run(root=root)
 run.config(disable_resources_metrics=True, queue_blocking=True)
-run.init(name="big-history")
+run.init(name=name)
 for step in range(steps):
     run.log_metrics({"loss": 1 / (step + 1) + (step % 97) * 1e-4, "acc": step / steps,
                      "lr": 0.1 * 0.5 ** (step // 20000)}, step=step)

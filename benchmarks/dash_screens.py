@@ -84,10 +84,16 @@ def highlighted(screen_e: str):
 
 
 def x_range(screen: str) -> str:
-    """The chart's x axis labels (the line under its last braille line)."""
+    """The first and last x tick labels of the last chart on screen: the line under
+    the frame's bottom edge (``└┬──┬┘``, or ``+-`` without Unicode) that follows its
+    last braille line."""
     lines = screen.split("\n")
     last = max((i for i, line in enumerate(lines) if BRAILLE_DOT.search(line)), default=-1)
-    return " .. ".join(lines[last + 1].split()) if 0 <= last < len(lines) - 1 else "?"
+    for index in range(max(0, last), len(lines) - 1):
+        if lines[index].lstrip().startswith(("└", "+-")):
+            labels = lines[index + 1].split()
+            return f"{labels[0]} .. {labels[-1]}" if labels else "?"
+    return "?"
 
 
 def shown_in_row(name: str, text: str):

@@ -13,6 +13,9 @@
   screen) and to its full history (no "loading history" on screen and the x axis
   starting in the first 1% of steps, waited for up to 60 s after the first chart);
   comparator: orjson parsing that run's metrics files in this process.
+- ``overlay``: 10 ended runs of 10,000 steps x 3 metrics, all tagged (``A``): from
+  ``v`` to their charts overlaid (braille under "runs overlaid:"); then 10 live runs
+  logging 10 points/s each (3 metrics), overlaid the same way: CPU over ``--seconds``.
 - ``latency``: a value logged by another process to the value in the METRIC column,
   p50/p95 over ``--writes`` isolated writes; comparator: another process polling the
   metrics file every 1 ms for the same values (with no dashboard running).
@@ -25,7 +28,8 @@ Times start just before the tmux command that starts the app or sends the key, a
 at the first capture-pane that shows the change (a capture every ~5 ms).
 
 Usage: python benchmarks/dashboard.py [--runs 200,10000,50000] [--seconds 60]
-       [--only first,cpu,big,latency,keys,rss] [--repeat 3] [--writes 50] [--keep DIR]
+       [--only first,cpu,big,overlay,latency,keys,rss] [--repeat 3] [--writes 50]
+       [--keep DIR]
 """
 
 import argparse
@@ -63,7 +67,9 @@ from dash_screens import (
 )
 from tmux_pane import Server
 
-ITEMS = ("first", "cpu", "big", "latency", "keys", "rss")
+ITEMS = ("first", "cpu", "big", "overlay", "latency", "keys", "rss")
+OVERLAID = 10  # runs compared at once
+OVERLAY_STEPS = 10_000
 BIG_STEPS = 100_000
 TIMEOUT = 300.0
 HISTORY_WAIT = 60.0  # after the first chart, for the whole history
@@ -265,7 +271,68 @@ def big(server, table, base: Path, tmp: Path) -> None:
               f"{got['rss']:.0f} MB + {got['child_rss']:.0f} MB history reader")
 
 
-# -- 4 and 5. a value to screen, a key to screen -------------------------------------
+# -- 4. an overlay of many runs ------------------------------------------------------
+def overlay_root(base: Path, tmp: Path) -> Path:
+    root = base / "overlay" / "runs"
+    if count_runs(root) != OVERLAID:
+        if root.exists():
+            shutil.rmtree(root)
+        for n in range(OVERLAID):
+            child = Child(script(tmp, "big_run", kids.BIG_RUN), str(root), str(OVERLAY_STEPS),
+                          f"sweep-{n:02d}")
+            child.line(TIMEOUT)
+            child.finish()
+    return root
+
+
+def overlaid(screen: str) -> bool:
+    return "runs overlaid:" in screen and bool(BRAILLE_DOT.search(screen))
+
+
+def compare_all(pane, count: int) -> float:
+    """Tag every run listed, press v; seconds from v to the charts overlaid."""
+    pane.keys("A")
+    pane.wait(lambda s: f"{count} tagged" in summary_line(s), 60, f"{count} runs tagged")
+    start = time.monotonic()
+    pane.keys("v")
+    seen, _ = pane.wait(overlaid, TIMEOUT, "the runs overlaid")
+    return seen - start
+
+
+def overlay(server, table, base: Path, tmp: Path, seconds: float) -> None:
+    pane = dash(server, overlay_root(base, tmp))
+    try:
+        pane.release()
+        pane.wait(listed(OVERLAID), TIMEOUT, f"{OVERLAID} runs listed")
+        drawn = compare_all(pane, OVERLAID)
+    finally:
+        pane.close()
+    root = Path(tempfile.mkdtemp(prefix="live-", dir=tmp)) / "runs"
+    loggers = []
+    try:
+        for n in range(OVERLAID):
+            loggers.append(Child(script(tmp, "logger", kids.LOGGER), str(root),
+                                 f"live-{n:02d}", "10"))
+            loggers[-1].line()
+        pane = dash(server, root)
+        pane.release()
+        pane.wait(listed(OVERLAID), TIMEOUT, f"{OVERLAID} live runs listed")
+        compare_all(pane, OVERLAID)
+        live = cpu_over(pane, seconds)
+        pane.close()
+    finally:
+        for logger in loggers:
+            logger.finish()
+    print(f"overlay of {OVERLAID} runs x {OVERLAY_STEPS} steps x 3 metrics: drawn "
+          f"{drawn:.2f} s after v; CPU over {seconds:.0f} s with {OVERLAID} live runs "
+          f"(10 points/s each) overlaid: {live:.2f}%", flush=True)
+    table.add(f"overlay {OVERLAID} x {OVERLAY_STEPS // 1000}k steps: v to charts",
+              secs(drawn), aim="<= 1.0 s", met=met(drawn <= 1.0))
+    table.add(f"CPU, {OVERLAID} live runs overlaid", f"{live:.2f}%", aim="<= 5%",
+              met=met(live <= 5))
+
+
+# -- 5 and 6. a value to screen, a key to screen -------------------------------------
 JITTER = random.Random(11)
 
 
@@ -382,6 +449,8 @@ def main() -> None:
             cpu(server, table, tmp, args.seconds)
         if "big" in args.items:
             big(server, table, base, tmp)
+        if "overlay" in args.items:
+            overlay(server, table, base, tmp, args.seconds)
         if args.items & {"latency", "keys"}:
             latency_and_keys(server, table, tmp, args.items, args.writes)
     finally:

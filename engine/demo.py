@@ -222,6 +222,10 @@ def _sample_run(root: Path, run_id: str, name: str, folder: str, tags: list, sta
             i, i * seconds / steps, SAMPLE_START + seed * 60 + i * seconds / steps,
             {"loss": 2 * math.exp(-i / (20 * seed)) + rng.uniform(0, 0.05),
              "accuracy": 1 - math.exp(-i / (25 * seed))}) for i in range(steps)])
+        append_records(paths.meta(METRICS), [metric_record(  # what Run's sampler logs
+            i, i * seconds / steps, SAMPLE_START + seed * 60 + i * seconds / steps,
+            {"resources/cpu.usage.percentage": 50 + 40 * math.sin(i / (7 + seed)),
+             "resources/memory.usage": 300 + 2.5 * i * seed}) for i in range(0, steps, 4)])
         append_records(paths.meta(EVENTS), [
             {"ts": SAMPLE_START + seed * 60 + i * 30, "level": "info",
              "msg": f"checkpoint {i} written"} for i in range(6)])
@@ -230,6 +234,8 @@ def _sample_run(root: Path, run_id: str, name: str, folder: str, tags: list, sta
                      exit={"status": status, "time": _iso(seed * 60 + 5 + seconds)})
     update_attrs(paths.meta_dir, lambda a: a.update(fixed), None)
     paths.meta("heartbeat").unlink(missing_ok=True)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(SAMPLE_START + seed * 60))
+    paths.meta("log/runner").write_text(f"{stamp} Initialized run {run_id} named {name}\n")
     os.utime(paths.meta("log/runner"), (SAMPLE_START, SAMPLE_START))
 
 

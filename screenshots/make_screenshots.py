@@ -23,6 +23,10 @@ SHOTS = [
     ("detail-alerts", ["down", "down", "down", "enter", "right_square_bracket",
                        "right_square_bracket"]),
     ("filter", ["slash", *"tag:cpu", "enter"]),
+    ("metric-chooser", ["m"]),
+    ("compare-charts", ["slash", *"folder:/sweeps", "enter", "A", "v"]),
+    ("compare-table", ["slash", *"folder:/sweeps", "enter", "A", "v",
+                       "right_square_bracket", "right", "b"]),
     ("help", ["question_mark"]),
 ]
 FLOW_SHOTS = [  # on the sample plus a flow run and its steps

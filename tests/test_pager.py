@@ -17,6 +17,7 @@ def top_line(pager: Pager) -> str:
 
 
 async def open_tab(pilot, app, tab: str) -> Pager:
+    assert await until(pilot, lambda: app.snapshot.view and app.screen.query("RunsTable"))
     await pilot.press("enter")
     assert await until(pilot, lambda: app.screen.__class__.__name__ == "DetailScreen")
     presses = {"events": 1, "output": 6}[tab]

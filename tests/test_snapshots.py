@@ -1,11 +1,14 @@
-"""SVG snapshots of the main screens at 80x24 (pytest-textual-snapshot).
+"""SVG snapshots of every screen at 80x24 and at 160x48 (pytest-textual-snapshot).
 
 The sample root is fixed (ids, times, values), so the screens are too. After a
 deliberate change of a screen: pytest tests/test_snapshots.py --snapshot-update
 """
 
 import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,10 +17,13 @@ from runyard.engine.demo import make_sample
 
 
 def sample(tmp_path, monkeypatch, *extras):
-    """The app on the fixed sample root (plus ``extras`` samples), with UTC times."""
+    """The app on the fixed sample root (plus ``extras`` samples), with UTC times, at
+    the same path every time (the Info tab shows the run folder's path)."""
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
-    root = tmp_path / "runs"
+    fixed = Path(tempfile.gettempdir()) / "runyard-snapshot-sample"
+    shutil.rmtree(fixed, ignore_errors=True)
+    root = fixed / "runs"
     make_sample(root)
     for extra in extras:
         extra(root)
@@ -39,24 +45,51 @@ async def loaded(pilot) -> None:
     await pilot.pause(0.5)
 
 
-def test_runs_screen(snap_compare, sample_app):
-    assert snap_compare(sample_app, terminal_size=(80, 24), run_before=loaded)
+async def settled(pilot) -> None:
+    """What the keys opened is read by workers (files, series, the compared runs):
+    wait until none runs, then for the messages they posted to be drawn."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(w.is_running for w in pilot.app.workers):
+        await pilot.pause(0.05)
+    await pilot.pause(0.3)
+    pilot.app.clear_notifications()  # a toast's life is a timer: not in a snapshot
+    await pilot.pause(0.1)
+    await pilot.wait_for_scheduled_animations()
 
 
-def test_detail_metrics(snap_compare, sample_app):
-    assert snap_compare(sample_app, press=["down", "down", "enter"], terminal_size=(80, 24),
-                        run_before=loaded)
+SIZES = [(80, 24), (160, 48)]
+SIZE_IDS = ["80x24", "160x48"]
+NEXT = "right_square_bracket"
+SWEEP = ["slash", *"folder:/sweeps", "enter", "A", "v"]  # tag a filtered sweep, compare
+SCREENS = {  # the keys from the runs table to each screen
+    "runs": [],
+    "filter": ["slash", *"tag:cpu", "enter"],
+    "filter_error": ["slash", *"status:bogus", "enter"],
+    "folders": ["f"],
+    "metric_chooser": ["m"],
+    "confirm_close": ["c"],
+    "help": ["question_mark"],
+    "detail_metrics": ["down", "down", "enter"],
+    "detail_events": ["down", "down", "enter", NEXT],
+    "detail_alerts": ["down", "down", "down", "enter", NEXT, NEXT],
+    "detail_info": ["down", "down", "enter", *[NEXT] * 5],
+    "detail_output": ["down", "down", "enter", *[NEXT] * 6],
+    "detail_system": ["down", "down", "enter", *[NEXT] * 7],
+    "compare_charts": SWEEP,
+    "compare_table": [*SWEEP, NEXT, "right", "b"],
+}
 
 
-def test_detail_alerts(snap_compare, sample_app):
-    assert snap_compare(sample_app, press=["down", "down", "down", "enter",
-                                           "right_square_bracket", "right_square_bracket"],
-                        terminal_size=(80, 24), run_before=loaded)
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_screen(snap_compare, sample_app, screen, size):
+    async def shown(pilot) -> None:
+        await loaded(pilot)
+        for key in SCREENS[screen]:
+            await pilot.press(key)
+        await settled(pilot)
 
-
-def test_help_screen(snap_compare, sample_app):
-    assert snap_compare(sample_app, press=["question_mark"], terminal_size=(80, 24),
-                        run_before=loaded)
+    assert snap_compare(sample_app, terminal_size=size, run_before=shown)
 
 
 @pytest.fixture
@@ -76,8 +109,9 @@ async def open_flow_run(pilot) -> None:
     await pilot.pause(0.3)
 
 
-def test_flow_run_and_its_steps(snap_compare, flow_app):
-    assert snap_compare(flow_app, terminal_size=(80, 24), run_before=open_flow_run)
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_flow_run_and_its_steps(snap_compare, flow_app, size):
+    assert snap_compare(flow_app, terminal_size=size, run_before=open_flow_run)
 
 
 async def start_form_with_errors(pilot) -> None:

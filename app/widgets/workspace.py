@@ -195,7 +195,8 @@ class Workspace(Widget, can_focus=True):
                         style="dim")
         else:
             rows, columns = self.grid_shape()
-            text.append(f"page {self.page + 1}/{self.pages(count)} · {count} charts · "
+            text.append(f"page {self.page + 1}/{self.pages(count)} · {count} "
+                        f"chart{'s' * (count != 1)} · "
                         f"{rows}x{columns}", style="bold")
         text.append(f" · x: {'time' if self.by_time else 'step'}")
         if self.pattern:
