@@ -15,7 +15,8 @@ from runyard.engine.tail import RunTail
 
 from .formatting import duration, short_time
 
-BACKLOG = 8 << 20  # a metrics file's last 8 MB are read; a longer one's start is left out
+BACKLOG = 64 << 10  # a metrics file's end read line by line (its last values); the rest
+ELSEWHERE = 4 << 20  # in bulk behind it: here, or by a child process from this size up
 
 
 @dataclass
@@ -47,8 +48,9 @@ def read_runs(root: Path, infos: list[RunInfo], known: dict[str, Compared]) -> d
         compared.tail.poll()
         if compared.tail.skipped and compared.history is None:  # a long run's start
             skipped = dict(compared.tail.skipped)
-            compared.history = read_elsewhere(skipped)
-            if compared.history is None:  # no child process: here, then
+            if sum(end for _identity, end in skipped.values()) >= ELSEWHERE:
+                compared.history = read_elsewhere(skipped)
+            if compared.history is None:  # small (the bulk read is fast), or no child
                 compared.history = History()
                 read_skipped(skipped, compared.history)
         found[info.id] = compared

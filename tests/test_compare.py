@@ -38,6 +38,13 @@ def cells(app) -> dict:
     return found
 
 
+def shown_plots(app) -> list:
+    """The compare screen's charts that show a metric."""
+    if not app.screen.query("#compare-charts"):
+        return []
+    return [p for p in app.screen.query("Plot") if p.display and p.series]
+
+
 def headers(app) -> list[str]:
     table = app.screen.query_one("#compare-table")
     return [str(c.label) for c in table.columns.values()][1:]
@@ -54,10 +61,9 @@ async def test_tag_a_sweep_by_filter_and_compare_it(app_root):
         await pilot.press("A")  # every run the filter shows
         assert await until(pilot, lambda: len(app.tagged) == 4)
         await pilot.press("v")
-        assert await until(pilot, lambda: app.screen.query("#compare-table") and
-                           "last loss" in cells(app))
+        assert await until(pilot, lambda: shown_plots(app))
         # the charts first: loss overlaid, one line a run, named in the legend
-        plots = [p for p in app.screen.query("Plot") if p.display and p.series]
+        plots = shown_plots(app)
         assert [p.title for p in plots] == ["loss"]
         assert [s.label for s in plots[0].series] == ["lr-3", "lr-2", "lr-1", "lr-0"]
         assert [s.last for s in plots[0].series] == [0.8, 0.6, 0.4, 0.2]
@@ -68,7 +74,7 @@ async def test_tag_a_sweep_by_filter_and_compare_it(app_root):
         assert await until(pilot, lambda: plots[0].series[0].label == "lr-3")
         await pilot.press("right_square_bracket")  # the table
         assert await until(pilot, lambda: app.screen.focused is
-                           app.screen.query_one("#compare-table"))
+                           app.screen.query_one("#compare-table") and "last loss" in cells(app))
         assert headers(app) == ["lr-3", "lr-2", "lr-1", "lr-0"]
         table = cells(app)
         assert table["last loss"] == ["0.8", "0.6", "0.4", "0.2"]
@@ -98,13 +104,13 @@ async def test_a_live_run_keeps_updating_in_the_comparison(app_root):
             assert await until(pilot, lambda: len(names(app)) == 3)
             await pilot.press("space", "down", "space")  # live and lr-0 (not unrelated)
             await pilot.press("v")
-            assert await until(pilot, lambda: app.screen.query("#compare-table") and
-                               cells(app).get("last loss") is not None)
-            assert cells(app)["last loss"] == ["9", "0.2"], cells(app)
+            assert await until(pilot, lambda: shown_plots(app))
+            chart = shown_plots(app)[0]
+            assert [s.last for s in chart.series] == [9.0, 0.2]
             live.log_metrics({"loss": 3.5})
+            assert await until(pilot, lambda: chart.series[0].last == 3.5)  # live, overlaid
+            await pilot.press("right_square_bracket")  # and in the table
             assert await until(pilot, lambda: cells(app).get("last loss") == ["3.5", "0.2"])
-            chart = next(p for p in app.screen.query("Plot") if p.display and p.series)
-            assert await until(pilot, lambda: chart.series[0].last == 3.5)  # the overlay too
             assert cells(app)["status"] == ["running", "completed"]
     finally:
         live.close()
@@ -125,8 +131,9 @@ async def test_hostile_names_and_values_are_text(app_root):
     async with app.run_test(size=SIZE) as pilot:
         assert await until(pilot, lambda: len(names(app)) == 3)
         await pilot.press("space", "space", "v")
-        assert await until(pilot, lambda: app.screen.query("#compare-table") and
-                           "meta k" in cells(app))
+        assert await until(pilot, lambda: shown_plots(app))
+        await pilot.press("right_square_bracket")
+        assert await until(pilot, lambda: "meta k" in cells(app))
         table = cells(app)
         assert table["meta k"][0] == "\\x1b]0;pwned\\x07[red]x"
         assert "last [b]\\x1b[2J" in table

@@ -12,12 +12,12 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from ..compare_data import read_runs, relative, table_rows
 from ..messages import ModelRefreshed
-from ..refresher import DETAIL_GAP
 from ..safe_text import one_line
 from ..tabs.compare_metrics import CompareCharts
 from ..widgets import glyphs
 from ..widgets.glyphs import YELLOW, fit_number
 from ..widgets.keyed_tabs import KeyedTabs
+from ..widgets.throttle import CHART_GAP, Throttle
 
 
 def value_text(value) -> str:
@@ -36,7 +36,8 @@ class CompareRead(Message):
 
 
 class CompareScreen(Screen):
-    REFRESH_GAP = DETAIL_GAP
+    # the root refreshed (and the runs read on) once a second: as often as it redraws
+    REFRESH_GAP = CHART_GAP
     BINDINGS = [
         Binding("escape", "back", "Back", id="compare-back"),
         Binding("b", "baseline", "Pin baseline", id="compare-baseline"),
@@ -57,6 +58,8 @@ class CompareScreen(Screen):
         self.runs: dict = {}  # id -> compare_data.Compared, as last read
         self._reading = False
         self._again = False
+        # live runs: drawn again at most once a second (charts and tables are rebuilt)
+        self._drawing = Throttle(self, self.draw, CHART_GAP)
 
     def compose(self) -> ComposeResult:
         yield Static(id="compare-title")
@@ -76,6 +79,8 @@ class CompareScreen(Screen):
         """The shown tab's own keys work at once: the charts', or the table's."""
         charts = event.pane.id == "compare-charts-tab"
         self.query_one("#compare-charts" if charts else "#compare-table").focus()
+        if self.runs:
+            self.draw()
 
     # -- reading -------------------------------------------------------------
     def read(self) -> None:
@@ -91,8 +96,9 @@ class CompareScreen(Screen):
 
     def on_compare_read(self, message: CompareRead) -> None:
         self._reading = False
+        first = not self.runs
         self.runs = message.runs
-        self.draw()
+        self._drawing.soon(urgent=first)
         if self._again:
             self._again = False
             self.read()
@@ -135,10 +141,13 @@ class CompareScreen(Screen):
         self.query_one("#compare-title", Static).update(text)
 
     def draw(self) -> None:
-        """The charts and the table, as the runs were last read."""
-        self.query_one("#compare-charts", CompareCharts).show_runs(self.ordered(),
-                                                                   self.baseline)
-        self.draw_table()
+        """The tab shown, as the runs were last read (the other when it is shown)."""
+        if self.query_one("#compare-tabs", TabbedContent).active == "compare-table-tab":
+            self.draw_table()
+        else:
+            self.query_one("#compare-charts", CompareCharts).show_runs(self.ordered(),
+                                                                       self.baseline)
+            self.update_title()
 
     def draw_table(self) -> None:
         table = self.query_one("#compare-table", DataTable)
@@ -203,7 +212,7 @@ class CompareScreen(Screen):
 
     def action_differing(self) -> None:
         self.only_differing = not self.only_differing
-        self.draw_table()
+        self.draw()
 
     def action_tab(self, delta: int) -> None:
         tabs = self.query_one("#compare-tabs", TabbedContent)

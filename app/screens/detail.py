@@ -39,7 +39,7 @@ from ..tabs.system import SystemTab
 from ..widgets.keyed_tabs import KeyedTabs
 from ..widgets.pager import Pager
 from ..widgets.static_text import redraw
-from ..widgets.throttle import Throttle
+from ..widgets.throttle import CHART_GAP, Throttle
 from .detail_text import (
     alerts_text,
     event_lines,
@@ -148,7 +148,8 @@ class DetailScreen(Screen):
         self.saved_files = self.reading.saved_files
         self._history_wanted = False  # a history worker runs (or ran) for this screen
         self._info: tuple | None = None  # what the Info tab shows, as last read
-        self._metrics_drawing = Throttle(self, self.draw_metrics)  # ~3 a second
+        # charts are rebuilt whole: once a second while a run streams points
+        self._metrics_drawing = Throttle(self, self.draw_metrics, CHART_GAP)
         self._metrics_drawn = False  # the charts were drawn once (at once, then throttled)
         # as the refresh thread read it; read here only for a run it has not listed yet
         self.info = info if info is not None else load_run(root, run_id)
