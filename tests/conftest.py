@@ -83,12 +83,17 @@ def cli(capsys):
 RUNYARD = [sys.executable, "-m", "runyard.app.cli"]
 
 
-def package_for_others(where: Path) -> dict:
+DASHBOARD_LIBRARIES = ("textual", "rich", "watchdog", "textual_plotext", "plotext",
+                       "pygments", "markdown_it", "mdurl", "typing_extensions")
+
+
+def package_for_others(where: Path, dashboard: bool = False) -> dict:
     """An environment in which another user can import runyard: the checkout and the
     interpreter's site-packages may sit in a home folder only its owner can read (CI's
     do: another user's interpreter then sees only the system's paths), so the
     package's sources and the libraries the engine and the CLI import are copied
-    under `where`, which the caller makes readable to everyone."""
+    under `where`, which the caller makes readable to everyone (``dashboard``: the
+    dashboard's libraries too)."""
     import importlib.util
     import shutil
 
@@ -100,7 +105,8 @@ def package_for_others(where: Path) -> dict:
         source = Path(package.__file__).parent
         shutil.copytree(source, site / "runyard" / package.__name__.split(".")[-1],
                         ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("orjson", "psutil", "coolname", "tomlkit", "platformdirs"):
+    libraries = ("orjson", "psutil", "coolname", "tomlkit", "platformdirs")
+    for name in libraries + (DASHBOARD_LIBRARIES if dashboard else ()):
         spec = importlib.util.find_spec(name)
         if spec.submodule_search_locations:
             source = Path(spec.origin).parent

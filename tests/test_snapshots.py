@@ -45,6 +45,14 @@ async def loaded(pilot) -> None:
     await pilot.pause(0.5)
 
 
+def still(app) -> None:
+    """No blinking cursor in a snapshot: where it is in its blink is a timer's."""
+    from textual.widgets import Input
+
+    for box in app.screen.query(Input):
+        box.cursor_blink = False
+
+
 async def settled(pilot) -> None:
     """What the keys opened is read by workers (files, series, the compared runs):
     wait until none runs, then for the messages they posted to be drawn."""
@@ -53,6 +61,7 @@ async def settled(pilot) -> None:
         await pilot.pause(0.05)
     await pilot.pause(0.3)
     pilot.app.clear_notifications()  # a toast's life is a timer: not in a snapshot
+    still(pilot.app)
     await pilot.pause(0.1)
     await pilot.wait_for_scheduled_animations()
 
@@ -129,6 +138,7 @@ async def start_form_with_errors(pilot) -> None:
             "to mend" not in str(app.screen.query_one("#start-status").render()):
         await pilot.pause(0.05)
     app.screen.query_one("#target").focus()
+    still(app)
     await pilot.pause(0.3)
 
 

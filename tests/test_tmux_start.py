@@ -3,6 +3,7 @@ folder that does not exist yet, to a run started from the form."""
 
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from runyard.engine.store import load_runs, run_ids
 
-from conftest import wait_until
+from conftest import package_for_others, wait_until
 from terminal import CLI, Terminal
 
 FIELDS = ("target", "instances", "workers", "name", "folder", "tags", "metadata",
@@ -74,10 +75,13 @@ def test_a_root_the_user_may_not_make_says_why_in_one_line():
         shared.chmod(0o755)
         root = shared / "locked" / "runs"
         root.parent.mkdir(mode=0o755)
+        # CI's interpreter and checkout sit in root's home: nobody imports a copy
+        path = package_for_others(shared / "for-others", dashboard=True)["PYTHONPATH"]
+        subprocess.run(["chmod", "-R", "a+rX", str(shared / "for-others")], check=True)
         command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *CLI,
                    "--root", str(root)]
-        term = Terminal(command, shared, {"TERM": "xterm-256color", "LANG": "C.UTF-8"},
-                        size=(80, 24))
+        term = Terminal(command, shared, {"TERM": "xterm-256color", "LANG": "C.UTF-8",
+                                          "PYTHONPATH": path}, size=(80, 24))
         try:
             term.expect("Create it now?")
             term.keys("Enter")
