@@ -90,6 +90,10 @@ def test_hostile_files_and_instance_output_reach_the_terminal_as_text(hostile_ro
         term.expect(f"({runs['ended']})")
         term.keys("]", "]", "]", "]")
         term.expect("made-EVIL")
+        # the saved files are listed over the folder's entries, maybe a read later (the
+        # cursor stays on the row it was on): wait for them, then go to the first row
+        term.expect("saved  output/")
+        term.keys("Up", "Up")
         term.keys("Enter")  # a saved file whose recorded name leads nowhere sane
         term.expect("its recorded name is not a path")
         term.keys("Down", "Enter")  # the file with the hostile name
