@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runyard.engine.history import History, read_elsewhere, read_skipped
+from runyard.engine.history import History, read_behind
 from runyard.engine.store import RunInfo
 from runyard.engine.tail import RunTail
 
@@ -47,12 +47,8 @@ def read_runs(root: Path, infos: list[RunInfo], known: dict[str, Compared]) -> d
         compared.info = info
         compared.tail.poll()
         if compared.tail.skipped and compared.history is None:  # a long run's start
-            skipped = dict(compared.tail.skipped)
-            if sum(end for _identity, end in skipped.values()) >= ELSEWHERE:
-                compared.history = read_elsewhere(skipped)
-            if compared.history is None:  # small (the bulk read is fast), or no child
-                compared.history = History()
-                read_skipped(skipped, compared.history)
+            compared.history = read_behind(dict(compared.tail.skipped),
+                                           child_from=ELSEWHERE)
         found[info.id] = compared
     return found
 

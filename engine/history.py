@@ -403,6 +403,21 @@ def read_elsewhere(skipped: dict, progress=None, stop=None) -> History | None:
         child.stdout.close()
 
 
+def read_behind(skipped: dict, progress=None, stop=None, child_from: int = 0
+                ) -> History | None:
+    """What the tail skipped, by a child process when there are ``child_from`` bytes
+    or more and one can start, else here; None only when ``stop()`` came true."""
+    history = None
+    if sum(end for _identity, end in skipped.values()) >= child_from:
+        history = read_elsewhere(skipped, progress, stop)
+    if history is None:
+        if stop is not None and stop():
+            return None
+        history = History()
+        read_skipped(skipped, history, progress, stop)
+    return history
+
+
 def _child() -> None:
     import pickle
     import sys

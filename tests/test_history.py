@@ -21,6 +21,7 @@ from runyard.engine.history import (
     SPAN,
     Envelope,
     History,
+    read_behind,
     read_elsewhere,
     read_history,
     read_skipped,
@@ -213,3 +214,7 @@ def test_a_child_that_cannot_run_leaves_the_read_to_the_caller(tmp_path, monkeyp
     assert read_elsewhere(skipped_of(path)) is None
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
     assert read_elsewhere(skipped_of(path)) is None
+    here = History()
+    read_skipped(skipped_of(path), here)
+    assert read_behind(skipped_of(path)) == here  # no child: read here instead
+    assert read_behind(skipped_of(path), stop=lambda: True) is None

@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from runyard.engine import load_run
-from runyard.engine.history import History, read_elsewhere, read_skipped
+from runyard.engine.history import History, read_behind
 from runyard.engine.jsonl import SeriesReader
 from runyard.engine.layout import RunPaths
 from runyard.engine.series import series_kind
@@ -465,11 +465,8 @@ class DetailScreen(Screen):
             return worker.is_cancelled
 
         # on the other core where a child process can start; here where it cannot
-        history = read_elsewhere(skipped, progress, cancelled)
-        if history is None and not worker.is_cancelled:
-            history = History()
-            read_skipped(skipped, history, progress, cancelled)
-        if not worker.is_cancelled:
+        history = read_behind(skipped, progress, cancelled)
+        if history is not None and not worker.is_cancelled:
             self.post_message(HistoryRead(history, True))
 
     def on_history_read(self, message: HistoryRead) -> None:

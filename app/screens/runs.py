@@ -163,8 +163,12 @@ class RunsScreen(Screen):
             table.refresh_ids(changed | redraw | snapshot.active)
         if new_view or changed or snapshot.error != self._error:
             self.update_summary()
-        shown = table.visible_ids()
-        if shown != self._shown:  # the cells of the rows on screen are read
+        self.say_rows_shown()
+
+    def say_rows_shown(self) -> None:
+        """Other rows on screen (a new view, a scroll): their cells are wanted."""
+        shown = self.table.visible_ids()
+        if shown != self._shown:
             self._shown = shown
             self.post_message(RowsShown(shown))
 
@@ -374,7 +378,4 @@ class RunsScreen(Screen):
         self.post_message(MetricChooserWanted())
 
     def on_runs_table_highlighted(self, _message) -> None:
-        shown = self.table.visible_ids()
-        if shown != self._shown:  # scrolled: the new rows' cells are wanted
-            self._shown = shown
-            self.post_message(RowsShown(shown))
+        self.say_rows_shown()
