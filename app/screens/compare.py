@@ -8,13 +8,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from ..compare_data import read_runs, relative, table_rows
 from ..messages import ModelRefreshed
 from ..safe_text import one_line
 from ..tabs.compare_metrics import CompareCharts
 from ..widgets import glyphs
+from ..widgets.footer import KeyBar
 from ..widgets.glyphs import YELLOW, fit_number
 from ..widgets.keyed_tabs import KeyedTabs
 from ..widgets.throttle import CHART_GAP, Throttle
@@ -68,7 +69,7 @@ class CompareScreen(Screen):
                 yield CompareCharts(id="compare-charts")
             with TabPane("Table", id="compare-table-tab"):
                 yield DataTable(id="compare-table", cursor_type="cell", zebra_stripes=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#compare-charts", CompareCharts).focus()

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from runyard.engine import load_run
 from runyard.engine.history import History, read_behind
@@ -36,6 +36,7 @@ from ..tabs.files import FilesTab
 from ..tabs.instances import InstancesTab
 from ..tabs.metrics import MetricsTab
 from ..tabs.system import SystemTab
+from ..widgets.footer import KeyBar
 from ..widgets.keyed_tabs import KeyedTabs
 from ..widgets.pager import Pager
 from ..widgets.static_text import redraw
@@ -187,7 +188,7 @@ class DetailScreen(Screen):
                 yield SystemTab(self.reading, id="system-grid")
         yield Input(placeholder="search: plain text, any case (enter finds, esc closes)",
                     id="pager-search")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#pager-search", Input).display = False

@@ -7,7 +7,7 @@ from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ..filter_query import FilterError, parse
 from ..messages import (
@@ -25,6 +25,7 @@ from ..model import folder_counts
 from ..refresher import MIN_REFRESH_GAP
 from ..safe_text import one_line
 from ..state import Snapshot
+from ..widgets.footer import KeyBar
 from ..widgets.glyphs import RED, status_symbol
 from ..widgets.runs_table import RunsTable, TableHeader
 from ..widgets.static_text import redraw
@@ -102,7 +103,7 @@ class RunsScreen(Screen):
                             "meta:lr>=1e-3 has:k metric:loss<0.1 alert:critical  "
                             "(enter applies, esc clears)", id="filter-input")
                 yield Static(id="filter-error")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#table-header", TableHeader).table = self.table
