@@ -204,3 +204,38 @@ async def test_an_idle_run_open_in_the_detail_screen_is_read_again_only_on_heart
         await pilot.pause(2 * RESCAN_EVERY + 0.5)  # the window measured, two heartbeats
         refreshes = app.refresher.count - start
     assert refreshes <= 3 and len(reads) <= 3, (refreshes, reads)
+
+
+async def test_the_key_bar_is_rebuilt_only_when_the_keys_it_shows_change(app_root):
+    # Textual's Footer rebuilt all its keys after every check of the bindings (17 on
+    # opening a run's detail screen: 0.23 s before its first chart was drawn)
+    new_run(app_root, "one", end="completed")
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.snapshot.view) == 1)
+        await settled(pilot)
+        await pilot.press("enter")
+        screen = app.screen
+        assert await until(pilot, lambda: screen._last is not None and
+                           screen.query("FooterKey"))
+        await pilot.pause(0.3)
+        bar = screen.query_one("KeyBar")
+        rebuilds, recompose = [], bar.recompose
+
+        async def counted():
+            rebuilds.append(tuple(k.description for k in bar.query("FooterKey")))
+            await recompose()
+
+        bar.recompose = counted
+        shown = [str(k.description) for k in bar.query("FooterKey")]
+        for _ in range(5):  # what a focus move or a widget mounted asks, keys unchanged
+            screen.refresh_bindings()
+            await pilot.pause()
+        await pilot.pause(0.3)
+        assert rebuilds == [], rebuilds
+        assert [str(k.description) for k in bar.query("FooterKey")] == shown
+        await pilot.press("]")  # Events: a pager's keys, not the charts'
+        assert await until(pilot, lambda: rebuilds)
+        await pilot.pause(0.3)
+        assert len(rebuilds) == 1, rebuilds
+        assert "Crosshair" not in [str(k.description) for k in bar.query("FooterKey")]
