@@ -60,7 +60,7 @@ class CompareScreen(Screen):
         self._reading = False
         self._again = False
         # live runs: drawn again at most once a second (charts and tables are rebuilt)
-        self._drawing = Throttle(self, self.draw, CHART_GAP)
+        self._drawing = Throttle(self, self.draw, CHART_GAP, cost=self.drawing_cost)
 
     def compose(self) -> ComposeResult:
         yield Static(id="compare-title")
@@ -140,6 +140,12 @@ class CompareScreen(Screen):
         text.append("  only differing keys" if self.only_differing else "", style="bold")
         text.append("  b baseline  d differing  ] table", style="dim")
         self.query_one("#compare-title", Static).update(text)
+
+    def drawing_cost(self) -> float:
+        """What the charts shown cost to draw (the table is cheap)."""
+        if self.query_one("#compare-tabs", TabbedContent).active == "compare-table-tab":
+            return 0.0
+        return self.query_one("#compare-charts", CompareCharts).cost()
 
     def draw(self) -> None:
         """The tab shown, as the runs were last read (the other when it is shown)."""

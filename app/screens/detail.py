@@ -150,7 +150,8 @@ class DetailScreen(Screen):
         self._history_wanted = False  # a history worker runs (or ran) for this screen
         self._info: tuple | None = None  # what the Info tab shows, as last read
         # charts are rebuilt whole: once a second while a run streams points
-        self._metrics_drawing = Throttle(self, self.draw_metrics, CHART_GAP)
+        self._metrics_drawing = Throttle(self, self.draw_metrics, CHART_GAP,
+                                         cost=self.charts_cost)
         self._metrics_drawn = False  # the charts were drawn once (at once, then throttled)
         # as the refresh thread read it; read here only for a run it has not listed yet
         self.info = info if info is not None else load_run(root, run_id)
@@ -430,6 +431,10 @@ class DetailScreen(Screen):
         if grid is not None:
             grid.data_changed(self.history_note())
         self.update_title()
+
+    def charts_cost(self) -> float:
+        grid = self.shown_grid()
+        return grid.cost() if grid is not None else 0.0
 
     def history_note(self) -> str:
         """What the grid says while the history is being read."""

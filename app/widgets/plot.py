@@ -12,6 +12,8 @@ Series get distinct colours; where colour is off (NO_COLOR) or Unicode is (a
 ``LANG=C`` terminal), each also gets its own ASCII marker, shown in the legend.
 """
 
+import time
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widget import Widget
@@ -65,6 +67,7 @@ class _Canvas(PlotextPlot):
         if self._built is not None and self._built[0] == key:
             return self._built[1]
         self.builds += 1
+        started = time.perf_counter()
         plt = self.plt
         plt.clear_figure()
         width, height = max(self.size.width, 12), max(self.size.height, 4)
@@ -74,6 +77,7 @@ class _Canvas(PlotextPlot):
         self.chart.draw_on(plt, width, height)
         text = Text.from_ansi(plt.build())
         self._built = (key, text)
+        self.chart.build_cost = time.perf_counter() - started
         return text
 
 
@@ -94,6 +98,7 @@ class Plot(Widget):
         self.crosshair: float | None = None
         self.focused_chart = False
         self.token = 0  # changes whenever what the picture shows does
+        self.build_cost = 0.0  # seconds plotext took to build the last picture
 
     def compose(self) -> ComposeResult:
         yield Static(classes="plot-head")

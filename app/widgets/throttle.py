@@ -12,18 +12,33 @@ from collections.abc import Callable
 
 MIN_GAP = 0.35  # seconds between two draws of a live part: about three a second
 CHART_GAP = 1.0  # a chart is rebuilt whole (plotext): once a second while points stream
+# ... or less often where the charts shown cost more than this share of a core to
+# rebuild (a chart overlaying ten runs takes ~16 ms of plotext: drawn every ~3 s)
+CHART_BUDGET = 0.01
 
 
 class Throttle:
-    def __init__(self, owner, draw: Callable[[], None], gap: float = MIN_GAP):
+    """``cost``, if given, says what the last draw cost (seconds, including what was
+    built for it after it returned): the gap grows so that drawing takes at most
+    ``budget`` of a core."""
+
+    def __init__(self, owner, draw: Callable[[], None], gap: float = MIN_GAP,
+                 cost: Callable[[], float] | None = None, budget: float = CHART_BUDGET):
         self.owner = owner  # a Textual node: its timers
         self.draw = draw
         self.gap = gap
+        self.cost = cost
+        self.budget = budget
         self._last = 0.0
         self._timer = None
 
+    def current_gap(self) -> float:
+        if self.cost is None:
+            return self.gap
+        return max(self.gap, self.cost() / self.budget)
+
     def soon(self, urgent: bool = False) -> None:
-        wait = self._last + self.gap - time.monotonic()
+        wait = self._last + self.current_gap() - time.monotonic()
         if urgent or wait <= 0:
             self.now()
         elif self._timer is None:

@@ -207,6 +207,12 @@ class Workspace(Widget, can_focus=True):
             text.append(f" · {self.note}", style="dim italic")
         self.query_one(".ws-status", Static).update(text)
 
+    def cost(self) -> float:
+        """Seconds the charts shown took to build, last time: what drawing them again
+        costs, about (the screen spaces its redraws by it)."""
+        return sum(p.build_cost for p in self.query_one(Grid).query_children(Plot)
+                   if p.display)
+
     def focused_plot(self) -> Plot | None:
         plots = [p for p in self.query_one(Grid).query_children(Plot) if p.display]
         return plots[self.focus_index] if self.focus_index < len(plots) else None
