@@ -6,17 +6,19 @@ side-by-side table are built from those and from the runs' listings.
 """
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runyard.engine.history import History, read_behind
+from runyard.engine.history import History, read_all_behind, start_reader
 from runyard.engine.store import RunInfo
 from runyard.engine.tail import RunTail
 
 from .formatting import duration, short_time
 
-BACKLOG = 64 << 10  # a metrics file's end read line by line (its last values); the rest
+BACKLOG = 16 << 10  # a metrics file's end read line by line (its last values); the rest
 ELSEWHERE = 4 << 20  # in bulk behind it: here, or by a child process from this size up
+# (all the runs' skipped parts together: one child reads them all, on the other core)
 
 
 @dataclass
@@ -38,7 +40,8 @@ class Compared:
 
 def read_runs(root: Path, infos: list[RunInfo], known: dict[str, Compared]) -> dict:
     """Each run's series brought up to date (``known`` ones only read on: what was
-    appended); run id -> Compared, in the order of ``infos``."""
+    appended); run id -> Compared, in the order of ``infos``. A long run's start is
+    not read here: ``read_histories`` reads it, behind the first drawing."""
     found = {}
     for info in infos:
         compared = known.get(info.id)
@@ -46,11 +49,42 @@ def read_runs(root: Path, infos: list[RunInfo], known: dict[str, Compared]) -> d
             compared = Compared(info, RunTail(root / f"{info.id}.meta", first_backlog=BACKLOG))
         compared.info = info
         compared.tail.poll()
-        if compared.tail.skipped and compared.history is None:  # a long run's start
-            compared.history = read_behind(dict(compared.tail.skipped),
-                                           child_from=ELSEWHERE)
         found[info.id] = compared
     return found
+
+
+def without_history(runs: dict) -> list[Compared]:
+    """The runs whose tail skipped the start of their files, not read yet."""
+    return [c for c in runs.values() if c.tail.skipped and c.history is None]
+
+
+def reader_ahead(root: Path, infos: list[RunInfo]):
+    """A history reader started now (history.start_reader) when the runs' metrics
+    files hold ELSEWHERE bytes or more before their tails; else None."""
+    before = 0
+    for info in infos:
+        try:
+            with os.scandir(root / f"{info.id}.meta") as found:
+                for entry in found:
+                    if entry.name.startswith("metrics") and entry.name.endswith(".jsonl") \
+                            and entry.is_file(follow_symlinks=False):
+                        before += max(0, entry.stat(follow_symlinks=False).st_size - BACKLOG)
+        except OSError:
+            continue  # its tail says what it holds
+    return start_reader() if before >= ELSEWHERE else None
+
+
+def read_histories(runs: list[Compared], stop=None, child=None) -> bool:
+    """What the runs' tails skipped, read (by one child process for all of them from
+    ELSEWHERE bytes: ``child`` if one was started ahead) and given to each; False if
+    ``stop()`` came true first."""
+    found = read_all_behind([dict(c.tail.skipped) for c in runs], stop=stop,
+                            child_from=ELSEWHERE, child=child)
+    if found is None:
+        return False
+    for compared, history in zip(runs, found, strict=True):
+        compared.history = history
+    return True
 
 
 @dataclass

@@ -14,7 +14,9 @@
   starting in the first 1% of steps, waited for up to 60 s after the first chart);
   comparator: orjson parsing that run's metrics files in this process.
 - ``overlay``: 10 ended runs of 10,000 steps x 3 metrics, all tagged (``A``): from
-  ``v`` to their charts overlaid (braille under "runs overlaid:"); then 10 live runs
+  ``v`` to their charts overlaid (braille under "runs overlaid:"), and to the whole
+  of them overlaid (no "loading history" on screen, the x axis from step 0); then 10
+  live runs
   logging 10 points/s each (3 metrics), overlaid the same way: CPU over ``--seconds``.
 - ``latency``: a value logged by another process to the value in the METRIC column,
   p50/p95 over ``--writes`` isolated writes; comparator: another process polling the
@@ -289,14 +291,28 @@ def overlaid(screen: str) -> bool:
     return "runs overlaid:" in screen and bool(BRAILLE_DOT.search(screen))
 
 
-def compare_all(pane, count: int) -> float:
-    """Tag every run listed, press v; seconds from v to the charts overlaid."""
+def wholly_overlaid(screen: str) -> bool:
+    """Overlaid from their first steps: their histories read, not only their tails."""
+    if not overlaid(screen) or "loading history" in screen.lower():
+        return False
+    try:
+        return float(x_range(screen).split(" .. ")[0]) < OVERLAY_STEPS / 100
+    except ValueError:
+        return False
+
+
+def compare_all(pane, count: int, whole: bool = False) -> tuple[float, float | None]:
+    """Tag every run listed, press v; seconds from v to the charts overlaid, and
+    (``whole``) to the whole runs overlaid."""
     pane.keys("A")
     pane.wait(lambda s: f"{count} tagged" in summary_line(s), 60, f"{count} runs tagged")
     start = time.monotonic()
     pane.keys("v")
     seen, _ = pane.wait(overlaid, TIMEOUT, "the runs overlaid")
-    return seen - start
+    if not whole:
+        return seen - start, None
+    done, _ = pane.wait(wholly_overlaid, TIMEOUT, "the whole runs overlaid")
+    return seen - start, done - start
 
 
 def overlay(server, table, base: Path, tmp: Path, seconds: float) -> None:
@@ -304,7 +320,7 @@ def overlay(server, table, base: Path, tmp: Path, seconds: float) -> None:
     try:
         pane.release()
         pane.wait(listed(OVERLAID), TIMEOUT, f"{OVERLAID} runs listed")
-        drawn = compare_all(pane, OVERLAID)
+        drawn, whole = compare_all(pane, OVERLAID, whole=True)
     finally:
         pane.close()
     root = Path(tempfile.mkdtemp(prefix="live-", dir=tmp)) / "runs"
@@ -323,11 +339,13 @@ def overlay(server, table, base: Path, tmp: Path, seconds: float) -> None:
     finally:
         for logger in loggers:
             logger.finish()
-    print(f"overlay of {OVERLAID} runs x {OVERLAY_STEPS} steps x 3 metrics: drawn "
-          f"{drawn:.2f} s after v; CPU over {seconds:.0f} s with {OVERLAID} live runs "
-          f"(10 points/s each) overlaid: {live:.2f}%", flush=True)
+    print(f"overlay of {OVERLAID} runs x {OVERLAY_STEPS} steps x 3 metrics: first drawn "
+          f"{drawn:.2f} s after v, whole runs {whole:.2f} s; CPU over {seconds:.0f} s with "
+          f"{OVERLAID} live runs (10 points/s each) overlaid: {live:.2f}%", flush=True)
     table.add(f"overlay {OVERLAID} x {OVERLAY_STEPS // 1000}k steps: v to charts",
-              secs(drawn), aim="<= 1.0 s", met=met(drawn <= 1.0))
+              secs(drawn))
+    table.add(f"overlay {OVERLAID} x {OVERLAY_STEPS // 1000}k steps: v to whole runs",
+              secs(whole), aim="<= 1.0 s", met=met(whole <= 1.0))
     table.add(f"CPU, {OVERLAID} live runs overlaid", f"{live:.2f}%", aim="<= 5%",
               met=met(live <= 5))
 

@@ -365,18 +365,56 @@ def read_skipped(skipped: dict, history: History, progress=None, stop=None) -> N
 def read_elsewhere(skipped: dict, progress=None, stop=None) -> History | None:
     """``read_skipped`` in a child process: the History, or None where the child
     could not do it (the caller then reads here), or stop() came true."""
-    import pickle
+    found = read_all_elsewhere([skipped], progress, stop)
+    return None if found is None else found[0]
+
+
+def start_reader():
+    """A child process that will read histories, started ahead of the request so that
+    its start (~0.1 s: a Python and its imports) overlaps what the caller does in the
+    meantime; None if none can start. Give it to ``read_all_elsewhere`` or ``discard``."""
     import subprocess
     import sys
 
-    request = orjson.dumps({"parent": os.getpid(), "files": [
-        [str(path), list(identity), end] for path, (identity, end) in skipped.items()]})
     try:
-        child = subprocess.Popen([sys.executable, "-P", "-c",
-                                  f"from {__name__} import _child; _child()"],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.DEVNULL, close_fds=True)
+        return subprocess.Popen([sys.executable, "-P", "-c",
+                                 f"from {__name__} import _child; _child()"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, close_fds=True)
     except OSError:
+        return None
+
+
+def discard(child) -> None:
+    """A reader not needed after all: told so (no request), and waited for."""
+    import subprocess
+
+    if child is None:
+        return
+    with contextlib.suppress(OSError):
+        child.stdin.close()
+    try:
+        child.wait(5)
+    except subprocess.TimeoutExpired:  # it did not end as told
+        child.kill()
+        child.wait()
+    child.stdout.close()
+
+
+def read_all_elsewhere(groups: list[dict], progress=None, stop=None, child=None
+                       ) -> list[History] | None:
+    """Several runs' skipped parts (one ``{path: (identity, end)}`` a run) read by one
+    child process (``child``, from ``start_reader``, or one started now), a History
+    for each; None where the child could not do it, or stop() came true.
+    ``progress`` gets the bytes read over all."""
+    import pickle
+
+    request = orjson.dumps({"parent": os.getpid(), "groups": [
+        [[str(path), list(identity), end] for path, (identity, end) in skipped.items()]
+        for skipped in groups]})
+    if child is None:
+        child = start_reader()
+    if child is None:
         return None
     try:
         child.stdin.write(request + b"\n")
@@ -392,7 +430,10 @@ def read_elsewhere(skipped: dict, progress=None, stop=None) -> History | None:
             if line.startswith(b"h ") and line[2:-1].isdigit():
                 size = int(line[2:-1])
                 found = pickle.loads(child.stdout.read(size))
-                return found if isinstance(found, History) else None
+                if isinstance(found, list) and len(found) == len(groups) and \
+                        all(isinstance(h, History) for h in found):
+                    return found
+                return None
             return None  # ended, or not our answer
     except (OSError, ValueError, EOFError, pickle.UnpicklingError):
         return None
@@ -407,22 +448,43 @@ def read_behind(skipped: dict, progress=None, stop=None, child_from: int = 0
                 ) -> History | None:
     """What the tail skipped, by a child process when there are ``child_from`` bytes
     or more and one can start, else here; None only when ``stop()`` came true."""
-    history = None
-    if sum(end for _identity, end in skipped.values()) >= child_from:
-        history = read_elsewhere(skipped, progress, stop)
-    if history is None:
+    found = read_all_behind([skipped], progress, stop, child_from)
+    return None if found is None else found[0]
+
+
+def read_all_behind(groups: list[dict], progress=None, stop=None, child_from: int = 0,
+                    child=None) -> list[History] | None:
+    """``read_behind`` for several runs at once (one child process for all of them,
+    from ``child_from`` bytes in all: ``child`` if one was started ahead); None only
+    when ``stop()`` came true."""
+    found = None
+    if sum(end for skipped in groups for _identity, end in skipped.values()) >= child_from:
+        found = read_all_elsewhere(groups, progress, stop, child)
+    else:
+        discard(child)
+    if found is None:
+        found, before = [], 0
+        for skipped in groups:
+            if stop is not None and stop():
+                return None
+            history = History()
+            read_skipped(skipped, history, None if progress is None else
+                         lambda done, before=before: progress(before + done), stop)
+            found.append(history)
+            before += sum(end for _identity, end in skipped.values())
         if stop is not None and stop():
             return None
-        history = History()
-        read_skipped(skipped, history, progress, stop)
-    return history
+    return found
 
 
 def _child() -> None:
     import pickle
     import sys
 
-    request = orjson.loads(sys.stdin.buffer.readline())
+    line = sys.stdin.buffer.readline()
+    if not line.strip():  # started ahead, and not needed after all
+        return
+    request = orjson.loads(line)
     parent = request["parent"]
     out = sys.stdout.buffer
 
@@ -430,11 +492,19 @@ def _child() -> None:
         out.write(b"p %d\n" % done)
         out.flush()
 
-    skipped = {path: (tuple(identity), end) for path, identity, end in request["files"]}
-    history = History()
+    def gone() -> bool:
+        return os.getppid() != parent
+
+    histories, before = [], 0
     try:
-        read_skipped(skipped, history, progress, lambda: os.getppid() != parent)
-        found = pickle.dumps(history, protocol=pickle.HIGHEST_PROTOCOL)
+        for files in request["groups"]:
+            skipped = {path: (tuple(identity), end) for path, identity, end in files}
+            history = History()
+            read_skipped(skipped, history,
+                         lambda done, before=before: progress(before + done), gone)
+            histories.append(history)
+            before += sum(end for _path, _identity, end in files)
+        found = pickle.dumps(histories, protocol=pickle.HIGHEST_PROTOCOL)
         out.write(b"h %d\n" % len(found) + found)
         out.flush()
     except (BrokenPipeError, KeyboardInterrupt):  # the dashboard went away

@@ -4,6 +4,7 @@ values keep updating."""
 
 import json
 
+import pytest
 from test_app import SIZE, names, until
 
 from runyard.app.dashboard import RunyardApp
@@ -137,3 +138,50 @@ async def test_hostile_names_and_values_are_text(app_root):
         table = cells(app)
         assert table["meta k"][0] == "\\x1b]0;pwned\\x07[red]x"
         assert "last [b]\\x1b[2J" in table
+
+
+async def test_long_runs_are_overlaid_from_their_tails_then_whole(app_root, monkeypatch):
+    """Runs longer than a tail: their last steps are overlaid at once, "loading
+    history" said meanwhile, then their whole length (one child process reads every
+    run's start); the last values come from the tails all along."""
+    import runyard.app.compare_data as compare_data
+    from runyard.app.screens.compare import CompareScreen
+
+    monkeypatch.setattr(compare_data, "ELSEWHERE", 1)  # a child even for these few bytes
+    reads = []  # (more, the note shown, the first chart's first step) of each read
+    on_read = CompareScreen.on_compare_read
+
+    def counted(screen, message):
+        on_read(screen, message)
+        plots = shown_plots(screen.app)
+        reads.append((message.more, screen.query_one("#compare-charts").note,
+                      plots[0].series[0].spans[0][0] if plots else None))
+
+    monkeypatch.setattr(CompareScreen, "on_compare_read", counted)
+    for i in range(3):
+        run = Run(root=app_root)
+        run.config(disable_resources_metrics=True)
+        run.init(name=f"long-{i}")
+        for step in range(3000):  # ~120 KB: past the 16 KB tail
+            run.log_metrics({"loss": (i + 1) / (step + 1)}, step=step)
+        run.close()
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: len(names(app)) == 3)
+        await pilot.press("A", "v")
+        assert await until(pilot, lambda: shown_plots(app))
+        charts = app.screen.query_one("#compare-charts")
+
+        def whole() -> bool:
+            plots = shown_plots(app)
+            return not charts.note and plots and len(plots[0].series) == 3 and \
+                all(s.spans[0][0] == 0 for s in plots[0].series)
+
+        assert await until(pilot, whole)
+        loss = shown_plots(app)[0]
+        assert sorted(s.last for s in loss.series) == [pytest.approx((i + 1) / 3000)
+                                                       for i in range(3)]
+        assert loss.prepared.x0 == 0 and loss.prepared.x1 == 2999
+    more, note, first_step = reads[0]  # the tails, drawn before the rest was read
+    assert more and note == "loading history" and first_step > 2000
+    assert reads[1][:2] == (False, "")

@@ -21,10 +21,14 @@ from runyard.engine.history import (
     SPAN,
     Envelope,
     History,
+    discard,
+    read_all_behind,
+    read_all_elsewhere,
     read_behind,
     read_elsewhere,
     read_history,
     read_skipped,
+    start_reader,
 )
 from runyard.engine.jsonl import read_all
 from runyard.engine.tail import RunTail
@@ -218,3 +222,42 @@ def test_a_child_that_cannot_run_leaves_the_read_to_the_caller(tmp_path, monkeyp
     read_skipped(skipped_of(path), here)
     assert read_behind(skipped_of(path)) == here  # no child: read here instead
     assert read_behind(skipped_of(path), stop=lambda: True) is None
+
+
+def test_one_child_reads_several_runs_histories_each_its_own(tmp_path):
+    """The compare screen's runs are read by one child process, started ahead of the
+    request: each run gets the History a read of its own files finds."""
+    runs = []
+    for n in range(3):
+        path = tmp_path / f"r{n}" / "metrics.jsonl"
+        path.parent.mkdir()
+        path.write_bytes(b"".join(b"[%d,0.1,1.0,{\"m%d\":%d.5}]\n" % (i, n, i * (n + 1))
+                                  for i in range(5_000 * (n + 1))))
+        runs.append(skipped_of(path))
+    here = []
+    for skipped in runs:
+        here.append(History())
+        read_skipped(skipped, here[-1])
+    before = {p.pid for p in psutil.Process().children()}
+    child = start_reader()
+    assert child is not None and child.pid not in before
+    seen = []
+    there = read_all_elsewhere(runs, seen.append, child=child)
+    assert there == here
+    assert [sorted(h.envelopes) for h in there] == [["m0"], ["m1"], ["m2"]]
+    assert seen[-1] == sum(e for skipped in runs for _, e in skipped.values())
+    assert read_all_behind(runs, child_from=1 << 40) == here  # small: read here
+    assert {p.pid for p in psutil.Process().children()} <= before  # waited for
+
+
+def test_a_reader_started_ahead_and_not_needed_ends(tmp_path):
+    before = {p.pid for p in psutil.Process().children()}
+    child = start_reader()
+    discard(child)
+    assert child.returncode == 0  # told there is nothing to read: it ended by itself
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(b"[1,0.1,1.0,{\"loss\":1.5}]\n")
+    child = start_reader()
+    assert read_all_behind([skipped_of(path)], child_from=1 << 40, child=child)
+    assert child.returncode == 0  # under the size for a child: discarded, not leaked
+    assert {p.pid for p in psutil.Process().children()} <= before

@@ -10,7 +10,16 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
-from ..compare_data import read_runs, relative, table_rows
+from runyard.engine.history import discard
+
+from ..compare_data import (
+    read_histories,
+    read_runs,
+    reader_ahead,
+    relative,
+    table_rows,
+    without_history,
+)
 from ..messages import ModelRefreshed
 from ..safe_text import one_line
 from ..tabs.compare_metrics import CompareCharts
@@ -31,9 +40,13 @@ def value_text(value) -> str:
 
 
 class CompareRead(Message):
-    def __init__(self, runs: dict):
+    """A read of the compared runs finished; ``more``: their histories are being read
+    (the start of long runs, which the tails skipped), another message follows."""
+
+    def __init__(self, runs: dict, more: bool = False):
         super().__init__()
         self.runs = runs
+        self.more = more
 
 
 class CompareScreen(Screen):
@@ -59,6 +72,7 @@ class CompareScreen(Screen):
         self.runs: dict = {}  # id -> compare_data.Compared, as last read
         self._reading = False
         self._again = False
+        self._note = ""  # what the charts' status line said of the histories
         # live runs: drawn again at most once a second (charts and tables are rebuilt)
         self._drawing = Throttle(self, self.draw, CHART_GAP, cost=self.drawing_cost)
 
@@ -91,18 +105,44 @@ class CompareScreen(Screen):
         self._reading = True
         self.read_runs(list(self.infos), dict(self.runs))
 
-    @work(thread=True, exit_on_error=False, group="compare")
+    # (a description: Textual's default is the repr of the arguments, every point read)
+    @work(thread=True, exit_on_error=False, group="compare", description="compare read")
     def read_runs(self, infos: list, known: dict) -> None:
-        self.post_message(CompareRead(read_runs(self.root, infos, known)))
+        from textual.worker import get_current_worker
+
+        # the first read of long runs: a child process starts reading their start
+        # while their tails are read here, on the other core
+        child = reader_ahead(self.root, infos) if not known else None
+        try:
+            runs = read_runs(self.root, infos, known)
+            behind = without_history(runs)
+            self.post_message(CompareRead(runs, more=bool(behind)))  # the tails first
+        except BaseException:
+            discard(child)
+            raise
+        if behind:
+            worker = get_current_worker()
+            read_histories(behind, stop=lambda: worker.is_cancelled, child=child)
+            self.post_message(CompareRead(runs))
+        else:
+            discard(child)
 
     def on_compare_read(self, message: CompareRead) -> None:
-        self._reading = False
         first = not self.runs
         self.runs = message.runs
-        self._drawing.soon(urgent=first)
+        charts = self.query_one("#compare-charts", CompareCharts)
+        charts.note = "loading history" if message.more else ""
+        self._drawing.soon(urgent=first or charts.note != self._note)
+        self._note = charts.note
+        if message.more:
+            return  # the same read goes on
+        self._reading = False
         if self._again:
             self._again = False
             self.read()
+
+    def on_unmount(self) -> None:
+        self.workers.cancel_group(self, "compare")  # and the history's child process
 
     def on_worker_state_changed(self, event) -> None:
         if event.worker.group == "compare" and event.worker.error is not None:

@@ -100,6 +100,7 @@ class Workspace(Widget, can_focus=True):
         self.note = ""                   # "loading history (40%)"
         self._shown: dict[int, tuple] = {}  # cell -> (name, version, view) drawn
         self._shape: tuple[int, int] = (0, 0)
+        self._plots: list[Plot] = []  # the grid's charts, in its order
 
     def compose(self) -> ComposeResult:
         yield Static(classes="ws-status")
@@ -127,17 +128,19 @@ class Workspace(Widget, can_focus=True):
             self.data_changed()
 
     def _layout(self) -> list[Plot]:
-        """The grid's charts, made again when its shape changed."""
-        grid = self.query_one(Grid)
+        """The grid's charts, made again when its shape changed (the new ones at once:
+        the old ones are still the grid's children until their removal is done)."""
         shape = self.grid_shape()
         if shape != self._shape:
+            grid = self.query_one(Grid)
             self._shape = shape
             rows, columns = shape
             grid.styles.grid_size_rows, grid.styles.grid_size_columns = rows, columns
             grid.remove_children()
-            grid.mount_all([Plot() for _ in range(rows * columns)])
+            self._plots = [Plot() for _ in range(rows * columns)]
+            grid.mount_all(self._plots)
             self._shown.clear()
-        return list(grid.query_children(Plot))
+        return self._plots
 
     # -- what is shown -------------------------------------------------------------
     def matching(self) -> list[str]:
@@ -210,11 +213,10 @@ class Workspace(Widget, can_focus=True):
     def cost(self) -> float:
         """Seconds the charts shown took to build, last time: what drawing them again
         costs, about (the screen spaces its redraws by it)."""
-        return sum(p.build_cost for p in self.query_one(Grid).query_children(Plot)
-                   if p.display)
+        return sum(p.build_cost for p in self._plots if p.display)
 
     def focused_plot(self) -> Plot | None:
-        plots = [p for p in self.query_one(Grid).query_children(Plot) if p.display]
+        plots = [p for p in self._plots if p.display]
         return plots[self.focus_index] if self.focus_index < len(plots) else None
 
     def redraw(self) -> None:
