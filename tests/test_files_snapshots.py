@@ -4,10 +4,9 @@ saved CSV and its folder's entries listed, the CSV shown in the pager.
 After a deliberate change of the tab: pytest tests/test_files_snapshots.py --snapshot-update
 """
 
-import time
-
 import pytest
-from test_snapshots import loaded, sample
+from test_app import until
+from test_snapshots import loaded, open_by_id, sample, settled
 
 from runyard.engine.demo import make_files_sample
 
@@ -21,23 +20,15 @@ def files_app(tmp_path, monkeypatch):
 
 async def open_saved_csv(pilot) -> None:
     await loaded(pilot)
-    await pilot.press("slash", *f"id:{RUN}", "enter", "enter")
+    await open_by_id(pilot, RUN)
     app = pilot.app
-    await wait_for(pilot, lambda: app.screen.__class__.__name__ == "DetailScreen")
     await pilot.press(*["right_square_bracket"] * 4)
     table = app.screen.query_one("#file-table")
-    await wait_for(pilot, lambda: table.row_count == 5)
+    assert await until(pilot, lambda: table.row_count == 5)
     await pilot.press("enter")  # the first row: the saved CSV
     pager = app.screen.query_one("#file-view")
-    await wait_for(pilot, lambda: len(pager.lines) == 41)
-    await pilot.pause(0.3)
-
-
-async def wait_for(pilot, check, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not check():
-        await pilot.pause(0.1)
-    assert check()
+    assert await until(pilot, lambda: len(pager.lines) == 41)
+    await settled(pilot)
 
 
 def test_files_tab_80x24(snap_compare, files_app):

@@ -6,8 +6,8 @@ pytest tests/test_instances_snapshots.py --snapshot-update
 """
 
 import pytest
-from test_files_snapshots import wait_for
-from test_snapshots import loaded, sample
+from test_app import until
+from test_snapshots import loaded, open_by_id, sample, settled
 
 from runyard.engine.atomic import write_json_atomic
 from runyard.engine.demo import SAMPLE_START
@@ -51,16 +51,15 @@ def instances_app(tmp_path, monkeypatch):
 
 async def show_output(pilot) -> None:
     await loaded(pilot)
-    await pilot.press("slash", *f"id:{RUN}", "enter", "enter")
+    await open_by_id(pilot, RUN)
     app = pilot.app
-    await wait_for(pilot, lambda: app.screen.__class__.__name__ == "DetailScreen")
     await pilot.press(*["right_square_bracket"] * 3)
     table = app.screen.query_one("#instance-table")
-    await wait_for(pilot, lambda: table.row_count == 4 and app.focused is table)
+    assert await until(pilot, lambda: table.row_count == 4 and app.focused is table)
     await pilot.press("down", "enter")  # the second member
     pager = app.screen.query_one("#instance-output")
-    await wait_for(pilot, lambda: len(pager.lines) == 6)
-    await pilot.pause(0.3)
+    assert await until(pilot, lambda: len(pager.lines) == 6)
+    await settled(pilot)
 
 
 def test_instances_tab_80x24(snap_compare, instances_app):

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_app import until
 
 from runyard.app.dashboard import RunyardApp
 from runyard.engine.demo import make_sample
@@ -38,11 +39,40 @@ def sample_app(tmp_path, monkeypatch):
 
 
 async def loaded(pilot) -> None:
+    """Every run of the sample listed, with its cells, and the screen steady."""
     app = pilot.app
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and len(app.snapshot.cells) < len(app.snapshot.runs):
-        await pilot.pause(0.1)
-    await pilot.pause(0.5)
+    assert await until(pilot, lambda: app.snapshot.ready and not app.snapshot.loading and
+                       app.snapshot.view and len(app.snapshot.cells) >= len(app.snapshot.runs),
+                       timeout=30)
+    await steady(pilot, quiet=0.3)
+
+
+def screen_now(app) -> list:
+    return [[(s.text, str(s.style)) for s in line]
+            for line in app.screen._compositor.render_strips()]
+
+
+async def steady(pilot, quiet: float = 0.5, timeout: float = 30) -> None:
+    """Until no worker runs and what the screen shows has not changed for ``quiet``
+    seconds (on a loaded machine the last draw comes late: a fixed pause missed it)."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        if any(w.is_running for w in pilot.app.workers):
+            last = None
+            continue
+        now = screen_now(pilot.app)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+
+
+async def open_by_id(pilot, run_id: str) -> None:
+    """The run of that id opened from the runs table (filtered to it, then Enter)."""
+    await pilot.press("slash", *f"id:{run_id}", "enter", "enter")
+    assert await until(pilot, lambda: pilot.app.screen.__class__.__name__ == "DetailScreen")
 
 
 def still(app) -> None:
@@ -56,14 +86,11 @@ def still(app) -> None:
 async def settled(pilot) -> None:
     """What the keys opened is read by workers (files, series, the compared runs):
     wait until none runs, then for the messages they posted to be drawn."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(w.is_running for w in pilot.app.workers):
-        await pilot.pause(0.05)
-    await pilot.pause(0.3)
+    await steady(pilot)
     pilot.app.clear_notifications()  # a toast's life is a timer: not in a snapshot
     still(pilot.app)
-    await pilot.pause(0.1)
     await pilot.wait_for_scheduled_animations()
+    await steady(pilot, quiet=0.2)
 
 
 SIZES = [(80, 24), (160, 48)]
@@ -115,7 +142,7 @@ async def open_flow_run(pilot) -> None:
     while time.monotonic() < deadline and pilot.app.screen.query_one(
             "#step-table").row_count < 3:
         await pilot.pause(0.1)
-    await pilot.pause(0.3)
+    await settled(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
@@ -138,8 +165,7 @@ async def start_form_with_errors(pilot) -> None:
             "to mend" not in str(app.screen.query_one("#start-status").render()):
         await pilot.pause(0.05)
     app.screen.query_one("#target").focus()
-    still(app)
-    await pilot.pause(0.3)
+    await settled(pilot)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
@@ -190,7 +216,7 @@ async def open_instances(pilot) -> None:
     while time.monotonic() < deadline and app.screen.query_one(
             "#instance-table").row_count < 4:
         await pilot.pause(0.1)
-    await pilot.pause(0.3)
+    await settled(pilot)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
