@@ -56,6 +56,7 @@ class Refresher:
         self._wanted: ViewSettings | None = None  # settings the UI asked for, not applied
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._hurry = threading.Event()  # settings wanted, or stop: no gap waited out
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="runyard-refresh",
                                         daemon=True)
@@ -65,6 +66,7 @@ class Refresher:
 
     def stop(self) -> None:
         self._stop.set()
+        self._hurry.set()
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(10)
@@ -77,6 +79,7 @@ class Refresher:
         """List the runs with these settings (from the UI thread): applied at once."""
         with self._lock:
             self._wanted = settings
+        self._hurry.set()
         self._wake.set()
 
     def _take_wanted(self) -> ViewSettings | None:
@@ -99,10 +102,10 @@ class Refresher:
         next_rescan = time.monotonic() + RESCAN_EVERY
         while not self._stop.is_set():
             self._wake.wait(max(0.0, next_rescan - time.monotonic()))
+            self._hurry.clear()  # before the look: a want from now on ends the gap
             wanted = self._take_wanted()
-            if wanted is None and \
-                    self._stop.wait(max(0.0, last + self.gap - time.monotonic())):
-                return
+            if wanted is None:  # changes in the gap are taken together; a want ends it
+                self._hurry.wait(max(0.0, last + self.gap - time.monotonic()))
             if self._stop.is_set():
                 return
             self._wake.clear()

@@ -96,3 +96,20 @@ async def test_tags_are_the_apps_and_follow_their_runs(app_root):
         await pilot.press("escape")
         assert await until(pilot, lambda: app.screen.query("RunsTable"))
         assert app.screen.table.selected_ids() == [gamma]  # kept while away
+
+
+async def test_a_filter_typed_while_refreshes_are_spaced_applies_at_once(app_root):
+    """A screen may space refreshes (the compare screen: a second; more on a slow
+    root): changes on disk wait for the gap, a filter the user typed must not."""
+    from test_app import new_run
+
+    for i in range(3):
+        new_run(app_root, f"run-{i}", end="completed")
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: len(names(app)) == 3)
+        app.refresher.gap = 60.0  # as a screen that refreshes once a minute would
+        new_run(app_root, "late", end="completed")  # a change: it waits for the gap
+        assert await until(pilot, lambda: app.refresher.watcher._pending)
+        await pilot.press("slash", *"run-1", "enter")
+        assert await until(pilot, lambda: names(app) == ["run-1"], timeout=10)
