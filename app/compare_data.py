@@ -34,7 +34,13 @@ class Compared:
         return self.info.id
 
     def last_values(self) -> dict:
-        return {name: stats.last for name, stats in self.tail.metrics.items()}
+        """Each metric's last value: from the tail, or, for a metric the run stopped
+        logging before its tail, from its history once read."""
+        found = {name: stats.last for name, stats in self.tail.metrics.items()}
+        if self.history is not None:
+            for name, summary in self.history.summaries.items():
+                found.setdefault(name, summary.last)
+        return found
 
 
 

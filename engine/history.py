@@ -166,6 +166,15 @@ class Summary:
     nonfinite: int = 0
     min: float | int | None = None
     max: float | int | None = None
+    last: object = None         # the value of the latest point read (NaN included)
+    last_time: float = -math.inf  # its time
+
+    def latest(self, seconds, value) -> None:
+        """``value`` is the last one if no point read so far is later."""
+        when = seconds if isinstance(seconds, int | float) and \
+            not isinstance(seconds, bool) and math.isfinite(seconds) else -math.inf
+        if when >= self.last_time:
+            self.last, self.last_time = value, when
 
 
 @dataclass
@@ -200,6 +209,7 @@ class History:
             summary = self.summaries[name] = Summary()
             self.envelopes[name] = Envelope()
         summary.count += len(values)
+        summary.latest(times[-1], values[-1])
         low, high = min(values), max(values)
         summary.min = low if summary.min is None else min(summary.min, low)
         summary.max = high if summary.max is None else max(summary.max, high)
@@ -213,6 +223,7 @@ class History:
                 summary = self.summaries[name] = Summary()
                 self.envelopes[name] = Envelope()
             number = tally(summary, value)
+            summary.latest(seconds, value)
             if number is not None:
                 self.envelopes[name].add(step, seconds, number)
 

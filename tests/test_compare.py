@@ -185,3 +185,25 @@ async def test_long_runs_are_overlaid_from_their_tails_then_whole(app_root, monk
     more, note, first_step = reads[0]  # the tails, drawn before the rest was read
     assert more and note == "loading history" and first_step > 2000
     assert reads[1][:2] == (False, "")
+
+
+async def test_a_metric_logged_only_before_the_tail_has_its_last_value(app_root):
+    """A run that stopped logging "warmup" long ago: its last value is in its start,
+    which the tail skipped; the table shows it once the start is read, not "-"."""
+    for i in range(2):
+        run = Run(root=app_root)
+        run.config(disable_resources_metrics=True)
+        run.init(name=f"warm-{i}")
+        for step in range(100):
+            run.log_metrics({"warmup": i + step / 100}, step=step)
+        for step in range(100, 3000):  # ~120 KB after it: past the 16 KB tail
+            run.log_metrics({"loss": 1 / step}, step=step)
+        run.close()
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: len(names(app)) == 2)
+        await pilot.press("A", "v", "right_square_bracket")
+        assert await until(pilot, lambda: "last warmup" in cells(app))
+        assert await until(pilot, lambda: cells(app)["last warmup"] == ["1.99", "0.99"]), \
+            cells(app)["last warmup"]
+        assert cells(app)["last loss"] == ["3.33444e-4"] * 2
