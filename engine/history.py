@@ -120,6 +120,18 @@ class Envelope:
                 found.append((last, b.lo, b.hi))
         return found
 
+    def counts(self, by_time: bool) -> list[float]:
+        """How many points each of ``spans(by_time)`` stands for (a bucket's points
+        shared by its two ends): what smoothing weighs each span by."""
+        found = []
+        for b in self.buckets:
+            first, last = (b.time_lo, b.time_hi) if by_time else (b.step_lo, b.step_hi)
+            if last != first:
+                found += [b.count / 2, b.count / 2]
+            else:
+                found.append(b.count)
+        return found
+
 
 def tally(stats, value) -> float | None:
     """Count one metric value into ``stats`` (its ``count``, ``nonfinite``, ``min`` and

@@ -203,3 +203,28 @@ async def test_the_system_tab_has_the_resource_metrics_with_units(app_root):
         assert await until(pilot, lambda: {p.title for p in shown(system)} == {
             "CPU (%)", "memory (RSS) (MiB)", "GPU 0 utilisation (%)", "GPU 0 memory (MiB)"})
         assert app.focused is system, app.focused
+
+
+def test_smoothing_weighs_each_logged_point_not_each_drawn_bucket():
+    """40,000 points are drawn as ~1,000 buckets: an average with weight 0.99 per
+    point (a memory of ~100 points) must follow a step within a few hundred points,
+    as it would on the points themselves, not over a hundred buckets (~6,000 points)."""
+    from runyard.app.widgets.plot_data import Series, View, prepare
+    from runyard.engine.history import Envelope
+
+    envelope = Envelope()
+    steps = list(range(40_000))
+    values = [0.0] * 20_000 + [1.0] * 20_000
+    envelope.extend(steps, [float(s) for s in steps], values)
+    assert envelope.per_bucket >= 32  # downsampled, or this proves nothing
+    series = Series("loss", tuple(envelope.spans(False)),
+                    counts=tuple(envelope.counts(False)))
+    (_one, drawn), = prepare([series], View(smoothing=0.99)).lines
+    at = {x: y for x, y, _hi in drawn}
+
+    def near(step):
+        return at[min(at, key=lambda x: abs(x - step))]
+
+    assert near(19_900) < 0.01
+    assert near(20_600) > 0.99  # 600 points after the step: 0.99**600 < 0.003
+    assert 0.2 < near(20_100) < 0.8  # and not at once either

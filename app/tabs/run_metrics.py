@@ -40,10 +40,13 @@ class RunMetrics:
     def series(self, name: str, by_time: bool) -> list[Series]:
         stats = self.reading.tail.metrics.get(name)
         spans = stats.envelope.spans(by_time) if stats else []
+        counts = stats.envelope.counts(by_time) if stats else []
         nonfinite = stats.nonfinite if stats else 0
         history = self.reading.history
         if history is not None and name in history.envelopes:
-            spans = history.envelopes[name].spans(by_time) + spans
+            before = history.envelopes[name]
+            spans = before.spans(by_time) + spans
+            counts = before.counts(by_time) + counts
             nonfinite += history.summaries[name].nonfinite
         last = stats.last if stats is not None else None
         low, high = (stats.min, stats.max) if stats is not None else (None, None)
@@ -51,7 +54,7 @@ class RunMetrics:
             before = history.summaries[name]
             low, high = _either(min, low, before.min), _either(max, high, before.max)
         return [Series(name, tuple(spans), nonfinite, 0, _number(last), _number(low),
-                       _number(high))]
+                       _number(high), tuple(counts))]
 
     def title(self, name: str, by_time: bool) -> str:
         return self._title(name, by_time) if self._title else name

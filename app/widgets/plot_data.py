@@ -30,6 +30,7 @@ class Series:
     last: float | None = None  # the last value logged (None: the last span's)
     low: float | None = None   # the lowest and highest logged (None: the spans')
     high: float | None = None
+    counts: tuple = ()         # points each span stands for (Envelope.counts); (): one
 
 
 @dataclass(frozen=True)
@@ -59,17 +60,21 @@ class Prepared:
         return not any(spans for _series, spans in self.lines)
 
 
-def _finite(spans) -> tuple[list, int]:
-    kept, dropped = [], 0
-    for span in spans:
+def _finite(spans, counts=()) -> tuple[list, list, int]:
+    """The finite spans, the counts of those (one each where ``counts`` says none),
+    and how many were dropped."""
+    kept, weights, dropped = [], [], 0
+    counts = counts if len(counts) == len(spans) else (1,) * len(spans)
+    for span, count in zip(spans, counts, strict=True):
         try:
             if len(span) == 3 and all(map(math.isfinite, span)):
                 kept.append((float(span[0]), float(span[1]), float(span[2])))
+                weights.append(max(1.0, float(count)))
                 continue
-        except (TypeError, OverflowError):
+        except (TypeError, OverflowError, ValueError):
             pass
         dropped += 1
-    return kept, dropped
+    return kept, weights, dropped
 
 
 def _positive(spans: list) -> tuple[list, int]:
@@ -86,16 +91,19 @@ def _positive(spans: list) -> tuple[list, int]:
     return kept, dropped
 
 
-def smooth(spans: list, weight: float) -> list:
+def smooth(spans: list, weight: float, counts: list | None = None) -> list:
     """The exponential moving average of each span's middle, debiased at the start (so
-    the first points are not pulled towards zero)."""
+    the first points are not pulled towards zero). A span that stands for ``n`` points
+    (``counts``: a downsampled bucket) moves the average as ``n`` points of its middle
+    would: the weight is the same per point logged, however many a span holds."""
     if weight <= 0 or not spans:
         return spans
     found, average, norm = [], 0.0, 0.0
-    for x, lo, hi in spans:
+    for index, (x, lo, hi) in enumerate(spans):
+        decay = weight ** counts[index] if counts else weight
         middle = lo / 2 + hi / 2
-        average = weight * average + (1 - weight) * middle
-        norm = weight * norm + (1 - weight)
+        average = decay * average + (1 - decay) * middle
+        norm = decay * norm + (1 - decay)
         value = average / norm
         found.append((x, value, value))
     return found
@@ -112,9 +120,9 @@ def prepare(series: list[Series], view: View) -> Prepared:
     """``series`` filtered, smoothed and windowed as ``view`` says; the frame spans them."""
     found = Prepared()
     for one in series:
-        spans, dropped = _finite(one.spans)
+        spans, counts, dropped = _finite(one.spans, one.counts)
         found.dropped += dropped + one.nonfinite
-        spans = _window(smooth(spans, view.smoothing), view.xlim)
+        spans = _window(smooth(spans, view.smoothing, counts), view.xlim)
         if view.log_y:
             spans, nonpositive = _positive(spans)
             found.nonpositive += nonpositive
