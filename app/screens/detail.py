@@ -5,10 +5,7 @@ screen only draws. Everything drawn from the run goes through detail_text.py,
 which shows it as data, never as markup or terminal control.
 """
 
-import os
 import time
-from collections import deque
-from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual import work
@@ -21,17 +18,14 @@ from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from runyard.engine import load_run
 from runyard.engine.history import History, read_behind
-from runyard.engine.jsonl import SeriesReader
-from runyard.engine.layout import RunPaths
 from runyard.engine.series import series_kind
-from runyard.engine.tail import SERIES, RunTail, TextTail
-from runyard.engine.work import InstanceBook
+from runyard.engine.tail import SERIES
 
-from ..eta_text import records_with_progress
 from ..formatting import duration
 from ..messages import ControlRuns, ModelRefreshed, OpenRun, StartWanted
 from ..model import critical_alerts, progress_text
 from ..refresher import DETAIL_GAP
+from ..run_reading import RunFiles, RunReading
 from ..tabs.files import FilesTab
 from ..tabs.instances import InstancesTab
 from ..tabs.metrics import MetricsTab
@@ -46,56 +40,15 @@ from .detail_text import (
     event_lines,
     info_text,
     instance_row,
-    output_line,
     step_row,
     title_text,
 )
 
 TABS = ("metrics", "events", "alerts", "instances", "files", "info", "output", "system")
-FIRST_BACKLOG = 64 * 1024  # of a metrics file, drawn at once (~600 lines); the rest behind
 FLOW_TABS = ("steps", "events", "info", "output")  # a flow run: its steps, first
 PAGERS = {"events": "event-log", "output": "output-log"}  # tabs read like a pager
 GRIDS = {"metrics": MetricsTab, "system": SystemTab}  # tabs of charts
 TABLES = {"instances": "instance-table", "files": "file-table"}  # tabs led by a table
-
-
-@dataclass
-class RunFiles:
-    """What one read of the run's files found."""
-
-    update: object                      # the RunTail's news
-    info: object                        # the run, read again
-    output: list = field(default_factory=list)
-    records: dict = field(default_factory=dict)
-    steps: list = field(default_factory=list)
-    files: list = field(default_factory=list)
-    produced: list = field(default_factory=list)
-    alert_defs: list = field(default_factory=list)
-    reason: str | None = None           # why storage stopped the run, if it did
-    problems: list = field(default_factory=list)  # parts that could not be read
-
-
-@dataclass
-class RunReading:
-    """What the detail screen has read of a run, kept by the app for a while after the
-    screen closes: opening the run again reads only what was appended since."""
-
-    tail: RunTail
-    files_reader: SeriesReader
-    logs: dict = field(default_factory=dict)               # log name -> TextTail
-    saved_files: deque = field(default_factory=lambda: deque(maxlen=50))
-    output: deque = field(default_factory=lambda: deque(maxlen=5000))  # lines shown
-    history: History | None = None  # the points the tail skipped, once read
-    history_read: int = 0           # bytes of it read so far, while reading
-    book: InstanceBook | None = None  # its instances' records (journals read on)
-
-    @classmethod
-    def of(cls, meta_dir) -> "RunReading":
-        return cls(RunTail(meta_dir, first_backlog=FIRST_BACKLOG),
-                   SeriesReader(meta_dir / "files.jsonl"))
-
-    def history_size(self) -> int:
-        return sum(end for _identity, end in self.tail.skipped.values())
 
 
 class HistoryRead(Message):
@@ -144,9 +97,6 @@ class DetailScreen(Screen):
         self.meta_dir = root / f"{run_id}.meta"
         self.reading = reading or RunReading.of(self.meta_dir)
         self.tail = self.reading.tail
-        self.logs = self.reading.logs
-        self.files_reader = self.reading.files_reader
-        self.saved_files = self.reading.saved_files
         self._history_wanted = False  # a history worker runs (or ran) for this screen
         self._info: tuple | None = None  # what the Info tab shows, as last read
         # charts are rebuilt whole: once a second while a run streams points
@@ -245,10 +195,7 @@ class DetailScreen(Screen):
     @work(thread=True, exit_on_error=False, group="detail")
     def read_files(self, full: bool = True) -> None:
         """On a worker thread: what changed (``full``: everything the screen shows, else
-        the series alone). A part that cannot be read (a folder another user closed,
-        a file that is no file) is named, and the rest shown."""
-        from runyard.engine.summary import alert_definitions
-
+        the series alone)."""
         if not full:
             self.post_message(RunRead(RunFiles(self.tail.poll(), self.info), light=True))
             return
@@ -256,63 +203,8 @@ class DetailScreen(Screen):
         if self._last is None:  # just opened: its metrics drawn first, then the rest
             self.post_message(RunRead(RunFiles(update, self.info), light=True, more=True))
             update = self.tail.poll()
-        found = RunFiles(update, load_run(self.root, self.run_id))
-        parts = (("output", "log/", self.read_logs),
-                 ("records", "instances/", self.read_instances),
-                 ("files", "files.jsonl", self.read_saved_files),
-                 ("alert_defs", "alerts.json", alert_definitions))
-        for field_name, what, read in parts:
-            try:
-                setattr(found, field_name, read(self.meta_dir))
-            except OSError as exc:
-                found.problems.append(f"{what}: {exc}")
-        found.produced = self.run_folder_names(found.info.paths.run_dir)
-        if self.is_flow:
-            found.steps = step_rows(self.root, found.info)
-        found.reason = found.info.reason
-        self.post_message(RunRead(found))
-
-    def read_logs(self, meta_dir) -> list[str]:
-        lines = []
-        try:
-            with os.scandir(meta_dir / "log") as entries:
-                names = sorted(e.name for e in entries)
-        except FileNotFoundError:  # not yet
-            return lines
-        for name in names:
-            if name == "runner" or name.endswith(".log"):
-                tail = self.logs.setdefault(name, TextTail(meta_dir / "log" / name))
-                lines += [output_line(name, line) for line in tail.read_new()]
-        return lines
-
-    def read_instances(self, meta_dir) -> dict:
-        if not (meta_dir / "instances").is_dir():
-            return {}
-        if self.reading.book is None:
-            self.reading.book = InstanceBook(RunPaths(self.root, self.run_id))
-        return records_with_progress(meta_dir, self.reading.book.records(),
-                                     live=self.info.status == "running")
-
-    def read_saved_files(self, meta_dir) -> list[dict]:
-        """The last saved files, read incrementally (files.jsonl only grows)."""
-        records, _bad = self.files_reader.read_new()
-        self.saved_files.extend(records)
-        return list(self.saved_files)
-
-    @staticmethod
-    def run_folder_names(run_dir, most: int = 50, look: int = 10_000) -> list[str]:
-        """The first names of the run's own folder (a folder of a million files is
-        not listed whole on every refresh)."""
-        names = []
-        try:
-            with os.scandir(run_dir) as entries:
-                for entry in entries:
-                    names.append(entry.name)
-                    if len(names) >= look:
-                        break
-        except OSError:
-            return []
-        return sorted(names)[:most]
+        self.post_message(RunRead(self.reading.read_files(
+            self.root, self.run_id, update, step_rows if self.is_flow else None)))
 
     def on_run_read(self, message: RunRead) -> None:
         found = message.found
@@ -438,10 +330,7 @@ class DetailScreen(Screen):
 
     def history_note(self) -> str:
         """What the grid says while the history is being read."""
-        size = self.reading.history_size()
-        if not size or self.reading.history is not None:
-            return ""
-        return f"loading history ({100 * self.reading.history_read // size}%)"
+        return self.reading.history_note()
 
     # -- the history ---------------------------------------------------------------
     def start_history(self) -> None:
