@@ -323,6 +323,55 @@ def test_every_screen_under_each_terminal_setting(hostile_root, tmp_path, env):
         term.close()
 
 
+def hostile_flow(root: Path) -> tuple[str, str]:
+    """A flow run whose steps' names, statuses and errors a stranger wrote, and the
+    run of its first step (its name as hostile)."""
+    step = make_run(root)
+    init_run_meta(step, name="step-run")
+    start_run(step)
+    finalize_run(step, "completed")
+    update_attrs(step.meta_dir, lambda a: a.update(name="step-run " + HOSTILE), None)
+    flow = make_run(root)
+    init_run_meta(flow, name="flow-hostile")
+    start_run(flow)
+    finalize_run(flow, "failed")
+    steps = {"STEP-MARK " + SHORT: {"run": step.id, "status": "done " + SHORT,
+                                    "error": "ERR " + HOSTILE},
+             "later " + SHORT: {"run": None, "status": "pending " + SHORT, "error": None}}
+    update_attrs(flow.meta_dir, lambda a: a.update(
+        kind="flow", flow={"name": "FLOW " + HOSTILE, "steps": steps}), None)
+    return flow.id, step.id
+
+
+def test_a_hostile_flow_run_shows_its_steps_as_text(tmp_path):
+    root = tmp_path / "runs"
+    root.mkdir()
+    flow_id, step_id = hostile_flow(root)
+    term = Terminal([*CLI, "dash", "--root", str(root)], tmp_path, tmux_env(),
+                    size=(160, 48), record=tmp_path / "flow.raw")
+    try:
+        term.expect("flow-hostile")
+        # the Steps tab first, then events, info, output and back to the steps
+        open_run(term, flow_id, ["events: ", "id {id}", "[runner]", "STEP-MARK " + SHOWN])
+        term.keys("/")
+        term.expect("filter: words")
+        term.type(f"id:{flow_id}")
+        term.keys("Enter")
+        term.expect(f"filter: id:{flow_id}")
+        term.keys("Enter")
+        term.expect("STEP-MARK " + SHOWN)
+        term.keys("Enter")  # the first step's run
+        term.expect(f"({step_id})")
+        term.expect("step-run EVIL " + SHOWN)
+        term.keys("Escape")
+        term.expect_gone(f"({step_id})")
+        term.keys("q")
+        assert term.exit_code() == 0
+        assert_clean(term)
+    finally:
+        term.close()
+
+
 CRASHING = textwrap.dedent("""
     import sys
     from pathlib import Path

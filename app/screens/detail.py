@@ -1,101 +1,42 @@
 """One run in detail: metrics, events, alerts, instances, attributes, output, live.
 
-Files are read on a worker thread, which posts what it found (``RunRead``); the
-screen only draws. Everything drawn from the run goes through detail_text.py,
-which shows it as data, never as markup or terminal control.
+Files are read on a worker thread (run_reading.py), which posts what it found
+(``RunRead``); the screen routes it to its tabs, each a widget of its own in
+app/tabs/ (registry.py lists them), which draws it or keeps it until it is shown.
+The screen itself keeps the title, the keys and the actions. Everything drawn
+from the run goes through detail_text.py, which shows it as data, never as
+markup or terminal control.
 """
 
-import os
 import time
-from collections import deque
-from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, TabbedContent, TabPane
 
 from runyard.engine import load_run
 from runyard.engine.history import History, read_behind
-from runyard.engine.jsonl import SeriesReader
-from runyard.engine.layout import RunPaths
 from runyard.engine.series import series_kind
-from runyard.engine.tail import SERIES, RunTail, TextTail
-from runyard.engine.work import InstanceBook
+from runyard.engine.tail import SERIES
 
-from ..eta_text import records_with_progress
-from ..formatting import duration
-from ..messages import ControlRuns, ModelRefreshed, OpenRun, StartWanted
-from ..model import critical_alerts, progress_text
+from ..messages import ControlRuns, ModelRefreshed, StartWanted
+from ..model import critical_alerts
 from ..refresher import DETAIL_GAP
-from ..tabs.files import FilesTab
-from ..tabs.instances import InstancesTab
-from ..tabs.metrics import MetricsTab
-from ..tabs.system import SystemTab
+from ..run_reading import RunFiles, RunReading
+from ..tabs.charts import RunCharts
+from ..tabs.registry import OpenedRun, tabs_of
+from ..tabs.run_tab import RunTab
+from ..tabs.steps import step_rows
 from ..widgets.footer import KeyBar
 from ..widgets.keyed_tabs import KeyedTabs
 from ..widgets.pager import Pager
 from ..widgets.static_text import redraw
 from ..widgets.throttle import CHART_GAP, Throttle
-from .detail_text import (
-    alerts_text,
-    event_lines,
-    info_text,
-    instance_row,
-    output_line,
-    step_row,
-    title_text,
-)
-
-TABS = ("metrics", "events", "alerts", "instances", "files", "info", "output", "system")
-FIRST_BACKLOG = 64 * 1024  # of a metrics file, drawn at once (~600 lines); the rest behind
-FLOW_TABS = ("steps", "events", "info", "output")  # a flow run: its steps, first
-PAGERS = {"events": "event-log", "output": "output-log"}  # tabs read like a pager
-GRIDS = {"metrics": MetricsTab, "system": SystemTab}  # tabs of charts
-TABLES = {"instances": "instance-table", "files": "file-table"}  # tabs led by a table
-
-
-@dataclass
-class RunFiles:
-    """What one read of the run's files found."""
-
-    update: object                      # the RunTail's news
-    info: object                        # the run, read again
-    output: list = field(default_factory=list)
-    records: dict = field(default_factory=dict)
-    steps: list = field(default_factory=list)
-    files: list = field(default_factory=list)
-    produced: list = field(default_factory=list)
-    alert_defs: list = field(default_factory=list)
-    reason: str | None = None           # why storage stopped the run, if it did
-    problems: list = field(default_factory=list)  # parts that could not be read
-
-
-@dataclass
-class RunReading:
-    """What the detail screen has read of a run, kept by the app for a while after the
-    screen closes: opening the run again reads only what was appended since."""
-
-    tail: RunTail
-    files_reader: SeriesReader
-    logs: dict = field(default_factory=dict)               # log name -> TextTail
-    saved_files: deque = field(default_factory=lambda: deque(maxlen=50))
-    output: deque = field(default_factory=lambda: deque(maxlen=5000))  # lines shown
-    history: History | None = None  # the points the tail skipped, once read
-    history_read: int = 0           # bytes of it read so far, while reading
-    book: InstanceBook | None = None  # its instances' records (journals read on)
-
-    @classmethod
-    def of(cls, meta_dir) -> "RunReading":
-        return cls(RunTail(meta_dir, first_backlog=FIRST_BACKLOG),
-                   SeriesReader(meta_dir / "files.jsonl"))
-
-    def history_size(self) -> int:
-        return sum(end for _identity, end in self.tail.skipped.values())
+from .detail_text import title_text
 
 
 class HistoryRead(Message):
@@ -144,11 +85,7 @@ class DetailScreen(Screen):
         self.meta_dir = root / f"{run_id}.meta"
         self.reading = reading or RunReading.of(self.meta_dir)
         self.tail = self.reading.tail
-        self.logs = self.reading.logs
-        self.files_reader = self.reading.files_reader
-        self.saved_files = self.reading.saved_files
         self._history_wanted = False  # a history worker runs (or ran) for this screen
-        self._info: tuple | None = None  # what the Info tab shows, as last read
         # charts are rebuilt whole: once a second while a run streams points
         self._metrics_drawing = Throttle(self, self.draw_metrics, CHART_GAP,
                                          cost=self.charts_cost)
@@ -156,59 +93,33 @@ class DetailScreen(Screen):
         # as the refresh thread read it; read here only for a run it has not listed yet
         self.info = info if info is not None else load_run(root, run_id)
         self.is_flow = self.info.attrs.get("kind") == "flow"
-        self.tabs = FLOW_TABS if self.is_flow else TABS
+        self.tabs = tuple(tab.id for tab in tabs_of(self.is_flow))
+        self._tab_widgets: dict[str, RunTab] = {}  # tab id -> its widget
         self._polling = False
         self._again = False
         self._again_full = False
         self._last: RunFiles | None = None  # the last full read
         self.reason: str | None = None
-        self._drawn: dict[str, Text] = {}  # what each Static shows now
+        self._title: Text | None = None  # what the title shows now
         self._searching: Pager | None = None  # the pager the search input is for
 
     def compose(self) -> ComposeResult:
         yield Static(id="run-title")
+        opened = OpenedRun(self.reading, self.meta_dir, self.info)
         with KeyedTabs(id="tabs", initial=self.tabs[0]):
-            if self.is_flow:
-                with TabPane("Steps", id="steps"):
-                    yield DataTable(id="step-table", cursor_type="row")
-            with TabPane("Metrics", id="metrics"):
-                yield MetricsTab(self.reading, id="metrics-grid")
-            with TabPane("Events", id="events"):
-                yield Pager(name="events", max_lines=2000, id="event-log")
-            with TabPane("Alerts", id="alerts"):
-                yield Static(id="alert-text")
-            with TabPane("Instances", id="instances"):
-                yield InstancesTab(self.meta_dir, id="instances-tab")
-            with TabPane("Files", id="files"):
-                yield FilesTab(self.meta_dir, self.info.paths.run_dir, id="files-tab")
-            with TabPane("Info", id="info"), VerticalScroll():
-                yield Static(id="info-text")
-            with TabPane("Output", id="output"):
-                yield Pager(name="output", max_lines=5000, id="output-log")
-            with TabPane("System", id="system"):  # last: the tabs before keep their places
-                yield SystemTab(self.reading, id="system-grid")
+            for tab in tabs_of(self.is_flow):
+                widget = self._tab_widgets[tab.id] = tab.make(opened)
+                with TabPane(tab.label, id=tab.id):
+                    yield widget
         yield Input(placeholder="search: plain text, any case (enter finds, esc closes)",
                     id="pager-search")
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#pager-search", Input).display = False
-        table = self.query_one("#instance-table", DataTable)
-        table.add_columns("instance", "it", "status", "tries", "done", "left", "state", "saved",
-                          "error")
-        tabs = self.query_one("#tabs", TabbedContent)
-        for pane in ("metrics", "system", "alerts", "instances", "files"):
-            if pane not in self.tabs:  # a flow run has none of its own: its steps do
-                tabs.hide_tab(pane)
-        if self.is_flow:
-            steps = self.query_one("#step-table", DataTable)
-            steps.add_columns("step", "status", "run", "progress", "duration", "error")
-            steps.focus()
+        self._tab_widgets[self.tabs[0]].focus()  # its keys at once (a flow run's steps)
         self.update_title()
-        if self.tail.events or self.reading.output:  # opened again: what was read before
-            self.query_one("#event-log", Pager).write_lines(
-                [line for event in self.tail.events for line in event_lines(event)])
-            self.query_one("#output-log", Pager).write_lines(list(self.reading.output))
+        if self.tail.events or self.reading.output:  # opened again: draw what was read
             self.draw_metrics()
         self.poll()
 
@@ -245,10 +156,7 @@ class DetailScreen(Screen):
     @work(thread=True, exit_on_error=False, group="detail")
     def read_files(self, full: bool = True) -> None:
         """On a worker thread: what changed (``full``: everything the screen shows, else
-        the series alone). A part that cannot be read (a folder another user closed,
-        a file that is no file) is named, and the rest shown."""
-        from runyard.engine.summary import alert_definitions
-
+        the series alone)."""
         if not full:
             self.post_message(RunRead(RunFiles(self.tail.poll(), self.info), light=True))
             return
@@ -256,65 +164,12 @@ class DetailScreen(Screen):
         if self._last is None:  # just opened: its metrics drawn first, then the rest
             self.post_message(RunRead(RunFiles(update, self.info), light=True, more=True))
             update = self.tail.poll()
-        found = RunFiles(update, load_run(self.root, self.run_id))
-        parts = (("output", "log/", self.read_logs),
-                 ("records", "instances/", self.read_instances),
-                 ("files", "files.jsonl", self.read_saved_files),
-                 ("alert_defs", "alerts.json", alert_definitions))
-        for field_name, what, read in parts:
-            try:
-                setattr(found, field_name, read(self.meta_dir))
-            except OSError as exc:
-                found.problems.append(f"{what}: {exc}")
-        found.produced = self.run_folder_names(found.info.paths.run_dir)
-        if self.is_flow:
-            found.steps = step_rows(self.root, found.info)
-        found.reason = found.info.reason
-        self.post_message(RunRead(found))
-
-    def read_logs(self, meta_dir) -> list[str]:
-        lines = []
-        try:
-            with os.scandir(meta_dir / "log") as entries:
-                names = sorted(e.name for e in entries)
-        except FileNotFoundError:  # not yet
-            return lines
-        for name in names:
-            if name == "runner" or name.endswith(".log"):
-                tail = self.logs.setdefault(name, TextTail(meta_dir / "log" / name))
-                lines += [output_line(name, line) for line in tail.read_new()]
-        return lines
-
-    def read_instances(self, meta_dir) -> dict:
-        if not (meta_dir / "instances").is_dir():
-            return {}
-        if self.reading.book is None:
-            self.reading.book = InstanceBook(RunPaths(self.root, self.run_id))
-        return records_with_progress(meta_dir, self.reading.book.records(),
-                                     live=self.info.status == "running")
-
-    def read_saved_files(self, meta_dir) -> list[dict]:
-        """The last saved files, read incrementally (files.jsonl only grows)."""
-        records, _bad = self.files_reader.read_new()
-        self.saved_files.extend(records)
-        return list(self.saved_files)
-
-    @staticmethod
-    def run_folder_names(run_dir, most: int = 50, look: int = 10_000) -> list[str]:
-        """The first names of the run's own folder (a folder of a million files is
-        not listed whole on every refresh)."""
-        names = []
-        try:
-            with os.scandir(run_dir) as entries:
-                for entry in entries:
-                    names.append(entry.name)
-                    if len(names) >= look:
-                        break
-        except OSError:
-            return []
-        return sorted(names)[:most]
+        self.post_message(RunRead(self.reading.read_files(
+            self.root, self.run_id, update, step_rows if self.is_flow else None)))
 
     def on_run_read(self, message: RunRead) -> None:
+        """What a worker read, routed to the tabs (each draws it, or keeps it until it
+        is shown)."""
         found = message.found
         self._polling = message.more  # the worker reads on
         if not message.light:
@@ -324,26 +179,15 @@ class DetailScreen(Screen):
             self._metrics_drawing.soon(urgent=not self._metrics_drawn)
         # at once: a child process reads it on the other core while this one draws
         self.start_history()
-        if update.events:
-            self.query_one("#event-log", Pager).write_lines(
-                [line for event in update.events for line in event_lines(event)])
+        for tab in self._tab_widgets.values():
+            tab.series_read(update)
         if message.light:  # the title's clock goes on with the metrics' next draw
             if not message.more:
                 self._again_after()
             return
-        self.show_text("#alert-text", alerts_text(found.alert_defs, self.tail.alerts,
-                                                  list(self.tail.alert_history),
-                                                  self.tail.bad))
-        if found.output:
-            self.reading.output.extend(found.output)
-            self.query_one("#output-log", Pager).write_lines(found.output)
-        self.update_instances(found.records)
-        self.query_one("#instances-tab", InstancesTab).records = found.records
-        self.query_one("#files-tab", FilesTab).show_saved(found.files)
-        self.update_steps(found.steps)
+        for tab in self._tab_widgets.values():
+            tab.files_read(found)
         self.update_title()
-        self._info = (found.info, found.files, found.produced, found.problems)
-        self.update_info()
         self._again_after()
 
     def _again_after(self) -> None:
@@ -351,38 +195,19 @@ class DetailScreen(Screen):
             full, self._again, self._again_full = self._again_full, False, False
             self.poll(full)
 
-    def update_info(self) -> None:
-        """The Info tab, drawn while it is the one shown (it changes every second of a
-        live run, and nobody reads it behind the others)."""
-        if self._info is not None and self.query_one("#tabs", TabbedContent).active == "info":
-            self.show_text("#info-text", info_text(*self._info))
-
     def on_tabbed_content_tab_activated(self, _event) -> None:
-        self.update_info()
-        grid = self.shown_grid()
-        if grid is not None:  # drawn when shown (lazily), its keys at once
-            grid.data_changed(self.history_note())
-            grid.focus()
-        pager = self.shown_pager()
-        if pager is not None:  # its keys (j/k, /, G...) work at once
-            pager.focus()
-            pager.show_place()
-        table = TABLES.get(self.query_one("#tabs", TabbedContent).active)
-        if table is not None:  # enter, j/k: on its rows
-            self.query_one(f"#{table}", DataTable).focus()
+        tab = self.shown_tab()
+        if tab is not None:
+            tab.tab_shown()
 
-    def shown_grid(self):
+    def shown_tab(self) -> RunTab | None:
+        """The widget of the tab shown now (not always the one a late message names)."""
+        return self._tab_widgets.get(self.query_one("#tabs", TabbedContent).active)
+
+    def shown_grid(self) -> RunCharts | None:
         """The chart grid of the tab shown (Metrics, System), if it is one."""
-        active = self.query_one("#tabs", TabbedContent).active
-        if active in GRIDS and active in self.tabs:
-            return self.query_one(f"#{active}-grid", GRIDS[active])
-        return None
-
-    def shown_pager(self) -> Pager | None:
-        active = self.query_one("#tabs", TabbedContent).active
-        if active in PAGERS:
-            return self.query_one(f"#{PAGERS[active]}", Pager)
-        return None
+        tab = self.shown_tab()
+        return tab if isinstance(tab, RunCharts) else None
 
     def on_pager_search_wanted(self, message: Pager.SearchWanted) -> None:
         self._searching = message.pager
@@ -403,13 +228,6 @@ class DetailScreen(Screen):
         pager.focus()
         return pager
 
-    def show_text(self, selector: str, text: Text) -> None:
-        """Update a Static only when its text changed (relayout only if its height may)."""
-        before = self._drawn.get(selector)
-        if before != text:
-            self._drawn[selector] = text
-            redraw(self.query_one(selector, Static), before, text)
-
     def on_worker_state_changed(self, event) -> None:
         if event.worker.group == "detail" and event.worker.is_finished and \
                 event.worker.error is not None:
@@ -419,9 +237,12 @@ class DetailScreen(Screen):
 
     # -- drawing ----------------------------------------------------------------
     def update_title(self) -> None:
+        """The title, redrawn only when its text changed."""
         critical = [a for a, r in self.tail.alerts.items() if r.get("state") == "critical"]
-        self.show_text("#run-title", title_text(self.info, critical, self.is_flow,
-                                                self.reason))
+        text = title_text(self.info, critical, self.is_flow, self.reason)
+        if text != self._title:
+            before, self._title = self._title, text
+            redraw(self.query_one("#run-title", Static), before, text)
 
     def draw_metrics(self) -> None:
         """The charts of the grid shown (those whose data changed) and the title,
@@ -429,19 +250,12 @@ class DetailScreen(Screen):
         self._metrics_drawn = True
         grid = self.shown_grid()
         if grid is not None:
-            grid.data_changed(self.history_note())
+            grid.draw()
         self.update_title()
 
     def charts_cost(self) -> float:
         grid = self.shown_grid()
         return grid.cost() if grid is not None else 0.0
-
-    def history_note(self) -> str:
-        """What the grid says while the history is being read."""
-        size = self.reading.history_size()
-        if not size or self.reading.history is not None:
-            return ""
-        return f"loading history ({100 * self.reading.history_read // size}%)"
 
     # -- the history ---------------------------------------------------------------
     def start_history(self) -> None:
@@ -481,40 +295,10 @@ class DetailScreen(Screen):
             self.tail.bad = (self.tail.bad + message.history.all_bad())[-self.tail.MAX_BAD:]
             self.draw_metrics()  # min, max and NaN counts now cover the whole run
         elif (grid := self.shown_grid()) is not None:
-            grid.data_changed(self.history_note())  # how far the reading got
+            grid.draw()  # how far the reading got
 
     def on_unmount(self) -> None:
         self.workers.cancel_group(self, "history")
-
-    def update_instances(self, records: dict) -> None:
-        table = self.query_one("#instance-table", DataTable)
-        for key, record in records.items():
-            row = instance_row(record)
-            if key in table.rows:
-                for column, value in zip(table.columns, row, strict=True):
-                    table.update_cell(key, column, value)
-            else:
-                table.add_row(*row, key=key)
-
-    def update_steps(self, steps) -> None:
-        if not self.is_flow:
-            return
-        table = self.query_one("#step-table", DataTable)
-        for alias, row in steps:
-            if alias in table.rows:
-                for column, value in zip(table.columns, row, strict=True):
-                    table.update_cell(alias, column, value)
-            else:
-                table.add_row(*row, key=alias)
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id != "step-table":
-            return
-        record = (self.info.attrs.get("flow") or {}).get("steps", {}).get(event.row_key.value)
-        if record and record.get("run"):
-            self.post_message(OpenRun(record["run"]))
-        else:
-            self.notify(f"step {event.row_key.value} has not started yet")
 
     # -- actions ------------------------------------------------------------------
     def action_back(self) -> None:
@@ -539,8 +323,6 @@ class DetailScreen(Screen):
         tabs = self.query_one("#tabs", TabbedContent)
         index = self.tabs.index(tabs.active) if tabs.active in self.tabs else 0
         tabs.active = self.tabs[(index + delta) % len(self.tabs)]
-        if tabs.active == "steps":
-            self.query_one("#step-table", DataTable).focus()
 
     def action_metric(self, delta: int) -> None:
         grid = self.shown_grid()
@@ -548,22 +330,9 @@ class DetailScreen(Screen):
             grid.move_focus(delta)
 
     def action_axis(self) -> None:
-        for grid in self.query("#metrics-grid, #system-grid"):
+        for grid in self.query(RunCharts):
             grid.toggle_x()
 
     def critical(self) -> list[str]:
         return critical_alerts(self.meta_dir)
 
-
-def step_rows(root, info) -> list[tuple[str, tuple]]:
-    """A flow run's steps as table rows, each read from its own run (in a thread)."""
-    rows = []
-    for alias, record in ((info.attrs.get("flow") or {}).get("steps") or {}).items():
-        status, name, progress, took = record.get("status", "pending"), "-", "", "-"
-        if record.get("run"):
-            step = load_run(root, record["run"])
-            status, name = step.status, step.name or step.id
-            progress, took = progress_text(step), duration(step.duration())
-        rows.append((alias, step_row(alias, status, name, progress, took,
-                                     record.get("error"))))
-    return rows

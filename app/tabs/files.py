@@ -28,6 +28,7 @@ from runyard.engine.untrusted import NotReadable
 from ..safe_text import one_line
 from ..widgets.pager import Pager
 from .file_reading import FileFollower, Shown, byte_size, type_by_name
+from .run_tab import RunTab
 from .shown import displayed
 
 FOLLOW_EVERY = 0.5   # seconds between two looks at the file shown, while the tab is
@@ -86,7 +87,7 @@ def entry_row(where: tuple, entry: Entry) -> tuple[Row, tuple]:
             ("run", shown_name, size, kind, when(entry.mtime)))
 
 
-class FilesTab(Vertical):
+class FilesTab(Vertical, RunTab):
     BINDINGS = [
         Binding("enter", "open", "Show the file, or go into the folder", show=False,
                 id="files-open"),
@@ -157,6 +158,12 @@ class FilesTab(Vertical):
 
     def on_hide(self) -> None:
         self._timer.pause()
+
+    def files_read(self, found) -> None:
+        self.show_saved(found.files)
+
+    def tab_shown(self) -> None:
+        self.query_one("#file-table", DataTable).focus()  # enter, j/k: on its rows
 
     def show_saved(self, records: list[dict]) -> None:
         """The saved files as the detail screen last read them (relisted if shown)."""

@@ -21,8 +21,11 @@ from textual.widgets import DataTable
 from runyard.engine.untrusted import MiB, NotReadable, open_regular, read_upto
 
 from ..safe_text import one_line
+from ..screens.detail_text import instance_row
 from ..widgets.pager import Pager
 from .file_reading import byte_size, text_lines
+from .run_tab import RunTab
+from .shown import displayed
 
 OUTPUT_MAX = 4 * MiB  # of one instance's output, its last bytes shown
 WORKER_LOG = re.compile(r"w\d{1,9}\.log")
@@ -68,8 +71,8 @@ def instance_output(meta_dir, record: dict) -> tuple[list[str], str]:
     return (text_lines(data) if data else []), note
 
 
-class InstancesTab(Vertical):
-    """The instances' table (filled by the detail screen) over a pager."""
+class InstancesTab(Vertical, RunTab):
+    """The instances' table over a pager; its rows are filled while it is shown."""
 
     BINDINGS = [
         Binding("enter", "show_output", "Show the instance's own output", show=False,
@@ -96,6 +99,7 @@ class InstancesTab(Vertical):
         super().__init__(**kwargs)
         self.meta_dir = meta_dir
         self.records: dict[str, dict] = {}  # key -> record, as the screen last read them
+        self._filled: dict | None = None    # the records the table shows
         self._wanted: str | None = None     # the instance whose output is being read
 
     def compose(self) -> ComposeResult:
@@ -106,9 +110,35 @@ class InstancesTab(Vertical):
             yield Pager(name="output", max_lines=20_000, id="instance-output")
 
     def on_mount(self) -> None:
+        self.query_one("#instance-table", DataTable).add_columns(
+            "instance", "it", "status", "tries", "done", "left", "state", "saved", "error")
         pager = self.query_one("#instance-output", Pager)
         pager.what = "an instance's output (enter on a row)"
         pager.show_place()
+
+    def files_read(self, found) -> None:
+        self.records = found.records
+        if displayed(self):
+            self.fill()
+
+    def tab_shown(self) -> None:
+        self.fill()
+        self.query_one("#instance-table", DataTable).focus()  # enter, j/k: on its rows
+
+    def fill(self) -> None:
+        """The table's rows as the records were last read (added, or their cells
+        updated)."""
+        if self._filled is self.records:
+            return
+        self._filled = self.records
+        table = self.query_one("#instance-table", DataTable)
+        for key, record in self.records.items():
+            row = instance_row(record)
+            if key in table.rows:
+                for column, value in zip(table.columns, row, strict=True):
+                    table.update_cell(key, column, value)
+            else:
+                table.add_row(*row, key=key)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id != "instance-table":

@@ -21,7 +21,7 @@ class RunMetrics:
 
     def __init__(self, reading, keep: Callable[[str], bool],
                  title: Callable[[str, bool], str] | None = None):
-        self.reading = reading  # detail.RunReading
+        self.reading = reading  # run_reading.RunReading
         self.keep = keep
         self._title = title
 

@@ -3,7 +3,7 @@
 
 import re
 
-from ..widgets.workspace import Workspace
+from .charts import RunCharts
 from .run_metrics import RESOURCES, RunMetrics, is_resource
 
 # what engine/resources.py records, and how a person reads it
@@ -26,7 +26,7 @@ def resource_title(name: str, _by_time: bool = False) -> str:
     return short
 
 
-class SystemTab(Workspace):
+class SystemTab(RunCharts):
     def __init__(self, reading, **kwargs):
         super().__init__(RunMetrics(reading, is_resource, resource_title),
                          empty="no resource metrics recorded (CPU, memory, GPU)",
