@@ -86,7 +86,7 @@ class RunyardApp(App):
         self.crash_error: BaseException | None = None
         self.quitting = False  # set by exit(): nothing new opens from then on
         self.crash_report: str | None = None  # where the traceback of a crash went
-        self.readings: dict = {}  # run id -> detail.RunReading, the last KEEP_READINGS
+        self.readings: dict = {}  # run id -> run_reading.RunReading, the last KEEP_READINGS
         if not glyphs.UNICODE:  # the whole screen, Textual's own frame included
             self._filters.append(AsciiFilter())
 

@@ -4,6 +4,7 @@ The sample root is fixed (ids, times, values), so the screens are too. After a
 deliberate change of a screen: pytest tests/test_snapshots.py --snapshot-update
 """
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -23,12 +24,16 @@ def sample(tmp_path, monkeypatch, *extras):
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     fixed = Path(tempfile.gettempdir()) / "runyard-snapshot-sample"
-    shutil.rmtree(fixed, ignore_errors=True)
-    root = fixed / "runs"
-    make_sample(root)
-    for extra in extras:
-        extra(root)
-    yield RunyardApp(root, no_poll=True)
+    # one test at a time on this machine may own the fixed path: two suites at once
+    # (a developer's and a helper's) removed each other's sample mid-test
+    with open(f"{fixed}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(fixed, ignore_errors=True)
+        root = fixed / "runs"
+        make_sample(root)
+        for extra in extras:
+            extra(root)
+        yield RunyardApp(root, no_poll=True)
     os.environ.pop("TZ", None)
     time.tzset()
 
