@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from runyard.app.dashboard import RunyardApp
+from runyard.app.steady import steady
 from runyard.engine.demo import make_files_sample, make_flow_sample, make_sample
 
 OUT = Path(__file__).parent
@@ -22,11 +23,15 @@ SHOTS = [
     ("detail-events", ["down", "down", "enter", "right_square_bracket"]),
     ("detail-alerts", ["down", "down", "down", "enter", "right_square_bracket",
                        "right_square_bracket"]),
+    ("detail-system", ["down", "down", "enter", "left_square_bracket"]),
     ("filter", ["slash", *"tag:cpu", "enter"]),
     ("metric-chooser", ["m"]),
     ("compare-charts", ["slash", *"folder:/sweeps", "enter", "A", "v"]),
     ("compare-table", ["slash", *"folder:/sweeps", "enter", "A", "v",
                        "right_square_bracket", "right", "b"]),
+    ("compare-crosshair", ["slash", *"folder:/sweeps", "enter", "A", "v", "b", "b", "L",
+                           *["l"] * 8]),
+    ("start", ["s"]),
     ("help", ["question_mark"]),
 ]
 FLOW_SHOTS = [  # on the sample plus a flow run and its steps
@@ -46,10 +51,12 @@ async def shoot(root: Path, name: str, keys: list[str], size: tuple[int, int]) -
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and len(app.snapshot.cells) < len(app.snapshot.runs):
             await pilot.pause(0.1)
+        await steady(pilot)
         for key in keys:
             await pilot.press(key)
-            await pilot.pause(0.2)
-        await pilot.pause(1.0)
+            await steady(pilot, quiet=0.2)
+        app.clear_notifications()  # a toast's life is a timer
+        await steady(pilot)
         filename = f"{name}-{size[0]}x{size[1]}.svg"
         app.save_screenshot(filename=filename, path=str(OUT))
     return OUT / filename

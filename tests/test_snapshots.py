@@ -15,6 +15,7 @@ import pytest
 from test_app import until
 
 from runyard.app.dashboard import RunyardApp
+from runyard.app.steady import steady
 from runyard.engine.demo import make_sample
 
 
@@ -50,28 +51,6 @@ async def loaded(pilot) -> None:
                        app.snapshot.view and len(app.snapshot.cells) >= len(app.snapshot.runs),
                        timeout=30)
     await steady(pilot, quiet=0.3)
-
-
-def screen_now(app) -> list:
-    return [[(s.text, str(s.style)) for s in line]
-            for line in app.screen._compositor.render_strips()]
-
-
-async def steady(pilot, quiet: float = 0.5, timeout: float = 30) -> None:
-    """Until no worker runs and what the screen shows has not changed for ``quiet``
-    seconds (on a loaded machine the last draw comes late: a fixed pause missed it)."""
-    deadline = time.monotonic() + timeout
-    last, since = None, time.monotonic()
-    while time.monotonic() < deadline:
-        await pilot.pause(0.05)
-        if any(w.is_running for w in pilot.app.workers):
-            last = None
-            continue
-        now = screen_now(pilot.app)
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return
 
 
 async def open_by_id(pilot, run_id: str) -> None:
