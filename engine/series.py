@@ -12,7 +12,10 @@ string "NaN", "Infinity" or "-Infinity"; metric values are never strings
 otherwise, so decoding is unambiguous.
 
 ``encode_point`` is the one encoder of a metric line (``Run.log_metrics`` inlines
-its common case: orjson, checked for a NaN or an infinity written as null).
+its common case: orjson, checked for a NaN or an infinity written as null), and
+``encode_record`` of every other line (events, alert changes, saved files): orjson,
+and the standard library's exact encoder for what orjson refuses, an integer beyond
+64 bits. The bytes are orjson's wherever it can write the record.
 
 ``decode_record`` is how every reader turns a line into a record: JSON decoded
 as ``untrusted.decode_json`` does it, then every field a reader uses checked
@@ -93,11 +96,27 @@ def encode_point(point: tuple) -> bytes:
     try:
         line = orjson.dumps(point, option=NEWLINE)
     except TypeError:  # orjson stops at 64-bit integers; json does not
-        return (json.dumps([*point[:3], _finite(point[3]), *point[4:]], separators=(",", ":"),
-                           ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+        return _exact_line([*point[:3], _finite(point[3]), *point[4:]])
     if b":null" in line:  # orjson writes NaN and the infinities as null
         line = orjson.dumps((*point[:3], _finite(point[3]), *point[4:]), option=NEWLINE)
     return line
+
+
+def encode_record(record: dict) -> bytes:
+    """An event, an alert change or a saved file's record as one compact line, newline
+    included. A float that is not finite is written as null (an alert's value of NaN:
+    only metric values have names for them). TypeError or ValueError if it is no JSON."""
+    try:
+        return orjson.dumps(record, option=NEWLINE)
+    except TypeError:  # orjson stops at 64-bit integers (and refuses what json does too)
+        return _exact_line(record)
+
+
+def _exact_line(value) -> bytes:
+    """``value`` as compact JSON by the standard library, which writes integers of any
+    size exactly (and refuses NaN, where orjson writes null)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8") + b"\n"
 
 
 def _finite(values: dict) -> dict:

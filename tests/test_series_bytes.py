@@ -91,3 +91,20 @@ def test_the_writer_writes_todays_bytes(tmp_path):
         b'{"ts":1795237507.5,"alert":"\xc3\xbcn\xc3\xaf","state":"ok",'
         b'"value":"m \xe2\x9c\x93 1e-05"}\n')
 
+
+
+def test_an_alert_value_beyond_64_bits_is_written_and_loses_no_other_change(tmp_path):
+    # A metric alert on a counter ("at most" of values past 2**64): orjson refused the
+    # record, the writer thread reported a TypeError and lost that round's remaining
+    # alert changes with it.
+    paths = RunPaths(tmp_path, "0000000000000a")
+    paths.meta_dir.mkdir(parents=True)
+    errors = write_with(paths, [], [], [
+        {"ts": 1795237505.5, "alert": "counter", "state": "critical", "value": 2**70},
+        {"ts": 1795237506.5, "alert": "after", "state": "ok", "value": 1.0},
+    ])
+    assert errors == []
+    assert paths.meta("alerts.jsonl").read_bytes() == (
+        b'{"ts":1795237505.5,"alert":"counter","state":"critical",'
+        b'"value":1180591620717411303424}\n'
+        b'{"ts":1795237506.5,"alert":"after","state":"ok","value":1.0}\n')
