@@ -140,9 +140,19 @@ class SeriesReader:
             bad += wrong
         return records, bad
 
-    def chunks(self, backlog: int | None = None):
+    def place(self) -> tuple:
+        """Where the reader stands in which file (and why it could not read it, if it
+        could not), for ``move_to``; its offset second."""
+        return self._identity, self.offset, self.line_no, self._skipping, self._refused
+
+    def move_to(self, place: tuple) -> None:
+        """Go on from where another reader of the same file stood (``place``)."""
+        self._identity, self.offset, self.line_no, self._skipping, self._refused = place
+
+    def chunks(self, backlog: int | None = None, until: int | None = None):
         """What ``read_new`` returns, a chunk at a time: (records, bad lines) pairs;
-        at most ``backlog`` bytes (BACKLOG_MAX by default) are gone through."""
+        at most ``backlog`` bytes (BACKLOG_MAX by default) are gone through, and
+        nothing beyond byte ``until`` (the file's end by default)."""
         try:
             f = open_regular(self.path)
         except FileNotFoundError:
@@ -156,6 +166,8 @@ class SeriesReader:
         self._listable, self._unlisted = MAX_BAD_LISTED, 0
         with f:
             end = self._start(f)
+            if until is not None:
+                end = min(end, until)
             skipped = self._skip_backlog(f, end, BACKLOG_MAX if backlog is None else backlog)
             if skipped:
                 yield [], [skipped]

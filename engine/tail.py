@@ -3,8 +3,12 @@
 ``RunTail`` reads every writer's file of a run incrementally from byte offsets:
 a poll costs what was appended since the last one, never a re-read. It keeps a
 bounded window of points per metric, running statistics, the last events and
-each alert's state. ``recent_values`` reads only the end of a metrics file, for
+each alert's state. ``RecentValues`` reads only the end of a metrics file, for
 a table cell.
+
+Each reads a file through a ``series_feed.Follower``: the table's cells and a
+detail screen following the same live file read each appended byte once between
+them, whichever thread reads first.
 """
 
 import os
@@ -13,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .history import Envelope, as_float, tally
-from .jsonl import BadLine, SeriesReader
+from .jsonl import BadLine
 from .series import series_kind
+from .series_feed import Follower
 from .untrusted import open_regular, read_upto
 
 SERIES = ("metrics", "events", "alerts")
@@ -70,7 +75,7 @@ class RunTail:
         self.first_backlog = first_backlog
         self.skipped: dict[Path, tuple] = {}
         self.max_points = max_points
-        self.readers: dict[Path, tuple[str, SeriesReader]] = {}
+        self.readers: dict[Path, tuple[str, Follower]] = {}
         self.metrics: dict[str, MetricStats] = {}
         self.events: deque = deque(maxlen=max_events)
         self.event_count = 0
@@ -88,7 +93,7 @@ class RunTail:
             if kind in SERIES:
                 path = self.meta_dir / name
                 if path not in self.readers:
-                    self.readers[path] = (kind, SeriesReader(path, kind))
+                    self.readers[path] = (kind, Follower(path, kind))
 
     def poll(self) -> TailUpdate:
         """Read what was appended since the last poll (``events`` and ``alerts`` of
@@ -98,8 +103,7 @@ class RunTail:
         update.events = deque(maxlen=self.events.maxlen)
         update.alerts = deque(maxlen=self.events.maxlen)
         for path, (kind, reader) in self.readers.items():
-            first = kind == "metrics" and self.first_backlog is not None and \
-                reader.offset == 0 and reader.line_no == 0 and reader.skipped is None
+            first = kind == "metrics" and self.first_backlog is not None and reader.fresh
             for records, bad in reader.chunks(self.first_backlog if first else None):
                 if first and reader.skipped is not None and path not in self.skipped:
                     self.skipped[path] = reader.skipped  # not lost: read behind
@@ -147,7 +151,7 @@ class RecentValues:
         self.metric = metric
         self.count = count
         self.window = window
-        self.readers: dict[str, SeriesReader] = {}
+        self.readers: dict[str, Follower] = {}
         self.found: list[tuple[float, float]] = []  # (ts, value), the last ``count``
         self.names: set[str] = set()  # every metric seen in what was read (up to 1,000)
 
@@ -160,10 +164,9 @@ class RecentValues:
         added = False
         for name in names:
             reader = self.readers.get(name)
-            first = reader is None
-            if first:
-                reader = self.readers[name] = SeriesReader(self.meta_dir / name, "metrics")
-            for records, _bad in reader.chunks(self.window if first else None):
+            if reader is None:
+                reader = self.readers[name] = Follower(self.meta_dir / name, "metrics")
+            for records, _bad in reader.chunks(self.window):  # the window: its first read
                 for record in records:
                     if len(self.names) < 1000:
                         self.names.update(record["v"])
