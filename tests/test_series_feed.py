@@ -131,3 +131,30 @@ def test_a_cell_and_a_detail_tail_share_the_run_files(tmp_path, monkeypatch):
     assert counter.times_read(meta / "metrics.jsonl", before,
                               (meta / "metrics.jsonl").stat().st_size) == (1, 1)
 
+
+def test_critical_alerts_read_incrementally_agree_with_the_summary(tmp_path):
+    import random
+
+    from runyard.engine.summary import alert_states
+    from runyard.engine.tail import CriticalAlerts
+
+    rnd = random.Random(12)
+    for trial in range(30):
+        meta = tmp_path / f"{trial:014d}.meta"
+        meta.mkdir()
+        cell = CriticalAlerts(meta)
+        files = rnd.sample(["alerts.jsonl", "alerts.w0.jsonl", "alerts.supervisor.jsonl"],
+                           rnd.randint(1, 3))
+        for _round in range(4):
+            for name in files:
+                records = []
+                for _ in range(rnd.randint(0, 4)):
+                    record = {"alert": rnd.choice("abc"),
+                              "state": rnd.choice(["ok", "critical"])}
+                    if rnd.random() < 0.9:  # a record without a time counts as 0
+                        record["ts"] = rnd.choice([1.0, 2.0, 3.0, float(rnd.randint(0, 9))])
+                    records.append(record)
+                append_records(meta / name, records)
+            states, _bad = alert_states(meta)
+            expected = {s["name"] for s in states if s["state"] == "critical"}
+            assert set(cell.update()) == expected, (trial, files)

@@ -47,3 +47,36 @@ async def test_a_live_run_open_in_detail_is_read_once(app_root, monkeypatch):
     assert fewest == 1, (fewest, most)
     assert counter.total(path) <= 1.25 * (after - before), (counter.total(path), after - before)
 
+
+async def test_alert_changes_are_read_once_by_the_cell_and_the_detail_screen(
+        app_root, monkeypatch):
+    # The cell read every alerts file whole again each time one grew (summary's
+    # alert_states), besides the detail screen's own reading of it.
+    counter = ReadCounter(monkeypatch)
+    run = Run(root=app_root)
+    run.config(disable_resources_metrics=True)
+    run.init(name="alerting")
+    run.create_user_alert("flag")
+    path = app_root / f"{run.id}.meta" / "alerts.jsonl"
+    app = RunyardApp(app_root)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: run.id in app.snapshot.cells)
+            await pilot.press("enter")
+            assert isinstance(app.screen, DetailScreen)
+            tail = app.screen.tail
+            counter.counting = True
+            for turn in range(6):
+                state = "critical" if turn % 2 == 0 else "ok"
+                run.log_alert("flag", state)
+                assert await until(pilot, lambda state=state: tail.alerts.get(
+                    "flag", {}).get("state") == state and
+                    app.snapshot.cells[run.id].critical == (["flag"] if state == "critical"
+                                                            else []))
+            counter.counting = False
+            size = path.stat().st_size
+    finally:
+        run.close()
+    fewest, most = counter.times_read(path, 0, size)
+    assert fewest == 1, (fewest, most)
+    assert counter.total(path) <= 1.25 * size, (counter.total(path), size)
