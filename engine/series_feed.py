@@ -51,6 +51,18 @@ class Feed:
         self.placed = False  # the reader stands where its first follower's catching up ended
         self.followers: list[weakref.ref] = []  # those that joined, each held weakly
 
+    def pull(self, puller: "Follower"):
+        """What was appended since the last pull, a chunk at a time, each handed to
+        the followers but ``puller`` as it is read (under the lock)."""
+        reader = self.reader
+        start = reader.place()
+        for chunk in reader.chunks():
+            end = reader.place()
+            size = end[1] - (start[1] if start[0] == end[0] else 0)  # read again: from 0
+            self.hand_out(chunk, start, size, puller)
+            start = end
+            yield chunk
+
     def hand_out(self, chunk: tuple, start: tuple, size: int, puller: "Follower") -> None:
         """A chunk ``puller`` read (``size`` bytes from the reader's place ``start``) to
         every other follower, under the lock; the gone and those that left are dropped."""
@@ -107,22 +119,27 @@ class Follower:
         with feed.lock:
             if self.reader is not None:
                 yield from self._join(backlog)
+                if self.reader is not None:  # not level with the feed: alone, this time
+                    yield from self.reader.chunks()
+                    return
             inbox, self.inbox, self.held = self.inbox, [], 0
             yield from inbox
-            reader = feed.reader
-            start = reader.place()
-            for chunk in reader.chunks():
-                end = reader.place()
-                feed.hand_out(chunk, start, end[1] - start[1], self)
-                start = end
-                yield chunk
+            yield from feed.pull(self)
 
     def _join(self, backlog: int | None):
         """Catch up to where the feed stands (under its lock), then join it; the
-        first to join places the feed where it got to."""
+        first to join places the feed where it got to. A feed still in a file since
+        replaced or cut (nobody pulled since) reads it again first, for the others:
+        then this one catches up with it, or, not level even so, stays alone."""
         feed = self.feed
         if feed.placed:
             yield from self.reader.chunks(backlog, until=feed.reader.offset)
+            if not self._level():
+                for _chunk in feed.pull(self):
+                    pass
+                yield from self.reader.chunks(None, until=feed.reader.offset)
+                if not self._level():
+                    return
         else:
             yield from self.reader.chunks(backlog)
             feed.reader.move_to(self.reader.place())
@@ -130,6 +147,10 @@ class Follower:
         self._skipped = self.reader.skipped
         self.reader = None
         feed.followers.append(weakref.ref(self))
+
+    def _level(self) -> bool:
+        """Whether its own reader stands where the feed's does, in the same file."""
+        return self.reader.place()[:2] == self.feed.reader.place()[:2]
 
     def hold(self, chunk: tuple, start: tuple, size: int) -> bool:
         """Keep a chunk another follower read (under the feed's lock); False if that

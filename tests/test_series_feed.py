@@ -3,6 +3,7 @@ appended byte once between them, on any thread, and each gets every record once,
 order, whoever read it."""
 
 import gc
+import os
 import threading
 
 from read_count import ReadCounter
@@ -158,3 +159,24 @@ def test_critical_alerts_read_incrementally_agree_with_the_summary(tmp_path):
             states, _bad = alert_states(meta)
             expected = {s["name"] for s in states if s["state"] == "critical"}
             assert set(cell.update()) == expected, (trial, files)
+
+
+def test_a_file_replaced_under_a_feed_is_read_once_by_a_new_follower(tmp_path):
+    # A feed still placed in the old file (a follower from before, that has not pulled
+    # since): the new follower caught up in the new file, then got it again from the
+    # feed, which found the file replaced and read it from its start (the snapshot
+    # sample, made again at the same path for each test, showed every value twice).
+    path = tmp_path / "metrics.jsonl"
+    points(path, 0, 50)
+    old = Follower(path)
+    assert steps(old) == list(range(50))
+    fresh = tmp_path / "new.jsonl"
+    points(fresh, 100, 50)
+    keep = tmp_path / "keep"  # the old file stays (its inode is not taken again)
+    os.link(path, keep)
+    os.replace(fresh, path)
+    new = Follower(path)
+    assert steps(new, backlog=64 * 1024) == list(range(100, 150))
+    assert steps(old) == list(range(100, 150))  # a replaced file is read again
+    points(path, 150, 2)
+    assert steps(new) == steps(old) == [150, 151]
