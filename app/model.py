@@ -17,7 +17,7 @@ from runyard.engine.errors import RunyardError
 from runyard.engine.folders import folder_details
 from runyard.engine.meta import parse_iso
 from runyard.engine.store import RunInfo, load_runs, run_ids
-from runyard.engine.tail import RecentValues
+from runyard.engine.tail import CriticalAlerts, RecentValues
 
 from .filter_query import Subject, evaluate, folder_of, uses_cells
 from .state import SORT_KEYS, Snapshot, ViewSettings
@@ -40,6 +40,7 @@ class Cell:
     trend: list = field(default_factory=list)
     critical: list = field(default_factory=list)
     recent: RecentValues | None = None  # follows the metric column's metric
+    alerts: CriticalAlerts | None = None  # follows the alerts files
 
 
 def progress_text(info: RunInfo) -> str:
@@ -327,10 +328,11 @@ class RunsModel:
             trend = cell.recent.update()  # only what the files gained
             cell.trend = [v for v in trend if math.isfinite(v)]
             cell.last = trend[-1] if trend else None
+        cell.alerts = old.alerts if old is not None else CriticalAlerts(meta)
         if before is not None and before[1] == alerts:
             cell.critical = old.critical
         else:
-            cell.critical = critical_alerts(meta)
+            cell.critical = cell.alerts.update()  # only what the files gained
         self.cells[run_id] = cell
         self._cells_changed = True
         if len(self.metric_names) < MAX_NAMES:

@@ -28,7 +28,8 @@ import os
 import re
 import threading
 
-from .jsonl import JsonlWriter, SeriesReader, encode_line
+from .jsonl import JsonlWriter, SeriesReader
+from .series import encode_record
 from .shapes import COUNT, NUMBER_OR_NULL, TEXT, TEXT_OR_NULL, WrongShape, check_fields, one_of
 from .untrusted import MiB, NotReadable
 
@@ -60,7 +61,7 @@ class DoneJournals:
         """Record ``key`` done (``record`` is its whole record, state and all)."""
         line = {name: value for name, value in record.items() if name not in OWN}
         line["status"] = "done"
-        data = encode_line({"key": key, **line})
+        data = encode_record({"key": key, **line})
         with self._lock:
             if self._writer is None:
                 os.makedirs(self.folder, exist_ok=True)  # a run from before journals

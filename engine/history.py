@@ -8,10 +8,10 @@ far the history is squeezed. When the buckets run out, neighbours merge and
 each bucket holds twice as many points.
 
 ``read_history`` fills envelopes from the part of a metrics file a dashboard
-skipped to draw the file's end first: lines are decoded a chunk at a time
-(one orjson call for many lines), and any chunk or line that is not plainly a
-compact metric point goes through ``series.decode_record`` like every other
-reader, which names it as a bad line.
+skipped to draw the file's end first: lines are decoded a chunk at a time by
+``series.decode_points`` (one orjson call for many lines; any line that is not
+plainly a compact metric point is decoded alone, as every reader does, and named
+as a bad line if it is one).
 """
 
 import contextlib
@@ -22,13 +22,11 @@ from dataclasses import dataclass, field
 import orjson
 
 from .jsonl import BadLine
-from .series import decode_record
+from .series import decode_points
 from .untrusted import CHUNK, LINE_MAX, open_regular
 
 SPAN = 512  # buckets kept after a merge; at most twice as many before it
 MAX_BAD = 100  # bad lines listed; more are counted
-_ROUNDED = float(2**63)  # orjson's floats from here up may be integers it rounded
-_NUMBERS = frozenset((int, float))  # what a value on the fast path may be (never a bool)
 
 
 @dataclass
@@ -280,81 +278,16 @@ def read_history(path, identity: tuple, end: int, history: History, progress=Non
                 _take_lines([pending + rest[: rest.index(b"\n")]], line_no, name, history)
 
 
-def _same_shape_columns(items: list) -> dict | None:
-    """The columns of ``items`` if every one is a compact point of the same metrics,
-    in the same order, that the point-by-point check below would take (exact types,
-    no number orjson may have rounded); None for anything else, which is then read
-    point by point. A run logs the same metrics at every step: its history is read
-    by a few passes of the builtins instead of a Python loop over the points."""
-    if not items or set(map(type, items)) != {list} or set(map(len, items)) != {4}:
-        return None
-    steps, times, stamps, points = zip(*items, strict=True)  # all of length 4
-    if set(map(type, steps)) != {int} or min(steps) < 0 or \
-            set(map(type, points)) != {dict}:
-        return None
-    for column in (times, stamps):
-        if not set(map(type, column)) <= _NUMBERS or \
-                not -_ROUNDED < min(column) <= max(column) < _ROUNDED:
-            return None
-    names = set(map(tuple, points))
-    if len(names) != 1 or not (names := names.pop()):
-        return None
-    columns = {}
-    for name in names:
-        values = [point[name] for point in points]
-        if not set(map(type, values)) <= _NUMBERS or \
-                not -_ROUNDED < min(values) <= max(values) < _ROUNDED:
-            return None
-        columns[name] = (list(steps), list(times), values)
-    return columns
-
-
 def _take_lines(lines: list[bytes], first: int, path: str, history: History) -> None:
-    """Decode ``lines`` in one call if they all are JSON; each checked as a compact
-    metric point, and anything else decoded alone, as every reader does.
-
-    orjson reads an integer beyond 64 bits as the nearest float, where the exact
-    reader keeps it whole: a point with a number of that size anywhere (a float,
-    then, of at least 2**63) is decoded alone, exactly. (Looking for long runs of
-    digits in the text instead cost a third of the whole read.)"""
-    joined = b",".join(line or b"null" for line in lines)
-    items = [None] * len(lines)  # every line alone: one of them is not JSON
-    with contextlib.suppress(orjson.JSONDecodeError):
-        items = orjson.loads(b"[" + joined + b"]")
-    bulk = _same_shape_columns(items)
-    if bulk is not None:  # the common case, checked and split by the builtins at once
-        history.lines += len(items)
-        for name, (steps, times, values) in bulk.items():
-            history.add_columns(name, steps, times, values)
-        return
-    columns: dict[str, tuple[list, list, list]] = {}
-    for offset, (line, item) in enumerate(zip(lines, items, strict=True)):
-        if (type(item) is list and len(item) in (4, 5) and type(item[0]) is int and
-                item[0] >= 0 and type(item[3]) is dict and
-                type(item[1]) in (int, float) and type(item[2]) in (int, float) and
-                (len(item) == 4 or type(item[4]) is str) and
-                _NUMBERS.issuperset(map(type, item[3].values())) and
-                -_ROUNDED < item[1] < _ROUNDED and -_ROUNDED < item[2] < _ROUNDED and
-                min(item[3].values(), default=0) > -_ROUNDED and
-                max(item[3].values(), default=0) < _ROUNDED):
-            step, seconds = item[0], item[1]
-            for name, value in item[3].items():
-                column = columns.get(name)
-                if column is None:
-                    column = columns[name] = ([], [], [])
-                column[0].append(step)
-                column[1].append(seconds)
-                column[2].append(value)
-            history.lines += 1
-            continue
-        if not line.strip():
-            continue
-        try:
-            record = decode_record(line, "metrics")
-        except ValueError as exc:
-            history.note(BadLine(path, first + offset + 1, str(exc)))
-            continue
-        history.add(record.get("s"), record.get("t"), record["v"])
+    """``lines`` (the first numbered ``first + 1``) into ``history``: decoded in bulk
+    by ``series.decode_points``, the lines it decoded alone first, as it gives them."""
+    plain, columns, others = decode_points(lines)
+    history.lines += plain
+    for index, found in others:
+        if isinstance(found, str):
+            history.note(BadLine(path, first + index + 1, found))
+        else:
+            history.add(found.get("s"), found.get("t"), found["v"])
     for name, (steps, times, values) in columns.items():
         history.add_columns(name, steps, times, values)
 

@@ -1,6 +1,7 @@
 """Append-only JSON-lines series: one record per line, written in whole lines.
 
-Writers append complete lines with a single ``write`` on an ``O_APPEND`` file.
+Writers append complete lines (``series.encode_record``, ``series.encode_point``)
+with a single ``write`` on an ``O_APPEND`` file.
 Readers work incrementally from a byte offset: a last line without its newline
 is a write in progress (torn) and is left for the next read; any other line
 that is not a record of its series (``series.decode_record``) is reported with
@@ -8,12 +9,11 @@ its file and line number and skipped, so one bad line never hides the good
 ones around it.
 """
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .series import decode_record, series_kind
+from .series import decode_record, encode_record, series_kind
 from .untrusted import (
     BACKLOG_MAX,
     CHUNK,
@@ -23,12 +23,6 @@ from .untrusted import (
     open_for_writing,
     open_regular,
 )
-
-
-def encode_line(record: dict) -> bytes:
-    """One record as one line of compact JSON, newline included."""
-    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.encode("utf-8") + b"\n"
 
 
 class JsonlWriter:
@@ -79,7 +73,7 @@ class JsonlWriter:
         return written
 
     def append(self, records: list[dict]) -> None:
-        self.write_lines(b"".join(encode_line(r) for r in records))
+        self.write_lines(b"".join(map(encode_record, records)))
 
     def fsync(self) -> None:
         os.fsync(self._fd)
@@ -146,9 +140,19 @@ class SeriesReader:
             bad += wrong
         return records, bad
 
-    def chunks(self, backlog: int | None = None):
+    def place(self) -> tuple:
+        """Where the reader stands in which file (and why it could not read it, if it
+        could not), for ``move_to``; its offset second."""
+        return self._identity, self.offset, self.line_no, self._skipping, self._refused
+
+    def move_to(self, place: tuple) -> None:
+        """Go on from where another reader of the same file stood (``place``)."""
+        self._identity, self.offset, self.line_no, self._skipping, self._refused = place
+
+    def chunks(self, backlog: int | None = None, until: int | None = None):
         """What ``read_new`` returns, a chunk at a time: (records, bad lines) pairs;
-        at most ``backlog`` bytes (BACKLOG_MAX by default) are gone through."""
+        at most ``backlog`` bytes (BACKLOG_MAX by default) are gone through, and
+        nothing beyond byte ``until`` (the file's end by default)."""
         try:
             f = open_regular(self.path)
         except FileNotFoundError:
@@ -162,6 +166,8 @@ class SeriesReader:
         self._listable, self._unlisted = MAX_BAD_LISTED, 0
         with f:
             end = self._start(f)
+            if until is not None:
+                end = min(end, until)
             skipped = self._skip_backlog(f, end, BACKLOG_MAX if backlog is None else backlog)
             if skipped:
                 yield [], [skipped]

@@ -151,14 +151,13 @@ class EngineStall:
             self._write(line)
 
     def _write(self, line: dict) -> None:
-        import orjson
-
         from .jsonl import JsonlWriter
+        from .series import encode_record
 
         try:
             if self._writer is None:
                 self._writer = JsonlWriter(self.meta_dir / SUPERVISOR_ALERTS)
-            self._writer.write_lines(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
+            self._writer.write_lines(encode_record(line))
         except OSError as exc:  # the run goes on; the log says why no alert shows
             if not self._failed:
                 self._failed = True

@@ -3,8 +3,12 @@
 ``RunTail`` reads every writer's file of a run incrementally from byte offsets:
 a poll costs what was appended since the last one, never a re-read. It keeps a
 bounded window of points per metric, running statistics, the last events and
-each alert's state. ``recent_values`` reads only the end of a metrics file, for
-a table cell.
+each alert's state. ``RecentValues`` reads only the end of a metrics file, for
+a table cell, and ``CriticalAlerts`` the alerts that are critical.
+
+Each reads a file through a ``series_feed.Follower``: the table's cells and a
+detail screen following the same live file read each appended byte once between
+them, whichever thread reads first.
 """
 
 import os
@@ -13,11 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .history import Envelope, as_float, tally
-from .jsonl import BadLine, SeriesReader
+from .jsonl import BadLine
+from .layout import ALERTS
 from .series import series_kind
+from .series_feed import Follower
 from .untrusted import open_regular, read_upto
 
 SERIES = ("metrics", "events", "alerts")
+MAX_ALERTS = 10_000  # alert names a table cell follows in one file
 
 
 @dataclass
@@ -70,7 +77,7 @@ class RunTail:
         self.first_backlog = first_backlog
         self.skipped: dict[Path, tuple] = {}
         self.max_points = max_points
-        self.readers: dict[Path, tuple[str, SeriesReader]] = {}
+        self.readers: dict[Path, tuple[str, Follower]] = {}
         self.metrics: dict[str, MetricStats] = {}
         self.events: deque = deque(maxlen=max_events)
         self.event_count = 0
@@ -88,7 +95,7 @@ class RunTail:
             if kind in SERIES:
                 path = self.meta_dir / name
                 if path not in self.readers:
-                    self.readers[path] = (kind, SeriesReader(path, kind))
+                    self.readers[path] = (kind, Follower(path, kind))
 
     def poll(self) -> TailUpdate:
         """Read what was appended since the last poll (``events`` and ``alerts`` of
@@ -98,8 +105,7 @@ class RunTail:
         update.events = deque(maxlen=self.events.maxlen)
         update.alerts = deque(maxlen=self.events.maxlen)
         for path, (kind, reader) in self.readers.items():
-            first = kind == "metrics" and self.first_backlog is not None and \
-                reader.offset == 0 and reader.line_no == 0 and reader.skipped is None
+            first = kind == "metrics" and self.first_backlog is not None and reader.fresh
             for records, bad in reader.chunks(self.first_backlog if first else None):
                 if first and reader.skipped is not None and path not in self.skipped:
                     self.skipped[path] = reader.skipped  # not lost: read behind
@@ -147,7 +153,7 @@ class RecentValues:
         self.metric = metric
         self.count = count
         self.window = window
-        self.readers: dict[str, SeriesReader] = {}
+        self.readers: dict[str, Follower] = {}
         self.found: list[tuple[float, float]] = []  # (ts, value), the last ``count``
         self.names: set[str] = set()  # every metric seen in what was read (up to 1,000)
 
@@ -160,10 +166,9 @@ class RecentValues:
         added = False
         for name in names:
             reader = self.readers.get(name)
-            first = reader is None
-            if first:
-                reader = self.readers[name] = SeriesReader(self.meta_dir / name, "metrics")
-            for records, _bad in reader.chunks(self.window if first else None):
+            if reader is None:
+                reader = self.readers[name] = Follower(self.meta_dir / name, "metrics")
+            for records, _bad in reader.chunks(self.window):  # the window: its first read
                 for record in records:
                     if len(self.names) < 1000:
                         self.names.update(record["v"])
@@ -178,6 +183,56 @@ class RecentValues:
 
     def values(self) -> list[float]:
         return [v for _, v in self.found]
+
+
+class CriticalAlerts:
+    """The alerts whose last change, over every writer's alerts file, was to critical
+    (as ``summary.alert_states`` decides: by time where several files are merged, a
+    later record winning a tie; in file order where there is one), kept up to date
+    incrementally: each update reads what the files gained."""
+
+    def __init__(self, meta_dir: Path):
+        self.meta_dir = meta_dir
+        self.readers: dict[str, Follower] = {}
+        self.last: dict[str, dict[str, str]] = {}  # file -> alert -> its last state
+        self.latest: dict[str, dict[str, tuple]] = {}  # file -> alert -> (time, state)
+
+    def update(self) -> list[str]:
+        """Read what is new; the names of the alerts that are critical."""
+        try:
+            names = [n for n in os.listdir(self.meta_dir) if series_kind(n) == "alerts"]
+            for name in names:
+                reader = self.readers.get(name)
+                if reader is None:
+                    reader = self.readers[name] = Follower(self.meta_dir / name, "alerts")
+                    self.last[name], self.latest[name] = {}, {}
+                for records, _bad in reader.chunks():
+                    self._take(name, records)
+        except OSError:  # gone, or not ours to read: what was read stands
+            pass
+        return self.critical()
+
+    def _take(self, name: str, records: list[dict]) -> None:
+        last, latest = self.last[name], self.latest[name]
+        for record in records:
+            alert, state, moment = record["alert"], record["state"], record.get("ts", 0)
+            if alert not in last and len(last) >= MAX_ALERTS:
+                continue  # a file of endless names costs a table cell no more
+            last[alert] = state
+            if moment >= latest.get(alert, (moment,))[0]:
+                latest[alert] = (moment, state)
+
+    def critical(self) -> list[str]:
+        files = sorted(self.readers, key=lambda n: (n != ALERTS, n))  # as series_files
+        if any(name != ALERTS for name in files):  # another writer's: merged by time
+            states, when = {}, {}
+            for name in files:
+                for alert, (moment, state) in self.latest[name].items():
+                    if moment >= when.get(alert, moment):
+                        when[alert], states[alert] = moment, state
+        else:
+            states = self.last.get(ALERTS, {})
+        return [alert for alert, state in states.items() if state == "critical"]
 
 
 def recent_values(meta_dir: Path, metric: str, count: int = 24,

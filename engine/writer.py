@@ -8,7 +8,8 @@ line is not kept on its own: orjson returns each in an allocation of 4 KiB.) Wha
 is queued is counted, not listed: callers add to ``put``, the thread sets
 ``taken`` to the count it has taken, so the thread does nothing per point but
 copy the lines once. A thread wakes every ``flush_interval`` seconds (or when
-told), takes what is queued, encodes the events and appends each series file in
+told), takes what is queued, encodes the events (``series.encode_record``) and
+appends each series file in
 one write. So another process can read a point about one flush interval after
 the call, and a SIGKILL loses at most that interval. Lines that fail to write
 are kept and written on the next round: an error elsewhere never discards
@@ -24,13 +25,11 @@ from collections import deque
 from collections.abc import Callable
 from itertools import repeat, starmap
 
-import orjson
-
-from .jsonl import JsonlWriter, encode_line
+from .jsonl import JsonlWriter
 from .layout import ALERTS, EVENTS, METRICS, RunPaths
 from .lifecycle import beat
+from .series import encode_record
 
-_OPTS = orjson.OPT_APPEND_NEWLINE
 METRIC, EVENT, ALERT = 0, 1, 2
 
 
@@ -166,7 +165,9 @@ class BackgroundWriter:
 
     def emit_alert(self, record: dict) -> None:
         """Queue an alert transition line (on the writer thread only)."""
-        self._pending[ALERT].append(orjson.dumps(record, option=_OPTS))
+        line = self._line(record)
+        if line:
+            self._pending[ALERT].append(line)
 
     def _write_round(self) -> None:
         metrics, events, alerts, waiters = self._take()
@@ -217,11 +218,7 @@ class BackgroundWriter:
 
     def _line(self, record: dict) -> bytes:
         try:
-            return orjson.dumps(record, option=_OPTS)
-        except TypeError:  # orjson stops at 64-bit integers; json does not
-            pass
-        try:
-            return encode_line(record)
+            return encode_record(record)
         except (TypeError, ValueError) as exc:  # checked input never gets here
             self._on_error("encoding a record", exc)
             return b""
