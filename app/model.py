@@ -371,14 +371,3 @@ def _series_stamp(meta: Path) -> tuple:
     except OSError:  # gone, or not a folder we can read: nothing to show
         pass
     return tuple(sorted(stamp))
-
-
-def critical_alerts(meta: Path) -> list[str]:
-    """Alerts whose last change, over every writer's file, was to critical."""
-    from runyard.engine.summary import alert_states
-
-    try:
-        states, _bad = alert_states(meta)
-    except OSError:
-        return []
-    return [a["name"] for a in states if a.get("state") == "critical"]

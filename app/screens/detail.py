@@ -24,7 +24,6 @@ from runyard.engine.series import series_kind
 from runyard.engine.tail import SERIES
 
 from ..messages import ControlRuns, ModelRefreshed, StartWanted
-from ..model import critical_alerts
 from ..refresher import DETAIL_GAP
 from ..run_reading import RunFiles, RunReading
 from ..tabs.charts import RunCharts
@@ -333,6 +332,4 @@ class DetailScreen(Screen):
         for grid in self.query(RunCharts):
             grid.toggle_x()
 
-    def critical(self) -> list[str]:
-        return critical_alerts(self.meta_dir)
 
