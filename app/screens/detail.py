@@ -331,5 +331,3 @@ class DetailScreen(Screen):
     def action_axis(self) -> None:
         for grid in self.query(RunCharts):
             grid.toggle_x()
-
-
