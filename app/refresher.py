@@ -102,6 +102,8 @@ class Refresher:
         next_rescan = time.monotonic() + RESCAN_EVERY
         while not self._stop.is_set():
             self._wake.wait(max(0.0, next_rescan - time.monotonic()))
+            if self._stop.is_set():  # stop() woke it: no gap waited out
+                return
             self._hurry.clear()  # before the look: a want from now on ends the gap
             wanted = self._take_wanted()
             if wanted is None:  # changes in the gap are taken together; a want ends it

@@ -18,6 +18,7 @@ used instead; ``--poll SECONDS`` and ``--no-poll`` override the choice.
 """
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -53,6 +54,8 @@ DEFAULT_POLL = 2.0
 HOT_EVENTS = 8    # events a second from one folder that make it hot (looked at)
 HOT_POLL = 0.05   # seconds between two looks at the hot folders
 COOL_AFTER = 5.0  # seconds a hot folder stays unchanged before it is watched again
+HOT_MOST = 64     # entries a folder may hold and be looked at (a run's folder: ~10;
+                  # instances/ of a big run: thousands, each look would stat them all)
 COUNT_EVERY = 1.0  # seconds between two looks at the event counts
 # Changes only: without a filter inotify also reports every open and every read-only
 # close, and the dashboard's own reads of a live run would wake watchdog's thread
@@ -109,12 +112,19 @@ class _Handler(FileSystemEventHandler):
         self.watcher.count(event.src_path)
 
 
-def entries(folder: str) -> dict[str, tuple] | None:
-    """What a look at a folder sees: name -> (inode, size, mtime); None if it is gone."""
+class TooMany(Exception):
+    """A folder holds more entries than a look may stat."""
+
+
+def entries(folder: str, most: int | None = None) -> dict[str, tuple] | None:
+    """What a look at a folder sees: name -> (inode, size, mtime); None if it is gone.
+    Past ``most`` entries it stops (TooMany): a look costs ~2 us an entry."""
     seen = {}
     try:
         with os.scandir(folder) as found:
             for entry in found:
+                if most is not None and len(seen) >= most:
+                    raise TooMany(folder)
                 try:
                     st = entry.stat(follow_symlinks=False)
                 except OSError:
@@ -150,7 +160,6 @@ class RootWatcher:
         self._started = False
         # hot folders (inotify only): folder -> (entries as last seen, last change)
         self.hot: dict[Path, tuple[dict, float]] = {}
-        self._wanted: set[Path] = set()
         self._watch_lock = threading.RLock()  # the watches and hot folders change together
         self._counts: dict[str, int] = {}  # events by folder since the last look
         self._stop = threading.Event()
@@ -195,7 +204,6 @@ class RootWatcher:
         wanted = {self.root, *folders}
         new = set()
         with self._watch_lock:
-            self._wanted = wanted
             for folder in set(self.hot) - wanted:
                 del self.hot[folder]
             for folder in set(self._watches) - wanted:
@@ -231,47 +239,71 @@ class RootWatcher:
         last_count = time.monotonic()
         while not self._stop.wait(HOT_POLL if self.hot else COUNT_EVERY):
             now = time.monotonic()
-            if now - last_count >= COUNT_EVERY:
-                with self._lock:
-                    counts, self._counts = self._counts, {}
-                rate = self.hot_events * (now - last_count)
-                last_count = now
-                for folder, seen in counts.items():
-                    if seen >= rate:
-                        self._heat(Path(folder))
-            self._look(now)
+            try:
+                if now - last_count >= COUNT_EVERY:
+                    with self._lock:
+                        counts, self._counts = self._counts, {}
+                    rate = self.hot_events * (now - last_count)
+                    last_count = now
+                    for folder, seen in counts.items():
+                        if seen >= rate:
+                            self._heat(Path(folder))
+                self._look(now)
+            except Exception:  # logged; the next round looks again (a dead thread never would)
+                logging.getLogger(__name__).exception("looking at the busy run folders")
 
     def _heat(self, folder: Path) -> None:
-        """Look at ``folder`` instead of watching it."""
+        """Look at ``folder`` instead of watching it (if it is small enough)."""
+        if folder == self.root or folder not in self._watches:
+            return
+        try:
+            found = entries(str(folder), HOT_MOST)
+        except TooMany:
+            return  # watched on: looking at it would cost more than its events
         with self._watch_lock:
-            if folder == self.root or folder not in self._watches:
+            if folder not in self._watches:  # no longer wanted meanwhile
                 return
             self._unwatch(folder)
-            found = entries(str(folder))
             self.hot[folder] = (found or {}, time.monotonic())
         self.mark({str(folder)})  # what changed while the watch was being dropped
 
     def _look(self, now: float) -> None:
-        """A look at each hot folder: what changed is marked; one quiet for
-        ``cool_after`` seconds is watched again."""
+        """A look at each hot folder (outside the lock: watch() is the UI thread's):
+        what changed is marked; one quiet for ``cool_after`` seconds, or grown past
+        HOT_MOST entries, is watched again."""
+        with self._watch_lock:
+            hot = dict(self.hot)
+        seen = {}
+        for folder in hot:
+            try:
+                seen[folder] = entries(str(folder), HOT_MOST)
+            except TooMany:
+                seen[folder] = TooMany
         changed: set[str] = set()
         with self._watch_lock:
-            for folder, (before, since) in list(self.hot.items()):
-                after = entries(str(folder))
+            for folder, (before, since) in hot.items():
+                if self.hot.get(folder) is not hot[folder]:
+                    continue  # dropped (or changed) by watch() meanwhile
+                after = seen[folder]
                 if after is None:  # gone: the folder above says so
                     del self.hot[folder]
                     changed.add(str(folder))
-                    continue
-                names = differing(before, after)
-                if names:
+                elif after is TooMany:  # grown: its events cost less than looking now
+                    if self._watch_one(folder):
+                        del self.hot[folder]
+                    changed.add(str(folder))
+                elif names := differing(before, after):
                     changed |= {f"{folder}/{name}" for name in names}
                     self.hot[folder] = (after, now)
-                elif now - since >= self.cool_after:
+                elif now - since >= self.cool_after and self._watch_one(folder):
+                    # watched again (if it cannot be, looked at on)
                     del self.hot[folder]
-                    if self._watch_one(folder):
-                        # a change between this look and the watch raised no event
-                        changed |= {f"{folder}/{name}"
-                                    for name in differing(after, entries(str(folder)) or {})}
+                    try:  # a change between the look and the watch raised no event
+                        last = entries(str(folder), HOT_MOST) or {}
+                    except TooMany:
+                        last = {}
+                    changed |= {str(folder)} if not last else \
+                        {f"{folder}/{name}" for name in differing(after, last)}
         if changed:
             self.mark(changed)
 

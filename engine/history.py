@@ -110,25 +110,22 @@ class Envelope:
     def spans(self, by_time: bool) -> list[tuple[float, float, float]]:
         """(x, lowest value, highest value) at each end of each bucket, x a step or a
         time: the chart spans exactly the steps (or times) the points have."""
-        found = []
-        for b in self.buckets:
-            first, last = (b.time_lo, b.time_hi) if by_time else (b.step_lo, b.step_hi)
-            found.append((first, b.lo, b.hi))
-            if last != first:
-                found.append((last, b.lo, b.hi))
-        return found
+        return self.spans_and_counts(by_time)[0]
 
-    def counts(self, by_time: bool) -> list[float]:
-        """How many points each of ``spans(by_time)`` stands for (a bucket's points
-        shared by its two ends): what smoothing weighs each span by."""
-        found = []
-        for b in self.buckets:
+    def spans_and_counts(self, by_time: bool) -> tuple[list, list]:
+        """``spans(by_time)``, and how many points each stands for (a bucket's points
+        shared by its two ends): what smoothing weighs each span by. One pass: the
+        two agree even while another thread adds points."""
+        spans, counts = [], []
+        for b in list(self.buckets):
             first, last = (b.time_lo, b.time_hi) if by_time else (b.step_lo, b.step_hi)
             if last != first:
-                found += [b.count / 2, b.count / 2]
+                spans += [(first, b.lo, b.hi), (last, b.lo, b.hi)]
+                counts += [b.count / 2, b.count / 2]
             else:
-                found.append(b.count)
-        return found
+                spans.append((first, b.lo, b.hi))
+                counts.append(b.count)
+        return spans, counts
 
 
 def tally(stats, value) -> float | None:
@@ -317,13 +314,6 @@ def read_skipped(skipped: dict, history: History, progress=None, stop=None) -> N
 # request (orjson, one line) on stdin and answers on stdout with lines "p BYTES" while
 # it reads, then "h SIZE" and SIZE bytes of the pickled History. Anything else (the
 # child did not start, died, or answered nonsense) and the caller reads in-process.
-
-def read_elsewhere(skipped: dict, progress=None, stop=None) -> History | None:
-    """``read_skipped`` in a child process: the History, or None where the child
-    could not do it (the caller then reads here), or stop() came true."""
-    found = read_all_elsewhere([skipped], progress, stop)
-    return None if found is None else found[0]
-
 
 def start_reader():
     """A child process that will read histories, started ahead of the request so that

@@ -255,3 +255,17 @@ def _same_shape_columns(items: list) -> dict | None:
             return None
         columns[name] = (list(steps), list(times), values)
     return columns
+
+
+def last_changes(changes, by_time: bool) -> dict:
+    """name -> the value of its last change, from ``(name, time, value)`` in the order
+    read. The rule for alert states: with one writer's file, the last in file order;
+    with several files merged (``by_time``), the latest by time, the one read later
+    winning a tie."""
+    found: dict = {}
+    when: dict = {}
+    for name, moment, value in changes:
+        moment = moment if by_time else 0
+        if moment >= when.get(name, moment):
+            when[name], found[name] = moment, value
+    return found

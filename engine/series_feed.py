@@ -112,19 +112,25 @@ class Follower:
         for it first. ``backlog`` bounds the first call's read, as for a SeriesReader."""
         feed = self.feed
         backlog = backlog if self.fresh else None
-        self.fresh = False
-        if self.reader is not None and feed.placed:  # most of the way, holding nobody
-            yield from self.reader.chunks(backlog, until=feed.reader.offset)
-            backlog = None
-        with feed.lock:
-            if self.reader is not None:
-                yield from self._join(backlog)
-                if self.reader is not None:  # not level with the feed: alone, this time
-                    yield from self.reader.chunks()
-                    return
-            inbox, self.inbox, self.held = self.inbox, [], 0
-            yield from inbox
-            yield from feed.pull(self)
+        try:
+            if self.reader is not None and feed.placed:  # most of the way, holding nobody
+                yield from self.reader.chunks(backlog, until=feed.reader.offset)
+                backlog = None
+            with feed.lock:
+                if self.reader is not None:
+                    read = yield from self._join(backlog)
+                    if self.reader is not None:  # not level with the feed: alone, this time
+                        if read:  # (not when the file could not be read at all)
+                            yield from self.reader.chunks()
+                        return
+                inbox, self.inbox, self.held = self.inbox, [], 0
+                yield from inbox
+                yield from feed.pull(self)
+        finally:
+            # fresh until something was read: a first read refused (no such file yet,
+            # not a regular file) keeps the backlog for the read that succeeds
+            if self.reader is None or self.reader.offset or self.reader.skipped is not None:
+                self.fresh = False
 
     def _join(self, backlog: int | None):
         """Catch up to where the feed stands (under its lock), then join it; the
@@ -139,14 +145,17 @@ class Follower:
                     pass
                 yield from self.reader.chunks(None, until=feed.reader.offset)
                 if not self._level():
-                    return
+                    return True
         else:
             yield from self.reader.chunks(backlog)
+            if self.reader.place()[0] is None:  # no file yet, or refused: nothing placed,
+                return False                    # the next read is a first read again
             feed.reader.move_to(self.reader.place())
             feed.placed = True
         self._skipped = self.reader.skipped
         self.reader = None
         feed.followers.append(weakref.ref(self))
+        return True
 
     def _level(self) -> bool:
         """Whether its own reader stands where the feed's does, in the same file."""

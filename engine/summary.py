@@ -15,6 +15,7 @@ from pathlib import Path
 from .alerts import SOURCES
 from .jsonl import BadLine, SeriesReader
 from .layout import ALERT_DEFS, ALERTS, EVENTS, METRICS, series_files
+from .series import last_changes
 from .shapes import FLAG, NUMBER, TEXT, WrongShape, check_fields, one_of
 from .untrusted import ALERT_DEFS_MAX, NotReadable, read_json
 
@@ -129,13 +130,9 @@ def alert_states(meta_dir: Path) -> tuple[list[dict], list[BadLine]]:
     definitions, bad = read_alert_definitions(meta_dir)
     states: dict[str, dict] = {d["name"]: {"name": d["name"], "state": "ok", "since": None}
                                for d in definitions}
-    when: dict[str, float] = {}
     merged = len(series_files(meta_dir, ALERTS)) > 1
-    for record in each_record(meta_dir, ALERTS, bad):
-        name = record["alert"]
-        moment = record.get("ts", 0) if merged else 0
-        if moment >= when.get(name, moment):
-            when[name] = moment
-            states[name] = {"name": name, "state": record["state"],
-                            "since": record.get("ts"), "value": record.get("value")}
+    states.update(last_changes(
+        ((r["alert"], r.get("ts", 0), {"name": r["alert"], "state": r["state"],
+                                       "since": r.get("ts"), "value": r.get("value")})
+         for r in each_record(meta_dir, ALERTS, bad)), merged))
     return list(states.values()), bad

@@ -19,7 +19,7 @@ from pathlib import Path
 from .history import Envelope, as_float, tally
 from .jsonl import BadLine
 from .layout import ALERTS
-from .series import series_kind
+from .series import last_changes, series_kind
 from .series_feed import Follower
 from .untrusted import open_regular, read_upto
 
@@ -225,21 +225,12 @@ class CriticalAlerts:
     def critical(self) -> list[str]:
         files = sorted(self.readers, key=lambda n: (n != ALERTS, n))  # as series_files
         if any(name != ALERTS for name in files):  # another writer's: merged by time
-            states, when = {}, {}
-            for name in files:
-                for alert, (moment, state) in self.latest[name].items():
-                    if moment >= when.get(alert, moment):
-                        when[alert], states[alert] = moment, state
+            states = last_changes(((alert, moment, state) for name in files
+                                   for alert, (moment, state) in self.latest[name].items()),
+                                  by_time=True)
         else:
             states = self.last.get(ALERTS, {})
         return [alert for alert, state in states.items() if state == "critical"]
-
-
-def recent_values(meta_dir: Path, metric: str, count: int = 24,
-                  window: int = 32768) -> list[float]:
-    """The last ``count`` values of ``metric``, from the ends of the metrics files
-    (at most ``window`` bytes of each; a file that cannot be read is left out)."""
-    return RecentValues(meta_dir, metric, count, window).update()
 
 
 class TextTail:

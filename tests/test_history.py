@@ -25,7 +25,6 @@ from runyard.engine.history import (
     read_all_behind,
     read_all_elsewhere,
     read_behind,
-    read_elsewhere,
     read_history,
     read_skipped,
     start_reader,
@@ -200,7 +199,7 @@ def test_a_child_process_reads_the_same_history(tmp_path):
     read_skipped(skipped, here)
     seen = []
     before = {p.pid for p in psutil.Process().children()}
-    there = read_elsewhere(skipped, seen.append)
+    there = read_all_elsewhere([skipped], seen.append)[0]
     assert there is not None and there == here
     assert there.lines > 40_000 and there.bad and there.summaries["loss"].nonfinite
     assert seen and seen == sorted(seen) and seen[-1] == sum(e for _, e in skipped.values())
@@ -212,12 +211,12 @@ def test_a_child_that_cannot_run_leaves_the_read_to_the_caller(tmp_path, monkeyp
     own process; a read stopped on the way is None too, and its child is gone."""
     path = tmp_path / "metrics.jsonl"
     path.write_bytes(b"".join(b"[%d,0.1,1.0,{\"loss\":1.5}]\n" % i for i in range(300_000)))
-    assert read_elsewhere(skipped_of(path), stop=lambda: True) is None
+    assert read_all_elsewhere([skipped_of(path)], stop=lambda: True) is None
     assert not psutil.Process().children()
     monkeypatch.setattr(sys, "executable", "/bin/false")
-    assert read_elsewhere(skipped_of(path)) is None
+    assert read_all_elsewhere([skipped_of(path)]) is None
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
-    assert read_elsewhere(skipped_of(path)) is None
+    assert read_all_elsewhere([skipped_of(path)]) is None
     here = History()
     read_skipped(skipped_of(path), here)
     assert read_behind(skipped_of(path)) == here  # no child: read here instead

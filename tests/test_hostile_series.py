@@ -10,7 +10,7 @@ import pytest
 from runyard.engine import Run
 from runyard.engine.jsonl import SeriesReader, read_all
 from runyard.engine.summary import event_summary, metric_summary
-from runyard.engine.tail import RunTail, TextTail, recent_values
+from runyard.engine.tail import RecentValues, RunTail, TextTail
 from runyard.engine.untrusted import LINE_MAX, MAX_DEPTH
 
 from hostile import runyard
@@ -97,7 +97,7 @@ def test_integers_beyond_64_bits_read_back_exactly(root):
     tail = RunTail(meta)
     tail.poll()
     assert tail.metrics["count"].max == 2**70 and tail.bad == []
-    assert recent_values(meta, "count") == [float(2**70), float(-(2**65))]
+    assert RecentValues(meta, "count").update() == [float(2**70), float(-(2**65))]
     shown = json.loads(runyard("show", run.id, "--json", "--root", root).stdout)
     assert shown["metrics"]["count"]["max"] == 2**70
 
@@ -147,7 +147,7 @@ def test_mixed_times_over_several_writers_sort_and_summarise(tmp_path):
     assert [b.line for b in bad] == [2]
     events, bad = event_summary(meta)
     assert [e["msg"] for e in events["last"]] == ["no time", "a", "c"]
-    assert recent_values(meta, "x") == [0.0, 1.0, 2.0]
+    assert RecentValues(meta, "x").update() == [0.0, 1.0, 2.0]
 
 
 def test_an_unreadable_series_is_reported_once_not_at_every_poll(tmp_path):

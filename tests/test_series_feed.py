@@ -180,3 +180,22 @@ def test_a_file_replaced_under_a_feed_is_read_once_by_a_new_follower(tmp_path):
     assert steps(old) == list(range(100, 150))  # a replaced file is read again
     points(path, 150, 2)
     assert steps(new) == steps(old) == [150, 151]
+
+
+def test_a_first_read_refused_keeps_the_backlog_for_the_read_that_succeeds(tmp_path):
+    """metrics.jsonl is a FIFO (another user's doing), then a regular file of 5,000
+    points: the tail then reads its last 16 KB and leaves the rest to the history,
+    not the whole file line by line (the refused read used up the first read)."""
+    meta = tmp_path / "r.meta"
+    meta.mkdir()
+    os.mkfifo(meta / "metrics.jsonl")
+    tail = RunTail(meta, first_backlog=16 << 10)
+    update = tail.poll()
+    assert update.bad and not tail.metrics  # refused, said so
+    (meta / "metrics.jsonl").unlink()
+    append_records(meta / "metrics.jsonl", [metric_record(s, 0.1, 1.0, {"loss": s / 7})
+                                            for s in range(5000)])
+    tail.poll()
+    assert meta / "metrics.jsonl" in tail.skipped  # the start left to the history
+    assert tail.metrics["loss"].count < 1000  # the tail alone
+    assert tail.metrics["loss"].last == 4999 / 7

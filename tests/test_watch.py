@@ -140,3 +140,48 @@ def test_the_root_is_never_made_hot(tmp_path):
         assert watcher.hot == {} and tmp_path in watcher._watches
     finally:
         watcher.stop()
+
+
+def test_a_busy_folder_of_many_entries_stays_watched(watched):
+    """instances/ of a big run: thousands of records, several rewritten a second.
+    Looking at it would stat every one of them twenty times a second: it stays
+    watched, and its changes come as events."""
+    from runyard.app.watch import HOT_MOST
+
+    watcher, run = watched
+    for n in range(HOT_MOST + 10):
+        (run / f"rec-{n}.json").write_text("{}")
+    stop = threading.Event()
+    writer = busy(run / "metrics.jsonl", stop)
+    try:
+        seen = Seen(watcher)
+        # a second's count has been taken with the folder busy: it would be hot by now
+        assert until(lambda: seen.has(run / "metrics.jsonl"))
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            assert run not in watcher.hot
+            time.sleep(0.05)
+        assert run in watcher._watches
+    finally:
+        stop.set()
+        writer.join()
+
+
+def test_a_hot_folder_that_grows_past_the_bound_is_watched_again(watched):
+    from runyard.app.watch import HOT_MOST
+
+    watcher, run = watched
+    stop = threading.Event()
+    writer = busy(run / "metrics.jsonl", stop)
+    try:
+        assert until(lambda: run in watcher.hot)
+        for n in range(HOT_MOST + 1):
+            (run / f"rec-{n}.json").write_text("{}")
+        assert until(lambda: run not in watcher.hot and run in watcher._watches)
+        seen = Seen(watcher)
+        seen.clear()
+        (run / "late.json").write_text("{}")  # an event again
+        assert until(lambda: seen.has(run / "late.json"))
+    finally:
+        stop.set()
+        writer.join()

@@ -217,8 +217,8 @@ def test_smoothing_weighs_each_logged_point_not_each_drawn_bucket():
     values = [0.0] * 20_000 + [1.0] * 20_000
     envelope.extend(steps, [float(s) for s in steps], values)
     assert envelope.per_bucket >= 32  # downsampled, or this proves nothing
-    series = Series("loss", tuple(envelope.spans(False)),
-                    counts=tuple(envelope.counts(False)))
+    spans, counts = envelope.spans_and_counts(False)
+    series = Series("loss", tuple(spans), counts=tuple(counts))
     (_one, drawn), = prepare([series], View(smoothing=0.99)).lines
     at = {x: y for x, y, _hi in drawn}
 

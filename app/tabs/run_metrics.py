@@ -39,14 +39,12 @@ class RunMetrics:
 
     def series(self, name: str, by_time: bool) -> list[Series]:
         stats = self.reading.tail.metrics.get(name)
-        spans = stats.envelope.spans(by_time) if stats else []
-        counts = stats.envelope.counts(by_time) if stats else []
+        spans, counts = stats.envelope.spans_and_counts(by_time) if stats else ([], [])
         nonfinite = stats.nonfinite if stats else 0
         history = self.reading.history
         if history is not None and name in history.envelopes:
-            before = history.envelopes[name]
-            spans = before.spans(by_time) + spans
-            counts = before.counts(by_time) + counts
+            before_spans, before_counts = history.envelopes[name].spans_and_counts(by_time)
+            spans, counts = before_spans + spans, before_counts + counts
             nonfinite += history.summaries[name].nonfinite
         last = stats.last if stats is not None else None
         low, high = (stats.min, stats.max) if stats is not None else (None, None)

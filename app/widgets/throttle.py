@@ -15,6 +15,8 @@ CHART_GAP = 1.0  # a chart is rebuilt whole (plotext): once a second while point
 # ... or less often where the charts shown cost more than this share of a core to
 # rebuild (a chart overlaying ten runs takes ~16 ms of plotext: drawn every ~3 s)
 CHART_BUDGET = 0.01
+CHART_GAP_MOST = 3.0  # ... but at least every 3 s: one slow build (a loaded machine)
+                      # must not hold the charts still for long
 
 
 class Throttle:
@@ -35,7 +37,7 @@ class Throttle:
     def current_gap(self) -> float:
         if self.cost is None:
             return self.gap
-        return max(self.gap, self.cost() / self.budget)
+        return max(self.gap, min(CHART_GAP_MOST, self.cost() / self.budget))
 
     def soon(self, urgent: bool = False) -> None:
         wait = self._last + self.current_gap() - time.monotonic()
