@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .layout import RunPaths
 from .request import read_request
-from .spec import RunSpec, module_copy
+from .spec import RunSpec
 
 _runners: dict = {}
 
@@ -56,15 +56,12 @@ def run_task(root: str, run_id: str, op: str, key: str | None) -> dict:
     paths = RunPaths(Path(root), run_id)
     runner = _runners.get((root, run_id))
     if runner is None:
-        import sys
-
         from .spec import read_spec
 
         spec = read_spec(paths.meta_dir)
-        sys.path.insert(0, str(Path(spec.module).parent))
         os.environ["RUNYARD_PARAMS"] = json.dumps(spec.params)  # seen at import too
         name = f"dask-{socket.gethostname()}-{os.getpid()}"
-        runner = InstanceRunner(paths, name, module_copy(paths.meta_dir),
+        runner = InstanceRunner(paths, name, Path(spec.module),
                                 on_save=lambda: _obey(paths))
         runner.params = json.dumps(spec.params)
         _runners[(root, run_id)] = runner

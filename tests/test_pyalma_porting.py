@@ -1,0 +1,114 @@
+"""pyalma run modules and Malevich flows run as their authors wrote them (issue 13):
+a module imports the files beside it and sees its own path, a module changed
+before a resume is run with a warning on record, ``Experiment`` takes a
+``.experiment`` file and pauses and resumes, and a flow run that completed is
+not taken for one to resume."""
+
+import hashlib
+import json
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from runyard.engine import list_runs, load_run
+from runyard.engine.control import resume, wait_for_end
+from runyard.engine.jsonl import read_all
+from runyard.engine.layout import series_files
+from runyard.engine.spec import UnsafeRun
+
+from conftest import RUNYARD, run_cli_process
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def cli_run(root: Path, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([*RUNYARD, "run", "--root", str(root), *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def events(meta_dir: Path) -> list[dict]:
+    """The run's events from every writer's file."""
+    found = []
+    for path in series_files(meta_dir, "events.jsonl"):
+        if path.exists():
+            records, bad = read_all(path)
+            assert bad == [], bad
+            found += records
+    return found
+
+
+def test_a_module_imports_the_files_beside_it_and_sees_its_own_path(root, tmp_path):
+    project = tmp_path / "project"
+    write(project / "helper.py", "FACTOR = 7\n")
+    module = write(project / "scale.py", """
+        import json
+        import os
+
+        import helper
+
+        def run(instance, save, state):
+            with open(os.path.basename(instance) + ".json", "w") as out:
+                json.dump({"file": __file__, "value": int(open(instance).read()) *
+                           helper.FACTOR}, out)
+    """)
+    data = write(tmp_path / "data" / "six.txt", "6")
+    result = cli_run(root, module, "--instances", data)
+    assert result.returncode == 0, result.stderr
+    (info,) = list_runs(root)
+    assert info.status == "completed"
+    written = json.loads((info.paths.run_dir / "six.txt.json").read_text())
+    assert written == {"file": str(module), "value": 42}
+    # the copy is still what the run recorded
+    assert (info.meta_dir / "proc" / "module.py").read_text() == module.read_text()
+
+
+def test_a_module_changed_before_a_resume_runs_with_a_warning_on_record(root, tmp_path):
+    module = write(tmp_path / "fix.py", """
+        def run(instance, save, state):
+            raise RuntimeError("a bug in version 1")
+    """)
+    first = module.read_bytes()
+    data = write(tmp_path / "a.txt", "a")
+    result = cli_run(root, module, "--instances", data)
+    assert result.returncode != 0
+    (info,) = list_runs(root)
+    assert info.status == "failed"
+    write(module, """
+        def run(instance, save, state):
+            with open("fixed.txt", "w") as out:
+                out.write("version 2")
+    """)
+    resumed = run_cli_process("resume", info.id, "--root", root)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "changed" in resumed.stderr and str(module) in resumed.stderr
+    assert wait_for_end(root, info.id, 60).status == "completed"
+    assert (info.paths.run_dir / "fixed.txt").read_text() == "version 2"
+    proc = info.meta_dir / "proc"
+    assert (proc / "module.py").read_bytes() == module.read_bytes()
+    kept = proc / f"module.{hashlib.sha256(first).hexdigest()[:12]}.py"
+    assert kept.read_bytes() == first
+    warnings = [e for e in events(info.meta_dir)
+                if e["level"] == "warning" and "changed" in e["msg"]]
+    assert len(warnings) == 1, warnings
+    assert str(module) in warnings[0]["msg"] and "attempt 2" in warnings[0]["msg"]
+    assert kept.name in warnings[0]["msg"]
+
+
+def test_a_resume_refuses_a_module_others_can_write(root, tmp_path):
+    module = write(tmp_path / "fails.py", """
+        def run(instance, save, state):
+            raise RuntimeError("no")
+    """)
+    result = cli_run(root, module, "--instances", write(tmp_path / "a.txt", "a"))
+    assert result.returncode != 0
+    (info,) = list_runs(root)
+    module.chmod(0o666)  # anyone could put code in it, and a resume takes it up
+    with pytest.raises(UnsafeRun, match=f"{module} can be written by other users"):
+        resume(root, info.id)
+    assert load_run(root, info.id).attrs["attempt"] == 1
