@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from runyard.engine import list_runs, load_run
+from runyard.engine import Experiment, list_runs, load_run
 from runyard.engine.control import resume, wait_for_end
 from runyard.engine.jsonl import read_all
 from runyard.engine.layout import series_files
 from runyard.engine.spec import UnsafeRun
+from runyard.engine.work import InstanceBook
 
-from conftest import RUNYARD, run_cli_process
+from conftest import RUNYARD, run_cli_process, wait_until
 
 
 def write(path: Path, text: str) -> Path:
@@ -112,3 +113,59 @@ def test_a_resume_refuses_a_module_others_can_write(root, tmp_path):
     with pytest.raises(UnsafeRun, match=f"{module} can be written by other users"):
         resume(root, info.id)
     assert load_run(root, info.id).attrs["attempt"] == 1
+
+
+NAP = """
+    import os
+    import time
+
+    def run(instance, save, state):
+        while not os.path.exists(GO):
+            time.sleep(0.05)
+        with open(os.path.basename(instance) + ".done", "w") as out:
+            out.write(open(instance).read())
+"""
+
+
+def test_experiment_from_an_experiment_file_pauses_and_resumes(root, tmp_path):
+    go = tmp_path / "go"
+    write(tmp_path / "exp" / "nap.py", NAP.replace("GO", repr(str(go))))
+    for name in "ab":
+        write(tmp_path / "exp" / "data" / f"{name}.txt", name)
+    write(tmp_path / "exp" / "all.batch", json.dumps({"dir": "data",
+                                                     "instances": ["a.txt", "b.txt"]}))
+    path = write(tmp_path / "exp" / "nap.experiment",
+                 json.dumps({"load": "nap.py", "workers": 2, "batch": "all.batch"}))
+    experiment = Experiment(str(path), [], root=root)
+    run_id = experiment.start()
+    info = experiment.info()
+    assert info.attrs["progress"]["total"] == 2
+    spec = json.loads((info.meta_dir / "proc" / "spec.json").read_text())
+    assert spec["workers"] == 2 and spec["module"] == str(tmp_path / "exp" / "nap.py")
+    experiment.pause()
+    wait_until(lambda: experiment.status == "paused", 10)
+    experiment.resume()
+    wait_until(lambda: experiment.status == "running", 10)
+    go.write_text("")
+    assert experiment.join(60) == "completed"
+    assert sorted(p.name for p in load_run(root, run_id).paths.run_dir.glob("*.done")) == \
+        ["a.txt.done", "b.txt.done"]
+    # instances given replace the file's, as `runyard run X.experiment --instances` does
+    only_b = Experiment(path, [tmp_path / "exp" / "data" / "b.txt"], root=root)
+    only_b.start()
+    assert only_b.join(60) == "completed"
+    assert [r["instance"] for r in InstanceBook(only_b.info().paths).records().values()] \
+        == [str(tmp_path / "exp" / "data" / "b.txt")]
+
+
+def test_experiment_resume_starts_a_new_attempt_of_a_stopped_run(root, tmp_path):
+    go = tmp_path / "go"
+    module = write(tmp_path / "nap.py", NAP.replace("GO", repr(str(go))))
+    data = write(tmp_path / "a.txt", "a")
+    experiment = Experiment(module, [data], root=root)
+    experiment.start()
+    assert experiment.stop() == "terminated"
+    go.write_text("")
+    experiment.resume()
+    assert experiment.join(60) == "completed"
+    assert experiment.info().attrs["attempt"] == 2
