@@ -5,15 +5,18 @@ before a resume is run with a warning on record, ``Experiment`` takes a
 not taken for one to resume."""
 
 import hashlib
+import importlib.util
 import json
 import subprocess
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
 
 from runyard.engine import Experiment, list_runs, load_run
 from runyard.engine.control import resume, wait_for_end
+from runyard.engine.flows import FlowError, Local
 from runyard.engine.jsonl import read_all
 from runyard.engine.layout import series_files
 from runyard.engine.spec import UnsafeRun
@@ -169,3 +172,43 @@ def test_experiment_resume_starts_a_new_attempt_of_a_stopped_run(root, tmp_path)
     experiment.resume()
     assert experiment.join(60) == "completed"
     assert experiment.info().attrs["attempt"] == 2
+
+
+ONE_STEP = """
+    from pathlib import Path
+    from runyard.engine.flows import flow, op
+
+    HERE = Path(__file__).parent
+
+    @flow
+    def copy_step():
+        return op(HERE / "copy.py", instances=[str(HERE / "in.txt")], alias="copy")
+"""
+
+COPY = """
+    import os
+
+    def run(instance, save, state):
+        with open(os.path.join(LOGS, "calls"), "a") as log:
+            log.write("run\\n")
+        with open("out.txt", "w") as out:
+            out.write(open(instance).read())
+"""
+
+
+def test_a_flow_run_with_the_id_of_a_completed_run_says_so(root, tmp_path):
+    write(tmp_path / "in.txt", "x")
+    write(tmp_path / "copy.py", COPY.replace("LOGS", repr(str(tmp_path))))
+    pipeline = write(tmp_path / "pipeline.py", ONE_STEP)
+    spec = importlib.util.spec_from_file_location(f"pipeline_{uuid.uuid4().hex}", pipeline)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    local = Local(loaded.copy_step(), root=root)
+    local.prepare()
+    run_id = local.run()
+    assert load_run(root, run_id).status == "completed"
+    with pytest.raises(FlowError, match=f"{run_id}.*completed.*run\\(\\) without run_id"):
+        local.run(run_id=run_id)
+    info = load_run(root, run_id)
+    assert info.status == "completed" and info.attrs["attempt"] == 1
+    assert (tmp_path / "calls").read_text() == "run\n"
