@@ -212,3 +212,27 @@ def test_a_flow_run_with_the_id_of_a_completed_run_says_so(root, tmp_path):
     info = load_run(root, run_id)
     assert info.status == "completed" and info.attrs["attempt"] == 1
     assert (tmp_path / "calls").read_text() == "run\n"
+
+
+def test_a_flow_step_resumed_after_its_module_changed_is_refused(root, tmp_path):
+    write(tmp_path / "in.txt", "x")
+    module = write(tmp_path / "copy.py", """
+        def run(instance, save, state):
+            raise RuntimeError("a bug in version 1")
+    """)
+    pipeline = write(tmp_path / "pipeline.py", ONE_STEP)
+    spec = importlib.util.spec_from_file_location(f"pipeline_{uuid.uuid4().hex}", pipeline)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    local = Local(loaded.copy_step(), root=root)
+    local.prepare()
+    run_id = local.run()
+    assert load_run(root, run_id).status == "failed"
+    write(module, COPY.replace("LOGS", repr(str(tmp_path))))
+    local.run(run_id=run_id)  # resumes the flow run, and its failed step
+    assert load_run(root, run_id).status == "failed"
+    step = load_run(root, load_run(root, run_id).attrs["flow"]["steps"]["copy"]["run"])
+    assert step.attrs["attempt"] == 2
+    assert "a flow's step runs the module the flow was prepared with" in \
+        step.attrs["exit"]["error"]
+    assert not (tmp_path / "calls").exists()  # the changed module never ran
