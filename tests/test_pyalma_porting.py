@@ -13,13 +13,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+from test_engine_dask import cluster  # noqa: F401  (a fixture: a scheduler, 2 workers)
 
 from runyard.engine import Experiment, list_runs, load_run
-from runyard.engine.control import resume, wait_for_end
+from runyard.engine.control import resume, start, wait_for_end
 from runyard.engine.flows import FlowError, Local
 from runyard.engine.jsonl import read_all
 from runyard.engine.layout import series_files
-from runyard.engine.spec import UnsafeRun
+from runyard.engine.spec import RunSpec, UnsafeRun
 from runyard.engine.work import InstanceBook
 
 from conftest import RUNYARD, run_cli_process, wait_until
@@ -102,6 +103,30 @@ def test_a_module_changed_before_a_resume_runs_with_a_warning_on_record(root, tm
     assert len(warnings) == 1, warnings
     assert str(module) in warnings[0]["msg"] and "attempt 2" in warnings[0]["msg"]
     assert kept.name in warnings[0]["msg"]
+
+
+def test_dask_workers_kept_from_an_attempt_run_the_module_a_resume_took_up(
+        root, tmp_path, cluster):  # noqa: F811
+    module = write(tmp_path / "fix.py", """
+        def run(instance, save, state):
+            raise RuntimeError("a bug in version 1")
+    """)
+    data = [str(write(tmp_path / "data" / f"{n}.txt", n)) for n in "abcd"]
+    info = start(root, RunSpec(kind="module", module=str(module), instances=data,
+                               workers=2, executor="dask", scheduler=cluster["address"]))
+    assert wait_for_end(root, info.id, 120).status == "failed"
+    write(module, """
+        import os
+
+        def run(instance, save, state):
+            with open(os.path.basename(instance) + ".v2", "w") as out:
+                out.write("version 2")
+    """)
+    with pytest.warns(UserWarning, match="changed since the run recorded it"):
+        resume(root, info.id)
+    assert wait_for_end(root, info.id, 120).status == "completed"
+    assert sorted(p.name for p in info.paths.run_dir.glob("*.v2")) == \
+        [f"{n}.txt.v2" for n in "abcd"]
 
 
 def test_a_resume_refuses_a_module_others_can_write(root, tmp_path):
