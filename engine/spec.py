@@ -9,6 +9,7 @@ Both files and the module copy are readable by their owner only, and a resume
 refuses to execute them if another user owns or can write them.
 """
 
+import errno
 import json
 import os
 import re
@@ -127,13 +128,23 @@ def module_change(meta_dir: Path, spec: RunSpec) -> tuple[str, bytes | None] | N
     except OSError as exc:
         raise RunyardError(f"{module_copy(meta_dir)} cannot be read: {exc.strerror}") from None
     try:
-        current = Path(spec.module).read_bytes()
+        current = _read_regular(spec.module)
     except OSError as exc:
         return f"{spec.module} cannot be read ({exc.strerror})", None
     if current == recorded:
         return None
     return (f"{spec.module} changed since the run recorded it (sha256 "
             f"{_short_hash(recorded)}, now {_short_hash(current)})"), current
+
+
+def _read_regular(path: str) -> bytes:
+    """A regular file's bytes, followed through links (a module may be one); anything
+    else (a FIFO that would block, a folder) is an OSError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return f.read()
 
 
 def _short_hash(data: bytes) -> str:

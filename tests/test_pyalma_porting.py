@@ -7,6 +7,7 @@ not taken for one to resume."""
 import hashlib
 import importlib.util
 import json
+import os
 import subprocess
 import textwrap
 import uuid
@@ -127,6 +128,28 @@ def test_dask_workers_kept_from_an_attempt_run_the_module_a_resume_took_up(
     assert wait_for_end(root, info.id, 120).status == "completed"
     assert sorted(p.name for p in info.paths.run_dir.glob("*.v2")) == \
         [f"{n}.txt.v2" for n in "abcd"]
+
+
+def test_a_module_that_cannot_be_read_any_more_runs_from_the_copy(root, tmp_path):
+    module = write(tmp_path / "once.py", """
+        import os
+
+        def run(instance, save, state):
+            if not os.path.exists("tried"):
+                open("tried", "w").close()
+                raise RuntimeError("the first attempt fails")
+    """)
+    result = cli_run(root, module, "--instances", write(tmp_path / "a.txt", "a"))
+    assert result.returncode != 0
+    (info,) = list_runs(root)
+    module.unlink()
+    os.mkfifo(module)  # reading it would wait for a writer forever
+    resumed = run_cli_process("resume", info.id, "--root", root, timeout=30)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "not a regular file" in resumed.stderr
+    assert wait_for_end(root, info.id, 60).status == "completed"
+    (warning,) = [e for e in events(info.meta_dir) if e["level"] == "warning"]
+    assert "attempt 2 runs the copy recorded" in warning["msg"]
 
 
 def test_a_resume_refuses_a_module_others_can_write(root, tmp_path):
