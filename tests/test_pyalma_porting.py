@@ -49,6 +49,49 @@ def events(meta_dir: Path) -> list[dict]:
     return found
 
 
+# Reference 000's run module, verbatim (less spaces at the ends of lines): its done() suspends
+# the computer with systemctl, which the test below replaces on PATH.
+REFERENCE_000 = """\
+import random
+import os
+
+def run(instance, save, state):
+    lines = open(instance).readlines()
+
+    num_line_to_extract = int(state) if state != "" else 10
+
+    with open("lines.txt", "a") as data_file:
+
+        while num_line_to_extract > 0:
+            data_file.write(random.choice(lines))
+
+            num_line_to_extract -= 1
+            save(str(num_line_to_extract))
+
+# optional
+def done():
+    os.system("systemctl suspend")
+"""
+
+
+def test_reference_000_runs_verbatim_and_calls_done_once(root, tmp_path):
+    module = tmp_path / "extract.py"
+    module.write_text(REFERENCE_000)
+    bin_dir = tmp_path / "bin"
+    write(bin_dir / "systemctl", f'#!/bin/sh\necho "$@" >> {tmp_path / "calls"}\n').chmod(0o755)
+    data = [write(tmp_path / "data" / f"{n}.txt", f"{n} one\n{n} two\n") for n in "abc"]
+    result = subprocess.run([*RUNYARD, "run", "--root", str(root), str(module),
+                             "--instances", *map(str, data), "--workers", "2"],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert result.returncode == 0, result.stderr
+    (info,) = list_runs(root)
+    lines = (info.paths.run_dir / "lines.txt").read_text().splitlines()
+    assert len(lines) == 30 and {line.split()[0] for line in lines} == set("abc")
+    assert (tmp_path / "calls").read_text() == "suspend\n"
+    assert [r["state"] for r in InstanceBook(info.paths).records().values()] == ["0"] * 3
+
+
 def test_a_module_imports_the_files_beside_it_and_sees_its_own_path(root, tmp_path):
     project = tmp_path / "project"
     write(project / "helper.py", "FACTOR = 7\n")
