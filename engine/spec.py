@@ -6,7 +6,12 @@ run alone:
     proc/env.json    the launching environment, less anything that looks secret
 
 Both files and the module copy are readable by their owner only, and a resume
-refuses to execute them if another user owns or can write them.
+refuses to execute them if another user owns or can write them (or the module
+itself, its folder: they run too).
+
+The copy is the code the workers run, as the module's own path (modules.py); a
+resume that finds the module changed takes it up as the copy, keeping the old
+one beside it (``refresh_module``).
 """
 
 import errno
