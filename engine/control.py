@@ -256,8 +256,9 @@ def resume(root: Path, ref: str) -> RunInfo:
         info = _find(root, info.id)  # again: another resume may have just ended
         if info.status not in RESUMABLE:
             raise UsageError(f"run {info.name} is {info.status}: there is nothing to resume")
-        change = module_change(info.meta_dir, spec)
-        if change is not None:  # the supervisor records it in the run's events
+        step = info.attrs.get("flow") if isinstance(info.attrs.get("flow"), dict) else {}
+        change = None if "alias" in step else module_change(info.meta_dir, spec)
+        if change is not None:  # the supervisor records it (a flow's step: refuses it)
             warnings.warn(f"run module {change[0]}: the new attempt runs it as it is now"
                           if change[1] is not None else f"run module {change[0]}: the new "
                           "attempt runs the copy the run recorded", ModuleChanged,

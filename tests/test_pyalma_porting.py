@@ -11,6 +11,7 @@ import os
 import subprocess
 import textwrap
 import uuid
+import warnings
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from runyard.engine.control import resume, start, wait_for_end
 from runyard.engine.flows import FlowError, Local
 from runyard.engine.jsonl import read_all
 from runyard.engine.layout import series_files
-from runyard.engine.spec import RunSpec, UnsafeRun
+from runyard.engine.spec import ModuleChanged, RunSpec, UnsafeRun
 from runyard.engine.work import InstanceBook
 
 from conftest import RUNYARD, run_cli_process, wait_until
@@ -327,3 +328,9 @@ def test_a_flow_step_resumed_after_its_module_changed_is_refused(root, tmp_path)
     assert "a flow's step runs the module the flow was prepared with" in \
         step.attrs["exit"]["error"]
     assert not (tmp_path / "calls").exists()  # the changed module never ran
+    with warnings.catch_warnings():  # no "runs it as it is now": a step refuses it
+        warnings.simplefilter("error", ModuleChanged)
+        resume(root, step.id)
+    step = wait_for_end(root, step.id, 60)
+    assert step.status == "failed" and step.attrs["attempt"] == 3
+    assert not (tmp_path / "calls").exists()
