@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from .atomic import write_json_atomic
@@ -19,7 +20,16 @@ from .layout import CONTROL, START_LOCK, RunPaths
 from .lifecycle import discard_new_run, init_run_meta, make_run
 from .modules import check_module
 from .request import Request, post_request
-from .spec import EXECUTORS, RunSpec, check_owned, read_spec, resume_env, write_spec
+from .spec import (
+    EXECUTORS,
+    ModuleChanged,
+    RunSpec,
+    check_owned,
+    module_change,
+    read_spec,
+    resume_env,
+    write_spec,
+)
 from .stall import STALLED, check_stalled_after, stalled_alert
 from .stop_reason import describe
 from .store import RunInfo, find_run, load_run
@@ -241,11 +251,18 @@ def resume(root: Path, ref: str) -> RunInfo:
         raise UsageError(f"run {info.name} is {info.status}: there is nothing to resume")
     _require_engine(info, "resumed")
     check_owned(info.meta_dir)
-    read_spec(info.meta_dir)  # a clear error now if it cannot be
+    spec = read_spec(info.meta_dir)  # a clear error now if it cannot be
     with _starting(info):
         info = _find(root, info.id)  # again: another resume may have just ended
         if info.status not in RESUMABLE:
             raise UsageError(f"run {info.name} is {info.status}: there is nothing to resume")
+        step = info.attrs.get("flow") if isinstance(info.attrs.get("flow"), dict) else {}
+        change = None if "alias" in step else module_change(info.meta_dir, spec)
+        if change is not None:  # the supervisor records it (a flow's step: refuses it)
+            warnings.warn(f"run module {change[0]}: the new attempt runs it as it is now"
+                          if change[1] is not None else f"run module {change[0]}: the new "
+                          "attempt runs the copy the run recorded", ModuleChanged,
+                          stacklevel=2)
         (info.meta_dir / CONTROL).unlink(missing_ok=True)
         proc = _launch(info.paths, resume_env(info.meta_dir))
         return _wait_started(info.paths, info.attrs.get("attempt", 0), proc)

@@ -49,24 +49,37 @@ def _obey(paths: RunPaths) -> None:
         raise RunClosed
 
 
+def _copy_version(paths: RunPaths) -> tuple | None:
+    """Which copy of the module the run holds: a resume that takes up a changed module
+    replaces it (spec.refresh_module), and a worker kept from an earlier attempt must
+    not run the module it imported then."""
+    try:
+        info = os.stat(module_copy(paths.meta_dir))
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
 def run_task(root: str, run_id: str, op: str, key: str | None) -> dict:
     """One instance (or ``done()``) on a Dask worker."""
     from .worker import InstanceRunner
 
     paths = RunPaths(Path(root), run_id)
     runner = _runners.get((root, run_id))
+    recorded = _copy_version(paths)
+    if runner is not None and runner.version != recorded:  # a resume took up a change
+        runner.close()
+        runner = None
     if runner is None:
-        import sys
-
         from .spec import read_spec
 
         spec = read_spec(paths.meta_dir)
-        sys.path.insert(0, str(Path(spec.module).parent))
         os.environ["RUNYARD_PARAMS"] = json.dumps(spec.params)  # seen at import too
         name = f"dask-{socket.gethostname()}-{os.getpid()}"
-        runner = InstanceRunner(paths, name, module_copy(paths.meta_dir),
+        runner = InstanceRunner(paths, name, Path(spec.module),
                                 on_save=lambda: _obey(paths))
         runner.params = json.dumps(spec.params)
+        runner.version = recorded
         _runners[(root, run_id)] = runner
     os.chdir(paths.run_dir)
     os.environ["RUNYARD_PARAMS"] = runner.params  # a flow step's, as local workers see them

@@ -4,31 +4,50 @@
 
     exp = Experiment("extract.py", instances=["data/*.txt"], workers=4)
     exp.start()          # returns at once; the run goes on without this process
+    exp.pause()          # exp.resume(): as runyard pause and resume
     exp.join()           # wait for the end: "completed", "failed", ...
+
+    Experiment("all.experiment").start()   # pyalma's file: module, instances, workers
 """
 
 import os
 from pathlib import Path
 
-from .control import close, start, wait_for_end
+from .control import close, pause, resume, start, wait_for_end
 from .errors import UsageError
-from .instances import expand
+from .instances import expand, read_experiment
 from .root import ensure_root, resolve_root
 from .spec import RunSpec
 from .store import RunInfo, load_run
 
 
 class Experiment:
-    def __init__(self, module: str | os.PathLike, instances: list[str], *, workers: int = 1,
-                 iterations: int = 1, name: str | None = None, folder: str = "/",
+    """A run module over instances, or a pyalma ``.experiment`` file (its module,
+    instances, workers and iterations; ``instances``, ``workers`` and ``iterations``
+    given here replace the file's, as they do on ``runyard run``)."""
+
+    def __init__(self, module: str | os.PathLike, instances=(), *,
+                 workers: int | None = None, iterations: int | None = None,
+                 name: str | None = None, folder: str = "/",
                  tags=(), metadata: dict | None = None, description: str = "",
                  executor: str = "local", scheduler: str | None = None,
                  max_attempts: int = 3, root: str | os.PathLike | None = None):
+        if isinstance(instances, str | bytes | os.PathLike):
+            raise UsageError(f"instances is a list of paths, globs or .batch files, not "
+                             f"{instances!r}")
         self.root = resolve_root(root)
-        self.spec = RunSpec(kind="module", module=str(module), instances=[],
-                            iterations=iterations, workers=workers, executor=executor,
+        module = os.fspath(module)
+        self._patterns = [os.fspath(p) for p in instances]
+        if module.endswith(".experiment"):
+            pyalma = read_experiment(Path(module))
+            module = str(pyalma.module)
+            self._patterns = self._patterns or pyalma.instances
+            workers = pyalma.workers if workers is None else workers
+            iterations = pyalma.iterations if iterations is None else iterations
+        self.spec = RunSpec(kind="module", module=module, instances=[],
+                            iterations=1 if iterations is None else iterations,
+                            workers=1 if workers is None else workers, executor=executor,
                             scheduler=scheduler, max_attempts=max_attempts)
-        self._patterns = [str(p) for p in instances]
         self._attrs = {"name": name, "folder": folder, "tags": list(tags),
                        "metadata": metadata or {}, "description": description}
         self.run_id: str | None = None
@@ -60,6 +79,17 @@ class Experiment:
         if info.status in ("running", "paused"):
             info = close(self.root, info.id, wait=wait)
         return info.status
+
+    def pause(self) -> None:
+        """Freeze the run's work, as ``runyard pause`` does: its status reads ``paused``
+        within a second."""
+        pause(self.root, self._started())
+
+    def resume(self) -> None:
+        """Continue the paused run, or start a new attempt of a stopped, lost or failed
+        one (only unfinished instances run, from their saved states), as ``runyard
+        resume`` does; a new attempt has begun when it returns."""
+        resume(self.root, self._started())
 
     def join(self, timeout: float | None = None) -> str:
         """Wait for the run to end (or ``timeout`` seconds); its status."""

@@ -391,6 +391,10 @@ class Platform:
         if info.attrs.get("kind") != "flow" or mine != self.task_id:
             raise FlowError(f"run {info.name} is not a run of this flow task "
                             f"({self.task_id})")
+        if info.status == "completed":  # Malevich would run it again under that id
+            raise FlowError(f"flow run {info.name} ({info.id}) completed: run(run_id=...) "
+                            "resumes an interrupted flow run, and a completed run is kept "
+                            "as it is; call run() without run_id to run the flow again")
         if info.status in ("lost", "terminated", "failed"):
             update_state(self.folder, lambda s: s.update(last_active=time.time()))
             control.resume(self.root, info.id)

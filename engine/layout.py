@@ -25,6 +25,7 @@ START_LOCK = "start.lock"     # held while a run's supervisor is being started
 RUNNER_LOG = "log/runner"
 METRICS = "metrics.jsonl"
 EVENTS = "events.jsonl"
+SUPERVISOR_EVENTS = "events.supervisor.jsonl"  # what a run's supervisor has to say
 ALERTS = "alerts.jsonl"
 ALERT_DEFS = "alerts.json"
 ARTIFACTS = "artifacts"

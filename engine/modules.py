@@ -8,6 +8,7 @@ reported with its file and line and nothing is left half-created.
 """
 
 import ast
+import importlib.abc
 import importlib.util
 import json
 import subprocess
@@ -58,9 +59,37 @@ def check_source(path: Path) -> None:
                           f"{len(params)} argument(s)")
 
 
-def load_module(path: Path):
-    """Import the run module at ``path``; returns (module, run, done or None)."""
-    spec = importlib.util.spec_from_file_location(f"runyard_module_{path.stem}", path)
+class _RecordedSource(importlib.abc.SourceLoader):
+    """Imports a module as the file ``origin`` (its ``__file__``, its tracebacks) with
+    the code ``data`` (the run's recorded copy): no bytecode cache is read or
+    written, so what runs is the copy, and nothing is written beside the user's file."""
+
+    def __init__(self, origin: Path, data: bytes):
+        self.origin, self.data = origin, data
+
+    def get_filename(self, fullname: str) -> str:
+        return str(self.origin)
+
+    def get_data(self, path: str) -> bytes:
+        return self.data
+
+
+def load_module(path: Path, source: Path | None = None):
+    """Import the run module at ``path`` as its author wrote it: ``__file__`` is
+    ``path`` and its folder is importable (``import helper`` finds ``helper.py``
+    beside it). ``source``: the file whose code runs, when it is another (the run's
+    recorded copy). Returns (module, run, done or None)."""
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = f"runyard_module_{path.stem}"
+    loader = None
+    if source is not None:
+        try:
+            loader = _RecordedSource(path, source.read_bytes())
+        except OSError as exc:
+            raise ModuleError(f"{source}: cannot read run module ({exc.strerror})") from None
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     if spec is None or spec.loader is None:
         raise ModuleError(f"{path}: not a Python module")
     module = importlib.util.module_from_spec(spec)

@@ -6,9 +6,15 @@ run alone:
     proc/env.json    the launching environment, less anything that looks secret
 
 Both files and the module copy are readable by their owner only, and a resume
-refuses to execute them if another user owns or can write them.
+refuses to execute them if another user owns or can write them (or the module
+itself, its folder: they run too).
+
+The copy is the code the workers run, as the module's own path (modules.py); a
+resume that finds the module changed takes it up as the copy, keeping the old
+one beside it (``refresh_module``).
 """
 
+import errno
 import json
 import os
 import re
@@ -17,7 +23,7 @@ import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .atomic import write_json_atomic
+from .atomic import write_atomic, write_json_atomic
 from .errors import RunyardError
 from .stall import DEFAULT_ENGINE
 
@@ -27,6 +33,10 @@ EXECUTORS = ("local", "dask")
 
 class UnsafeRun(RunyardError):
     """A run's recorded command may have been changed by someone else."""
+
+
+class ModuleChanged(UserWarning):
+    """A run module changed since its run recorded it: a resume runs it as it is now."""
 
 
 @dataclass
@@ -113,6 +123,62 @@ def module_copy(meta_dir: Path) -> Path:
     return proc_dir(meta_dir) / "module.py"
 
 
+def module_change(meta_dir: Path, spec: RunSpec) -> tuple[str, bytes | None] | None:
+    """How a module run's file differs from its recorded copy: (what differs, the
+    file's content, or None if it cannot be read); None when they are the same."""
+    if spec.kind != "module" or not spec.module:
+        return None
+    try:
+        recorded = module_copy(meta_dir).read_bytes()
+    except OSError as exc:
+        raise RunyardError(f"{module_copy(meta_dir)} cannot be read: {exc.strerror}") from None
+    try:
+        current = _read_regular(spec.module)
+    except OSError as exc:
+        return f"{spec.module} cannot be read ({exc.strerror})", None
+    if current == recorded:
+        return None
+    return (f"{spec.module} changed since the run recorded it (sha256 "
+            f"{_short_hash(recorded)}, now {_short_hash(current)})"), current
+
+
+def _read_regular(path: str) -> bytes:
+    """A regular file's bytes, followed through links (a module may be one); anything
+    else (a FIFO that would block, a folder) is an OSError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return f.read()
+
+
+def _short_hash(data: bytes) -> str:
+    import hashlib  # here: importing the engine stays quick
+
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def refresh_module(meta_dir: Path, spec: RunSpec, attempt: int) -> str | None:
+    """At the start of an attempt: a module changed since the run recorded it runs
+    as it is now. The copy becomes the new version (the code every worker of this
+    attempt runs, whenever it starts) and the old one is kept beside it as
+    ``module.<its sha256, 12 digits>.py``. Returns the warning to record, or None.
+    A module that cannot be read runs from the copy."""
+    change = module_change(meta_dir, spec)
+    if change is None:
+        return None
+    what, current = change
+    copy = module_copy(meta_dir)
+    if current is None:
+        return f"run module {what}: attempt {attempt} runs the copy recorded in {copy}"
+    recorded = copy.read_bytes()
+    kept = copy.with_name(f"module.{_short_hash(recorded)}.py")
+    write_atomic(kept, recorded, mode=0o600)  # first: a copy is there all along
+    write_atomic(copy, current, mode=0o600)
+    return (f"run module {what}: attempt {attempt} runs it as it is now; the version "
+            f"recorded before is kept as {kept}")
+
+
 def read_spec(meta_dir: Path) -> RunSpec:
     path = proc_dir(meta_dir) / "spec.json"
     try:
@@ -142,12 +208,12 @@ def check_owned(meta_dir: Path) -> None:
     folder = proc_dir(meta_dir)
     candidates = [meta_dir, folder, *(folder / n for n in ("spec.json", "env.json",
                                                            "module.py"))]
-    try:  # the module's own folder goes on sys.path: its helpers run too
+    try:
         module = json.loads((folder / "spec.json").read_text()).get("module")
     except (OSError, ValueError):
         module = None
-    if module:
-        candidates.append(Path(module).parent)
+    if module:  # its folder goes on sys.path (its helpers run too), and a resume
+        candidates += [Path(module).parent, Path(module)]  # takes it up if it changed
     for path in candidates:
         inside = path.is_relative_to(meta_dir)  # runyard's own files: never a link
         try:

@@ -24,13 +24,14 @@ from pathlib import Path
 
 from .ending import record_exit, say, say_traceback
 from .errors import RunyardError
+from .jsonl import append_records
 from .kills import Kills, describe_exit, instance_name, killed_by
-from .layout import RunPaths
+from .layout import SUPERVISOR_EVENTS, RunPaths
 from .lifecycle import FINAL_STATES, beat, clear_pause_marker, pause_marker, start_run
-from .meta import update_attrs
+from .meta import read_attrs, update_attrs
 from .request import parse_request, post_request_unlocked, read_request_bytes
 from .run import STATUS_REQUEST
-from .spec import read_spec
+from .spec import module_change, read_spec, refresh_module
 from .stop_reason import STARTED, cause_of, describe, last_words, system_words
 from .work import InstanceBook
 
@@ -154,6 +155,10 @@ class ModuleSupervisor(Supervisor):
     """Runs a module's unfinished instances on a pool of workers, then done()."""
 
     def main(self) -> None:
+        refused = self.note_module_change()
+        if refused is not None:  # a flow's step: it runs the module it was prepared with
+            self.finish("failed", error=refused)
+            return
         records = self.book.records()
         limit = self.spec.max_attempts
         # the retry limit counts failures, not closes or kills
@@ -182,6 +187,25 @@ class ModuleSupervisor(Supervisor):
             for worker, answer in self.pool.poll(TICK) + self.reap():
                 self.handle(worker, answer)
         self.end()
+
+    def note_module_change(self) -> str | None:
+        """A module changed since the run recorded it runs as it is now: a warning in
+        the run's events and this log says so (spec.refresh_module). A flow's step
+        is refused instead, as a step started with a changed module is: the error."""
+        attrs = read_attrs(self.paths.meta_dir)
+        step = attrs.get("flow") if isinstance(attrs.get("flow"), dict) else {}
+        if step.get("alias") is not None:
+            change = module_change(self.paths.meta_dir, self.spec)
+            if change is None:
+                return None
+            return (f"run module {change[0]}: a flow's step runs the module the flow was "
+                    "prepared with; prepare() it again")
+        warning = refresh_module(self.paths.meta_dir, self.spec, attrs.get("attempt", 1))
+        if warning:
+            self.log(warning[:1].upper() + warning[1:])
+            append_records(self.paths.meta(SUPERVISOR_EVENTS),
+                           [{"ts": time.time(), "level": "warning", "msg": warning}])
+        return None
 
     def reap(self) -> list:
         reap = getattr(self.pool, "reap", None)

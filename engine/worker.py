@@ -53,12 +53,15 @@ class InstanceRunner:
 
     def __init__(self, paths: RunPaths, writer_name: str, module_path: Path,
                  on_save=None, output_log: str | None = None):
+        """``module_path``: the module as its author wrote it (its ``__file__``, its
+        folder importable); the code that runs is the run's recorded copy of it."""
         self.paths = paths
         self.output_log = output_log  # log/<this> holds our stdout and stderr (local)
         self.book = InstanceBook(paths)
         self.mark = RunningMark(self.book.write)
         self.on_save = on_save  # called after every save (pause/close checks on Dask)
-        _module, self.run_fn, self.done_fn = load_module(module_path)
+        _module, self.run_fn, self.done_fn = load_module(module_path,
+                                                         module_copy(paths.meta_dir))
         from .run import Run
 
         self.handle = Run()
@@ -181,9 +184,7 @@ class Tasks:
 
 
 def serve(paths: RunPaths, name: str, tasks: Tasks, results) -> None:
-    # the module's own folder stays importable: helpers beside it keep working
-    sys.path.insert(0, str(Path(read_spec(paths.meta_dir).module).parent))
-    runner = InstanceRunner(paths, name, module_copy(paths.meta_dir),
+    runner = InstanceRunner(paths, name, Path(read_spec(paths.meta_dir).module),
                             output_log=f"{name}.log")  # pool.py: our stdout and stderr
     results.write(json.dumps({"op": "ready"}) + "\n")
     results.flush()

@@ -1,10 +1,15 @@
 """``runyard pause|resume|close RUN``."""
 
+import sys
+import warnings
+
 from runyard.engine import control as engine
 from runyard.engine import resolve_root
+from runyard.engine.spec import ModuleChanged
 
 from ..arguments import seconds
 from ..formatting import run_label
+from ..safe_text import one_line
 from . import help_of
 
 
@@ -27,7 +32,12 @@ def run(args) -> int:
         info = engine.pause(root, args.run)
         print(f"Pausing run {run_label(info)}")
     elif args.verb == "resume":
-        info = engine.resume(root, args.run)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ModuleChanged)
+            info = engine.resume(root, args.run)
+        for warning in caught:  # a run module changed since the run recorded it
+            print(f"runyard: warning: {one_line(warning.message, limit=2000)}",
+                  file=sys.stderr)
         print(f"Resumed run {run_label(info)}, attempt {info.attrs.get('attempt')}")
     else:
         info = engine.close(root, args.run, wait=args.wait)
