@@ -148,14 +148,15 @@ async def test_long_runs_are_overlaid_from_their_tails_then_whole(app_root, monk
     from runyard.app.screens.compare import CompareScreen
 
     monkeypatch.setattr(compare_data, "ELSEWHERE", 1)  # a child even for these few bytes
-    reads = []  # (more, the note shown, the first chart's first step) of each read
+    reads = []  # (more, the note shown, the tails' first step, histories read) a read
     on_read = CompareScreen.on_compare_read
 
     def counted(screen, message):
         on_read(screen, message)
-        plots = shown_plots(screen.app)
+        runs = list(message.runs.values())
         reads.append((message.more, screen.query_one("#compare-charts").note,
-                      plots[0].series[0].spans[0][0] if plots else None))
+                      min(r.tail.metrics["loss"].envelope.spans(False)[0][0] for r in runs),
+                      [r.history is not None for r in runs]))
 
     monkeypatch.setattr(CompareScreen, "on_compare_read", counted)
     for i in range(3):
@@ -182,9 +183,9 @@ async def test_long_runs_are_overlaid_from_their_tails_then_whole(app_root, monk
         assert sorted(s.last for s in loss.series) == [pytest.approx((i + 1) / 3000)
                                                        for i in range(3)]
         assert loss.prepared.x0 == 0 and loss.prepared.x1 == 2999
-    more, note, first_step = reads[0]  # the tails, drawn before the rest was read
+    more, note, first_step, _ = reads[0]  # the tails, before the rest was read
     assert more and note == "loading history" and first_step > 2000
-    assert reads[1][:2] == (False, "")
+    assert reads[1][:2] == (False, "") and all(reads[1][3])
 
 
 async def test_a_metric_logged_only_before_the_tail_has_its_last_value(app_root):
