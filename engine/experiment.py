@@ -13,6 +13,7 @@ from pathlib import Path
 from .control import close, start, wait_for_end
 from .errors import UsageError
 from .instances import expand
+from .layout import as_path
 from .root import ensure_root, resolve_root
 from .spec import RunSpec
 from .store import RunInfo, load_run
@@ -25,10 +26,12 @@ class Experiment:
                  executor: str = "local", scheduler: str | None = None,
                  max_attempts: int = 3, root: str | os.PathLike | None = None):
         self.root = resolve_root(root)
-        self.spec = RunSpec(kind="module", module=str(module), instances=[],
-                            iterations=iterations, workers=workers, executor=executor,
-                            scheduler=scheduler, max_attempts=max_attempts)
-        self._patterns = [str(p) for p in instances]
+        self.spec = RunSpec(kind="module", module=str(as_path(module, "module")),
+                            instances=[], iterations=iterations, workers=workers,
+                            executor=executor, scheduler=scheduler,
+                            max_attempts=max_attempts)
+        self._patterns = [os.fspath(p) if isinstance(p, os.PathLike) else str(p)
+                          for p in instances]
         self._attrs = {"name": name, "folder": folder, "tags": list(tags),
                        "metadata": metadata or {}, "description": description}
         self.run_id: str | None = None
