@@ -113,12 +113,20 @@ TEAMMATE = textwrap.dedent("""
 """)
 
 
-def modes(root: Path) -> dict[str, int]:
-    """Every file and folder below ``root`` with its permission bits (the setgid bit
-    a folder inherits left out)."""
+def modes(root: Path) -> dict[str, tuple[bool, int]]:
+    """Every file and folder below ``root``: whether it is a folder, and its permission
+    bits (the setgid bit a folder inherits left out). A live run renames temporary
+    files meanwhile: one gone before it is looked at is skipped."""
     found = {}
-    for path in root.rglob("*"):
-        found[str(path.relative_to(root))] = stat.S_IMODE(path.lstat().st_mode) & 0o777
+    for folder, folders, files in os.walk(root):
+        for name in folders + files:
+            path = os.path.join(folder, name)
+            try:
+                info = os.lstat(path)
+            except FileNotFoundError:
+                continue
+            found[os.path.relpath(path, root)] = (stat.S_ISDIR(info.st_mode),
+                                                  stat.S_IMODE(info.st_mode) & 0o777)
     return found
 
 
@@ -144,8 +152,7 @@ def test_a_teammate_in_the_group_sees_the_runs_but_not_proc():
         found = modes(root)
         assert any(name.endswith("metrics.jsonl") for name in found)
         assert any(name.endswith("log/runner") for name in found)
-        for relative, mode in found.items():
-            folder = (root / relative).is_dir()
+        for relative, (folder, mode) in found.items():
             if private(relative):
                 assert mode == (0o700 if folder else 0o600), (relative, oct(mode))
             else:  # the umask's bits, nothing taken away beyond them
