@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .atomic import write_json_atomic
 from .errors import RunyardError, UsageError
-from .layout import CONTROL, START_LOCK, RunPaths
+from .layout import CONTROL, START_LOCK, RunPaths, as_path
 from .lifecycle import discard_new_run, init_run_meta, make_run
 from .modules import check_module
 from .request import Request, post_request
@@ -60,6 +60,13 @@ def _checked_spec(spec: RunSpec) -> RunSpec:
         raise UsageError(f"executor must be one of {', '.join(EXECUTORS)}, got "
                          f"{spec.executor!r}")
     spec.stalled_after = check_stalled_after(spec.stalled_after)
+    for name in ("argv", "instances", "inputs"):  # recorded as text in proc/spec.json
+        items = getattr(spec, name)
+        if isinstance(items, list | tuple):
+            setattr(spec, name, [os.fspath(item) if isinstance(item, os.PathLike) else item
+                                 for item in items])
+    if isinstance(spec.cwd, os.PathLike):
+        spec.cwd = os.fspath(spec.cwd)
     if spec.kind == "command" and not spec.argv:
         raise UsageError("a command run needs a command")
     if spec.kind == "module":
@@ -83,6 +90,7 @@ def start(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "
 
     Everything is checked before anything is written, so bad input leaves nothing.
     """
+    root = as_path(root)
     spec = _checked_spec(spec)
     from .alerts import make_alert
 
@@ -298,6 +306,7 @@ def close(root: Path, ref: str, wait: float | None = None) -> RunInfo:
 
 
 def wait_for_end(root: Path, run_id: str, timeout: float | None = None) -> RunInfo:
+    root = as_path(root)
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         info = load_run(root, run_id)

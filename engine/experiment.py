@@ -16,6 +16,7 @@ from pathlib import Path
 from .control import close, pause, resume, start, wait_for_end
 from .errors import UsageError
 from .instances import expand, read_experiment
+from .layout import as_path
 from .root import ensure_root, resolve_root
 from .spec import RunSpec
 from .store import RunInfo, load_run
@@ -36,8 +37,9 @@ class Experiment:
             raise UsageError(f"instances is a list of paths, globs or .batch files, not "
                              f"{instances!r}")
         self.root = resolve_root(root)
-        module = os.fspath(module)
-        self._patterns = [os.fspath(p) for p in instances]
+        module = str(as_path(module, "module"))
+        self._patterns = [os.fspath(p) if isinstance(p, os.PathLike) else str(p)
+                          for p in instances]
         if module.endswith(".experiment"):
             pyalma = read_experiment(Path(module))
             module = str(pyalma.module)

@@ -10,13 +10,16 @@ been idle for longer than its idle timeout, which suspends it.
 """
 
 import contextlib
+import os
 import signal
 import sys
 import time
 from pathlib import Path
 
 from .atomic import write_json_atomic
-from .flows import idle_for, read_state, set_stage, task_dir
+from .errors import RunyardError
+from .flows import idle_for, read_json, read_state, task_dir, update_state
+from .meta import now_iso
 from .procs import process_lock
 
 CHECK_EVERY = 0.5
@@ -35,27 +38,70 @@ def main(argv: list[str]) -> int:
     write_json_atomic(folder / "cluster.json", {"address": cluster.scheduler_address,
                                                 "workers": workers, "lock": process_lock()},
                       mode=0o644)  # obeyed only if no one else could have written it
+    up = time.time()  # the idle clock starts no earlier than this
     print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} Cluster up at {cluster.scheduler_address}",
           flush=True)
     why = "SIGTERM"
     try:
         while not leaving:
-            state = read_state(folder) or {}
-            if state.get("stage") != "prepared":
-                why = f"the task is {state.get('stage')}"
-                break
-            idle = idle_for(root, state, task_id=folder.name)
-            if idle is not None and idle > float(state.get("idle_timeout", 3600)):
-                why = f"idle for {idle:.0f} s"
-                set_stage(folder, "suspended", why)
+            found = reason_to_leave(root, folder, up)
+            if found:
+                why = found
                 break
             time.sleep(CHECK_EVERY)
     finally:
-        (folder / "cluster.json").unlink(missing_ok=True)
+        drop_record(folder)
         with contextlib.suppress(Exception):
             cluster.close(timeout=20)
         print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} Cluster released: {why}", flush=True)
     return 0
+
+
+def leaving_because(root: Path, folder: Path, state: dict, up: float) -> str | None:
+    """Why the keeper should let its cluster go, or None: the task was stopped, or it
+    has been idle, since it was last active or since the cluster came up (whichever
+    is later: a cluster slower to start than the idle timeout is not idle at birth),
+    for longer than its idle timeout."""
+    if state.get("stage") != "prepared":
+        return f"the task is {state.get('stage')}"
+    since = max(float(state.get("last_active", 0)), up)
+    idle = idle_for(root, {**state, "last_active": since}, task_id=folder.name)
+    if idle is not None and idle > float(state.get("idle_timeout", 3600)):
+        return f"idle for {idle:.0f} s"
+    return None
+
+
+def reason_to_leave(root: Path, folder: Path, up: float) -> str | None:
+    """``leaving_because``, decided again under the task's lock when it looks so: a
+    prepare() renewing the task at that moment keeps the cluster, else the task is
+    suspended and the record dropped before the lock is let go, so that prepare()
+    starts a new cluster rather than hand over this one."""
+    if leaving_because(root, folder, read_state(folder) or {}, up) is None:
+        return None
+    decided = []
+
+    def change(state: dict) -> None:
+        why = leaving_because(root, folder, state, up)
+        if why is None:
+            return
+        if why.startswith("idle"):
+            state.update(stage="suspended", since=now_iso(), reason=why)
+        drop_record(folder)
+        decided.append(why)
+    update_state(folder, change)
+    return decided[0] if decided else None
+
+
+def drop_record(folder: Path) -> None:
+    """Remove ``cluster.json`` if it is this keeper's (a new keeper may have written its
+    own since this one decided to go)."""
+    try:
+        record = read_json(folder / "cluster.json")
+    except RunyardError:
+        return
+    lock = (record or {}).get("lock")
+    if isinstance(lock, dict) and lock.get("pid") == os.getpid():
+        (folder / "cluster.json").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ __all__ = ["Dask", "FlowError", "Local", "Outputs", "PromisedTask", "Step", "Ste
 DEFAULT_IDLE_TIMEOUT = 3600.0
 ACTIVE = ("running", "paused", "created")
 CLUSTER_START_TIMEOUT = 120.0
+KEEPER_STARTS = 3  # a cluster released for idling before prepare() saw it is started again
 
 
 # -- the task's records -------------------------------------------------------------
@@ -478,26 +479,32 @@ class Dask(Platform):
         if self.scheduler:
             check_scheduler(self.scheduler)
             return
-        if cluster_address(folder):
-            return  # already up: preparing again is harmless
-        with open_log(folder / "cluster.log") as log:
-            subprocess.Popen([sys.executable, "-P", "-m", "runyard.engine.flow_cluster",
-                              str(self.root), self.task_id, str(self.workers)],
-                             cwd=folder, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                             start_new_session=True, close_fds=True)
-        deadline = time.monotonic() + CLUSTER_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if cluster_address(folder):
+        for _ in range(KEEPER_STARTS):
+            if hand_over(folder):  # up (already, or just now): the idle clock starts here
                 return
-            time.sleep(0.1)
-        try:
-            text = untrusted.read_bounded(folder / "cluster.log", untrusted.MiB)
-        except OSError:  # none yet, or not a file we read
-            text = b""
-        lines = text.decode("utf-8", "replace").strip().splitlines()
-        raise FlowError(f"the task's Dask cluster did not start within "
-                        f"{CLUSTER_START_TIMEOUT:.0f} s; the last line of "
-                        f"{folder / 'cluster.log'}: {lines[-1] if lines else '(empty)'}")
+            keeper = self._start_keeper(folder)
+            deadline = time.monotonic() + CLUSTER_START_TIMEOUT
+            while keeper.poll() is None and not cluster_address(folder):
+                if time.monotonic() > deadline:
+                    raise FlowError(f"the task's Dask cluster did not start within "
+                                    f"{CLUSTER_START_TIMEOUT:.0f} s; the last line of "
+                                    f"{folder / 'cluster.log'}: {last_log_line(folder)}")
+                time.sleep(0.1)
+            if keeper.poll() is not None and (read_state(folder) or {}).get("stage") != \
+                    "suspended":  # it failed, or someone stopped the task: not idling
+                raise FlowError(f"the task's Dask cluster stopped before prepare() could use "
+                                f"it; the last line of {folder / 'cluster.log'}: "
+                                f"{last_log_line(folder)}")
+        raise FlowError(f"the task's Dask cluster was released for idling {KEEPER_STARTS} "
+                        f"times before prepare() could hand it over: an idle_timeout of "
+                        f"{self.idle_timeout:g} s is too short")
+
+    def _start_keeper(self, folder: Path) -> subprocess.Popen:
+        with open_log(folder / "cluster.log") as log:
+            return subprocess.Popen([sys.executable, "-P", "-m", "runyard.engine.flow_cluster",
+                                     str(self.root), self.task_id, str(self.workers)],
+                                    cwd=folder, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=log, start_new_session=True, close_fds=True)
 
     def release(self, folder: Path) -> None:
         record = own_cluster_record(folder) if self.scheduler is None else None
@@ -519,6 +526,33 @@ def check_scheduler(address: str) -> None:
     except (OSError, TimeoutError, ValueError) as exc:
         raise FlowError(f"cannot reach the Dask scheduler {address}: {exc}") from None
     client.close()
+
+
+def hand_over(folder: Path) -> bool:
+    """Whether the task's own cluster is up; if so its idle clock starts now (the task is
+    handed over to the caller), else the task is made ready for a new keeper (prepared,
+    active now: one that released its cluster for idling left it suspended). Under the
+    task's lock, so a keeper deciding to release its cluster at this moment either sees
+    the renewal and stays, or has already dropped its record and a new one is started."""
+    handed = []
+
+    def change(state: dict) -> None:
+        handed.append(cluster_address(folder) is not None)
+        if not handed[0] and state.get("stage") != "prepared":
+            state.update(stage="prepared", since=now_iso(), reason=None)
+        state["last_active"] = time.time()
+    update_state(folder, change)
+    return handed[0]
+
+
+def last_log_line(folder: Path) -> str:
+    """The last line of the keeper's ``cluster.log``, for an error message."""
+    try:
+        text = untrusted.read_bounded(folder / "cluster.log", untrusted.MiB)
+    except OSError:  # none yet, or not a file we read
+        text = b""
+    lines = text.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else "(empty)"
 
 
 def cluster_address(folder: Path) -> str | None:

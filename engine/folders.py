@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from .atomic import write_atomic
-from .layout import ROOT_META
+from .layout import ROOT_META, as_path
 from .meta import encode_record, locked, now_iso
 from .root import ensure_root
 from .shapes import TEXT, TEXTS, WrongShape, check_fields, scalar_map
@@ -38,6 +38,7 @@ def _read_details(path: Path) -> dict:
 def folder_details(root: Path, folder: str) -> dict:
     """The details of ``folder`` (empty ones if none were set); with ``error`` saying
     why, when its file cannot be read."""
+    root = as_path(root)
     folder = check_folder(folder)
     details, error = {}, None
     try:
@@ -57,6 +58,7 @@ def folder_details(root: Path, folder: str) -> dict:
 def set_folder_details(root: Path, folder: str, *, metadata: dict | None = None,
                        tags: list | None = None, description: str | None = None) -> dict:
     """Merge new details into a folder's: metadata updated, tags added, description set."""
+    root = as_path(root)
     folder = check_folder(folder)
     metadata = check_metadata(metadata) if metadata is not None else None
     tags = check_tags(tags) if tags is not None else None

@@ -9,8 +9,11 @@
 docs/format.md describes every file.
 """
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from .errors import UsageError
 
 SCHEMA = 1
 ROOT_META = ".runyard"
@@ -31,12 +34,35 @@ ALERT_DEFS = "alerts.json"
 ARTIFACTS = "artifacts"
 
 
+def as_path(value, what: str = "root") -> Path:
+    """``value`` as a Path: a ``str`` or any ``os.PathLike`` is taken wherever the
+    engine takes a path (reference 004 passes strings); anything else, or an empty
+    path (which would mean the current folder by accident), is a UsageError."""
+    if isinstance(value, Path):
+        return value
+    try:
+        text = os.fspath(value)
+    except TypeError:
+        raise UsageError(f"{what} must be a path (str or os.PathLike), not "
+                         f"{type(value).__name__}") from None
+    if not isinstance(text, str):
+        raise UsageError(f"{what} must be a path (str or os.PathLike), not "
+                         f"{type(text).__name__}")
+    if not text:
+        raise UsageError(f"{what} must be a path, not an empty string")
+    return Path(text)
+
+
 @dataclass(frozen=True)
 class RunPaths:
-    """The paths of one run under a root."""
+    """The paths of one run under a root (given as any path; kept as a Path)."""
 
     root: Path
     id: str
+
+    def __post_init__(self):
+        if not isinstance(self.root, Path):
+            object.__setattr__(self, "root", as_path(self.root))
 
     @property
     def run_dir(self) -> Path:

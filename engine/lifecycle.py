@@ -34,7 +34,7 @@ FINAL_STATES = ("completed", "failed", "terminated")
 
 def make_run(root: Path, run_id: str | None = None) -> RunPaths:
     """Create a run's working directory under a fresh, unique id."""
-    ensure_root(root)
+    root = ensure_root(root)
     for _ in range(100):
         paths = RunPaths(root, run_id or new_run_id())
         try:

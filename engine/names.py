@@ -53,7 +53,7 @@ def _create_entry(path: Path, name: str, run_id: str) -> bool:
     """Claim ``path`` for the run; an entry that cannot be written whole (a full disk)
     is removed again, so the name is never held by an empty entry."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except FileExistsError:
         return False
     try:

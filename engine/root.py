@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .atomic import write_atomic
 from .errors import RootError
-from .layout import ROOT_META, SCHEMA
+from .layout import ROOT_META, SCHEMA, as_path
 from .stop_reason import describe
 from .untrusted import read_bounded
 
@@ -101,10 +101,11 @@ def _root_from_project(project: Path) -> Path | None:
 
 def resolve_root(explicit: str | os.PathLike | None = None) -> Path:
     """The runs root to use, by the precedence above (not checked for existence)."""
-    if explicit is not None and not str(explicit).strip():
-        raise RootError("the runs root given is empty")
-    if explicit:
-        return Path(os.path.expanduser(explicit)).absolute()
+    if explicit is not None:
+        text = explicit if isinstance(explicit, str) else os.fspath(as_path(explicit))
+        if not text.strip():
+            raise RootError("the runs root given is empty")
+        return Path(os.path.expanduser(text)).absolute()
     env = os.environ.get("RUNYARD_ROOT")
     if env:
         return Path(os.path.expanduser(env)).absolute()
@@ -131,6 +132,7 @@ def _check_root_schema(root: Path) -> None:
 
 def check_root(root: Path) -> Path:
     """``root`` if it can be read as a runs root, else RootError saying why."""
+    root = as_path(root)
     if not root.exists():
         raise RootError(f"runs root {root} does not exist")
     if not root.is_dir():
@@ -144,6 +146,7 @@ def check_root(root: Path) -> Path:
 def ensure_root(root: Path) -> Path:
     """Create the root (and its ``.runyard`` folder) if needed, then check it. A root
     that cannot be made whole (a full disk) is not left half made."""
+    root = as_path(root)
     folders = [root, *root.parents]
     missing = [f for f in (*reversed(folders), root / ROOT_META, root / ROOT_META / "names",
                            root / ROOT_META / "folders") if not f.exists()]

@@ -16,7 +16,7 @@ from pathlib import Path
 from .attrs_schema import texts
 from .errors import AmbiguousRun, RunNotFound, RunyardError
 from .ids import is_run_id
-from .layout import META_SUFFIX, RunPaths
+from .layout import META_SUFFIX, RunPaths, as_path
 from .meta import parse_iso, read_attrs
 from .names import lookup_name
 from .procs import host_name
@@ -120,6 +120,7 @@ def _duration(started, ended, status: str) -> float | None:
 def load_run(root: Path, run_id: str, now: float | None = None,
              seen_pids: dict | None = None) -> RunInfo:
     """One run, read; an unreadable run comes back with its reason in ``error``."""
+    root = as_path(root)
     return _load(root, os.path.join(root, ""), run_id, now, seen_pids, host_name())
 
 
@@ -193,6 +194,7 @@ def each_run(root: Path, *, status: str | None = None, folder: str | None = None
     """Every run in the root, oldest first, optionally filtered, read one at a time
     (a listing need not hold them all). ``folder`` matches the folder and the folders
     below it."""
+    root = as_path(root)
     return each_scanned(root, scan_runs(root), status=status, folder=folder, tag=tag)
 
 
@@ -242,7 +244,7 @@ def find_run(root: Path, ref: str) -> RunInfo:
     start of another run's id is ambiguous (a stranger's run named like the prefix
     ``ls`` prints must not capture ``pause PREFIX``).
     """
-    check_root(root)
+    root = check_root(root)
     if is_run_id(ref) and (root / (ref + META_SUFFIX)).is_dir():
         return load_run(root, ref)
     named = _by_name(root, ref)

@@ -121,12 +121,16 @@ _WRITE_FLAGS = os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_C
 
 
 def open_for_writing(path: Path | str, flags: int = os.O_WRONLY | os.O_APPEND,
-                     mode: int = 0o644) -> int:
+                     mode: int = 0o666) -> int:
     """A file of a run opened (created if need be) to append to or to lock: a file
     descriptor. As for readers, a symbolic link or anything but a regular file is
     refused (NotReadable): whoever acts on a run another user can write to must not
     be led to append to, or lock, a file elsewhere (their own ~/.bashrc, a FIFO
-    that would block). O_NONBLOCK makes a FIFO without a reader fail at once."""
+    that would block). O_NONBLOCK makes a FIFO without a reader fail at once.
+
+    A new file's mode is ``mode`` less the umask: 0666 by default, so that series
+    and logs are shared as far as the user's umask shares them (docs/format.md,
+    "Modes")."""
     if os.path.islink(os.path.dirname(path) or "."):  # log/ or instances/ made a link
         raise NotReadable(os.path.dirname(path), "is a symbolic link (runyard never "
                                                  "writes one there)")

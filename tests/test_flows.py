@@ -448,6 +448,35 @@ def test_the_same_flow_on_a_real_dask_cluster(root, project):
         dask.run()
 
 
+def test_a_dask_idle_timeout_shorter_than_the_cluster_start(root, project):
+    """prepare() blocked 121 s and raised "did not start" while the keeper had its
+    cluster up and released it at once for idling: the idle clock ran from before the
+    cluster started. It starts once the cluster is up and handed over, and a cluster
+    released before prepare() saw it is started again, never waited for."""
+    from runyard.engine.flows import CLUSTER_START_TIMEOUT
+
+    short = Dask(load_pipeline(project).two_steps(), root=root, workers=1, idle_timeout=0.5)
+    began = time.monotonic()
+    short.prepare()  # a worker process takes longer than half a second to start
+    assert time.monotonic() - began < CLUSTER_START_TIMEOUT
+    log = short.folder / "cluster.log"
+    assert log.read_text().count("Cluster up at tcp://127.0.0.1:") == 1
+    # idle from the hand-over on: suspended by its keeper, the cluster let go
+    state_file = short.folder / "state.json"
+    wait_until(lambda: json.loads(state_file.read_text())["stage"] == "suspended", 30, 0.2)
+    wait_until(lambda: "Cluster released: idle for" in log.read_text(), 30, 0.2)
+    assert not (short.folder / "cluster.json").exists()
+    # prepared again: a new cluster at once, and with a longer timeout it runs the flow
+    short.prepare()
+    assert log.read_text().count("Cluster up at") == 2
+    patient = Dask(load_pipeline(project).two_steps(), root=root, workers=1,
+                   idle_timeout=600)
+    assert patient.prepare() == short.task_id
+    run_id = patient.run()
+    assert patient.status(run_id) == "completed"
+    patient.stop()
+
+
 def test_dask_stop_releases_the_cluster(root, project):
     dask = Dask(load_pipeline(project).two_steps(), root=root, workers=1)
     dask.prepare()
