@@ -108,6 +108,10 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         return self._final_status or ("created" if self._state == CREATED else "running")
 
     @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
     def root(self) -> Path | None:
         return self._paths.root if self._paths else None
 
@@ -171,13 +175,18 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
     def init(self, name: str | None = None, metadata: dict | None = None,
              tags: list | None = None, description: str | None = None, folder: str = "/",
              running: bool = True, status: str | None = None, timeout: float | None = None,
-             stalled_after: float | None = None, **ignored_simvue_options) -> bool:
+             stalled_after: float | None = None, offline: bool = False,
+             **ignored_simvue_options) -> bool:
         """Create the run: ``running`` at once, or ``created`` to be reconnected later.
 
-        ``stalled_after``: raise the ``stalled`` alert after that many seconds with
-        no metric or event (off by default; a run the engine starts has its own)."""
+        ``offline=True`` (reference 001) is ``Run(mode="offline")``: the run goes to
+        the spool. ``stalled_after``: raise the ``stalled`` alert after that many
+        seconds with no metric or event (off by default; a run the engine starts has
+        its own)."""
         if self._mode == "disabled":
             return True
+        if checks.flag("offline", offline) and self._state == NEW:
+            self._mode = "offline"
         if stalled_after is not None:
             from .stall import check_stalled_after
 
@@ -217,10 +226,16 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
             self._state = CREATED
             return True if created else self._begin()
 
-    def reconnect(self, run_id: str) -> bool:
-        """Take over a run by id or name (a ``created`` one, or one that ended or was lost)."""
+    def reconnect(self, run_id: str | None = None, *, name: str | None = None) -> bool:
+        """Take over a run by id or name (``name=`` as reference 002 calls it): a
+        ``created`` one, or one that ended or was lost."""
         if self._mode == "disabled":
             return True
+        if (run_id is None) == (name is None):
+            raise UsageError("reconnect() takes one of run_id or name")
+        run_id = run_id if name is None else name
+        if not isinstance(run_id, str):
+            raise UsageError(f"reconnect() takes a run id or name, got {run_id!r}")
         if self._state != NEW:
             raise UsageError("reconnect() must be called on a fresh Run()")
         from .store import find_run
@@ -448,7 +463,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         if self._state == NEW:
             raise UsageError("close() called before init()")
         if self._state == CLOSED:
-            raise UsageError(f"close() called twice for run {self.name!r}")
+            return True  # as Simvue's: closing a closed run changes nothing
         if self._state == FORKED:
             return self._inert("close")
         return self._shutdown("completed")

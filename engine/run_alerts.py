@@ -126,13 +126,19 @@ class AlertsMixin:
         return self.add_alert(name, "user", notification=notification,
                               trigger_abort=trigger_abort, description=description)
 
-    def log_alert(self, identifier: str | None = None, state: str = "critical",
-                  name: str | None = None) -> bool:
-        """Set a user alert's state (``ok`` or ``critical``)."""
+    def log_alert(self, identifier: str | None = None, name: str | None = None,
+                  state: str = "critical") -> bool:
+        """Set a user alert's state (``ok`` or ``critical``), named by its identifier
+        or its name (both are the name here), in Simvue's order."""
         gate = self._gate("log_alert", "running")
         if gate is not None:
             return gate
-        key = identifier or name
+        if (identifier is None) == (name is None) and identifier != name:
+            raise UsageError("log_alert() takes the alert's identifier or its name, "
+                             f"not both: got {identifier!r} and {name!r}")
+        key = identifier if identifier is not None else name
+        if not isinstance(key, str):
+            raise UsageError(f"log_alert() needs an alert identifier or name, got {key!r}")
         alert = self._alerts.get(key)
         if alert is None:
             raise UsageError(f"no alert {key!r} on run {self.name!r}; define it with "

@@ -36,6 +36,17 @@ def artifact_name(name) -> str:
     return clean
 
 
+def _one_type(file_type, filetype) -> str | None:
+    """Simvue's ``file_type``, or reference 002's ``filetype``: one of them."""
+    if file_type is not None and filetype is not None and file_type != filetype:
+        raise UsageError(f"file_type {file_type!r} and filetype {filetype!r} differ: "
+                         "give one")
+    chosen = file_type if file_type is not None else filetype
+    if chosen is not None and (not isinstance(chosen, str) or not chosen):
+        raise UsageError(f"file_type must be a MIME type string, got {chosen!r}")
+    return chosen
+
+
 class FilesMixin:
     def _store(self, category: str, name: str, source, *, mime: str | None,
                metadata: dict | None, origin: str | None) -> bool:
@@ -60,11 +71,12 @@ class FilesMixin:
 
     def save_file(self, file_path, category: str, file_type: str | None = None,
                   preserve_path: bool = False, name: str | None = None,
-                  metadata: dict | None = None) -> bool:
+                  metadata: dict | None = None, *, filetype: str | None = None) -> bool:
         """Save a copy of a file (Simvue's current ``save_file``)."""
         gate = self._gate("save_file", "running")
         if gate is not None:
             return gate
+        file_type = _one_type(file_type, filetype)
         checks.category(category)
         path = Path(os.fspath(file_path))
         if not path.is_file():
@@ -103,11 +115,12 @@ class FilesMixin:
         return self.save_object(filename, category, name, allow_pickle)
 
     def save_directory(self, directory, category: str, file_type: str | None = None,
-                       preserve_path: bool = False) -> bool:
+                       preserve_path: bool = False, *, filetype: str | None = None) -> bool:
         """Save every file below a directory, keeping the layout below it."""
         gate = self._gate("save_directory", "running")
         if gate is not None:
             return gate
+        file_type = _one_type(file_type, filetype)
         folder = Path(os.fspath(directory))
         if not folder.is_dir():
             raise UsageError(f"save_directory: {str(folder)!r} is not a directory")
@@ -119,9 +132,15 @@ class FilesMixin:
             ok = self.save_file(path, category, file_type, name=chosen) and ok
         return ok
 
-    def save_all(self, items, category: str, file_type: str | None = None,
-                 preserve_path: bool = False) -> bool:
-        """Save a list of files and directories."""
+    def save_all(self, items=None, category: str | None = None,
+                 file_type: str | None = None, preserve_path: bool = False, *,
+                 directory=None, filetype: str | None = None) -> bool:
+        """Save a list of files and directories (``items``, or reference 002's
+        ``directory``)."""
+        if (items is None) == (directory is None):
+            raise UsageError("save_all() takes one list of paths: items or directory")
+        items = items if directory is None else directory
+        file_type = _one_type(file_type, filetype)
         if isinstance(items, str | os.PathLike) or not hasattr(items, "__iter__"):
             raise UsageError(f"save_all takes a list of paths, not {items!r}")
         ok = True
