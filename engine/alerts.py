@@ -141,6 +141,10 @@ def make_alert(name, source, *, rule=None, metric=None, threshold=None, range_lo
         raise UsageError(f"notification must be 'none' or 'email', got {notification!r}")
     if not isinstance(trigger_abort, bool):
         raise UsageError(f"trigger_abort must be True or False, got {trigger_abort!r}")
+    if description is not None and (not isinstance(description, str) or
+                                    len(description) > 2000):
+        raise UsageError(f"an alert description must be a string of at most 2000 "
+                         f"characters, got {description!r}"[:300])
     alert = Alert(name=name, source=source, window=_positive("window", window),
                   frequency=_positive("frequency", frequency), notification=notification,
                   trigger_abort=trigger_abort, description=description or "")

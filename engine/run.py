@@ -203,9 +203,10 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
                 and self._root_arg is None:
             return self._attach_from_env(metadata, tags, description)
         try:
-            attrs = {"folder": check_folder(folder or "/"),
-                     "tags": check_tags(list(tags or [])),
-                     "metadata": check_metadata(metadata or {}),
+            checks.flag("running", running)
+            attrs = {"folder": check_folder("/" if folder is None else folder),
+                     "tags": check_tags([] if tags is None else tags),
+                     "metadata": check_metadata({} if metadata is None else metadata),
                      "description": check_description(description or ""),
                      "timeout": DEFAULT_TIMEOUT if timeout is None else
                      checks.positive_number("timeout", timeout)}
@@ -357,7 +358,6 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         if not values:
             return True
         step = self._step if step is None else checks.step(step)
-        self._step = step + 1
         if time is None:  # to the microsecond: 8 bytes a line less than the float's digits
             seconds = (_monotonic_ns() - self._t0_ns) // 1000 / 1e6
         else:
@@ -372,10 +372,12 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
             (step, seconds, stamp, values, self._context)
         try:
             line = _dumps(point, option=NEWLINE)
-        except TypeError:  # an integer beyond 64 bits
+        except TypeError:  # an integer beyond 64 bits: refused beyond a float's range
+            checks.metrics_dict(values)
             line = encode_point(point)
         if not plain and b":null" in line:  # NaN or an infinity: orjson writes null
             line = encode_point(point)
+        self._step = step + 1
         self._lines += line
         writer.put += 1  # counts it, after its line: the queue's bound is in records
         return True

@@ -78,32 +78,30 @@ class FilesMixin:
             return gate
         file_type = _one_type(file_type, filetype)
         checks.category(category)
-        path = Path(os.fspath(file_path))
+        path = Path(checks.path("save_file's file_path", file_path))
         if not path.is_file():
             raise UsageError(f"save_file: {str(path)!r} is not a file")
-        if metadata is not None:
-            from .validate import check_metadata
-
-            try:
-                metadata = check_metadata(metadata)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
+        metadata = _checked_metadata(metadata)
         chosen = name if name is not None else \
             (os.fspath(file_path).lstrip("/") if preserve_path else path.name)
         return self._store(category, chosen, path, mime=file_type, metadata=metadata,
                            origin=str(path.absolute()))
 
     def save_object(self, obj, category: str, name: str | None = None,
-                    allow_pickle: bool = False) -> bool:
-        """Save a Python object: JSON, numpy ``.npy``, or pickle when allowed."""
+                    allow_pickle: bool = False, metadata: dict | None = None) -> bool:
+        """Save a Python object: JSON, numpy ``.npy``, or pickle when allowed.
+        Without a name it is called ``<type>_<id>`` as Simvue does."""
         gate = self._gate("save_object", "running")
         if gate is not None:
             return gate
         checks.category(category)
+        checks.flag("allow_pickle", allow_pickle)
+        metadata = _checked_metadata(metadata)
         if name is None:
-            raise UsageError("save_object needs a name for the object")
+            name = f"{obj.__class__.__name__.lower()}_{id(obj)}"
         data, mime = _serialise(obj, allow_pickle)
-        return self._store(category, name, data, mime=mime, metadata=None, origin=None)
+        return self._store(category, name, data, mime=mime, metadata=metadata,
+                           origin=None)
 
     def save(self, filename, category: str, filetype: str | None = None,
              preserve_path: bool = False, name: str | None = None,
@@ -121,7 +119,8 @@ class FilesMixin:
         if gate is not None:
             return gate
         file_type = _one_type(file_type, filetype)
-        folder = Path(os.fspath(directory))
+        directory = checks.path("save_directory's directory", directory)
+        folder = Path(directory)
         if not folder.is_dir():
             raise UsageError(f"save_directory: {str(folder)!r} is not a directory")
         ok = True
@@ -145,11 +144,23 @@ class FilesMixin:
             raise UsageError(f"save_all takes a list of paths, not {items!r}")
         ok = True
         for item in items:
+            item = checks.path("each item of save_all", item)
             if os.path.isdir(item):
                 ok = self.save_directory(item, category, file_type, preserve_path) and ok
             else:
                 ok = self.save_file(item, category, file_type, preserve_path) and ok
         return ok
+
+
+def _checked_metadata(metadata) -> dict | None:
+    if metadata is None:
+        return None
+    from .validate import check_metadata
+
+    try:
+        return check_metadata(metadata)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _serialise(obj, allow_pickle: bool) -> tuple[bytes, str]:
