@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from .errors import UsageError
 
 METRIC_RULES = ("is above", "is below", "is outside range", "is inside range")
-AGGREGATIONS = ("average", "sum", "at least", "at most")
+AGGREGATIONS = ("average", "sum", "at least", "at most", "at least one", "all")
+EACH = ("at least one", "all")  # judged point by point: any or every point breaches
 SOURCES = ("metrics", "events", "user", "stalled")  # stalled: stall.py
 NOTIFICATIONS = ("none", "email")
 STATES = ("ok", "critical")
@@ -92,7 +93,11 @@ class Alert:
             points.popleft()
         if not points:
             return None
-        value = self._aggregate([v for _, v in points])
+        values = [v for _, v in points]
+        if self.aggregation in EACH:
+            judge = any if self.aggregation == "at least one" else all
+            return ("critical" if judge(map(self._breached, values)) else "ok"), values[-1]
+        value = self._aggregate(values)
         return ("critical" if self._breached(value) else "ok"), value
 
     def _aggregate(self, values: list[float]) -> float:
@@ -145,6 +150,7 @@ def make_alert(name, source, *, rule=None, metric=None, threshold=None, range_lo
                                     len(description) > 2000):
         raise UsageError(f"an alert description must be a string of at most 2000 "
                          f"characters, got {description!r}"[:300])
+    window = 5 if window is None else window  # Simvue's None: the default window
     alert = Alert(name=name, source=source, window=_positive("window", window),
                   frequency=_positive("frequency", frequency), notification=notification,
                   trigger_abort=trigger_abort, description=description or "")

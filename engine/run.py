@@ -30,6 +30,7 @@ from .run_alerts import AlertsMixin
 from .run_attrs import AttributesMixin
 from .run_files import FilesMixin
 from .run_fork import FORKED, ForkMixin, make_forked_copies_inert
+from .run_processes import ProcessesMixin
 from .run_progress import ProgressMixin
 from .series import NEWLINE, encode_point
 from .status import DEFAULT_TIMEOUT
@@ -44,6 +45,7 @@ def _log():
 
 
 MODES = ("online", "offline", "disabled")
+ABORT_ON_ALERT = ("terminate", "run", "ignore")
 STATUS_REQUEST = "status-request.json"
 NEW, CREATED, RUNNING, BROKEN, CLOSED = "new", "created", "running", "broken", "closed"
 _time = time.time
@@ -58,18 +60,32 @@ class _Config:
     disable_resources_metrics = False
     resources_metrics_interval = 30.0
     abort_callback = None
+    abort_on_alert = "terminate"
     stalled_after: float | None = None  # off for a plain tracked run (stall.py)
 
 
-class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
+class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ProcessesMixin,
+          ForkMixin):
     """Tracks one run: metrics, events, files, tags, metadata, folders, alerts."""
 
-    def __init__(self, mode: str = "online", *, root: str | os.PathLike | None = None):
+    def __init__(self, mode: str = "online", *, abort_callback=None, server_token=None,
+                 server_url: str | None = None, debug: bool = False,
+                 server_profile: str | None = None,
+                 root: str | os.PathLike | None = None):
         if mode not in MODES:
             raise UsageError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        checks.flag("debug", debug)
+        if server_url is not None or server_token is not None or server_profile is not None:
+            _warn_no_server()
         self._mode = mode
         self._root_arg = root
         self._config = _Config()
+        if abort_callback is not None:
+            self.config(abort_callback=abort_callback)
+        if debug:
+            _log().setLevel("DEBUG")
+        self._uid = os.urandom(16).hex()
+        self._started = _time()
         self._state = NEW
         self._paths: RunPaths | None = None
         self._attrs: dict = {}
@@ -91,6 +107,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         self._attached = False
         self._init_alerts()
         self._init_progress()
+        self._init_processes()
 
     # -- properties ------------------------------------------------------
     @property
@@ -112,6 +129,16 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         return self._mode
 
     @property
+    def uid(self) -> str:
+        """This handle's own unique id (Simvue's local identifier)."""
+        return self._uid
+
+    @property
+    def duration(self) -> float:
+        """Seconds since the run started (or the handle was made, before that)."""
+        return _time() - self._started
+
+    @property
     def root(self) -> Path | None:
         return self._paths.root if self._paths else None
 
@@ -124,12 +151,20 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
                queue_size: int | None = None, disable_resources_metrics: bool | None = None,
                resources_metrics_interval: float | None = None,
                system_metrics_interval: float | None = None, abort_callback=None,
-               stalled_after: float | None = None, **ignored_simvue_options) -> bool:
+               stalled_after: float | None = None, abort_on_alert: str | None = None,
+               **ignored_simvue_options) -> bool:
         """Configure the run (before ``init`` for the queue settings).
 
         ``stalled_after``: seconds with no metric or event before the ``stalled``
-        alert turns critical (0 or False: off again)."""
+        alert turns critical (0 or False: off again). ``abort_on_alert``, as
+        Simvue's: ``terminate`` (the default) ends the run and stops the code,
+        ``run`` ends the run only, ``ignore`` leaves both going."""
         cfg = self._config
+        if abort_on_alert is not None:
+            if abort_on_alert not in ABORT_ON_ALERT:
+                raise UsageError(f"abort_on_alert must be one of "
+                                 f"{', '.join(ABORT_ON_ALERT)}, got {abort_on_alert!r}")
+            cfg.abort_on_alert = abort_on_alert
         if self._state not in (NEW, CREATED) and (queue_size is not None or
                                                   queue_blocking is not None):
             raise UsageError("queue_size and queue_blocking must be set before init()")
@@ -272,6 +307,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         except RunyardError as exc:  # another process started it first
             self._state = NEW
             raise UsageError(f"{exc}; it can be reconnected once that ends") from None
+        self._started = _time()
         heartbeat = min(5.0, self._attrs.get("timeout", DEFAULT_TIMEOUT) / 3)
         started = self._start_writer(heartbeat, suffix=None)
         if self._config.stalled_after is not None:
@@ -388,12 +424,13 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         self._known_names.update(values)
         return values
 
-    def log_event(self, message: str, timestamp=None, log_level: str = "info") -> bool:
-        """Record an event: a message with a level and a time."""
+    def log_event(self, message: str, timestamp=None, log_level: str | None = "info") -> bool:
+        """Record an event: a message with a level (None: ``info``) and a time."""
         if self._state is not RUNNING:
             return self._not_running("log_event")
         event = {"ts": _time() if timestamp is None else checks.timestamp(timestamp),
-                 "level": checks.log_level(log_level), "msg": checks.message(message)}
+                 "level": "info" if log_level is None else checks.log_level(log_level),
+                 "msg": checks.message(message)}
         if self._context is not None:
             event["instance"] = self._context
         return self._put_event(event)
@@ -477,6 +514,10 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
             return self._end(status, error)
 
     def _end(self, status: str, error: str | None) -> bool:
+        if self._tracked and self._state == RUNNING:  # close() waits, others kill
+            ok = self._finish_processes(kill=status != "completed")
+            if not ok and status == "completed":
+                status, error = "failed", "a process added with add_process() failed"
         was = self._state
         self._state = CLOSED
         _LIVE_RUNS.discard(self)
@@ -559,6 +600,18 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         return self._errors
 
 
+def _warn_no_server() -> None:
+    global _SERVER_WARNED
+    if not _SERVER_WARNED:
+        _SERVER_WARNED = True
+        import warnings
+
+        warnings.warn("runyard has no server: server_url, server_token and "
+                      "server_profile are ignored, runs are written locally",
+                      stacklevel=3)
+
+
+_SERVER_WARNED = False
 _SIMVUE_ONLY_OPTIONS = {"storage_id", "enable_emission_metrics", "disable_shell_vars"}
 _SIMVUE_ONLY_INIT = {"notification", "retention_period", "visibility", "no_color",
                      "record_shell_vars"}

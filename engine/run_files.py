@@ -71,8 +71,12 @@ class FilesMixin:
 
     def save_file(self, file_path, category: str, file_type: str | None = None,
                   preserve_path: bool = False, name: str | None = None,
-                  metadata: dict | None = None, *, filetype: str | None = None) -> bool:
-        """Save a copy of a file (Simvue's current ``save_file``)."""
+                  metadata: dict | None = None, *, filetype: str | None = None,
+                  preserve_path_relative_to: str | None = None,
+                  snapshot: bool = False) -> bool:
+        """Save a copy of a file (Simvue's current ``save_file``). The copy is made at
+        once, so every save is a ``snapshot``; ``preserve_path_relative_to`` ``cwd``
+        or ``git`` names it by its path from there."""
         gate = self._gate("save_file", "running")
         if gate is not None:
             return gate
@@ -82,8 +86,12 @@ class FilesMixin:
         if not path.is_file():
             raise UsageError(f"save_file: {str(path)!r} is not a file")
         metadata = _checked_metadata(metadata)
+        checks.flag("snapshot", snapshot)
+        checks.flag("preserve_path", preserve_path)
         chosen = name if name is not None else \
             (os.fspath(file_path).lstrip("/") if preserve_path else path.name)
+        if preserve_path_relative_to is not None and name is None:
+            chosen = _relative_name(path, preserve_path_relative_to)
         return self._store(category, chosen, path, mime=file_type, metadata=metadata,
                            origin=str(path.absolute()))
 
@@ -150,6 +158,23 @@ class FilesMixin:
             else:
                 ok = self.save_file(item, category, file_type, preserve_path) and ok
         return ok
+
+
+def _relative_name(path: Path, relative_to) -> str:
+    """The file's path from the working directory or its git work tree's top."""
+    if relative_to not in ("cwd", "git"):
+        raise UsageError(f"preserve_path_relative_to must be 'cwd' or 'git', got "
+                         f"{relative_to!r}")
+    path = path.absolute()
+    base = Path.cwd()
+    if relative_to == "git":
+        base = next((p for p in path.parents if (p / ".git").exists()), None)
+        if base is None:
+            raise UsageError(f"save_file: {str(path)!r} is in no git work tree")
+    relative = os.path.relpath(path, base)
+    if relative.startswith(".."):
+        raise UsageError(f"save_file: {str(path)!r} is outside {str(base)!r}")
+    return relative
 
 
 def _checked_metadata(metadata) -> dict | None:
