@@ -105,6 +105,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ProcessesMixi
         self._resources = None
         self._context: str | None = None  # the instance an attached handle works on
         self._attached = False
+        self._reopened: str | None = None  # the status of an ended run reconnected to
         self._init_alerts()
         self._init_progress()
         self._init_processes()
@@ -256,15 +257,17 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ProcessesMixi
                 raise UsageError(str(exc)) from None
             except (OSError, RunyardError) as exc:
                 if isinstance(exc, RunyardError) and "already used" in str(exc):
-                    raise UsageError(str(exc)) from None
+                    return self._name_taken(exc)
                 return self._operational("init", exc)
             self._paths = paths
             self._state = CREATED
             return True if created else self._begin()
 
-    def reconnect(self, run_id: str | None = None, *, name: str | None = None) -> bool:
+    def reconnect(self, run_id: str | None = None, *, name: str | None = None,
+                  reopen: bool = False) -> bool:
         """Take over a run by id or name (``name=`` as reference 002 calls it): a
-        ``created`` one, or one that ended or was lost."""
+        ``created`` or ``lost`` one; one that ended only with ``reopen=True``, and
+        then a process that ends without close() puts its status back."""
         if self._mode == "disabled":
             return True
         if (run_id is None) == (name is None):
@@ -274,6 +277,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ProcessesMixi
             raise UsageError(f"reconnect() takes a run id or name, got {run_id!r}")
         if self._state != NEW:
             raise UsageError("reconnect() must be called on a fresh Run()")
+        checks.flag("reopen", reopen)
         from .store import find_run
 
         try:
@@ -285,6 +289,11 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ProcessesMixi
         if info.status in ("running", "paused"):
             raise UsageError(f"run {info.name!r} ({info.id}) is {info.status} in another "
                              "process; it can be reconnected once that ends")
+        if info.status in FINAL_STATES:
+            if not reopen:
+                raise UsageError(f"run {info.name!r} ({info.id}) is {info.status}: pass "
+                                 "reopen=True to reconnect() to open it again")
+            self._reopened = info.status
         self._paths = info.paths
         self._attrs = info.attrs
         self._step = self._last_step() + 1
@@ -565,6 +574,18 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ProcessesMixi
             self._queue.append((EVENT, {"ts": _time(), "level": level, "msg": message}))
 
     # -- failures --------------------------------------------------------
+    def _name_taken(self, exc: RunyardError) -> bool:
+        """A run name already used: a conflict with what is recorded, not a wrong
+        argument. As Simvue's server errors: raised with suppress_errors=False;
+        else logged, init() returns False and this handle records nothing, so a
+        parameter scan goes on with its other points."""
+        if not self._config.suppress_errors:
+            raise UsageError(str(exc)) from None
+        self._errors += 1
+        _log().error("runyard: init failed: %s; this Run records nothing", exc)
+        self._state = BROKEN
+        return False
+
     def _operational(self, what: str, exc: BaseException) -> bool:
         """An operational failure: raise, or log it once, count it and go on."""
         self._errors += 1
@@ -634,7 +655,15 @@ def _flush_at_exit() -> None:
                 run._record_exit_event("warning", "Interrupted (SIGTERM)")
                 run._shutdown("terminated", error="SIGTERM")
                 continue
+            if run._attached:  # the engine ends it, and judges abandonment itself
+                run._writer.stop()
+                continue
             run._writer.queue.append((EVENT, {
                 "ts": _time(), "level": "warning",
-                "msg": "The process ended without close(): the run is left unfinished"}))
+                "msg": "The process ended without close(): the run is left unfinished"
+                if run._reopened is None else
+                f"The process ended without close(): the run is {run._reopened} again"}))
+            if run._reopened is not None:  # never lost: it had ended before
+                run._shutdown(run._reopened)
+                continue
             run._writer.stop()

@@ -126,11 +126,14 @@ def test_calls_in_the_wrong_state_raise(env_root):
         Run(mode="cloud")
 
 
-def test_a_taken_name_is_a_usage_error(env_root):
+def test_a_taken_name_is_a_usage_error_without_suppress_errors(env_root):
     with Run() as first:
         first.init(name="taken")
+    strict = Run()
+    strict.config(suppress_errors=False)
     with pytest.raises(UsageError, match="already used"):
-        Run().init(name="taken")
+        strict.init(name="taken")
+    assert Run().init(name="taken") is False  # suppressed, as Simvue's server errors
 
 
 def test_events_with_levels(env_root):

@@ -122,7 +122,7 @@ def test_alert_state_survives_a_reconnect(env_root):
     run.set_status("terminated")
     run.close()
     again = Run()
-    again.reconnect("alert-memory")
+    again.reconnect("alert-memory", reopen=True)  # it ended: opened again on purpose
     again.log_alert("check", state="ok")
     again.close()
     data = json.loads(run_cli_process("show", "alert-memory", "--json", "--root",
