@@ -34,7 +34,7 @@ from .run_processes import ProcessesMixin
 from .run_progress import ProgressMixin
 from .series import NEWLINE, encode_point
 from .status import DEFAULT_TIMEOUT
-from .validate import check_description, check_folder, check_metadata, check_tags
+from .validate import check_description, check_folder, check_tags, flat_metadata
 from .writer import EVENT, BackgroundWriter
 
 
@@ -242,7 +242,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ProcessesMixi
             checks.flag("running", running)
             attrs = {"folder": check_folder("/" if folder is None else folder),
                      "tags": check_tags([] if tags is None else tags),
-                     "metadata": check_metadata({} if metadata is None else metadata),
+                     "metadata": flat_metadata({} if metadata is None else metadata),
                      "description": check_description(description or ""),
                      "timeout": DEFAULT_TIMEOUT if timeout is None else
                      checks.positive_number("timeout", timeout)}

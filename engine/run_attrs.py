@@ -2,7 +2,7 @@
 
 from .errors import UnreadableRun, UsageError
 from .meta import update_attrs
-from .validate import check_metadata, check_tags
+from .validate import check_tags, flat_metadata
 
 
 class AttributesMixin:
@@ -19,7 +19,7 @@ class AttributesMixin:
         if gate is not None:
             return gate
         try:
-            metadata = check_metadata(metadata)
+            metadata = flat_metadata(metadata)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         return self._update(lambda a: a["metadata"].update(metadata),

@@ -180,10 +180,10 @@ def _relative_name(path: Path, relative_to) -> str:
 def _checked_metadata(metadata) -> dict | None:
     if metadata is None:
         return None
-    from .validate import check_metadata
+    from .validate import flat_metadata
 
     try:
-        return check_metadata(metadata)
+        return flat_metadata(metadata)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

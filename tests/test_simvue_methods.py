@@ -98,3 +98,16 @@ def test_save_file_relative_to_cwd_and_git(env_root, tmp_path, monkeypatch):
              (env_root / f"{run.id}.meta" / "files.jsonl").open()}
     assert names == {"artifacts/code/deep/model.py", "artifacts/input/src/deep/model.py"}
     assert os.path.exists(env_root / f"{run.id}.meta/artifacts/input/src/deep/model.py")
+
+
+def test_nested_metadata_is_kept_flat_with_dotted_keys(env_root):
+    with Run() as run:
+        run.init(name="nested", metadata={"solver": {"name": "cg", "tol": 1e-6},
+                                          "grid": [64, 64]})
+        run.update_metadata({"solver": {"restarts": {"max": 3}}})
+        with pytest.raises(UsageError, match="JSON values"):
+            run.update_metadata({"bad": [object()]})
+    data = json.loads(run_cli_process("show", "nested", "--json", "--root",
+                                      env_root).stdout)
+    assert data["metadata"] == {"solver.name": "cg", "solver.tol": 1e-6,
+                                "grid": "[64, 64]", "solver.restarts.max": 3}
