@@ -75,13 +75,18 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ProcessesMixi
         if mode not in MODES:
             raise UsageError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         checks.flag("debug", debug)
+        for what, value in (("server_url", server_url), ("server_profile", server_profile)):
+            if value is not None and not isinstance(value, str):
+                raise UsageError(f"{what} must be a string, got {value!r}"[:300])
         if server_url is not None or server_token is not None or server_profile is not None:
             _warn_no_server()
         self._mode = mode
         self._root_arg = root
         self._config = _Config()
         if abort_callback is not None:
-            self.config(abort_callback=abort_callback)
+            if not callable(abort_callback):
+                raise UsageError(f"abort_callback must be callable, got {abort_callback!r}")
+            self._config.abort_callback = abort_callback
         if debug:
             _log().setLevel("DEBUG")
         self._uid = os.urandom(16).hex()

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 
+from . import checks
 from .errors import UsageError
 
 GRACE = 5.0  # seconds between SIGTERM and SIGKILL
@@ -64,6 +65,8 @@ class ProcessesMixin:
         if completion_trigger is not None and not hasattr(completion_trigger, "set"):
             raise UsageError(f"completion_trigger must be an Event, got "
                              f"{completion_trigger!r}")
+        if cwd is not None:
+            cwd = checks.path("add_process's cwd", cwd)
         if env is not None and (not isinstance(env, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in env.items())):
             raise UsageError(f"env must be a dict of strings, got {env!r}"[:300])
@@ -114,7 +117,7 @@ class ProcessesMixin:
 
     def kill_process(self, process_id: str) -> None:
         """Kill a process added with add_process (and what it started)."""
-        tracked = self._tracked.get(process_id)
+        tracked = self._tracked.get(process_id) if isinstance(process_id, str) else None
         if tracked is None:
             raise UsageError(f"no process {process_id!r} was added to run {self.name!r}")
         _kill_group(tracked.popen)

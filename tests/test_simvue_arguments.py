@@ -28,7 +28,9 @@ def calls(tmp_path) -> dict:
     data = tmp_path / "data.txt"
     data.write_text("x\n")
     return {
-        "config": {"queue_blocking": False},
+        "config": {"suppress_errors": True, "disable_resources_metrics": True,
+                   "system_metrics_interval": 30, "abort_on_alert": "terminate",
+                   "abort_callback": None, "stalled_after": None},
         "update_metadata": {"metadata": {"a": 1}},
         "update_tags": {"tags": ["t"]},
         "set_tags": {"tags": ["t"]},
@@ -58,6 +60,11 @@ def calls(tmp_path) -> dict:
         "add_alerts": {"names": ["u1"]},
         "set_metric_units": {"metric_name": "x", "units": "m"},
         "log_progress": {"fraction": 0.5},
+        "add_process": {"identifier": "p", "executable": "true", "script": None,
+                        "input_file": None, "completion_callback": None,
+                        "completion_trigger": None, "env": None, "cwd": None},
+        "kill_process": {"process_id": "p"},
+        "assign_metric_to_grid": {"metric_name": "x", "grid_name": None},
         "set_status": {"status": "completed"},
         "init": None,
     }
@@ -82,6 +89,21 @@ def test_every_argument_of_wrong_type_raises_usage_error(env_root, tmp_path):
                     failures.append(f"{method}({param}={bad!r}): "
                                     f"{type(exc).__name__}: {exc}")
     run.close()
+    for param in ("mode", "debug", "abort_callback", "server_url"):
+        for bad in BAD:
+            try:
+                Run(**{param: bad})
+            except UsageError:
+                pass
+            except Exception as exc:  # any other is the bug looked for
+                failures.append(f"Run({param}={bad!r}): {type(exc).__name__}: {exc}")
+    for bad in BAD:
+        try:
+            Run().reconnect(bad)
+        except UsageError:
+            pass
+        except Exception as exc:  # any other is the bug looked for
+            failures.append(f"reconnect({bad!r}): {type(exc).__name__}: {exc}")
     assert failures == [], "\n".join(failures)
 
 
