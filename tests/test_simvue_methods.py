@@ -111,3 +111,26 @@ def test_nested_metadata_is_kept_flat_with_dotted_keys(env_root):
                                       env_root).stdout)
     assert data["metadata"] == {"solver.name": "cg", "solver.tol": 1e-6,
                                 "grid": "[64, 64]", "solver.restarts.max": 3}
+
+
+def test_the_dashboards_metric_charts_are_titled_with_their_units(env_root):
+    from runyard.app.run_reading import RunReading
+    from runyard.app.tabs.run_metrics import RunMetrics
+    from runyard.engine.atomic import write_json_atomic
+
+    with Run() as run:
+        run.init(name="charted")
+        run.set_metric_units("energy", units="J")
+        run.log_metrics({"energy": 1.0, "count": 2})
+    meta = env_root / f"{run.id}.meta"
+    reading = RunReading.of(meta)
+    reading.read_files(env_root, run.id, reading.tail.poll())
+    metrics = RunMetrics(reading, lambda name: True)
+    assert metrics.title("energy", False) == "energy (J)"
+    assert metrics.title("count", False) == "count"
+    attrs = json.loads((meta / "attrs.json").read_text())  # another user's hostile units
+    attrs["units"] = {"energy": {"units": "\x1b[2J"}, "count": "m"}
+    write_json_atomic(meta / "attrs.json", attrs)
+    reading.read_files(env_root, run.id, reading.tail.poll())
+    assert "\x1b" not in metrics.title("energy", False)
+    assert metrics.title("count", False) == "count"
