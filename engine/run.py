@@ -28,6 +28,7 @@ from .lifecycle import FINAL_STATES, finalize_run, init_run_meta, make_run, star
 from .root import ensure_root, resolve_root
 from .run_alerts import AlertsMixin
 from .run_attrs import AttributesMixin
+from .run_config import Config, ConfigMixin, warn_no_server
 from .run_files import FilesMixin
 from .run_fork import FORKED, ForkMixin, make_forked_copies_inert
 from .run_processes import ProcessesMixin
@@ -45,7 +46,6 @@ def _log():
 
 
 MODES = ("online", "offline", "disabled")
-ABORT_ON_ALERT = ("terminate", "run", "ignore")
 STATUS_REQUEST = "status-request.json"
 NEW, CREATED, RUNNING, BROKEN, CLOSED = "new", "created", "running", "broken", "closed"
 _time = time.time
@@ -53,19 +53,8 @@ _monotonic_ns = time.monotonic_ns
 _dumps = orjson.dumps
 
 
-class _Config:
-    suppress_errors = True
-    queue_blocking = False
-    queue_size = 10_000
-    disable_resources_metrics = False
-    resources_metrics_interval = 30.0
-    abort_callback = None
-    abort_on_alert = "terminate"
-    stalled_after: float | None = None  # off for a plain tracked run (stall.py)
-
-
-class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ProcessesMixin,
-          ForkMixin):
+class Run(ConfigMixin, AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin,
+          ProcessesMixin, ForkMixin):
     """Tracks one run: metrics, events, files, tags, metadata, folders, alerts."""
 
     def __init__(self, mode: str = "online", *, abort_callback=None, server_token=None,
@@ -79,10 +68,10 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ProcessesMixi
             if value is not None and not isinstance(value, str):
                 raise UsageError(f"{what} must be a string, got {value!r}"[:300])
         if server_url is not None or server_token is not None or server_profile is not None:
-            _warn_no_server()
+            warn_no_server()
         self._mode = mode
         self._root_arg = root
-        self._config = _Config()
+        self._config = Config()
         if abort_callback is not None:
             if not callable(abort_callback):
                 raise UsageError(f"abort_callback must be callable, got {abort_callback!r}")
@@ -151,59 +140,6 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ProcessesMixi
     @property
     def run_dir(self) -> Path | None:
         return self._paths.run_dir if self._paths else None
-
-    # -- configuration ---------------------------------------------------
-    def config(self, *, suppress_errors: bool | None = None, queue_blocking: bool | None = None,
-               queue_size: int | None = None, disable_resources_metrics: bool | None = None,
-               resources_metrics_interval: float | None = None,
-               system_metrics_interval: float | None = None, abort_callback=None,
-               stalled_after: float | None = None, abort_on_alert: str | None = None,
-               **ignored_simvue_options) -> bool:
-        """Configure the run (before ``init`` for the queue settings).
-
-        ``stalled_after``: seconds with no metric or event before the ``stalled``
-        alert turns critical (0 or False: off again). ``abort_on_alert``, as
-        Simvue's: ``terminate`` (the default) ends the run and stops the code,
-        ``run`` ends the run only, ``ignore`` leaves both going."""
-        cfg = self._config
-        if abort_on_alert is not None:
-            if abort_on_alert not in ABORT_ON_ALERT:
-                raise UsageError(f"abort_on_alert must be one of "
-                                 f"{', '.join(ABORT_ON_ALERT)}, got {abort_on_alert!r}")
-            cfg.abort_on_alert = abort_on_alert
-        if self._state not in (NEW, CREATED) and (queue_size is not None or
-                                                  queue_blocking is not None):
-            raise UsageError("queue_size and queue_blocking must be set before init()")
-        if suppress_errors is not None:
-            cfg.suppress_errors = checks.flag("suppress_errors", suppress_errors)
-        if queue_blocking is not None:
-            cfg.queue_blocking = checks.flag("queue_blocking", queue_blocking)
-        if queue_size is not None:
-            cfg.queue_size = checks.positive_int("queue_size", queue_size)
-        if disable_resources_metrics is not None:
-            cfg.disable_resources_metrics = checks.flag("disable_resources_metrics",
-                                                        disable_resources_metrics)
-        interval = system_metrics_interval or resources_metrics_interval
-        if interval is not None:
-            cfg.resources_metrics_interval = checks.positive_number(
-                "resources_metrics_interval", interval)
-        if abort_callback is not None:
-            if not callable(abort_callback):
-                raise UsageError(f"abort_callback must be callable, got {abort_callback!r}")
-            cfg.abort_callback = abort_callback
-        unknown = set(ignored_simvue_options) - _SIMVUE_ONLY_OPTIONS
-        if unknown:
-            raise UsageError(f"config() got unknown option(s): {', '.join(sorted(unknown))}")
-        if stalled_after is not None:
-            self._stalled_after(stalled_after)
-        return True
-
-    def _stalled_after(self, value) -> None:
-        from .stall import check_stalled_after
-
-        self._config.stalled_after = check_stalled_after(value)
-        if self._state == RUNNING and self._mode != "disabled":
-            self._set_stalled_after(self._config.stalled_after)
 
     # -- starting --------------------------------------------------------
     def _resolve_root(self) -> Path:
@@ -626,19 +562,6 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ProcessesMixi
         return self._errors
 
 
-def _warn_no_server() -> None:
-    global _SERVER_WARNED
-    if not _SERVER_WARNED:
-        _SERVER_WARNED = True
-        import warnings
-
-        warnings.warn("runyard has no server: server_url, server_token and "
-                      "server_profile are ignored, runs are written locally",
-                      stacklevel=3)
-
-
-_SERVER_WARNED = False
-_SIMVUE_ONLY_OPTIONS = {"storage_id", "enable_emission_metrics", "disable_shell_vars"}
 _SIMVUE_ONLY_INIT = {"notification", "retention_period", "visibility", "no_color",
                      "record_shell_vars"}
 _LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()

@@ -91,9 +91,9 @@ def test_runyard_has_every_method_parameter_and_property(tmp_path):
 
 def test_every_method_called_with_simvues_keywords_and_defaults(env_root, tmp_path,
                                                                 monkeypatch):
-    import runyard.engine.run
+    import runyard.engine.run_config
 
-    monkeypatch.setattr(runyard.engine.run, "_SERVER_WARNED", False)  # once a process
+    monkeypatch.setattr(runyard.engine.run_config, "_SERVER_WARNED", False)  # once a process
     values = required(tmp_path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
