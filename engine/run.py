@@ -586,6 +586,7 @@ def _flush_at_exit() -> None:
             if run._attached:  # the engine ends it, and judges abandonment itself
                 run._writer.stop()
                 continue
+            run.kill_all_processes()  # in sessions of their own: no orphans left behind
             run._writer.queue.append((EVENT, {
                 "ts": _time(), "level": "warning",
                 "msg": "The process ended without close(): the run is left unfinished"

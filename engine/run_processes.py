@@ -6,10 +6,11 @@ its output goes to ``<identifier>.out`` and ``<identifier>.err`` in the run's
 ``processes/`` folder and is saved as ``output`` artifacts when it ends; a user alert
 ``<identifier>_exit_status`` goes critical when it exits non-zero. As Simvue's,
 ``close()`` waits for the processes to end and a failed one ends the run
-``failed``; an aborting alert, an exception in the ``with`` block, Ctrl-C and
-SIGTERM kill them.
+``failed``; an aborting alert, an exception in the ``with`` block, Ctrl-C,
+SIGTERM and a script that ends without ``close()`` kill them.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -108,7 +109,8 @@ class ProcessesMixin:
     def _watch_process(self, tracked: _Tracked, callback, trigger) -> None:
         code = tracked.popen.wait()
         if code != 0 and self._state == "running":
-            self.log_alert(f"{tracked.identifier}_exit_status", state="critical")
+            with contextlib.suppress(UsageError):  # closed meanwhile: nowhere to record
+                self.log_alert(f"{tracked.identifier}_exit_status", state="critical")
         tracked.done.set()
         if callback is not None:
             callback(code, _text(tracked.out), _text(tracked.err))

@@ -101,3 +101,18 @@ def test_a_duplicate_name_in_a_scan_is_logged_and_the_scan_goes_on(env_root, cap
     strict.config(suppress_errors=False)
     with pytest.raises(UsageError, match="already used"):
         strict.init(name="scan-point")
+
+
+def test_a_script_ending_without_close_leaves_no_helper_process(env_root):
+    import psutil
+
+    done = child(env_root, """
+        run = Run()
+        run.init(name="orphans")
+        run.add_process("long", "sleep", "300")
+        print(run.processes[0].pid)
+    """)
+    assert done.returncode == 0, done.stderr
+    pid = int(done.stdout.split()[-1])
+    wait_until(lambda: not psutil.pid_exists(pid) or
+               psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, 30)

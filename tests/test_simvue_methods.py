@@ -134,3 +134,20 @@ def test_the_dashboards_metric_charts_are_titled_with_their_units(env_root):
     reading.read_files(env_root, run.id, reading.tail.poll())
     assert "\x1b" not in metrics.title("energy", False)
     assert metrics.title("count", False) == "count"
+
+
+def test_an_aborting_alert_kills_the_runs_processes(env_root):
+    import psutil
+
+    from conftest import wait_until
+
+    with Run() as run:
+        run.config(abort_on_alert="run")
+        run.init(name="abort-procs")
+        run.add_process("long", "sleep", "300")
+        pid = run.processes[0].pid
+        run.create_user_alert("stop", trigger_abort=True)
+        run.log_alert(name="stop")
+        wait_until(lambda: not psutil.pid_exists(pid) or
+                   psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, 30)
+    assert load_run(env_root, run.id).status == "terminated"
