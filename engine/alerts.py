@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from .errors import UsageError
+from .validate import TEXT_MAX
 
 METRIC_RULES = ("is above", "is below", "is outside range", "is inside range")
 AGGREGATIONS = ("average", "sum", "at least", "at most", "at least one", "all")
@@ -147,8 +148,8 @@ def make_alert(name, source, *, rule=None, metric=None, threshold=None, range_lo
     if not isinstance(trigger_abort, bool):
         raise UsageError(f"trigger_abort must be True or False, got {trigger_abort!r}")
     if description is not None and (not isinstance(description, str) or
-                                    len(description) > 2000):
-        raise UsageError(f"an alert description must be a string of at most 2000 "
+                                    len(description) > TEXT_MAX):
+        raise UsageError(f"an alert description must be a string of at most {TEXT_MAX} "
                          f"characters, got {description!r}"[:300])
     window = 5 if window is None else window  # Simvue's None: the default window
     alert = Alert(name=name, source=source, window=_positive("window", window),
