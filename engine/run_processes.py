@@ -111,11 +111,13 @@ class ProcessesMixin:
         if code != 0 and self._state == "running":
             with contextlib.suppress(UsageError):  # closed meanwhile: nowhere to record
                 self.log_alert(f"{tracked.identifier}_exit_status", state="critical")
-        tracked.done.set()
-        if callback is not None:
-            callback(code, _text(tracked.out), _text(tracked.err))
-        if trigger is not None:
-            trigger.set()
+        try:  # close() waits for this: the callback has run when close() returns
+            if callback is not None:
+                callback(code, _text(tracked.out), _text(tracked.err))
+            if trigger is not None:
+                trigger.set()
+        finally:
+            tracked.done.set()
 
     def kill_process(self, process_id: str) -> None:
         """Kill a process added with add_process (and what it started)."""
