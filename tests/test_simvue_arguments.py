@@ -70,6 +70,7 @@ def calls(tmp_path) -> dict:
     }
 
 
+@pytest.mark.filterwarnings("ignore")
 def test_every_argument_of_wrong_type_raises_usage_error(env_root, tmp_path):
     failures = []
     run = fresh(env_root)
