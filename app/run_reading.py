@@ -53,6 +53,7 @@ class RunReading:
     history: History | None = None  # the points the tail skipped, once read
     history_read: int = 0           # bytes of it read so far, while reading
     book: InstanceBook | None = None  # its instances' records (journals read on)
+    units: dict = field(default_factory=dict)  # metric -> units (set_metric_units)
 
     @classmethod
     def of(cls, meta_dir) -> "RunReading":
@@ -77,6 +78,9 @@ class RunReading:
 
         meta_dir = root / f"{run_id}.meta"
         found = RunFiles(update, load_run(root, run_id))
+        from runyard.engine.units import metric_units
+
+        self.units = metric_units(found.info.attrs)  # replaced whole: read by the tabs
         parts = (("output", "log/", self.read_logs),
                  ("records", "instances/",
                   lambda where: self.read_instances(where, RunPaths(root, run_id),

@@ -16,9 +16,11 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from .errors import UsageError
+from .validate import TEXT_MAX
 
 METRIC_RULES = ("is above", "is below", "is outside range", "is inside range")
-AGGREGATIONS = ("average", "sum", "at least", "at most")
+AGGREGATIONS = ("average", "sum", "at least", "at most", "at least one", "all")
+EACH = ("at least one", "all")  # judged point by point: any or every point breaches
 SOURCES = ("metrics", "events", "user", "stalled")  # stalled: stall.py
 NOTIFICATIONS = ("none", "email")
 STATES = ("ok", "critical")
@@ -92,7 +94,11 @@ class Alert:
             points.popleft()
         if not points:
             return None
-        value = self._aggregate([v for _, v in points])
+        values = [v for _, v in points]
+        if self.aggregation in EACH:
+            judge = any if self.aggregation == "at least one" else all
+            return ("critical" if judge(map(self._breached, values)) else "ok"), values[-1]
+        value = self._aggregate(values)
         return ("critical" if self._breached(value) else "ok"), value
 
     def _aggregate(self, values: list[float]) -> float:
@@ -141,6 +147,11 @@ def make_alert(name, source, *, rule=None, metric=None, threshold=None, range_lo
         raise UsageError(f"notification must be 'none' or 'email', got {notification!r}")
     if not isinstance(trigger_abort, bool):
         raise UsageError(f"trigger_abort must be True or False, got {trigger_abort!r}")
+    if description is not None and (not isinstance(description, str) or
+                                    len(description) > TEXT_MAX):
+        raise UsageError(f"an alert description must be a string of at most {TEXT_MAX} "
+                         f"characters, got {description!r}"[:300])
+    window = 5 if window is None else window  # Simvue's None: the default window
     alert = Alert(name=name, source=source, window=_positive("window", window),
                   frequency=_positive("frequency", frequency), notification=notification,
                   trigger_abort=trigger_abort, description=description or "")

@@ -3,6 +3,7 @@
 import math
 import numbers
 import re
+import sys
 from datetime import UTC, datetime
 
 from .errors import UsageError
@@ -11,6 +12,7 @@ from .validate import TEXT_MAX, is_utf8
 METRIC_NAME = re.compile(r"[A-Za-z0-9_\-/.:=><+()% ]{1,200}")  # whole: fullmatch
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 CATEGORIES = ("code", "input", "output")
+_FLOAT_MAX = int(sys.float_info.max)
 
 
 def metric_name(name) -> str:
@@ -21,15 +23,27 @@ def metric_name(name) -> str:
 
 
 def metric_value(name: str, value) -> float | int | bool:
-    """A number or bool (numpy scalars become Python numbers); never a string."""
+    """A number or bool (numpy scalars of every kind become Python ones); never a
+    string, an array or an integer too large for a float."""
     if isinstance(value, bool):
         return value
     if isinstance(value, numbers.Integral):
-        return int(value)
+        number = int(value)
+        if abs(number) > _FLOAT_MAX:
+            raise UsageError(f"metric {name!r}: the integer {str(number)[:20]}... is too "
+                             "large for a float, and readers could not compare it")
+        return number
     if isinstance(value, numbers.Real):
         return float(value)
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind == "b" and getattr(value, "ndim", None) == 0:  # numpy.bool_ is no Integral
+        return bool(value)
+    if kind is not None:
+        raise UsageError(f"metric {name!r} is a numpy array ({kind!r} kind, shape "
+                         f"{getattr(value, 'shape', '?')}): runyard records one number "
+                         "per metric and step; log each value under its own name")
     raise UsageError(f"metric {name!r} must be an int, float or bool, not "
-                     f"{type(value).__name__} {value!r}")
+                     f"{type(value).__name__} {value!r}"[:300])
 
 
 def metrics_dict(metrics) -> dict:
@@ -114,3 +128,17 @@ def flag(name: str, value) -> bool:
     if not isinstance(value, bool):
         raise UsageError(f"{name} must be True or False, got {value!r}")
     return value
+
+
+def path(what: str, value) -> str:
+    """A file system path given as ``str`` or ``os.PathLike``."""
+    import os
+
+    try:
+        text = os.fspath(value)
+    except TypeError:
+        text = None
+    if not isinstance(text, str) or not text or "\x00" in text:
+        raise UsageError(f"{what} must be a path (str or os.PathLike), got "
+                         f"{value!r}"[:300])
+    return text

@@ -28,12 +28,14 @@ from .lifecycle import FINAL_STATES, finalize_run, init_run_meta, make_run, star
 from .root import ensure_root, resolve_root
 from .run_alerts import AlertsMixin
 from .run_attrs import AttributesMixin
+from .run_config import Config, ConfigMixin, warn_no_server
 from .run_files import FilesMixin
 from .run_fork import FORKED, ForkMixin, make_forked_copies_inert
+from .run_processes import ProcessesMixin
 from .run_progress import ProgressMixin
 from .series import NEWLINE, encode_point
 from .status import DEFAULT_TIMEOUT
-from .validate import check_description, check_folder, check_metadata, check_tags
+from .validate import check_description, check_folder, check_tags, flat_metadata
 from .writer import EVENT, BackgroundWriter
 
 
@@ -51,25 +53,33 @@ _monotonic_ns = time.monotonic_ns
 _dumps = orjson.dumps
 
 
-class _Config:
-    suppress_errors = True
-    queue_blocking = False
-    queue_size = 10_000
-    disable_resources_metrics = False
-    resources_metrics_interval = 30.0
-    abort_callback = None
-    stalled_after: float | None = None  # off for a plain tracked run (stall.py)
-
-
-class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
+class Run(ConfigMixin, AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin,
+          ProcessesMixin, ForkMixin):
     """Tracks one run: metrics, events, files, tags, metadata, folders, alerts."""
 
-    def __init__(self, mode: str = "online", *, root: str | os.PathLike | None = None):
+    def __init__(self, mode: str = "online", *, abort_callback=None, server_token=None,
+                 server_url: str | None = None, debug: bool = False,
+                 server_profile: str | None = None,
+                 root: str | os.PathLike | None = None):
         if mode not in MODES:
             raise UsageError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        checks.flag("debug", debug)
+        for what, value in (("server_url", server_url), ("server_profile", server_profile)):
+            if value is not None and not isinstance(value, str):
+                raise UsageError(f"{what} must be a string, got {value!r}"[:300])
+        if server_url is not None or server_token is not None or server_profile is not None:
+            warn_no_server()
         self._mode = mode
         self._root_arg = root
-        self._config = _Config()
+        self._config = Config()
+        if abort_callback is not None:
+            if not callable(abort_callback):
+                raise UsageError(f"abort_callback must be callable, got {abort_callback!r}")
+            self._config.abort_callback = abort_callback
+        if debug:
+            _log().setLevel("DEBUG")
+        self._uid = os.urandom(16).hex()
+        self._started = _time()
         self._state = NEW
         self._paths: RunPaths | None = None
         self._attrs: dict = {}
@@ -89,8 +99,10 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         self._resources = None
         self._context: str | None = None  # the instance an attached handle works on
         self._attached = False
+        self._reopened: str | None = None  # the status of an ended run reconnected to
         self._init_alerts()
         self._init_progress()
+        self._init_processes()
 
     # -- properties ------------------------------------------------------
     @property
@@ -108,57 +120,26 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         return self._final_status or ("created" if self._state == CREATED else "running")
 
     @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def uid(self) -> str:
+        """This handle's own unique id (Simvue's local identifier)."""
+        return self._uid
+
+    @property
+    def duration(self) -> float:
+        """Seconds since the run started (or the handle was made, before that)."""
+        return _time() - self._started
+
+    @property
     def root(self) -> Path | None:
         return self._paths.root if self._paths else None
 
     @property
     def run_dir(self) -> Path | None:
         return self._paths.run_dir if self._paths else None
-
-    # -- configuration ---------------------------------------------------
-    def config(self, *, suppress_errors: bool | None = None, queue_blocking: bool | None = None,
-               queue_size: int | None = None, disable_resources_metrics: bool | None = None,
-               resources_metrics_interval: float | None = None,
-               system_metrics_interval: float | None = None, abort_callback=None,
-               stalled_after: float | None = None, **ignored_simvue_options) -> bool:
-        """Configure the run (before ``init`` for the queue settings).
-
-        ``stalled_after``: seconds with no metric or event before the ``stalled``
-        alert turns critical (0 or False: off again)."""
-        cfg = self._config
-        if self._state not in (NEW, CREATED) and (queue_size is not None or
-                                                  queue_blocking is not None):
-            raise UsageError("queue_size and queue_blocking must be set before init()")
-        if suppress_errors is not None:
-            cfg.suppress_errors = checks.flag("suppress_errors", suppress_errors)
-        if queue_blocking is not None:
-            cfg.queue_blocking = checks.flag("queue_blocking", queue_blocking)
-        if queue_size is not None:
-            cfg.queue_size = checks.positive_int("queue_size", queue_size)
-        if disable_resources_metrics is not None:
-            cfg.disable_resources_metrics = checks.flag("disable_resources_metrics",
-                                                        disable_resources_metrics)
-        interval = system_metrics_interval or resources_metrics_interval
-        if interval is not None:
-            cfg.resources_metrics_interval = checks.positive_number(
-                "resources_metrics_interval", interval)
-        if abort_callback is not None:
-            if not callable(abort_callback):
-                raise UsageError(f"abort_callback must be callable, got {abort_callback!r}")
-            cfg.abort_callback = abort_callback
-        unknown = set(ignored_simvue_options) - _SIMVUE_ONLY_OPTIONS
-        if unknown:
-            raise UsageError(f"config() got unknown option(s): {', '.join(sorted(unknown))}")
-        if stalled_after is not None:
-            self._stalled_after(stalled_after)
-        return True
-
-    def _stalled_after(self, value) -> None:
-        from .stall import check_stalled_after
-
-        self._config.stalled_after = check_stalled_after(value)
-        if self._state == RUNNING and self._mode != "disabled":
-            self._set_stalled_after(self._config.stalled_after)
 
     # -- starting --------------------------------------------------------
     def _resolve_root(self) -> Path:
@@ -171,13 +152,18 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
     def init(self, name: str | None = None, metadata: dict | None = None,
              tags: list | None = None, description: str | None = None, folder: str = "/",
              running: bool = True, status: str | None = None, timeout: float | None = None,
-             stalled_after: float | None = None, **ignored_simvue_options) -> bool:
+             stalled_after: float | None = None, offline: bool = False,
+             **ignored_simvue_options) -> bool:
         """Create the run: ``running`` at once, or ``created`` to be reconnected later.
 
-        ``stalled_after``: raise the ``stalled`` alert after that many seconds with
-        no metric or event (off by default; a run the engine starts has its own)."""
+        ``offline=True`` (reference 001) is ``Run(mode="offline")``: the run goes to
+        the spool. ``stalled_after``: raise the ``stalled`` alert after that many
+        seconds with no metric or event (off by default; a run the engine starts has
+        its own)."""
         if self._mode == "disabled":
             return True
+        if checks.flag("offline", offline) and self._state == NEW:
+            self._mode = "offline"
         if stalled_after is not None:
             from .stall import check_stalled_after
 
@@ -194,9 +180,10 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
                 and self._root_arg is None:
             return self._attach_from_env(metadata, tags, description)
         try:
-            attrs = {"folder": check_folder(folder or "/"),
-                     "tags": check_tags(list(tags or [])),
-                     "metadata": check_metadata(metadata or {}),
+            checks.flag("running", running)
+            attrs = {"folder": check_folder("/" if folder is None else folder),
+                     "tags": check_tags([] if tags is None else tags),
+                     "metadata": flat_metadata({} if metadata is None else metadata),
                      "description": check_description(description or ""),
                      "timeout": DEFAULT_TIMEOUT if timeout is None else
                      checks.positive_number("timeout", timeout)}
@@ -211,18 +198,27 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
                 raise UsageError(str(exc)) from None
             except (OSError, RunyardError) as exc:
                 if isinstance(exc, RunyardError) and "already used" in str(exc):
-                    raise UsageError(str(exc)) from None
+                    return self._name_taken(exc)
                 return self._operational("init", exc)
             self._paths = paths
             self._state = CREATED
             return True if created else self._begin()
 
-    def reconnect(self, run_id: str) -> bool:
-        """Take over a run by id or name (a ``created`` one, or one that ended or was lost)."""
+    def reconnect(self, run_id: str | None = None, *, name: str | None = None,
+                  reopen: bool = False) -> bool:
+        """Take over a run by id or name (``name=`` as reference 002 calls it): a
+        ``created`` or ``lost`` one; one that ended only with ``reopen=True``, and
+        then a process that ends without close() puts its status back."""
         if self._mode == "disabled":
             return True
+        if (run_id is None) == (name is None):
+            raise UsageError("reconnect() takes one of run_id or name")
+        run_id = run_id if name is None else name
+        if not isinstance(run_id, str):
+            raise UsageError(f"reconnect() takes a run id or name, got {run_id!r}")
         if self._state != NEW:
             raise UsageError("reconnect() must be called on a fresh Run()")
+        checks.flag("reopen", reopen)
         from .store import find_run
 
         try:
@@ -234,6 +230,11 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         if info.status in ("running", "paused"):
             raise UsageError(f"run {info.name!r} ({info.id}) is {info.status} in another "
                              "process; it can be reconnected once that ends")
+        if info.status in FINAL_STATES:
+            if not reopen:
+                raise UsageError(f"run {info.name!r} ({info.id}) is {info.status}: pass "
+                                 "reopen=True to reconnect() to open it again")
+            self._reopened = info.status
         self._paths = info.paths
         self._attrs = info.attrs
         self._step = self._last_step() + 1
@@ -256,6 +257,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         except RunyardError as exc:  # another process started it first
             self._state = NEW
             raise UsageError(f"{exc}; it can be reconnected once that ends") from None
+        self._started = _time()
         heartbeat = min(5.0, self._attrs.get("timeout", DEFAULT_TIMEOUT) / 3)
         started = self._start_writer(heartbeat, suffix=None)
         if self._config.stalled_after is not None:
@@ -342,7 +344,6 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         if not values:
             return True
         step = self._step if step is None else checks.step(step)
-        self._step = step + 1
         if time is None:  # to the microsecond: 8 bytes a line less than the float's digits
             seconds = (_monotonic_ns() - self._t0_ns) // 1000 / 1e6
         else:
@@ -357,10 +358,12 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
             (step, seconds, stamp, values, self._context)
         try:
             line = _dumps(point, option=NEWLINE)
-        except TypeError:  # an integer beyond 64 bits
+        except TypeError:  # an integer beyond 64 bits: refused beyond a float's range
+            checks.metrics_dict(values)
             line = encode_point(point)
         if not plain and b":null" in line:  # NaN or an infinity: orjson writes null
             line = encode_point(point)
+        self._step = step + 1
         self._lines += line
         writer.put += 1  # counts it, after its line: the queue's bound is in records
         return True
@@ -371,12 +374,13 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         self._known_names.update(values)
         return values
 
-    def log_event(self, message: str, timestamp=None, log_level: str = "info") -> bool:
-        """Record an event: a message with a level and a time."""
+    def log_event(self, message: str, timestamp=None, log_level: str | None = "info") -> bool:
+        """Record an event: a message with a level (None: ``info``) and a time."""
         if self._state is not RUNNING:
             return self._not_running("log_event")
         event = {"ts": _time() if timestamp is None else checks.timestamp(timestamp),
-                 "level": checks.log_level(log_level), "msg": checks.message(message)}
+                 "level": "info" if log_level is None else checks.log_level(log_level),
+                 "msg": checks.message(message)}
         if self._context is not None:
             event["instance"] = self._context
         return self._put_event(event)
@@ -448,7 +452,7 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         if self._state == NEW:
             raise UsageError("close() called before init()")
         if self._state == CLOSED:
-            raise UsageError(f"close() called twice for run {self.name!r}")
+            return True  # as Simvue's: closing a closed run changes nothing
         if self._state == FORKED:
             return self._inert("close")
         return self._shutdown("completed")
@@ -460,6 +464,10 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
             return self._end(status, error)
 
     def _end(self, status: str, error: str | None) -> bool:
+        if self._tracked and self._state == RUNNING:  # close() waits, others kill
+            ok = self._finish_processes(kill=status != "completed")
+            if not ok and status == "completed":
+                status, error = "failed", "a process added with add_process() failed"
         was = self._state
         self._state = CLOSED
         _LIVE_RUNS.discard(self)
@@ -507,6 +515,18 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
             self._queue.append((EVENT, {"ts": _time(), "level": level, "msg": message}))
 
     # -- failures --------------------------------------------------------
+    def _name_taken(self, exc: RunyardError) -> bool:
+        """A run name already used: a conflict with what is recorded, not a wrong
+        argument. As Simvue's server errors: raised with suppress_errors=False;
+        else logged, init() returns False and this handle records nothing, so a
+        parameter scan goes on with its other points."""
+        if not self._config.suppress_errors:
+            raise UsageError(str(exc)) from None
+        self._errors += 1
+        _log().error("runyard: init failed: %s; this Run records nothing", exc)
+        self._state = BROKEN
+        return False
+
     def _operational(self, what: str, exc: BaseException) -> bool:
         """An operational failure: raise, or log it once, count it and go on."""
         self._errors += 1
@@ -542,7 +562,6 @@ class Run(AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin, ForkMixin):
         return self._errors
 
 
-_SIMVUE_ONLY_OPTIONS = {"storage_id", "enable_emission_metrics", "disable_shell_vars"}
 _SIMVUE_ONLY_INIT = {"notification", "retention_period", "visibility", "no_color",
                      "record_shell_vars"}
 _LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()
@@ -564,7 +583,16 @@ def _flush_at_exit() -> None:
                 run._record_exit_event("warning", "Interrupted (SIGTERM)")
                 run._shutdown("terminated", error="SIGTERM")
                 continue
+            if run._attached:  # the engine ends it, and judges abandonment itself
+                run._writer.stop()
+                continue
+            run.kill_all_processes()  # in sessions of their own: no orphans left behind
             run._writer.queue.append((EVENT, {
                 "ts": _time(), "level": "warning",
-                "msg": "The process ended without close(): the run is left unfinished"}))
+                "msg": "The process ended without close(): the run is left unfinished"
+                if run._reopened is None else
+                f"The process ended without close(): the run is {run._reopened} again"}))
+            if run._reopened is not None:  # never lost: it had ended before
+                run._shutdown(run._reopened)
+                continue
             run._writer.stop()

@@ -23,6 +23,7 @@ from .writer import ALERT, EVENT
 class AlertsMixin:
     def _init_alerts(self) -> None:
         self._alerts: dict[str, Alert] = {}
+        self._kept_aside: dict[str, Alert] = {}  # attach_to_run=False: for add_alerts
         self._stall_watch: StallWatch | None = None
 
     def _attach_alerts(self, writer) -> None:
@@ -70,25 +71,57 @@ class AlertsMixin:
         return alert.name
 
     def add_alert(self, name: str, source: str = "metrics", frequency: float = 1,
-                  window: float = 5, rule: str | None = None, metric: str | None = None,
+                  window: float | None = 5, rule: str | None = None, metric: str | None = None,
                   threshold: float | None = None, range_low: float | None = None,
                   range_high: float | None = None, notification: str = "none",
                   pattern: str | None = None, trigger_abort: bool = False,
-                  description: str | None = None, aggregation: str = "average") -> str:
-        """Define an alert (reference 002); returns its identifier, its name."""
+                  description: str | None = None, aggregation: str = "average",
+                  attach_to_run: bool = True) -> str:
+        """Define an alert (reference 002); returns its identifier, its name. With
+        ``attach_to_run=False`` it is kept aside until ``add_alerts`` attaches it."""
         if self._mode == "disabled":
             return name
         if source == STALLED:
             raise UsageError("the stalled-run alert is set with init(stalled_after=...) or "
                              "config(stalled_after=...), not with add_alert()")
-        return self._define(make_alert(
+        if not isinstance(attach_to_run, bool):
+            raise UsageError(f"attach_to_run must be True or False, got {attach_to_run!r}")
+        alert = make_alert(
             name, source, rule=rule, metric=metric, threshold=threshold,
             range_low=range_low, range_high=range_high, window=window, frequency=frequency,
             aggregation=aggregation, pattern=pattern, notification=notification,
-            trigger_abort=trigger_abort, description=description))
+            trigger_abort=trigger_abort, description=description)
+        if not attach_to_run:
+            self._kept_aside[alert.name] = alert
+            return alert.name
+        return self._define(alert)
+
+    def add_alerts(self, ids: list | None = None, names: list | None = None) -> bool:
+        """Attach alerts defined with ``attach_to_run=False`` (an alert's id is its
+        name here); one already attached is left as it is."""
+        gate = self._gate("add_alerts", "created", "running")
+        if gate is not None:
+            return gate
+        wanted = []
+        for what, given in (("ids", ids), ("names", names)):
+            if given is None:
+                continue
+            if isinstance(given, str) or not isinstance(given, list | tuple) or \
+                    not all(isinstance(n, str) for n in given):
+                raise UsageError(f"add_alerts {what} must be a list of strings, got "
+                                 f"{given!r}"[:300])
+            wanted += given
+        unknown = [n for n in wanted if n not in self._kept_aside and n not in self._alerts]
+        if unknown:
+            raise UsageError(f"add_alerts: no alert {', '.join(map(repr, unknown))} was "
+                             "defined (create it with attach_to_run=False first)")
+        for name in wanted:
+            if name not in self._alerts:
+                self._define(self._kept_aside.pop(name))
+        return True
 
     def create_metric_threshold_alert(self, name: str, metric: str, threshold: float,
-                                      rule: str, window: float = 5, frequency: float = 1,
+                                      rule: str, window: float | None = 5, frequency: float = 1,
                                       aggregation: str = "average", notification: str = "none",
                                       trigger_abort: bool = False, attach_to_run: bool = True,
                                       description: str | None = None) -> str:
@@ -97,10 +130,11 @@ class AlertsMixin:
                              f"{rule!r}")
         return self.add_alert(name, "metrics", frequency, window, rule, metric, threshold,
                               notification=notification, trigger_abort=trigger_abort,
-                              description=description, aggregation=aggregation)
+                              description=description, aggregation=aggregation,
+                              attach_to_run=attach_to_run)
 
     def create_metric_range_alert(self, name: str, metric: str, range_low: float,
-                                  range_high: float, rule: str, window: float = 5,
+                                  range_high: float, rule: str, window: float | None = 5,
                                   frequency: float = 1, aggregation: str = "average",
                                   notification: str = "none", trigger_abort: bool = False,
                                   attach_to_run: bool = True,
@@ -111,28 +145,36 @@ class AlertsMixin:
         return self.add_alert(name, "metrics", frequency, window, rule, metric,
                               range_low=range_low, range_high=range_high,
                               notification=notification, trigger_abort=trigger_abort,
-                              description=description, aggregation=aggregation)
+                              description=description, aggregation=aggregation,
+                              attach_to_run=attach_to_run)
 
     def create_event_alert(self, name: str, pattern: str, frequency: float = 1,
                            notification: str = "none", trigger_abort: bool = False,
                            attach_to_run: bool = True, description: str | None = None) -> str:
         return self.add_alert(name, "events", frequency, pattern=pattern,
                               notification=notification, trigger_abort=trigger_abort,
-                              description=description)
+                              description=description, attach_to_run=attach_to_run)
 
     def create_user_alert(self, name: str, notification: str = "none",
                           trigger_abort: bool = False, attach_to_run: bool = True,
                           description: str | None = None) -> str:
         return self.add_alert(name, "user", notification=notification,
-                              trigger_abort=trigger_abort, description=description)
+                              trigger_abort=trigger_abort, description=description,
+                              attach_to_run=attach_to_run)
 
-    def log_alert(self, identifier: str | None = None, state: str = "critical",
-                  name: str | None = None) -> bool:
-        """Set a user alert's state (``ok`` or ``critical``)."""
+    def log_alert(self, identifier: str | None = None, name: str | None = None,
+                  state: str = "critical") -> bool:
+        """Set a user alert's state (``ok`` or ``critical``), named by its identifier
+        or its name (both are the name here), in Simvue's order."""
         gate = self._gate("log_alert", "running")
         if gate is not None:
             return gate
-        key = identifier or name
+        if (identifier is None) == (name is None) and identifier != name:
+            raise UsageError("log_alert() takes the alert's identifier or its name, "
+                             f"not both: got {identifier!r} and {name!r}")
+        key = identifier if identifier is not None else name
+        if not isinstance(key, str):
+            raise UsageError(f"log_alert() needs an alert identifier or name, got {key!r}")
         alert = self._alerts.get(key)
         if alert is None:
             raise UsageError(f"no alert {key!r} on run {self.name!r}; define it with "
@@ -232,9 +274,18 @@ class AlertsMixin:
             self._abort(alert)
 
     def _abort(self, alert: Alert) -> None:
-        """An aborting alert fired: the run ends ``terminated`` and the code is stopped."""
+        """An aborting alert fired: the run ends ``terminated`` and the code is stopped
+        (as ``config(abort_on_alert=...)`` says: ``run`` only ends the run, ``ignore``
+        neither)."""
         if self._final_status is not None:
             return
+        callback, how = self._config.abort_callback, self._config.abort_on_alert
+        if how == "ignore":
+            if callback is not None:
+                callback(self)
+            return
+        threading.Thread(target=self.kill_all_processes, daemon=True,
+                         name="runyard-kill").start()
         from .lifecycle import finalize_run
 
         self._queue.append((EVENT, {"ts": time.time(), "level": "critical",
@@ -244,8 +295,7 @@ class AlertsMixin:
             finalize_run(self._paths, "terminated", error=f"aborted by alert {alert.name}")
         except OSError as exc:
             self._writer_error("finalizing an aborted run", exc)
-        callback = self._config.abort_callback
         if callback is not None:
             callback(self)
-        elif self._state != "closed":  # closing already: an interrupt would cut it short
+        elif how == "terminate" and self._state != "closed":  # closing: no interrupt
             os.kill(os.getpid(), signal.SIGINT)  # KeyboardInterrupt in the main thread

@@ -2,7 +2,7 @@
 
 from .errors import UnreadableRun, UsageError
 from .meta import update_attrs
-from .validate import check_metadata, check_tags
+from .validate import check_tags, flat_metadata
 
 
 class AttributesMixin:
@@ -19,7 +19,7 @@ class AttributesMixin:
         if gate is not None:
             return gate
         try:
-            metadata = check_metadata(metadata)
+            metadata = flat_metadata(metadata)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         return self._update(lambda a: a["metadata"].update(metadata),
@@ -54,10 +54,17 @@ class AttributesMixin:
 
     def set_folder_details(self, path: str | None = None, metadata: dict | None = None,
                            tags: list | None = None, description: str | None = None) -> bool:
-        """Set a folder's metadata, tags and description (the run's folder by default)."""
+        """Set a folder's metadata, tags and description (the run's folder by default).
+        Reference 002 puts ``path`` first, simvue 2.6.2 has no ``path``: a dict
+        first is Simvue's ``(metadata, tags, description)``."""
         gate = self._gate("set_folder_details", "created", "running")
         if gate is not None:
             return gate
+        if isinstance(path, dict) and description is None:
+            path, metadata, tags, description = None, path, metadata, tags
+        if path is not None and not isinstance(path, str):
+            raise UsageError(f"set_folder_details path must be a folder like '/a/b', got "
+                             f"{path!r}"[:300])
         from .folders import set_folder_details
 
         try:
@@ -68,3 +75,42 @@ class AttributesMixin:
         except OSError as exc:
             return self._operational("set_folder_details", exc)
         return True
+
+    def set_tags(self, tags: list) -> bool:
+        """Replace the run's tags (``update_tags`` adds to them)."""
+        gate = self._gate("set_tags", "created", "running")
+        if gate is not None:
+            return gate
+        try:
+            tags = check_tags(tags)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        return self._update(lambda a: a.update(tags=tags), "Set tags " + ", ".join(tags))
+
+    def set_metric_units(self, metric_name: str, *, units: str, mks_unit: str | None = None,
+                         mks_conversion: float | None = None) -> bool:
+        """Record a metric's units, shown by ``runyard show`` (engine/units.py)."""
+        gate = self._gate("set_metric_units", "created", "running")
+        if gate is not None:
+            return gate
+        from .units import check_units
+
+        entry = check_units(metric_name, units, mks_unit, mks_conversion)
+
+        def change(attrs):
+            known = attrs.get("units")
+            attrs["units"] = {**(known if isinstance(known, dict) else {}),
+                              metric_name: entry}
+
+        return self._update(change, f"Set the units of {metric_name} to {units}")
+
+    def assign_metric_to_grid(self, *, metric_name: str, grid_name: str | None = None,
+                              axes_ticks=None, axes_labels: list | None = None) -> bool:
+        """Simvue's grid metrics (an ndarray per step) do not fit runyard's format,
+        which keeps one number per metric and step: refused, saying so."""
+        gate = self._gate("assign_metric_to_grid", "created", "running")
+        if gate is not None:
+            return gate
+        raise UsageError(f"assign_metric_to_grid({metric_name!r}): runyard records one "
+                         "number per metric and step, not grids; log each grid point "
+                         "under its own name, or save the array with save_object()")

@@ -36,6 +36,17 @@ def artifact_name(name) -> str:
     return clean
 
 
+def _one_type(file_type, filetype) -> str | None:
+    """Simvue's ``file_type``, or reference 002's ``filetype``: one of them."""
+    if file_type is not None and filetype is not None and file_type != filetype:
+        raise UsageError(f"file_type {file_type!r} and filetype {filetype!r} differ: "
+                         "give one")
+    chosen = file_type if file_type is not None else filetype
+    if chosen is not None and (not isinstance(chosen, str) or not chosen):
+        raise UsageError(f"file_type must be a MIME type string, got {chosen!r}")
+    return chosen
+
+
 class FilesMixin:
     def _store(self, category: str, name: str, source, *, mime: str | None,
                metadata: dict | None, origin: str | None) -> bool:
@@ -60,38 +71,45 @@ class FilesMixin:
 
     def save_file(self, file_path, category: str, file_type: str | None = None,
                   preserve_path: bool = False, name: str | None = None,
-                  metadata: dict | None = None) -> bool:
-        """Save a copy of a file (Simvue's current ``save_file``)."""
+                  metadata: dict | None = None, *, filetype: str | None = None,
+                  preserve_path_relative_to: str | None = None,
+                  snapshot: bool = False) -> bool:
+        """Save a copy of a file (Simvue's current ``save_file``). The copy is made at
+        once, so every save is a ``snapshot``; ``preserve_path_relative_to`` ``cwd``
+        or ``git`` names it by its path from there."""
         gate = self._gate("save_file", "running")
         if gate is not None:
             return gate
+        file_type = _one_type(file_type, filetype)
         checks.category(category)
-        path = Path(os.fspath(file_path))
+        path = Path(checks.path("save_file's file_path", file_path))
         if not path.is_file():
             raise UsageError(f"save_file: {str(path)!r} is not a file")
-        if metadata is not None:
-            from .validate import check_metadata
-
-            try:
-                metadata = check_metadata(metadata)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
+        metadata = _checked_metadata(metadata)
+        checks.flag("snapshot", snapshot)
+        checks.flag("preserve_path", preserve_path)
         chosen = name if name is not None else \
             (os.fspath(file_path).lstrip("/") if preserve_path else path.name)
+        if preserve_path_relative_to is not None and name is None:
+            chosen = _relative_name(path, preserve_path_relative_to)
         return self._store(category, chosen, path, mime=file_type, metadata=metadata,
                            origin=str(path.absolute()))
 
     def save_object(self, obj, category: str, name: str | None = None,
-                    allow_pickle: bool = False) -> bool:
-        """Save a Python object: JSON, numpy ``.npy``, or pickle when allowed."""
+                    allow_pickle: bool = False, metadata: dict | None = None) -> bool:
+        """Save a Python object: JSON, numpy ``.npy``, or pickle when allowed.
+        Without a name it is called ``<type>_<id>`` as Simvue does."""
         gate = self._gate("save_object", "running")
         if gate is not None:
             return gate
         checks.category(category)
+        checks.flag("allow_pickle", allow_pickle)
+        metadata = _checked_metadata(metadata)
         if name is None:
-            raise UsageError("save_object needs a name for the object")
+            name = f"{obj.__class__.__name__.lower()}_{id(obj)}"
         data, mime = _serialise(obj, allow_pickle)
-        return self._store(category, name, data, mime=mime, metadata=None, origin=None)
+        return self._store(category, name, data, mime=mime, metadata=metadata,
+                           origin=None)
 
     def save(self, filename, category: str, filetype: str | None = None,
              preserve_path: bool = False, name: str | None = None,
@@ -103,12 +121,14 @@ class FilesMixin:
         return self.save_object(filename, category, name, allow_pickle)
 
     def save_directory(self, directory, category: str, file_type: str | None = None,
-                       preserve_path: bool = False) -> bool:
+                       preserve_path: bool = False, *, filetype: str | None = None) -> bool:
         """Save every file below a directory, keeping the layout below it."""
         gate = self._gate("save_directory", "running")
         if gate is not None:
             return gate
-        folder = Path(os.fspath(directory))
+        file_type = _one_type(file_type, filetype)
+        directory = checks.path("save_directory's directory", directory)
+        folder = Path(directory)
         if not folder.is_dir():
             raise UsageError(f"save_directory: {str(folder)!r} is not a directory")
         ok = True
@@ -119,18 +139,53 @@ class FilesMixin:
             ok = self.save_file(path, category, file_type, name=chosen) and ok
         return ok
 
-    def save_all(self, items, category: str, file_type: str | None = None,
-                 preserve_path: bool = False) -> bool:
-        """Save a list of files and directories."""
+    def save_all(self, items=None, category: str | None = None,
+                 file_type: str | None = None, preserve_path: bool = False, *,
+                 directory=None, filetype: str | None = None) -> bool:
+        """Save a list of files and directories (``items``, or reference 002's
+        ``directory``)."""
+        if (items is None) == (directory is None):
+            raise UsageError("save_all() takes one list of paths: items or directory")
+        items = items if directory is None else directory
+        file_type = _one_type(file_type, filetype)
         if isinstance(items, str | os.PathLike) or not hasattr(items, "__iter__"):
             raise UsageError(f"save_all takes a list of paths, not {items!r}")
         ok = True
         for item in items:
+            item = checks.path("each item of save_all", item)
             if os.path.isdir(item):
                 ok = self.save_directory(item, category, file_type, preserve_path) and ok
             else:
                 ok = self.save_file(item, category, file_type, preserve_path) and ok
         return ok
+
+
+def _relative_name(path: Path, relative_to) -> str:
+    """The file's path from the working directory or its git work tree's top."""
+    if relative_to not in ("cwd", "git"):
+        raise UsageError(f"preserve_path_relative_to must be 'cwd' or 'git', got "
+                         f"{relative_to!r}")
+    path = path.absolute()
+    base = Path.cwd()
+    if relative_to == "git":
+        base = next((p for p in path.parents if (p / ".git").exists()), None)
+        if base is None:
+            raise UsageError(f"save_file: {str(path)!r} is in no git work tree")
+    relative = os.path.relpath(path, base)
+    if relative.startswith(".."):
+        raise UsageError(f"save_file: {str(path)!r} is outside {str(base)!r}")
+    return relative
+
+
+def _checked_metadata(metadata) -> dict | None:
+    if metadata is None:
+        return None
+    from .validate import flat_metadata
+
+    try:
+        return flat_metadata(metadata)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _serialise(obj, allow_pickle: bool) -> tuple[bytes, str]:

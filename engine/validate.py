@@ -125,3 +125,37 @@ def check_timeout(timeout) -> float:
             not math.isfinite(timeout) or timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     return float(timeout)
+
+
+def flat_metadata(metadata) -> dict:
+    """Simvue's nested metadata in runyard's flat form: ``{"solver": {"tol": 1e-6}}``
+    becomes ``{"solver.tol": 1e-6}``, and a list of values its JSON text; then
+    ``check_metadata``. A flat dict comes back as it was given."""
+    if not isinstance(metadata, dict):
+        return check_metadata(metadata)
+    if not any(isinstance(v, dict | list | tuple) for v in metadata.values()):
+        return check_metadata(metadata)
+    flat: dict = {}
+    _flatten(metadata, "", flat, 0)
+    return check_metadata(flat)
+
+
+def _flatten(value: dict, prefix: str, into: dict, depth: int) -> None:
+    import json
+
+    if depth > 8:
+        raise ValueError(f"metadata nested deeper than 8 levels at {prefix!r}")
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise ValueError(f"metadata keys must be strings, got {key!r}")
+        name = f"{prefix}{key}"
+        if isinstance(item, dict):
+            _flatten(item, name + ".", into, depth + 1)
+        elif isinstance(item, list | tuple):
+            try:
+                into[name] = json.dumps(item, allow_nan=False)
+            except (TypeError, ValueError):
+                raise ValueError(f"metadata list {name!r} must hold JSON values, got "
+                                 f"{item!r}"[:300]) from None
+        else:
+            into[name] = item

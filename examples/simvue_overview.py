@@ -21,6 +21,10 @@ run.update_metadata({'status': 'unconverged'})
 run.close()
 
 # Tracking queued runs
+name = 'queued-run'
+run = Run()
+run.init(name=name, status='created')
+
 run = Run()
 run.init(status='created')
 name = run.name
@@ -35,3 +39,8 @@ for index in range(3):
     with Run() as run:
         run.init(metadata={'index': index}, folder='/scan')
         run.log_metrics({'value': index})
+
+# offline: nothing is sent anywhere, everything is written to disk (the spool)
+with Run() as run:
+    run.init(name='offline-run', offline=True)
+    run.log_metrics({'value': 1})

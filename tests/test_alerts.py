@@ -107,7 +107,7 @@ def test_alert_definitions_show_with_their_state(env_root, cli):
         run.init(name="shown")
         run.create_user_alert("first")
         run.create_user_alert("second")
-        run.log_alert("second", "critical")
+        run.log_alert("second", state="critical")
     data = cli("show", "shown", "--json", "--root", env_root).json()
     assert {a["name"]: a["state"] for a in data["alerts"]} == {"first": "ok",
                                                                "second": "critical"}
@@ -135,7 +135,7 @@ def test_email_through_a_local_smtp_server(env_root, monkeypatch):
         with Run() as run:
             run.init(name="mailed")
             run.create_user_alert("page-me", notification="email")
-            run.log_alert("page-me", "critical")
+            run.log_alert("page-me", state="critical")
             deadline = time.monotonic() + 10
             while not received and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -176,6 +176,6 @@ def test_abort_callback_replaces_the_interrupt(env_root):
         run.config(abort_callback=lambda r: calls.append(r.name))
         run.init(name="called-back")
         run.create_user_alert("stop-now", trigger_abort=True)
-        run.log_alert("stop-now", "critical")
+        run.log_alert("stop-now", state="critical")
     assert calls == ["called-back"]
     assert load_run(env_root, run.id).status == "terminated"

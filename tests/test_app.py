@@ -268,7 +268,7 @@ async def test_an_alert_turning_critical_notifies_once_and_rings(app_root):
     app.bell = lambda: rings.append(1)
     async with app.run_test(size=SIZE) as pilot:
         assert await until(pilot, lambda: run.id in app.snapshot.cells)
-        run.log_alert("pressure", "critical")
+        run.log_alert("pressure", state="critical")
         assert await until(pilot, lambda: any("pressure" in str(n.message)
                                               for n in app._notifications), 10)
         await pilot.pause(1.0)

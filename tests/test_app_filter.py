@@ -22,7 +22,7 @@ def sweep(root) -> None:
             run.log_metrics({"loss": loss, "acc": 1 - loss})
         if critical:
             run.create_user_alert("pressure")
-            run.log_alert("pressure", "critical")
+            run.log_alert("pressure", state="critical")
         run.close()
 
 

@@ -113,7 +113,7 @@ def test_alert_definitions_a_reader_would_refuse_are_never_written(root):
     run.create_user_alert("two", description=described)
     with pytest.raises(UsageError, match="more than"):
         run.create_user_alert("three", description=described)
-    run.log_alert("two", "critical")
+    run.log_alert("two", state="critical")
     run.close()
     definitions, bad = read_alert_definitions(root / f"{run.id}.meta")
     assert [d["name"] for d in definitions] == ["one", "two"] and bad == []

@@ -61,8 +61,8 @@ def test_objects_as_json_numpy_and_pickle(env_root):
             run.save_object({1, 2}, "output", name="a-set")
         assert run.save_object({1, 2}, "output", name="a-set", allow_pickle=True)
         assert run.save({"x": 1}, "input", name="via-save") is True
-        with pytest.raises(UsageError, match="needs a name"):
-            run.save_object([1], "output")
+        listed = [1]
+        assert run.save_object(listed, "output") is True  # named as Simvue names it
     meta = env_root / f"{run.id}.meta/artifacts"
     assert json.loads((meta / "output/params.json").read_text()) == {"alpha": [1, 2]}
     assert np.load(meta / "output/grid.npy").tolist() == [[0, 1, 2], [3, 4, 5]]
@@ -70,6 +70,7 @@ def test_objects_as_json_numpy_and_pickle(env_root):
 
     assert pickle.loads((meta / "output/a-set").read_bytes()) == {1, 2}
     assert artifacts(env_root, run)["params.json"]["mime"] == "application/json"
+    assert json.loads((meta / f"output/list_{id(listed)}").read_text()) == [1]
 
 
 @pytest.mark.parametrize("name", ["../escape", "a/../../b", "/etc/passwd", "~/x", ""])

@@ -46,11 +46,13 @@ def test_a_huge_integer_with_a_metric_alert(env_root):
                                           rule="is above", frequency=1000)
         for i in range(100):
             run.log_metrics({"x": i})
-        run.log_metrics({"x": 10**400})
+        run.log_metrics({"x": 10**300})  # beyond 64 bits, within a float's range
+        with pytest.raises(UsageError, match="too large for a float"):
+            run.log_metrics({"x": 10**400})  # refused: nothing stored
     points = read_series(env_root, run.id, "metrics.jsonl")
-    assert len(points) == 101 and points[-1]["v"]["x"] == 10**400
+    assert len(points) == 101 and points[-1]["v"]["x"] == 10**300
     assert [r["state"] for r in read_series(env_root, run.id, "alerts.jsonl")] == \
-        ["critical"]  # judged once more at close: the infinite average is above 1
+        ["critical"]  # judged once more at close: the huge average is above 1
 
 
 def test_an_abort_at_close_does_not_cut_the_close_short(env_root):
@@ -116,12 +118,12 @@ def test_alert_state_survives_a_reconnect(env_root):
     run = Run()
     run.init(name="alert-memory")
     run.create_user_alert("check")
-    run.log_alert("check", "critical")
+    run.log_alert("check", state="critical")
     run.set_status("terminated")
     run.close()
     again = Run()
-    again.reconnect("alert-memory")
-    again.log_alert("check", "ok")
+    again.reconnect("alert-memory", reopen=True)  # it ended: opened again on purpose
+    again.log_alert("check", state="ok")
     again.close()
     data = json.loads(run_cli_process("show", "alert-memory", "--json", "--root",
                                       env_root).stdout)

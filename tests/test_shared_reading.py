@@ -68,7 +68,7 @@ async def test_alert_changes_are_read_once_by_the_cell_and_the_detail_screen(
             counter.counting = True
             for turn in range(6):
                 state = "critical" if turn % 2 == 0 else "ok"
-                run.log_alert("flag", state)
+                run.log_alert("flag", state=state)
                 assert await until(pilot, lambda state=state: tail.alerts.get(
                     "flag", {}).get("state") == state and
                     app.snapshot.cells[run.id].critical == (["flag"] if state == "critical"

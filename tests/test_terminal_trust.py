@@ -73,7 +73,7 @@ WRITER = textwrap.dedent("""
     print(run.id, flush=True)
     for line in sys.stdin:
         if line.strip() == "alert":
-            run.log_alert("ALERT-MARK " + short, "critical")
+            run.log_alert("ALERT-MARK " + short, state="critical")
     run.close()
 """)
 

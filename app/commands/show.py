@@ -6,6 +6,7 @@ import sys
 from runyard.engine import UnreadableRun, find_run, resolve_root
 from runyard.engine.kills import instance_name
 from runyard.engine.summary import alert_states, event_summary, metric_summary
+from runyard.engine.units import metric_units
 from runyard.engine.work import InstanceBook
 
 from ..eta_text import run_progress_line
@@ -25,6 +26,9 @@ def add_parser(sub):
 def details(info) -> tuple[dict, list]:
     """The run's listing fields plus metadata, description, metrics, events, alerts."""
     metrics, bad_m = metric_summary(info.meta_dir)
+    for name, units in metric_units(info.attrs).items():
+        if name in metrics:
+            metrics[name]["units"] = units
     events, bad_e = event_summary(info.meta_dir)
     alerts, bad_a = alert_states(info.meta_dir)
     data = info.summary()
@@ -129,6 +133,10 @@ def _metrics_block(metrics: dict) -> list[str]:
     headers = ["METRIC", "LAST", "MIN", "MAX", "COUNT", "STEP"]
     rows = [[name, _num(m["last"]), _num(m["min"]), _num(m["max"]), str(m["count"]),
              str(m["last_step"])] for name, m in metrics.items()]
+    if any(m.get("units") for m in metrics.values()):
+        headers.append("UNITS")
+        for row, m in zip(rows, metrics.values(), strict=True):
+            row.append(one_line(m.get("units", ""), limit=20))
     if any(m.get("nonfinite") for m in metrics.values()):  # min and max leave them out
         headers.append("NAN/INF")
         for row, m in zip(rows, metrics.values(), strict=True):

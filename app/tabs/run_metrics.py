@@ -7,6 +7,7 @@ together what they found (``RunReading``), for the charts of one page at a time.
 
 from collections.abc import Callable
 
+from ..safe_text import one_line
 from ..widgets.plot_data import Series
 
 RESOURCES = "resources/"
@@ -55,7 +56,10 @@ class RunMetrics:
                        _number(high), tuple(counts))]
 
     def title(self, name: str, by_time: bool) -> str:
-        return self._title(name, by_time) if self._title else name
+        if self._title:
+            return self._title(name, by_time)
+        units = self.reading.units.get(name)  # from the run's attrs: untrusted text
+        return f"{name} ({one_line(units, limit=20)})" if units else name
 
 
 def _number(value) -> int | float | None:
