@@ -2,6 +2,7 @@
 many times a second is looked at instead of watched, and no change is missed on the
 way in, while it is looked at, or on the way back to being watched."""
 
+import contextlib
 import threading
 import time
 
@@ -47,8 +48,11 @@ def watched(tmp_path):
     watcher.stop()
 
 
-def busy(path, stop: threading.Event) -> threading.Thread:
-    """Appends a line to ``path`` every 10 ms until ``stop``: a run logging fast."""
+@contextlib.contextmanager
+def busy(path):
+    """While in it, a line is appended to ``path`` every 10 ms: a run logging fast."""
+    stop = threading.Event()
+
     def write():
         with open(path, "a") as f:
             while not stop.is_set():
@@ -57,14 +61,16 @@ def busy(path, stop: threading.Event) -> threading.Thread:
                 stop.wait(0.01)
     thread = threading.Thread(target=write, daemon=True)
     thread.start()
-    return thread
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def test_a_busy_folder_is_looked_at_and_its_changes_still_seen(watched):
     watcher, run = watched
-    stop = threading.Event()
-    writer = busy(run / "metrics.jsonl", stop)
-    try:
+    with busy(run / "metrics.jsonl"):
         assert until(lambda: run in watcher.hot), "a folder changing 100 times a second"
         assert run not in watcher._watches  # its inotify watch dropped
         seen = Seen(watcher)
@@ -79,18 +85,12 @@ def test_a_busy_folder_is_looked_at_and_its_changes_still_seen(watched):
         (run / "events.jsonl").unlink()
         assert until(lambda: seen.has(run / "events.jsonl"))
         assert run in watcher.hot  # still busy
-    finally:
-        stop.set()
-        writer.join()
 
 
 def test_a_hot_folder_gone_quiet_is_watched_again(watched):
     watcher, run = watched
-    stop = threading.Event()
-    writer = busy(run / "metrics.jsonl", stop)
-    assert until(lambda: run in watcher.hot)
-    stop.set()
-    writer.join()
+    with busy(run / "metrics.jsonl"):
+        assert until(lambda: run in watcher.hot)
     assert until(lambda: run not in watcher.hot and run in watcher._watches)
     seen = Seen(watcher)
     seen.clear()
@@ -102,26 +102,18 @@ def test_a_hot_folder_gone_quiet_is_watched_again(watched):
 
 def test_a_hot_folder_no_longer_wanted_is_neither_looked_at_nor_watched(watched):
     watcher, run = watched
-    stop = threading.Event()
-    writer = busy(run / "metrics.jsonl", stop)
-    try:
+    with busy(run / "metrics.jsonl"):
         assert until(lambda: run in watcher.hot)
         watcher.watch(set())  # the screen that wanted it closed
         assert run not in watcher.hot and run not in watcher._watches
-    finally:
-        stop.set()
-        writer.join()
 
 
 def test_a_removed_hot_folder_is_marked_and_dropped(watched, tmp_path):
     import shutil
 
     watcher, run = watched
-    stop = threading.Event()
-    writer = busy(run / "metrics.jsonl", stop)
-    assert until(lambda: run in watcher.hot)
-    stop.set()
-    writer.join()
+    with busy(run / "metrics.jsonl"):
+        assert until(lambda: run in watcher.hot)
     seen = Seen(watcher)
     seen.clear()
     shutil.rmtree(run)
@@ -151,9 +143,7 @@ def test_a_busy_folder_of_many_entries_stays_watched(watched):
     watcher, run = watched
     for n in range(HOT_MOST + 10):
         (run / f"rec-{n}.json").write_text("{}")
-    stop = threading.Event()
-    writer = busy(run / "metrics.jsonl", stop)
-    try:
+    with busy(run / "metrics.jsonl"):
         seen = Seen(watcher)
         # a second's count has been taken with the folder busy: it would be hot by now
         assert until(lambda: seen.has(run / "metrics.jsonl"))
@@ -162,18 +152,13 @@ def test_a_busy_folder_of_many_entries_stays_watched(watched):
             assert run not in watcher.hot
             time.sleep(0.05)
         assert run in watcher._watches
-    finally:
-        stop.set()
-        writer.join()
 
 
 def test_a_hot_folder_that_grows_past_the_bound_is_watched_again(watched):
     from runyard.app.watch import HOT_MOST
 
     watcher, run = watched
-    stop = threading.Event()
-    writer = busy(run / "metrics.jsonl", stop)
-    try:
+    with busy(run / "metrics.jsonl"):
         assert until(lambda: run in watcher.hot)
         for n in range(HOT_MOST + 1):
             (run / f"rec-{n}.json").write_text("{}")
@@ -182,6 +167,3 @@ def test_a_hot_folder_that_grows_past_the_bound_is_watched_again(watched):
         seen.clear()
         (run / "late.json").write_text("{}")  # an event again
         assert until(lambda: seen.has(run / "late.json"))
-    finally:
-        stop.set()
-        writer.join()
