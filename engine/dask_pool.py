@@ -156,6 +156,10 @@ class DaskPool:
         error = future.exception()
         if isinstance(error, RunClosed):  # it may read the close before the supervisor
             return {"op": "died", "key": slot.busy, "code": None, "closed": True}
+        if type(error).__name__ == "KilledWorker":  # its worker process died under it
+            # (the OOM killer, the nanny's memory limit, a lost node) as many times as
+            # Dask retries: a kill from outside, as a local worker's SIGKILL (kills.py)
+            return {"op": "died", "key": slot.busy, "code": None, "killed": "KilledWorker"}
         if slot.busy == "done":
             return {"op": "done", "ok": False, "error": f"{type(error).__name__}: {error}"}
         return {"key": slot.busy, "ok": False, "error": f"{type(error).__name__}: {error}"}

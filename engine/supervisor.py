@@ -291,7 +291,7 @@ class ModuleSupervisor(Supervisor):
                 self.fatal = (f"worker processes exit before they start (exit code {code}); "
                               f"see {self.paths.meta('log')}/w*.log")
                 return
-        signame = killed_by(code)
+        signame = answer.get("killed") or killed_by(code)
         if key == "done":
             if signame and self.kills.again("done", "done()", signame):
                 self.done_state = "not yet"  # it is marked only once it returns: ask again

@@ -198,3 +198,35 @@ def test_done_killed_is_asked_again(root, tmp_path):
     assert (info.paths.run_dir / "done.log").read_text() == "done\n"
     assert json.loads((info.meta_dir / "done.json").read_text())
     assert os.path.exists(marker)
+
+
+def test_an_instance_whose_dask_worker_dies_is_killed_not_failed(root, tmp_path, monkeypatch):
+    """On Dask a worker lost while running an instance (the OOM killer, a node's
+    cleanup, the nanny's memory limit) reaches the supervisor as KilledWorker once
+    Dask has given up retrying it elsewhere: it is a kill, not the instance's failure.
+    Dask's own retries are set to none here, so the first death is the one it reports."""
+    pytest.importorskip("distributed")
+    monkeypatch.setenv("DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES", "0")
+    marker = tmp_path / "killed-once"
+    module = tmp_path / "oom.py"
+    module.write_text(textwrap.dedent(f"""
+        import os, signal
+        def run(instance, save, state):
+            if os.path.basename(instance) == "big.txt" and not os.path.exists({str(marker)!r}):
+                open({str(marker)!r}, "w").close()
+                os.kill(os.getpid(), signal.SIGKILL)   # the whole Dask worker goes
+            with open(os.path.basename(instance) + ".out", "w") as f:
+                f.write("ok")
+    """))
+    data = data_files(tmp_path, ["a.txt", "big.txt"])
+    info = start(root, RunSpec(kind="module", module=str(module), instances=data, workers=1,
+                               executor="dask", max_attempts=3))
+    info = wait_for_end(root, info.id, 180)
+    assert marker.exists()
+    assert info.status == "completed", info.attrs.get("exit")
+    record = InstanceBook(info.paths).read("00001-0")
+    assert record["status"] == "done" and record.get("failures", 0) == 0
+    assert record["kills"] == 1 and record["error"] is None
+    assert (info.paths.run_dir / "big.txt.out").read_text() == "ok"
+    log = (info.meta_dir / "log" / "supervisor.log").read_text()
+    assert "Instance big.txt was killed by KilledWorker: running it again" in log
