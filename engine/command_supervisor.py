@@ -3,7 +3,8 @@
 Run by ``runyard.engine.supervisor`` for a run of kind ``command``. The command
 runs in the run's folder, in its own process group (so pause and close reach
 whatever it starts); its ``Run()`` attaches to this run through the environment,
-and the run ends ``completed`` when it exits 0, ``failed`` otherwise.
+and the run ends ``completed`` when it exits 0, ``terminated`` when it was killed
+from outside (SIGKILL, SIGTERM, SIGINT, SIGHUP: kills.py) and ``failed`` otherwise.
 """
 
 import contextlib
@@ -12,6 +13,7 @@ import signal
 import subprocess
 import time
 
+from .kills import describe_exit, killed_by
 from .lifecycle import clear_pause_marker
 from .meta import update_attrs
 from .supervisor import TICK, Supervisor
@@ -40,8 +42,14 @@ class CommandSupervisor(Supervisor):
             self.finish("terminated", error="closed")
             return
         code = self.proc.returncode
+        signame = killed_by(code) if code < 0 else None  # 143 may be its own exit
         if code == 0:
             self.finish("completed")
+        elif signame:  # killed from outside (kills.py): not its failure; resumable
+            self.finish("terminated",
+                        error=f"the command was killed ({signame}): resume to run it again")
+        elif code < 0:
+            self.finish("failed", error=f"the command crashed ({describe_exit(code)})")
         else:
             self.finish("failed", error=f"exit code {code}")
 

@@ -230,3 +230,21 @@ def test_an_instance_whose_dask_worker_dies_is_killed_not_failed(root, tmp_path,
     assert (info.paths.run_dir / "big.txt.out").read_text() == "ok"
     log = (info.meta_dir / "log" / "supervisor.log").read_text()
     assert "Instance big.txt was killed by KilledWorker: running it again" in log
+
+
+@pytest.mark.parametrize("signum, status, error", [
+    (signal.SIGKILL, "terminated", "the command was killed (SIGKILL): resume to run it again"),
+    (signal.SIGSEGV, "failed", "the command crashed (SIGSEGV)"),
+])
+def test_a_command_killed_from_outside_is_terminated_not_failed(root, tmp_path, cli,
+                                                                 signum, status, error):
+    """A command run's process killed from outside (the OOM killer) did nothing wrong:
+    the run ends terminated, resumable, with the signal named; a crash of its own is a
+    failure, named too."""
+    info = start(root, RunSpec(kind="command", argv=["sleep", "600"]), name="cmd")
+    command = wait_until(lambda: next(
+        iter(psutil.Process(info.attrs["lock"]["pid"]).children()), None), 30, 0.01)
+    command.send_signal(signum)
+    info = wait_for_end(root, info.id, 60)
+    assert (info.status, info.attrs["exit"]["error"]) == (status, error)
+    assert error in cli("--root", root, "show", info.id).out
