@@ -112,14 +112,20 @@ class RunyardApp(App):
         if then == "start":
             self.open_start_form()
 
-    def on_unmount(self) -> None:
-        # Refreshes first: one finishing now would post to screens being removed.
-        self.refresher.stop()
+    def stop_background(self) -> None:
+        """The refresh thread, control workers and the watcher, stopped before the
+        screens go (Textual removes them before the app's own unmount): a refresh that
+        finished while they went would post to a stack being emptied."""
+        self.refresher.stop()  # refreshes first: they are what posts to the screens
         self.workers.cancel_group(self, "control")
         self.watcher.stop()
 
+    def on_unmount(self) -> None:
+        self.stop_background()  # again, for an app ended by neither exit() nor a crash
+
     def exit(self, *args, **kwargs) -> None:
         self.quitting = True
+        self.stop_background()
         super().exit(*args, **kwargs)
 
     def push_screen(self, screen, callback=None, wait_for_dismiss=False, *, mode=None):
@@ -142,6 +148,7 @@ class RunyardApp(App):
         if self.crash_error is None:
             self.crash_error = error
             self.crash_report = write_crash_report(error)
+            self.stop_background()
         super()._handle_exception(error)
         if self.crash_report:
             self._exit_renderables.clear()
@@ -152,7 +159,7 @@ class RunyardApp(App):
         self.refresher.poke()
 
     def on_model_refreshed(self, message: ModelRefreshed) -> None:
-        if not self.screen_stack or self._exit:
+        if not self.screen_stack or self._exit or not self.is_running:
             return  # shutting down: nothing left to draw on
         self.snapshot = message.snapshot
         self.refresher.gap = getattr(self.screen, "REFRESH_GAP", MIN_REFRESH_GAP)

@@ -304,3 +304,27 @@ def test_ascii_fallbacks_of_runyards_own_glyphs(monkeypatch):
     assert glyphs.status_symbol("running")[0] == ">"
 
 
+
+
+async def test_the_refresh_thread_and_the_watcher_stop_before_the_screens_go(app_root,
+                                                                             monkeypatch):
+    # a refresh finishing while the screens are removed posted to a stack that was
+    # emptying (ScreenStackError at shutdown, seen in the suite): by the time the first
+    # screen goes, nothing in the background may still be running
+    new_run(app_root, "first", end="completed")
+    app = RunyardApp(app_root)
+    seen = []
+    own = RunsScreen.on_unmount if "on_unmount" in vars(RunsScreen) else None
+
+    def spy(screen, *args):
+        seen.append((app.refresher._thread.is_alive(), app.watcher.observer.is_alive()))
+        if own is not None:
+            own(screen, *args)
+
+    monkeypatch.setattr(RunsScreen, "on_unmount", spy, raising=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: names(app) == ["first"])
+        assert app.refresher._thread.is_alive() and app.watcher.observer.is_alive()
+        await pilot.press("q")
+    assert seen == [(False, False)]
+    assert app.return_code == 0
