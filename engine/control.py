@@ -90,11 +90,46 @@ def start(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "
 
     Everything is checked before anything is written, so bad input leaves nothing.
     """
+    info = define(root, spec, name=name, folder=folder, tags=tags, metadata=metadata,
+                  description=description, alerts=alerts, extra=extra)
+    with _undone_on_failure(info.root, info.paths, info.attrs):
+        proc = _launch(info.paths, dict(os.environ))
+    return _wait_started(info.paths, 0, proc)
+
+
+def define(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "/",
+           tags=(), metadata: dict | None = None, description: str = "",
+           alerts: list[dict] | None = None, extra: dict | None = None,
+           paths: RunPaths | None = None, environ: dict | None = None) -> RunInfo:
+    """Record a run, ``created`` and ready for ``launch``, without starting it: into
+    ``paths`` if given (an empty run folder ``make_run`` made), else a new one. The
+    recorded environment is ``environ`` (default: this process's). Everything is
+    checked before anything is written, so bad input leaves nothing."""
     root = as_path(root)
     spec = _checked_spec(spec)
+    checked_alerts = _checked_alerts(alerts, spec)
+    record = None
+    with _undone_on_failure(root, paths, None) as made:
+        if paths is None:
+            paths = make_run(root)
+        made.paths = paths
+        record = init_run_meta(paths, name=name, folder=folder, tags=tags,
+                               metadata=metadata, description=description,
+                               extra={"kind": spec.kind, "progress": {"total": spec.total},
+                                      **(extra or {})})
+        made.record = record
+        write_spec(paths.meta_dir, spec, environ)
+        if checked_alerts:
+            write_json_atomic(paths.meta("alerts.json"), checked_alerts)
+        if spec.kind == "module":
+            InstanceBook(paths).create(spec.instances, spec.iterations)
+    return load_run(root, paths.id)
+
+
+def _checked_alerts(alerts: list[dict] | None, spec: RunSpec) -> list[dict]:
     from .alerts import make_alert
 
-    checked_alerts = []
+    checked = []
     for alert in alerts or []:
         if not isinstance(alert, dict):
             raise UsageError(f"an alert definition is a table of settings, not {alert!r}")
@@ -102,33 +137,34 @@ def start(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "
             raise UsageError("the stalled-run alert is set with stalled_after (seconds, "
                              "or false for none), not as an alert definition")
         try:
-            checked_alerts.append(make_alert(**alert).definition())
+            checked.append(make_alert(**alert).definition())
         except TypeError as exc:
             raise UsageError(f"alert {alert.get('name', '?')!r}: {exc}") from None
     if spec.stalled_after is not None and spec.kind != "flow":
-        checked_alerts.append(stalled_alert(spec.stalled_after).definition())
-    paths = record = None
+        checked.append(stalled_alert(spec.stalled_after).definition())
+    return checked
+
+
+class _Made:
+    """What a run's definition has written so far, for ``_undone_on_failure``."""
+
+    def __init__(self, paths: RunPaths | None, record: dict | None):
+        self.paths, self.record = paths, record
+
+
+@contextlib.contextmanager
+def _undone_on_failure(root: Path, paths: RunPaths | None, record: dict | None):
+    """On any failure (a full disk, or Ctrl-C or SIGTERM while records are written)
+    nothing of the run is left behind; an OSError becomes one line naming the root."""
+    made = _Made(paths, record)
     try:
-        paths = make_run(root)
-        record = init_run_meta(paths, name=name, folder=folder, tags=tags,
-                               metadata=metadata, description=description,
-                               extra={"kind": spec.kind, "progress": {"total": spec.total},
-                                      **(extra or {})})
-        write_spec(paths.meta_dir, spec)
-        if checked_alerts:
-            write_json_atomic(paths.meta("alerts.json"), checked_alerts)
-        if spec.kind == "module":
-            InstanceBook(paths).create(spec.instances, spec.iterations)
-        proc = _launch(paths, dict(os.environ))
-    except OSError as exc:  # a full disk, say: leave nothing of the run behind
-        if paths is not None:
-            discard_new_run(paths, record["name"] if record else None)
-        raise RunyardError(f"cannot start a run in {root}: {describe(exc)}") from None
-    except BaseException:  # Ctrl-C or SIGTERM while records are written: the same
-        if paths is not None:
-            discard_new_run(paths, record["name"] if record else None)
+        yield made
+    except BaseException as exc:
+        if made.paths is not None:
+            discard_new_run(made.paths, made.record["name"] if made.record else None)
+        if isinstance(exc, OSError):
+            raise RunyardError(f"cannot start a run in {root}: {describe(exc)}") from None
         raise
-    return _wait_started(paths, 0, proc)
 
 
 def _launch(paths: RunPaths, env: dict) -> subprocess.Popen:
@@ -249,8 +285,11 @@ RESUMABLE = ("terminated", "lost", "failed")
 
 def resume(root: Path, ref: str) -> RunInfo:
     """Continue a paused run, or start a new attempt of a terminated, lost or failed one
-    (only unfinished instances run, each from its last saved state)."""
+    (only unfinished instances run, each from its last saved state); a run defined
+    but never started (``created``) is launched."""
     info = _find(root, ref)
+    if info.status == "created" and (info.meta_dir / "proc" / "spec.json").exists():
+        return launch(root, info.id)
     if info.status in ("running", "paused"):
         _require_engine(info, "resumed")
         _toggle(info, "running")
