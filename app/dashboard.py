@@ -16,6 +16,7 @@ their own supervisors and outlive the dashboard.
 
 import os
 import time
+import warnings
 from pathlib import Path
 
 from textual import work
@@ -26,6 +27,7 @@ from textual.reactive import reactive
 from runyard.engine import control as engine
 from runyard.engine.errors import RunyardError
 from runyard.engine.meta import parse_iso
+from runyard.engine.spec import ModuleChanged
 
 from .ascii_filter import AsciiFilter
 from .crash import write_crash_report
@@ -331,21 +333,27 @@ class RunyardApp(App):
     def run_control(self, verb: str, run_ids: list[str]) -> None:
         action = {"pause": engine.pause, "resume": engine.resume, "close": engine.close}[verb]
         done, failed = [], []
-        for run_id in run_ids:
-            try:
-                done.append(action(self.root, run_id))
-            except RunyardError as exc:
-                failed.append(str(exc))
+        with warnings.catch_warnings(record=True) as changed:  # never onto the screen
+            warnings.simplefilter("always", ModuleChanged)
+            for run_id in run_ids:
+                try:
+                    done.append(action(self.root, run_id))
+                except RunyardError as exc:
+                    failed.append(str(exc))
         past = {"pause": "Pausing", "resume": "Resumed", "close": "Closing"}[verb]
         if done:
             self.post_message(ControlDone(f"{past} {runs_label(done, most=5)}"))
+        for warning in changed:  # a run module changed since the run recorded it
+            if issubclass(warning.category, ModuleChanged):
+                self.post_message(ControlDone(str(warning.message), warning=True))
         for problem in failed:
             self.post_message(ControlDone(problem, error=True))
         self.watcher.mark({str(self.root / f"{i}.meta" / "attrs.json") for i in run_ids})
 
     def on_control_done(self, message: ControlDone) -> None:
-        self.notify(message.text, severity="error" if message.error else "information",
-                    timeout=4)
+        severity = "error" if message.error else "warning" if message.warning else \
+            "information"
+        self.notify(message.text, severity=severity, timeout=8 if message.warning else 4)
 
     def on_start_wanted(self, message: StartWanted) -> None:
         """The start form: empty, or filled in from what the engine recorded for the

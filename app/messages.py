@@ -21,10 +21,11 @@ class ModelRefreshed(Message):
 class ControlDone(Message):
     """A start, pause, resume or close finished (or failed) in a worker."""
 
-    def __init__(self, text: str, error: bool = False):
+    def __init__(self, text: str, error: bool = False, warning: bool = False):
         super().__init__()
         self.text = text
         self.error = error
+        self.warning = warning
 
 
 # -- what screens ask of the app (they never call it) ---------------------------------

@@ -328,3 +328,29 @@ async def test_the_refresh_thread_and_the_watcher_stop_before_the_screens_go(app
         await pilot.press("q")
     assert seen == [(False, False)]
     assert app.return_code == 0
+
+
+async def test_resuming_a_run_whose_module_changed_says_so(app_root, tmp_path):
+    # the CLI prints the engine's warning; the dashboard showed nothing (and a warning
+    # written to stderr from its worker thread would land on the screen)
+    from runyard.engine.control import start
+    from runyard.engine.spec import RunSpec
+
+    module = tmp_path / "slow.py"
+    module.write_text(MODULE)
+    (tmp_path / "a.txt").write_text("a")
+    info = start(app_root, RunSpec(kind="module", module=str(module),
+                                   instances=[str(tmp_path / "a.txt")]), name="changed")
+    close(app_root, info.id)
+    assert wait_for_end(app_root, info.id, 30).status == "terminated"
+    module.write_text(MODULE.replace("0.05", "0.01"))
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: status_of(app, "changed") == "terminated")
+        await pilot.press("r")
+        assert await until(pilot, lambda: status_of(app, "changed") == "running", 20)
+        assert await until(pilot, lambda: any(
+            "the new attempt runs it as it is now" in n.message and n.severity == "warning"
+            for n in app._notifications), 10)
+        close(app_root, info.id)
+        assert await until(pilot, lambda: status_of(app, "changed") == "terminated", 20)
