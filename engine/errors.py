@@ -4,6 +4,8 @@ Every error is a RuntimeError (as Simvue's are), so code written for Simvue
 that catches RuntimeError keeps working.
 """
 
+import contextlib
+
 
 class RunyardError(RuntimeError):
     """Base of every error runyard raises on purpose."""
@@ -46,3 +48,16 @@ class OperationalError(RunyardError):
 
 class LockTimeout(RunyardError):
     """A run's lock file was held by another process far longer than any update."""
+
+
+@contextlib.contextmanager
+def usage_errors(*kinds: type[Exception]):
+    """A checker's ``ValueError`` (or ``kinds``) raised inside, as a UsageError with
+    its message: what a caller of the API did wrong, said in the checker's words."""
+    caught = kinds or (ValueError,)
+    try:
+        yield
+    except UsageError:
+        raise
+    except caught as exc:
+        raise UsageError(str(exc)) from None

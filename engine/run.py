@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 
 from . import checks, run_signals
-from .errors import OperationalError, RunyardError, UnreadableRun, UsageError
+from .errors import OperationalError, RunyardError, UnreadableRun, UsageError, usage_errors
 from .layout import RunPaths
 from .lifecycle import FINAL_STATES, finalize_run, init_run_meta, make_run, start_run
 from .root import ensure_root, resolve_root
@@ -179,7 +179,7 @@ class Run(ConfigMixin, AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin,
         if self._mode == "online" and os.environ.get("RUNYARD_RUN_ID") and not created \
                 and self._root_arg is None:
             return self._attach_from_env(metadata, tags, description)
-        try:
+        with usage_errors():
             checks.flag("running", running)
             attrs = {"folder": check_folder("/" if folder is None else folder),
                      "tags": check_tags([] if tags is None else tags),
@@ -187,8 +187,6 @@ class Run(ConfigMixin, AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin,
                      "description": check_description(description or ""),
                      "timeout": DEFAULT_TIMEOUT if timeout is None else
                      checks.positive_number("timeout", timeout)}
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
         with run_signals.starting(_any_live_run):  # a SIGTERM waits for the start
             try:
                 root = ensure_root(self._resolve_root())
@@ -221,10 +219,8 @@ class Run(ConfigMixin, AttributesMixin, FilesMixin, AlertsMixin, ProgressMixin,
         checks.flag("reopen", reopen)
         from .store import find_run
 
-        try:
+        with usage_errors(RunyardError):
             info = find_run(ensure_root(self._resolve_root()), run_id)
-        except RunyardError as exc:
-            raise UsageError(str(exc)) from None
         if info.error:
             raise UsageError(f"run {info.id} cannot be reconnected: {info.error}")
         if info.status in ("running", "paused"):

@@ -1,6 +1,6 @@
 """The attribute methods of ``Run``: metadata, tags, the monitored pid, folder details."""
 
-from .errors import UnreadableRun, UsageError
+from .errors import UnreadableRun, UsageError, usage_errors
 from .meta import update_attrs
 from .validate import check_tags, flat_metadata
 
@@ -18,10 +18,8 @@ class AttributesMixin:
         gate = self._gate("update_metadata", "created", "running")
         if gate is not None:
             return gate
-        try:
+        with usage_errors():
             metadata = flat_metadata(metadata)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
         return self._update(lambda a: a["metadata"].update(metadata),
                             f"Updated metadata {', '.join(metadata)}")
 
@@ -30,10 +28,8 @@ class AttributesMixin:
         gate = self._gate("update_tags", "created", "running")
         if gate is not None:
             return gate
-        try:
+        with usage_errors():
             tags = check_tags(tags)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
 
         def change(attrs):
             attrs["tags"] = check_tags(attrs.get("tags", []) + tags)
@@ -68,10 +64,9 @@ class AttributesMixin:
         from .folders import set_folder_details
 
         try:
-            set_folder_details(self._paths.root, path or self._attrs["folder"],
-                               metadata=metadata, tags=tags, description=description)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+            with usage_errors():
+                set_folder_details(self._paths.root, path or self._attrs["folder"],
+                                   metadata=metadata, tags=tags, description=description)
         except OSError as exc:
             return self._operational("set_folder_details", exc)
         return True
@@ -81,10 +76,8 @@ class AttributesMixin:
         gate = self._gate("set_tags", "created", "running")
         if gate is not None:
             return gate
-        try:
+        with usage_errors():
             tags = check_tags(tags)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
         return self._update(lambda a: a.update(tags=tags), "Set tags " + ", ".join(tags))
 
     def set_metric_units(self, metric_name: str, *, units: str, mks_unit: str | None = None,

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from . import checks
 from .atomic import create_temp, write_atomic
-from .errors import UsageError
+from .errors import UsageError, usage_errors
 from .jsonl import append_records
 from .layout import ARTIFACTS
 from .validate import is_utf8
@@ -182,10 +182,8 @@ def _checked_metadata(metadata) -> dict | None:
         return None
     from .validate import flat_metadata
 
-    try:
+    with usage_errors():
         return flat_metadata(metadata)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def _serialise(obj, allow_pickle: bool) -> tuple[bytes, str]:
