@@ -71,6 +71,11 @@ class StartMixin:
                      "description": check_description(description or ""),
                      "timeout": DEFAULT_TIMEOUT if timeout is None else
                      checks.positive_number("timeout", timeout)}
+        return self._create(name, attrs, created)
+
+    def _create(self, name: str | None, attrs: dict, created: bool) -> bool:
+        """Make the run's folder and records (init's checked ``attrs``), then start it
+        unless it is only ``created``."""
         with run_signals.starting(any_live_run):  # a SIGTERM waits for the start
             try:
                 root = ensure_root(self._resolve_root())
