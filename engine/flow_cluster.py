@@ -7,6 +7,9 @@ It starts a scheduler and WORKERS single-threaded worker processes on
 so a reader can tell a dead keeper from a live one), and keeps them until the
 task is stopped (``state.json`` leaves ``prepared``), SIGTERM, or the task has
 been idle for longer than its idle timeout, which suspends it.
+
+It owns ``cluster.json``: written and dropped here, and read here for the Dask
+platform (flow_dask.py) and the flow runner (``cluster_address``).
 """
 
 import contextlib
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from .atomic import write_json_atomic
 from .errors import RunyardError
-from .flows import idle_for, read_json, read_state, task_dir, update_state
+from .flow_state import idle_for, read_json, read_state, task_dir, update_state
 from .meta import now_iso
 from .procs import process_lock
 
@@ -102,6 +105,37 @@ def drop_record(folder: Path) -> None:
     lock = (record or {}).get("lock")
     if isinstance(lock, dict) and lock.get("pid") == os.getpid():
         (folder / "cluster.json").unlink(missing_ok=True)
+
+
+def cluster_address(folder: Path) -> str | None:
+    """The address of the task's own cluster while its keeper process lives."""
+    from .procs import lock_process_alive
+
+    record = own_cluster_record(folder)
+    if not record or not lock_process_alive(record.get("lock") or {}):
+        return None
+    address = record.get("address")
+    return address if isinstance(address, str) else None
+
+
+def own_cluster_record(folder: Path) -> dict | None:
+    """``cluster.json``, if this user's own keeper wrote it. It says where the steps
+    go and whose process to stop: in a shared root another user could have put it
+    there (pointing at their scheduler, or at one of our processes), so one that is
+    not ours and not writable by us alone is not obeyed."""
+    from .root import untrusted_because
+
+    path = folder / "cluster.json"
+    try:
+        if untrusted_because(os.stat(path, follow_symlinks=False)) is not None:
+            return None
+        record = read_json(path)
+    except (OSError, RunyardError):
+        return None
+    lock = record.get("lock") if record else None
+    if not isinstance(lock, dict) or not isinstance(lock.get("pid"), int):
+        return None
+    return record
 
 
 if __name__ == "__main__":

@@ -19,8 +19,10 @@ from pathlib import Path
 from . import control
 from .atomic import write_json_atomic
 from .errors import RunyardError
+from .flow_cluster import cluster_address
 from .flow_graph import dependencies, file_sha256
-from .flows import cluster_address, step_outputs, task_dir, update_state
+from .flow_results import step_outputs
+from .flow_state import task_dir, update_state
 from .instances import expand
 from .meta import update_attrs
 from .spec import RunSpec, read_spec

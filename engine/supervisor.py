@@ -30,7 +30,7 @@ from .layout import SUPERVISOR_EVENTS, RunPaths
 from .lifecycle import FINAL_STATES, beat, clear_pause_marker, pause_marker, start_run
 from .meta import read_attrs, update_attrs
 from .request import parse_request, post_request_unlocked, read_request_bytes
-from .run import STATUS_REQUEST
+from .run_end import STATUS_REQUEST
 from .spec import module_change, read_spec, refresh_module
 from .stop_reason import STARTED, cause_of, describe, last_words, system_words
 from .work import InstanceBook

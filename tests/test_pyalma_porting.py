@@ -50,28 +50,19 @@ def events(meta_dir: Path) -> list[dict]:
     return found
 
 
-# Reference 000's run module, verbatim (less spaces at the ends of lines): its done() suspends
-# the computer with systemctl, which the test below replaces on PATH.
-REFERENCE_000 = """\
-import random
-import os
-
-def run(instance, save, state):
-    lines = open(instance).readlines()
-
-    num_line_to_extract = int(state) if state != "" else 10
-
-    with open("lines.txt", "a") as data_file:
-
-        while num_line_to_extract > 0:
-            data_file.write(random.choice(lines))
-
-            num_line_to_extract -= 1
-            save(str(num_line_to_extract))
-
-# optional
+# Reference 000's run module: examples/extract/lines.py gives its run() as the document does,
+# and here its done() too, which suspends the computer with systemctl (the test below
+# replaces systemctl on PATH).
+EXAMPLE = Path(__file__).parent.parent / "examples" / "extract" / "lines.py"
+REFERENCE_000 = EXAMPLE.read_text().partition("# optional")[0] + """# optional
 def done():
     os.system("systemctl suspend")
+"""
+
+# A module whose first version fails: the tests below fix it and resume.
+VERSION_1 = """
+    def run(instance, save, state):
+        raise RuntimeError("a bug in version 1")
 """
 
 
@@ -119,10 +110,7 @@ def test_a_module_imports_the_files_beside_it_and_sees_its_own_path(root, tmp_pa
 
 
 def test_a_module_changed_before_a_resume_runs_with_a_warning_on_record(root, tmp_path):
-    module = write(tmp_path / "fix.py", """
-        def run(instance, save, state):
-            raise RuntimeError("a bug in version 1")
-    """)
+    module = write(tmp_path / "fix.py", VERSION_1)
     first = module.read_bytes()
     data = write(tmp_path / "a.txt", "a")
     result = cli_run(root, module, "--instances", data)
@@ -152,10 +140,7 @@ def test_a_module_changed_before_a_resume_runs_with_a_warning_on_record(root, tm
 
 def test_dask_workers_kept_from_an_attempt_run_the_module_a_resume_took_up(
         root, tmp_path, cluster):  # noqa: F811
-    module = write(tmp_path / "fix.py", """
-        def run(instance, save, state):
-            raise RuntimeError("a bug in version 1")
-    """)
+    module = write(tmp_path / "fix.py", VERSION_1)
     data = [str(write(tmp_path / "data" / f"{n}.txt", n)) for n in "abcd"]
     info = start(root, RunSpec(kind="module", module=str(module), instances=data,
                                workers=2, executor="dask", scheduler=cluster["address"]))
@@ -288,16 +273,21 @@ COPY = """
 """
 
 
-def test_a_flow_run_with_the_id_of_a_completed_run_says_so(root, tmp_path):
-    write(tmp_path / "in.txt", "x")
-    write(tmp_path / "copy.py", COPY.replace("LOGS", repr(str(tmp_path))))
+def run_one_step(root: Path, tmp_path: Path) -> tuple[Local, str]:
+    """ONE_STEP's flow, prepared on this machine and run to its end."""
     pipeline = write(tmp_path / "pipeline.py", ONE_STEP)
     spec = importlib.util.spec_from_file_location(f"pipeline_{uuid.uuid4().hex}", pipeline)
     loaded = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loaded)
     local = Local(loaded.copy_step(), root=root)
     local.prepare()
-    run_id = local.run()
+    return local, local.run()
+
+
+def test_a_flow_run_with_the_id_of_a_completed_run_says_so(root, tmp_path):
+    write(tmp_path / "in.txt", "x")
+    write(tmp_path / "copy.py", COPY.replace("LOGS", repr(str(tmp_path))))
+    local, run_id = run_one_step(root, tmp_path)
     assert load_run(root, run_id).status == "completed"
     with pytest.raises(FlowError, match=f"{run_id}.*completed.*run\\(\\) without run_id"):
         local.run(run_id=run_id)
@@ -308,17 +298,8 @@ def test_a_flow_run_with_the_id_of_a_completed_run_says_so(root, tmp_path):
 
 def test_a_flow_step_resumed_after_its_module_changed_is_refused(root, tmp_path):
     write(tmp_path / "in.txt", "x")
-    module = write(tmp_path / "copy.py", """
-        def run(instance, save, state):
-            raise RuntimeError("a bug in version 1")
-    """)
-    pipeline = write(tmp_path / "pipeline.py", ONE_STEP)
-    spec = importlib.util.spec_from_file_location(f"pipeline_{uuid.uuid4().hex}", pipeline)
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    local = Local(loaded.copy_step(), root=root)
-    local.prepare()
-    run_id = local.run()
+    module = write(tmp_path / "copy.py", VERSION_1)
+    local, run_id = run_one_step(root, tmp_path)
     assert load_run(root, run_id).status == "failed"
     write(module, COPY.replace("LOGS", repr(str(tmp_path))))
     local.run(run_id=run_id)  # resumes the flow run, and its failed step

@@ -5,6 +5,7 @@ them, so a loaded machine cannot make them pass or fail."""
 
 import asyncio
 from collections import Counter
+from contextlib import asynccontextmanager
 
 from test_app import SIZE, new_run, until
 
@@ -18,6 +19,19 @@ async def settled(pilot) -> None:
     first refreshes (one relayout), which is start-up, not watching."""
     await until(pilot, lambda: pilot.app.screen.query("FooterKey"))
     await pilot.pause()
+
+
+@asynccontextmanager
+async def detail_of_one_run(app_root, name: str):
+    """The dashboard over one completed run, its detail screen just asked for:
+    yields the pilot (its ``app``) and that screen."""
+    new_run(app_root, name, end="completed")
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.snapshot.view) == 1)
+        await settled(pilot)
+        await pilot.press("enter")
+        yield pilot, app.screen
 
 
 class Meter:
@@ -184,13 +198,7 @@ async def test_an_idle_run_open_in_the_detail_screen_is_read_again_only_on_heart
     # a run without instances/ (any run of the tracking API): the folder was marked
     # changed on every refresh as a folder newly watched, the mark made a refresh,
     # and each refresh read the whole run again, three times a second
-    new_run(app_root, "idle", end="completed")
-    app = RunyardApp(app_root)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: len(app.snapshot.view) == 1)
-        await settled(pilot)
-        await pilot.press("enter")
-        screen = app.screen
+    async with detail_of_one_run(app_root, "idle") as (pilot, screen):
         assert await until(pilot, lambda: screen._last is not None)  # its first read
         assert not (screen.meta_dir / "instances").exists()
         reads, read_files = [], screen.read_files
@@ -200,22 +208,16 @@ async def test_an_idle_run_open_in_the_detail_screen_is_read_again_only_on_heart
             return read_files(full)
 
         screen.read_files = counted
-        start = app.refresher.count
+        start = pilot.app.refresher.count
         await pilot.pause(2 * RESCAN_EVERY + 0.5)  # the window measured, two heartbeats
-        refreshes = app.refresher.count - start
+        refreshes = pilot.app.refresher.count - start
     assert refreshes <= 3 and len(reads) <= 3, (refreshes, reads)
 
 
 async def test_the_key_bar_is_rebuilt_only_when_the_keys_it_shows_change(app_root):
     # Textual's Footer rebuilt all its keys after every check of the bindings (17 on
     # opening a run's detail screen: 0.23 s before its first chart was drawn)
-    new_run(app_root, "one", end="completed")
-    app = RunyardApp(app_root)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: len(app.snapshot.view) == 1)
-        await settled(pilot)
-        await pilot.press("enter")
-        screen = app.screen
+    async with detail_of_one_run(app_root, "one") as (pilot, screen):
         assert await until(pilot, lambda: screen._last is not None and
                            screen.query("FooterKey"))
         await pilot.pause(0.3)

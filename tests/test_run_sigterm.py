@@ -229,15 +229,15 @@ def test_sigterm_while_the_run_is_starting_ends_it_terminated(root):
     open (the window repro 14 of the red team hit) waits for the start."""
     script = """
         import os, signal, sys
-        from runyard.engine import Run, run as run_module
+        from runyard.engine import Run, run_start
 
-        real = run_module.start_run
+        real = run_start.start_run
         def start_run(paths, *args):
             attrs = real(paths, *args)  # the lock is on disk now
             print(paths.id, flush=True)
             os.kill(os.getpid(), signal.SIGTERM)
             return attrs
-        run_module.start_run = start_run
+        run_start.start_run = start_run
 
         with Run(root=sys.argv[1]) as run:
             run.config(disable_resources_metrics=True)
