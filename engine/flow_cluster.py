@@ -13,6 +13,7 @@ platform (flow_dask.py) and the flow runner (``cluster_address``).
 """
 
 import contextlib
+import fcntl
 import os
 import signal
 import sys
@@ -24,13 +25,25 @@ from .errors import RunyardError
 from .flow_state import idle_for, read_json, read_state, task_dir, update_state
 from .meta import now_iso
 from .procs import process_lock
+from .untrusted import open_lock
 
 CHECK_EVERY = 0.5
+LOCK = "cluster.lock"
+
+
+ANOTHER_KEEPER = 3  # the exit code of a keeper that found the task's cluster kept
 
 
 def main(argv: list[str]) -> int:
     root, task_id, workers = Path(argv[0]), argv[1], int(argv[2])
     folder = task_dir(root, task_id)
+    lock = open_lock(folder / LOCK)  # held while this process lives: one keeper a task
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # two prepare() at once: the other one's keeper keeps it
+        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} Another keeper holds this task's "
+              "cluster", flush=True)
+        return ANOTHER_KEEPER
     leaving = []
     signal.signal(signal.SIGTERM, lambda *_: leaving.append("SIGTERM"))
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a dropped SSH session stops nothing
@@ -93,6 +106,21 @@ def reason_to_leave(root: Path, folder: Path, up: float) -> str | None:
         decided.append(why)
     update_state(folder, change)
     return decided[0] if decided else None
+
+
+def keeper_alive(folder: Path) -> bool:
+    """Whether a keeper process holds the task's cluster (its lock is taken)."""
+    try:
+        fd = open_lock(folder / LOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # and with it the lock, if it was taken here
 
 
 def drop_record(folder: Path) -> None:

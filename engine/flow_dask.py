@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from . import untrusted
-from .flow_cluster import cluster_address, own_cluster_record
+from .flow_cluster import ANOTHER_KEEPER, cluster_address, keeper_alive, own_cluster_record
 from .flow_graph import FlowError
 from .flow_platform import DEFAULT_IDLE_TIMEOUT, Platform
 from .flow_state import read_state, update_state
@@ -61,12 +61,14 @@ class Dask(Platform):
                 return
             keeper = self._start_keeper(folder)
             deadline = time.monotonic() + CLUSTER_START_TIMEOUT
-            while keeper.poll() is None and not cluster_address(folder):
+            while not cluster_address(folder) and self._starting(keeper, folder):
                 if time.monotonic() > deadline:
                     raise FlowError(f"the task's Dask cluster did not start within "
                                     f"{CLUSTER_START_TIMEOUT:.0f} s; the last line of "
                                     f"{folder / 'cluster.log'}: {last_log_line(folder)}")
                 time.sleep(0.1)
+            if keeper.poll() == ANOTHER_KEEPER:
+                continue  # another prepare()'s keeper: its cluster, or a new keeper
             if keeper.poll() is not None and (read_state(folder) or {}).get("stage") != \
                     "suspended":  # it failed, or someone stopped the task: not idling
                 raise FlowError(f"the task's Dask cluster stopped before prepare() could use "
@@ -75,6 +77,13 @@ class Dask(Platform):
         raise FlowError(f"the task's Dask cluster was released for idling {KEEPER_STARTS} "
                         f"times before prepare() could hand it over: an idle_timeout of "
                         f"{self.idle_timeout:g} s is too short")
+
+    @staticmethod
+    def _starting(keeper: subprocess.Popen, folder: Path) -> bool:
+        """Whether a cluster may still come up: the keeper started lives, or it left
+        the task to another keeper that lives (another prepare() started it)."""
+        code = keeper.poll()
+        return code is None or (code == ANOTHER_KEEPER and keeper_alive(folder))
 
     def _start_keeper(self, folder: Path) -> subprocess.Popen:
         with open_log(folder / "cluster.log") as log:

@@ -477,6 +477,34 @@ def test_a_dask_idle_timeout_shorter_than_the_cluster_start(root, project):
     patient.stop()
 
 
+def test_two_prepares_of_a_cold_dask_task_start_one_cluster(root, project):
+    """Two processes preparing the same task at once, with no cluster up: each saw none
+    and started a keeper, so two clusters raced for cluster.json. One keeper keeps the
+    task's cluster; the other prepare() waits for it and hands it over too."""
+    script = project / "prepare_it.py"
+    script.write_text(textwrap.dedent(f"""
+        import importlib.util, sys
+        from runyard.engine.flows import Dask
+        spec = importlib.util.spec_from_file_location("pipeline", {str(project / "pipeline.py")!r})
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        task = Dask(module.two_steps(), root={str(root)!r}, workers=1, idle_timeout=600)
+        print(task.prepare())
+    """))
+    both = [subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=project) for _ in range(2)]
+    answers = [proc.communicate(timeout=180) for proc in both]
+    assert [proc.returncode for proc in both] == [0, 0], answers
+    assert answers[0][0] == answers[1][0]  # the same task
+    folder = root / ".runyard" / "flows" / answers[0][0].strip()
+    log = (folder / "cluster.log").read_text()
+    assert log.count("Cluster up at") == 1, log
+    keepers = [p for p in psutil.process_iter(["cmdline"])
+               if "runyard.engine.flow_cluster" in " ".join(p.info["cmdline"] or ())
+               and folder.name in " ".join(p.info["cmdline"] or ())]
+    assert len(keepers) == 1
+
+
 def test_dask_stop_releases_the_cluster(root, project):
     dask = Dask(load_pipeline(project).two_steps(), root=root, workers=1)
     dask.prepare()
