@@ -1,6 +1,6 @@
 """Flows: define, attach to a platform, prepare, run with overrides, stop, results.
 
-    from runyard.engine.flows import Dask, Local, flow, op
+    from runyard.engine.flows import Dask, Local, flow, op   # or Core, Space (ref. 003)
 
     @flow
     def lines_summary():
@@ -44,6 +44,12 @@ from .flow_graph import FlowError, Outputs, PromisedTask, Step, flow, op, ref
 from .flow_platform import Local
 from .flow_results import StepResult, flow_results, step_outputs
 from .flow_state import active_runs as active_runs
+from .flow_tables import table
 
-__all__ = ["Dask", "FlowError", "Local", "Outputs", "PromisedTask", "Step", "StepResult",
-           "flow", "flow_results", "op", "ref", "step_outputs"]
+# Reference 003's platforms by the names its samples use: Malevich's Core runs a flow
+# on the platform's own machines, here on this one; its Space on many, here on Dask.
+Core = Local
+Space = Dask
+
+__all__ = ["Core", "Dask", "FlowError", "Local", "Outputs", "PromisedTask", "Space", "Step",
+           "StepResult", "flow", "flow_results", "op", "ref", "step_outputs", "table"]
