@@ -1,0 +1,198 @@
+"""``--on slurm``: a whole run as a Slurm batch job, on a real one-node Slurm
+(tests/slurm/up.sh)."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from runyard.engine import load_run
+from runyard.engine.control import resume, start, wait_for_end
+from runyard.engine.lifecycle import beat
+from runyard.engine.meta import update_attrs
+from runyard.engine.spec import RunSpec
+from runyard.engine.work import InstanceBook
+
+from conftest import wait_until
+
+pytestmark = pytest.mark.usefixtures("slurm")
+
+# each unit of work leaves one O_EXCL marker: a unit done twice fails the run
+STEPS = """
+    import os, time
+
+    def run(instance, save, state):
+        name = os.path.basename(instance)
+        for step in range(int(state or 0), STEPS):
+            time.sleep(DELAY)
+            fd = os.open(f"{name}.{step}.done", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.write(fd, os.environ.get("SLURM_JOB_ID", "-").encode())
+            os.close(fd)
+            save(str(step + 1))
+
+    def done():
+        fd = os.open("done.marker", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        os.close(fd)
+"""
+
+
+def module(tmp_path: Path, steps: int, delay: float) -> Path:
+    path = tmp_path / "steps.py"
+    path.write_text(textwrap.dedent(STEPS).replace("STEPS", str(steps))
+                    .replace("DELAY", str(delay)))
+    return path
+
+
+def data(tmp_path: Path, count: int) -> list[str]:
+    folder = tmp_path / "data"
+    folder.mkdir(exist_ok=True)
+    for i in range(count):
+        (folder / f"i{i}.txt").write_text(str(i))
+    return sorted(str(p) for p in folder.glob("*.txt"))
+
+
+def squeue(job: str) -> str:
+    return subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], capture_output=True,
+                          text=True, timeout=30).stdout.strip()
+
+
+@pytest.fixture
+def jobs_cancelled():
+    """Jobs a test submitted are cancelled when it ends, whatever happened."""
+    submitted: list[str] = []
+    yield submitted
+    for job in submitted:
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            subprocess.run(["scancel", job], timeout=30)
+
+
+def test_a_run_on_slurm_queues_runs_and_completes(root, tmp_path, jobs_cancelled, cli):
+    spec = RunSpec(kind="module", module=str(module(tmp_path, 3, 0.05)),
+                   instances=data(tmp_path, 2), workers=2, on="slurm",
+                   slurm={"time": "00:10:00", "extra": ["--hold"]})
+    info = start(root, spec, name="on-slurm")
+    job = info.attrs["slurm"]["job"]
+    jobs_cancelled.append(job)
+    assert info.status == "queued"
+    held = load_run(root, info.id)
+    assert held.status == "queued" and held.note == "pending: JobHeldUser", held.note
+    assert held.summary()["slurm"]["job"] == job
+    script = (held.meta_dir / "proc" / "slurm.sh").read_text()
+    assert "#SBATCH --time=00:10:00" in script and "#SBATCH --hold" in script
+    listed = cli("--root", root, "ls").out
+    assert "queued (pending: JobHeldUser)" in listed, listed
+    shown = cli("--root", root, "show", "on-slurm").out
+    assert f"slurm job:   {job} (pending: JobHeldUser)" in shown, shown
+    subprocess.run(["scontrol", "release", job], check=True, timeout=30)
+    info = wait_for_end(root, info.id, 120)
+    assert info.status == "completed", (info.attrs.get("exit"), info.note)
+    slurm = info.attrs["slurm"]
+    assert slurm["job"] == job and slurm["node"] == os.uname().nodename.split(".")[0]
+    assert isinstance(slurm["ends"], float) and info.attrs["attempt"] == 1
+    markers = sorted(p.name for p in info.paths.run_dir.glob("*.done"))
+    assert markers == sorted(f"i{i}.txt.{s}.done" for i in range(2) for s in range(3))
+    assert {(info.paths.run_dir / m).read_text() for m in markers} == {job}
+    assert (info.paths.run_dir / "done.marker").exists()
+    shown = cli("--root", root, "show", "on-slurm").out
+    assert f"slurm job:   {job} on {slurm['node']}, " in shown, shown
+
+
+def test_closing_a_queued_run_cancels_its_job(root, tmp_path, jobs_cancelled, cli):
+    spec = RunSpec(kind="module", module=str(module(tmp_path, 1, 0)),
+                   instances=data(tmp_path, 1), on="slurm", slurm={"extra": ["--hold"]})
+    info = start(root, spec, name="cancelled")
+    job = info.attrs["slurm"]["job"]
+    jobs_cancelled.append(job)
+    result = cli("--root", root, "close", "cancelled")
+    assert result.code == 0, result.err
+    info = load_run(root, info.id)
+    assert info.status == "terminated"
+    assert info.attrs["exit"]["error"] == f"closed while queued: Slurm job {job} cancelled"
+    wait_until(lambda: squeue(job) in ("", "CANCELLED"), 30, 0.2)
+    assert not list(info.paths.run_dir.glob("*.done"))
+
+
+def test_a_job_killed_under_the_run_is_lost_at_once_and_resume_finishes(root, tmp_path,
+                                                                         jobs_cancelled):
+    spec = RunSpec(kind="module", module=str(module(tmp_path, 40, 0.1)),
+                   instances=data(tmp_path, 2), workers=2, on="slurm")
+    info = start(root, spec, name="killed")
+    jobs_cancelled.append(info.attrs["slurm"]["job"])
+    book = InstanceBook(info.paths)
+    wait_until(lambda: int(book.read("00000-0").get("state") or 0) >= 3, 120, 0.1)
+    supervisor = load_run(root, info.id).attrs["lock"]["pid"]
+    os.kill(supervisor, signal.SIGKILL)  # the node fails: nothing gets to write
+    info = wait_until(lambda: (i := load_run(root, info.id)).status == "lost" and i, 10, 0.05)
+    job = info.attrs["slurm"]["job"]
+    wait_until(lambda: squeue(job) in ("", "FAILED", "COMPLETED"), 30, 0.2)
+    # seen from another host (its heartbeat still young), Slurm's word makes it lost
+    beat(info.paths)
+    update_attrs(info.meta_dir, lambda a: a["lock"].update(host="elsewhere"), None)
+    elsewhere = wait_until(lambda: (i := load_run(root, info.id)).status == "lost" and i,
+                           10, 0.1)  # once the last look at the queue (2 s) is stale
+    assert elsewhere.note.startswith(f"Slurm job {job} ended ")
+    assert elsewhere.note.endswith("without the run's exit record")
+    info = resume(root, info.id)
+    assert info.status == "queued"
+    jobs_cancelled.append(info.attrs["slurm"]["job"])
+    info = wait_for_end(root, info.id, 180)
+    assert info.status == "completed", (info.attrs.get("exit"), info.note)
+    assert info.attrs["attempt"] == 2
+    markers = sorted(p.name for p in info.paths.run_dir.glob("*.done"))
+    assert markers == sorted(f"i{i}.txt.{s}.done" for i in range(2) for s in range(40))
+    assert (info.paths.run_dir / "done.marker").exists()
+
+
+def test_scancel_of_a_running_run_ends_it_terminated_and_resume_finishes(root, tmp_path,
+                                                                        jobs_cancelled):
+    spec = RunSpec(kind="module", module=str(module(tmp_path, 40, 0.1)),
+                   instances=data(tmp_path, 1), on="slurm")
+    info = start(root, spec, name="scancelled")
+    job = info.attrs["slurm"]["job"]
+    jobs_cancelled.append(job)
+    book = InstanceBook(info.paths)
+    wait_until(lambda: int(book.read("00000-0").get("state") or 0) >= 3, 120, 0.1)
+    subprocess.run(["scancel", job], check=True, timeout=30)
+    info = wait_for_end(root, info.id, 60)
+    assert info.status == "terminated"
+    assert info.attrs["exit"]["error"] == f"Slurm job {job} was cancelled: resume to continue"
+    info = resume(root, info.id)
+    jobs_cancelled.append(info.attrs["slurm"]["job"])
+    info = wait_for_end(root, info.id, 180)
+    assert info.status == "completed", (info.attrs.get("exit"), info.note)
+    assert len(list(info.paths.run_dir.glob("*.done"))) == 40
+
+
+@pytest.mark.slow
+def test_a_run_longer_than_its_walltime_requeues_itself_and_completes(root, tmp_path,
+                                                                      jobs_cancelled):
+    """A one-minute time limit and 45 s of work: Slurm's SIGTERM comes 32 s before the
+    limit, or up to a minute sooner, so the work needs at least two allocations. Each
+    attempt saves, submits the next itself, and the last one completes: every unit
+    once, done() once, no person involved."""
+    spec = RunSpec(kind="module", module=str(module(tmp_path, 45, 1.0)),
+                   instances=data(tmp_path, 1), on="slurm", grace=2, requeue=8,
+                   slurm={"time": "1"})
+    info = start(root, spec, name="walltime")
+    jobs_cancelled.append(info.attrs["slurm"]["job"])
+
+    def ended():
+        now = load_run(root, info.id)
+        jobs_cancelled.append(now.attrs["slurm"]["job"])
+        return now.status in ("completed", "failed", "terminated", "lost") and now
+
+    info = wait_until(ended, 600, 1.0)
+    assert info.status == "completed", (info.attrs.get("exit"), info.note)
+    markers = sorted(info.paths.run_dir.glob("*.done"))
+    assert sorted(p.name for p in markers) == sorted(f"i0.txt.{s}.done" for s in range(45))
+    jobs = {p.read_text() for p in markers}
+    assert len(jobs) >= 2, jobs  # the work went on in another allocation
+    assert info.attrs["attempt"] >= 2 and info.attrs["slurm"]["requeues"] >= 1
+    assert (info.paths.run_dir / "done.marker").exists()
+    log = (info.meta_dir / "log" / "supervisor.log").read_text()
+    assert "Received Slurm's walltime signal: closing" in log
+    assert "Walltime: attempt 2 queued as Slurm job" in log
