@@ -16,7 +16,7 @@ from runyard.engine.root import find_project_file
 from runyard.engine.spec import EXECUTORS, RunSpec
 
 SPEC_KEYS = ("workers", "iterations", "executor", "scheduler", "max_attempts", "grace",
-             "stalled_after")
+             "stalled_after", "on", "slurm", "requeue")
 ATTR_KEYS = ("name", "folder", "description")
 
 
@@ -32,6 +32,9 @@ class RunRequest:
     max_attempts: int | None = None
     grace: float | None = None
     stalled_after: float | bool | None = None  # the 'stalled' alert's seconds (False: off)
+    on: str | None = None              # where the supervisor runs: here or slurm
+    slurm: dict | None = None          # the Slurm job's resources (engine/slurm.py)
+    requeue: int | None = None         # walltime: next attempts it may submit itself
     name: str | None = None
     folder: str | None = None
     description: str | None = None
