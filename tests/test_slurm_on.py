@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runyard.engine import load_run
+from runyard.engine import list_runs, load_run
 from runyard.engine.control import resume, start, wait_for_end
 from runyard.engine.lifecycle import beat
 from runyard.engine.meta import update_attrs
@@ -196,3 +196,25 @@ def test_a_run_longer_than_its_walltime_requeues_itself_and_completes(root, tmp_
     log = (info.meta_dir / "log" / "supervisor.log").read_text()
     assert "Received Slurm's walltime signal: closing" in log
     assert "Walltime: attempt 2 queued as Slurm job" in log
+
+
+def test_the_run_command_queues_a_held_job_and_refuses_bad_settings(root, tmp_path, cli,
+                                                                    jobs_cancelled):
+    work, inputs = module(tmp_path, 1, 0), data(tmp_path, 1)
+    bad = cli("--root", root, "run", str(work), "--instances", *inputs, "--on", "slurm",
+              "--slurm", "partition=debug;touch /tmp/x", "--detach")
+    assert bad.code == 2 and "Slurm setting partition must be one word" in bad.err, bad.err
+    assert not root.exists() or list_runs(root) == []  # refused before anything was made
+    result = cli("--root", root, "run", str(work), "--instances", *inputs, "--on", "slurm",
+                 "--slurm", "time=00:05:00,cpus-per-task=1", "--sbatch=--hold",
+                 "--requeue", "2", "--name", "held", "--detach")
+    assert result.code == 0, result.err
+    info = load_run(root, result.out.split()[0])
+    jobs_cancelled.append(info.attrs["slurm"]["job"])
+    assert info.status == "queued"
+    script = (info.meta_dir / "proc" / "slurm.sh").read_text()
+    for line in ("#SBATCH --time=00:05:00", "#SBATCH --cpus-per-task=1", "#SBATCH --hold",
+                 "#SBATCH --signal=B:TERM@40"):
+        assert line in script
+    assert cli("--root", root, "close", "held").code == 0
+    assert load_run(root, info.id).status == "terminated"
