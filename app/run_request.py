@@ -11,7 +11,7 @@ from pathlib import Path
 
 from runyard.engine.errors import UsageError
 from runyard.engine.instances import expand, read_experiment
-from runyard.engine.project import load_operation
+from runyard.engine.project import load_operation, slurm_defaults
 from runyard.engine.root import find_project_file
 from runyard.engine.spec import EXECUTORS, RunSpec
 
@@ -111,6 +111,17 @@ def base_spec(request: RunRequest, project: Path | None) -> tuple[RunSpec, dict,
     return operation.spec, operation.attrs, operation.alerts
 
 
+def slurm_from_project(spec: RunSpec, request: RunRequest, project: Path | None) -> None:
+    """A run on Slurm: the request's settings over the operation's, over the
+    ``[slurm]`` defaults of the nearest runyard.toml (for a module, a command or a
+    pyalma file too); ``--requeue`` over the operation's, over the defaults'."""
+    defaults = slurm_defaults(project or find_project_file())
+    requeue = defaults.pop("requeue", None)
+    spec.slurm = {**defaults, **(spec.slurm or {}), **(request.slurm or {})}
+    if request.requeue is None and not spec.requeue and requeue is not None:
+        spec.requeue = requeue
+
+
 def build(request: RunRequest, project: Path | None = None) -> tuple[RunSpec, dict, list]:
     """The spec, run attributes (``start``'s keyword arguments) and alerts of a request.
 
@@ -122,8 +133,10 @@ def build(request: RunRequest, project: Path | None = None) -> tuple[RunSpec, di
     if request.instances:
         spec.instances = expand(request.instances)
     for key in SPEC_KEYS:
-        if getattr(request, key) is not None:
+        if getattr(request, key) is not None and key != "slurm":
             setattr(spec, key, getattr(request, key))
+    if spec.on == "slurm":
+        slurm_from_project(spec, request, project)
     attrs = {**attrs, "tags": [*attrs.get("tags", []), *request.tags],
              "metadata": {**attrs.get("metadata", {}), **request.metadata}}
     for key in ATTR_KEYS:

@@ -14,7 +14,7 @@ from runyard.engine import list_runs, load_run
 from runyard.engine.control import resume, start, wait_for_end
 from runyard.engine.lifecycle import beat
 from runyard.engine.meta import update_attrs
-from runyard.engine.spec import RunSpec
+from runyard.engine.spec import RunSpec, read_spec
 from runyard.engine.work import InstanceBook
 
 from conftest import wait_until
@@ -218,3 +218,54 @@ def test_the_run_command_queues_a_held_job_and_refuses_bad_settings(root, tmp_pa
         assert line in script
     assert cli("--root", root, "close", "held").code == 0
     assert load_run(root, info.id).status == "terminated"
+
+
+def test_runyard_toml_slurm_defaults_and_an_operation_on_slurm(root, tmp_path, cli,
+                                                               monkeypatch, jobs_cancelled):
+    monkeypatch.chdir(tmp_path)
+    module(tmp_path, 1, 0)
+    data(tmp_path, 1)
+    (tmp_path / "runyard.toml").write_text(textwrap.dedent(f"""
+        root = "{root}"
+
+        [slurm]                      # every run on Slurm
+        partition = "debug"
+        extra = ["--hold"]
+        requeue = 1
+
+        [operations.sim]
+        module = "steps.py"
+        instances = ["data/*.txt"]
+        on = "slurm"
+        requeue = 4
+        slurm = {{ time = "00:07:00" }}
+    """))
+    result = cli("run", "sim", "--detach")
+    assert result.code == 0, result.err
+    info = load_run(root, result.out.split()[0])
+    jobs_cancelled.append(info.attrs["slurm"]["job"])
+    assert info.status == "queued"
+    script = (info.meta_dir / "proc" / "slurm.sh").read_text()
+    for line in ("#SBATCH --partition=debug", "#SBATCH --time=00:07:00", "#SBATCH --hold"):
+        assert line in script
+    spec = read_spec(info.meta_dir)
+    assert (spec.on, spec.requeue) == ("slurm", 4)
+    # a module run with --on slurm takes the [slurm] defaults too, options over them
+    result = cli("run", "steps.py", "--instances", "data/i0.txt", "--on", "slurm",
+                 "--slurm", "partition=debug,time=2", "--detach")
+    assert result.code == 0, result.err
+    second = load_run(root, result.out.split()[0])
+    jobs_cancelled.append(second.attrs["slurm"]["job"])
+    spec = read_spec(second.meta_dir)
+    assert spec.slurm == {"partition": "debug", "extra": ["--hold"], "time": "2"}
+    assert spec.requeue == 1
+    (tmp_path / "runyard.toml").write_text(textwrap.dedent("""
+        [slurm]
+        partition = "debug; rm -rf ~"
+    """))
+    bad = cli("--root", root, "run", "steps.py", "--instances", "data/i0.txt", "--on",
+              "slurm", "--detach")
+    assert bad.code == 1  # a project file that cannot be used, as for any other key
+    assert "runyard.toml:3: Slurm setting partition must be one word" in bad.err, bad.err
+    for run in (info, second):
+        assert cli("--root", root, "close", run.id).code == 0
