@@ -263,6 +263,31 @@ def parse_time(text: str) -> float | None:
         return None
 
 
+def reachable() -> str:
+    """One line for ``runyard doctor``: whether sbatch and squeue answer here, and the
+    partitions Slurm offers (``*`` marks the default)."""
+    import shutil
+
+    missing = [tool for tool in ("sbatch", "squeue", "sinfo") if shutil.which(tool) is None]
+    if missing:
+        return f"not here ({', '.join(missing)} not found): --on slurm cannot submit"
+    try:
+        done = subprocess.run(["sinfo", "-h", "-o", "%P %a %D %T"], capture_output=True,
+                              text=True, timeout=15)
+    except subprocess.TimeoutExpired:
+        return "sbatch found, but Slurm's controller did not answer within 15 s"
+    if done.returncode != 0:
+        return f"sbatch found, but sinfo failed: {_last(done.stderr)}"
+    partitions: dict[str, list[str]] = {}
+    for line in done.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            partitions.setdefault(parts[0], []).append(f"{parts[2]} {parts[3]}")
+    listed = "; ".join(f"{name} ({', '.join(states)})"
+                       for name, states in partitions.items())
+    return f"sbatch and squeue answer; partitions: {listed or 'none'}"
+
+
 def this_job() -> tuple[str, str] | None:
     """(job id, node) when this process runs inside a Slurm job."""
     job = os.environ.get("SLURM_JOB_ID")

@@ -269,3 +269,14 @@ def test_runyard_toml_slurm_defaults_and_an_operation_on_slurm(root, tmp_path, c
     assert "runyard.toml:3: Slurm setting partition must be one word" in bad.err, bad.err
     for run in (info, second):
         assert cli("--root", root, "close", run.id).code == 0
+
+
+def test_doctor_says_whether_slurm_answers_here(cli, monkeypatch, tmp_path):
+    line = next(x for x in cli("--root", tmp_path, "doctor").out.splitlines()
+                if x.startswith("slurm:"))
+    assert line.startswith("slurm:        sbatch and squeue answer; partitions: debug* (")
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine without Slurm's commands
+    line = next(x for x in cli("--root", tmp_path, "doctor").out.splitlines()
+                if x.startswith("slurm:"))
+    assert line == "slurm:        not here (sbatch, squeue, sinfo not found): --on slurm " \
+        "cannot submit"
