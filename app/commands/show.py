@@ -10,7 +10,7 @@ from runyard.engine.units import metric_units
 from runyard.engine.work import InstanceBook
 
 from ..eta_text import run_progress_line
-from ..formatting import duration, json_safe, short_time, table
+from ..formatting import duration, json_safe, short_time, slurm_text, table
 from ..safe_text import one_line, visible
 from . import help_of
 
@@ -85,7 +85,7 @@ def render(data: dict) -> str:
              f"  host/user:   {o(data['host'])} / {o(data['user'])}",
              f"  directory:   {o(data['run_dir'])}"]
     if data.get("slurm"):
-        lines.append("  slurm job:   " + _slurm_line(data["slurm"]))
+        lines.append("  slurm job:   " + slurm_text(data["slurm"]))
     if data.get("origin"):
         lines.append(f"  started from: run {o(data['origin'])} (started again from it)")
     if data["description"]:
@@ -102,21 +102,6 @@ def render(data: dict) -> str:
     lines += [f"  alert {o(a['name'])}: {o(a['state'])}" for a in data["alerts"]]
     lines += _flow_block(data.get("flow"))
     return "\n".join(lines)
-
-
-def _slurm_line(slurm: dict) -> str:
-    """``1234 on cn12, 1:02:03 left, requeued 1 time (pending: Priority)``."""
-    o = one_line
-    parts = [o(slurm.get("job"))]
-    if slurm.get("node"):
-        parts[0] += f" on {o(slurm['node'])}"
-    if slurm.get("time_left") is not None:
-        parts.append(f"{duration(slurm['time_left'])} left")
-    if slurm.get("requeues"):
-        parts.append(f"requeued {slurm['requeues']} time" +
-                     ("s" if slurm["requeues"] > 1 else ""))
-    note = f" ({o(slurm['note'])})" if slurm.get("note") else ""
-    return ", ".join(parts) + note
 
 
 def indented(text) -> str:
