@@ -5,6 +5,7 @@ Both go through here, so the form refuses exactly what the command line refuses
 (and with the same words). No textual here: the command line loads this module.
 """
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,38 @@ def base_spec(request: RunRequest, project: Path | None) -> tuple[RunSpec, dict,
                          "is no runyard.toml here or above to find an operation in")
     operation = load_operation(project, target)
     return operation.spec, operation.attrs, operation.alerts
+
+
+def parse_slurm_text(text: str) -> tuple[dict, int | None]:
+    """``partition=compute,time=04:00:00,extra=--mail-type=END,requeue=2``: the Slurm
+    settings (checked) and the requeue count (None if not given), as ``--slurm``
+    and the start form's slurm field take them."""
+    from runyard.engine.slurm import check_settings
+
+    settings: dict = {}
+    requeue = None
+    for item in re.split(r",(?=[a-z][a-z0-9-]*=)", text.strip()) if text.strip() else []:
+        key, equals, value = (part.strip() for part in item.partition("="))
+        if not equals or not key:
+            raise UsageError(f"Slurm settings are KEY=VALUE pairs, not {item!r}")
+        if key == "requeue":
+            if not value.isdigit():
+                raise UsageError(f"requeue is a whole number, zero or more, not {value!r}")
+            requeue = int(value)
+        elif key == "extra":
+            settings.setdefault("extra", []).append(value)
+        else:
+            settings[key] = value
+    return check_settings(settings), requeue
+
+
+def slurm_text(settings: dict, requeue: int | None = None) -> str:
+    """The inverse of ``parse_slurm_text``: what the form's slurm field shows."""
+    items = [f"{k}={v}" for k, v in settings.items() if k != "extra"]
+    items += [f"extra={v}" for v in settings.get("extra", [])]
+    if requeue:
+        items.append(f"requeue={requeue}")
+    return ",".join(items)
 
 
 def slurm_from_project(spec: RunSpec, request: RunRequest, project: Path | None) -> None:

@@ -10,7 +10,6 @@ Without --detach it shows progress and waits; Ctrl-C closes the run gracefully
 stops nothing.
 """
 
-import re
 import signal
 import sys
 import time
@@ -24,7 +23,7 @@ from runyard.engine.store import load_run
 
 from ..arguments import non_negative_int, positive_int, seconds
 from ..formatting import duration, run_label
-from ..run_request import ATTR_KEYS, SPEC_KEYS, RunRequest, parse_meta
+from ..run_request import ATTR_KEYS, SPEC_KEYS, RunRequest, parse_meta, parse_slurm_text
 from ..run_request import build as build_request
 from ..safe_text import one_line
 from . import help_of
@@ -74,7 +73,7 @@ def add_parser(sub):
 def build(args) -> tuple[RunSpec, dict, list]:
     """The spec, run attributes and alerts the arguments describe (run_request.py
     checks them, as it does the dashboard's start form)."""
-    slurm = parse_slurm(args.slurm, args.sbatch)
+    slurm = parse_slurm(args)
     request = RunRequest(target=args.target, command=args.command_argv,
                          instances=args.instances or [], tags=list(args.tag),
                          metadata=parse_meta(args.meta),
@@ -83,18 +82,19 @@ def build(args) -> tuple[RunSpec, dict, list]:
     return build_request(request)
 
 
-def parse_slurm(settings: list[str], directives: list[str]) -> dict | None:
+def parse_slurm(args) -> dict | None:
     """``--slurm partition=compute,time=04:00:00`` (repeatable) and ``--sbatch``
-    directives as the run's Slurm settings; None if none were given."""
+    directives as the run's Slurm settings (None if none were given); a
+    ``requeue=N`` among them is taken as ``--requeue`` when that is not given."""
     found: dict = {}
-    for text in settings:
-        for item in re.split(r",(?=[a-z][a-z0-9-]*=)", text):
-            key, equals, value = item.partition("=")
-            if not equals or not key:
-                raise UsageError(f"--slurm takes KEY=VALUE pairs, not {item!r}")
-            found[key.strip()] = value.strip()
-    if directives:
-        found["extra"] = list(directives)
+    for text in args.slurm:
+        settings, requeue = parse_slurm_text(text)
+        extra = [*found.get("extra", []), *settings.pop("extra", [])]
+        found.update(settings, **({"extra": extra} if extra else {}))
+        if requeue is not None and args.requeue is None:
+            args.requeue = requeue
+    if args.sbatch:
+        found["extra"] = [*found.get("extra", []), *args.sbatch]
     return found or None
 
 
