@@ -17,7 +17,7 @@ from runyard.engine.root import find_project_file
 from runyard.engine.spec import EXECUTORS, RunSpec
 
 SPEC_KEYS = ("workers", "iterations", "executor", "scheduler", "max_attempts", "grace",
-             "stalled_after", "on", "slurm", "requeue")
+             "stalled_after", "on", "slurm", "requeue", "walltime_alert")
 ATTR_KEYS = ("name", "folder", "description")
 
 
@@ -36,6 +36,7 @@ class RunRequest:
     on: str | None = None              # where the supervisor runs: here or slurm
     slurm: dict | None = None          # the Slurm job's resources (engine/slurm.py)
     requeue: int | None = None         # walltime: next attempts it may submit itself
+    walltime_alert: float | None = None  # the walltime alert's seconds left
     name: str | None = None
     folder: str | None = None
     description: str | None = None

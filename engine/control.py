@@ -73,6 +73,12 @@ def _checked_spec(spec: RunSpec) -> RunSpec:
     from .slurm import check_settings
 
     spec.slurm = check_settings(spec.slurm)
+    from .walltime import check_walltime_alert
+
+    spec.walltime_alert = check_walltime_alert(spec.walltime_alert)
+    if spec.walltime_alert is not None and spec.on != "slurm":
+        raise UsageError("the walltime alert is for a run on Slurm (on = slurm): a run "
+                         "here has no time limit")
     if isinstance(spec.requeue, bool) or not isinstance(spec.requeue, int) or \
             spec.requeue < 0:
         raise UsageError(f"requeue must be a whole number, zero or more, got "
@@ -158,7 +164,8 @@ def _checked_alerts(alerts: list[dict] | None, spec: RunSpec) -> list[dict]:
     for alert in alerts or []:
         if not isinstance(alert, dict):
             raise UsageError(f"an alert definition is a table of settings, not {alert!r}")
-        if alert.get("source") == STALLED or alert.get("name") == STALLED:
+        if alert.get("source") in (STALLED, "walltime") or \
+                alert.get("name") in (STALLED, "walltime"):
             raise UsageError("the stalled-run alert is set with stalled_after (seconds, "
                              "or false for none), not as an alert definition")
         try:
@@ -167,6 +174,10 @@ def _checked_alerts(alerts: list[dict] | None, spec: RunSpec) -> list[dict]:
             raise UsageError(f"alert {alert.get('name', '?')!r}: {exc}") from None
     if spec.stalled_after is not None and spec.kind != "flow":
         checked.append(stalled_alert(spec.stalled_after).definition())
+    if spec.walltime_alert is not None:
+        from .walltime import walltime_alert
+
+        checked.append(walltime_alert(spec.walltime_alert).definition())
     return checked
 
 

@@ -53,7 +53,8 @@ FIELDS = {"module": str, "command": (str, list), "instances": (str, list), "work
           "iterations": int, "executor": str, "scheduler": str, "max_attempts": int,
           "grace": (int, float), "tags": list, "folder": str, "metadata": dict,
           "description": str, "alerts": list, "name": str,
-          "stalled_after": (int, float, bool), "on": str, "slurm": dict, "requeue": int}
+          "stalled_after": (int, float, bool), "on": str, "slurm": dict, "requeue": int,
+          "walltime_alert": (int, float)}
 
 
 class ProjectError(RunyardError):
@@ -166,6 +167,7 @@ def _slurm_settings(path: Path, name: str, table: dict, spec: RunSpec) -> None:
         raise ProjectError(f"{_line_of(path, name, 'on')}: on must be \"here\" or "
                            f"\"slurm\", got {spec.on!r}")
     spec.requeue = table.get("requeue", defaults.pop("requeue", 0))
+    spec.walltime_alert = table.get("walltime_alert")
     if spec.requeue < 0:
         raise ProjectError(f"{_line_of(path, name, 'requeue')}: requeue must be zero "
                            f"or more, got {spec.requeue}")

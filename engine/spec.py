@@ -60,6 +60,7 @@ class RunSpec:
     on: str = "here"                # where the supervisor runs: "here" or "slurm"
     slurm: dict = field(default_factory=dict)  # its job's resources (slurm.py)
     requeue: int = 0                # walltime: how many next attempts it submits itself
+    walltime_alert: float | None = None  # seconds left of the job that make it critical
 
     @property
     def total(self) -> int:

@@ -51,6 +51,7 @@ class Supervisor:
         self.paused = False
         self.slurm: dict | None = None  # its Slurm job, when it runs as one (slurm.py)
         self.walltime = False  # closing because the job's time is up
+        self.time_watch = None  # the walltime alert's watch (walltime.py), if asked for
         self._request_seen: bytes | None = None  # the content of control.json last read
         self._next_beat = 0.0
         self._next_progress = 0.0
@@ -100,6 +101,8 @@ class Supervisor:
             self.read_control()
         if self.stall is not None:
             self.stall.tick(now, self.paused)
+        if self.time_watch is not None:
+            self.time_watch.tick(now)
 
     def read_control(self) -> None:
         """Obey a new request. New means other content, never a newer mtime: two
@@ -130,6 +133,8 @@ class Supervisor:
     def finish(self, status: str, error: str | None = None) -> None:
         if self.stall is not None:
             self.stall.end()  # before the exit record: a reader then sees both at once
+        if self.time_watch is not None:
+            self.time_watch.end()
         request = self.paths.meta(STATUS_REQUEST)
         if status == "completed" and request.exists():
             with contextlib.suppress(ValueError, OSError, AttributeError):
@@ -156,6 +161,11 @@ class Supervisor:
         slurm = {**slurm, "node": mine[1] or None, "ends": job.ends if job else None}
         update_attrs(self.paths.meta_dir, lambda a: a.update(slurm=slurm), None)
         self.slurm = slurm
+        if self.spec.walltime_alert and slurm["ends"]:
+            from .walltime import WalltimeWatch
+
+            self.time_watch = WalltimeWatch(self.paths.meta_dir, self.spec.walltime_alert,
+                                            slurm["ends"], self.log)
         self.log(f"Slurm job {mine[0]} on {mine[1]}" +
                  (f", time limit at {time.ctime(job.ends)}" if job and job.ends else ""))
 

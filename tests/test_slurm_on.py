@@ -280,3 +280,28 @@ def test_doctor_says_whether_slurm_answers_here(cli, monkeypatch, tmp_path):
                 if x.startswith("slurm:"))
     assert line == "slurm:        not here (sbatch, squeue, sinfo not found): --on slurm " \
         "cannot submit"
+
+
+def test_the_walltime_alert_fires_when_the_jobs_time_left_runs_low(root, tmp_path, cli,
+                                                                    jobs_cancelled):
+    """Three minutes of time limit and an alert at 175 s left: critical within seconds
+    of the start, long before Slurm's walltime signal (at least 88 s in)."""
+    spec = RunSpec(kind="module", module=str(module(tmp_path, 600, 0.1)),
+                   instances=data(tmp_path, 1), on="slurm", slurm={"time": "3"},
+                   walltime_alert=175)
+    info = start(root, spec, name="short")
+    jobs_cancelled.append(info.attrs["slurm"]["job"])
+
+    def alert_state():
+        alerts = cli("--root", root, "show", info.id, "--json").json()["alerts"]
+        return next((a["state"] for a in alerts if a["name"] == "walltime"), None)
+
+    assert alert_state() == "ok"
+    wait_until(lambda: alert_state() == "critical", 60, 0.5)
+    assert "alert walltime: critical" in cli("--root", root, "show", info.id).out
+    close_result = cli("--root", root, "close", info.id, "--wait", "60")
+    assert close_result.code == 0, close_result.err
+    assert alert_state() == "ok"  # the run ended: nothing to worry about any more
+    bad = cli("--root", root, "run", str(tmp_path / "steps.py"), "--instances",
+              *data(tmp_path, 1), "--walltime-alert", "60", "--detach")
+    assert bad.code == 2 and "the walltime alert is for a run on Slurm" in bad.err

@@ -64,6 +64,9 @@ def add_parser(sub):
     parser.add_argument("--requeue", type=non_negative_int, metavar="N",
                         help="when the Slurm job's time is up, submit up to N next "
                         "attempts (default 0)")
+    parser.add_argument("--walltime-alert", type=seconds, dest="walltime_alert",
+                        metavar="SECONDS", help="raise the 'walltime' alert when the "
+                        "Slurm job has less than SECONDS left (with --on slurm)")
     parser.add_argument("--detach", action="store_true",
                         help="return at once, printing the run id and name")
     parser.set_defaults(command_argv=None)
