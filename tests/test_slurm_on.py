@@ -2,6 +2,7 @@
 (tests/slurm/up.sh)."""
 
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 
 from runyard.engine import list_runs, load_run
 from runyard.engine.control import resume, start, wait_for_end
+from runyard.engine.errors import RunyardError
 from runyard.engine.lifecycle import beat
 from runyard.engine.meta import update_attrs
 from runyard.engine.spec import RunSpec, read_spec
@@ -305,3 +307,50 @@ def test_the_walltime_alert_fires_when_the_jobs_time_left_runs_low(root, tmp_pat
     bad = cli("--root", root, "run", str(tmp_path / "steps.py"), "--instances",
               *data(tmp_path, 1), "--walltime-alert", "60", "--detach")
     assert bad.code == 2 and "the walltime alert is for a run on Slurm" in bad.err
+
+
+def test_a_flow_step_on_slurm(root, tmp_path, jobs_cancelled):
+    from runyard.engine.flows import Local
+
+    module(tmp_path, 2, 0)
+    data(tmp_path, 2)
+    (tmp_path / "pipeline.py").write_text(textwrap.dedent("""
+        from pathlib import Path
+        from runyard.engine.flows import flow, op
+
+        HERE = Path(__file__).parent
+
+        @flow
+        def on_slurm():
+            first = op(HERE / "steps.py", instances=[str(HERE / "data" / "*.txt")],
+                       alias="first", on="slurm", slurm={"time": "00:05:00"})
+            return op(HERE / "steps.py", instances=[str(HERE / "data" / "i0.txt")],
+                      alias="second", after=[first])
+    """))
+    spec = importlib.util.spec_from_file_location("pipeline_slurm", tmp_path / "pipeline.py")
+    pipeline = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pipeline)
+    task = Local(pipeline.on_slurm(), root=root)
+    task.prepare()
+    run_id = task.run()
+    assert task.status(run_id) == "completed"
+    steps = {info.attrs["flow"]["alias"]: info for info in list_runs(root)
+             if (info.attrs.get("flow") or {}).get("alias")}
+    first, second = steps["first"], steps["second"]
+    jobs_cancelled.append(first.attrs["slurm"]["job"])
+    assert first.status == "completed" and first.attrs["slurm"]["node"]
+    assert read_spec(first.meta_dir).slurm == {"time": "00:05:00"}
+    assert "slurm" not in second.attrs  # the other step ran here
+    with pytest.raises(RunyardError, match="on must be here or slurm"):
+        _bad_flow(tmp_path, root)
+
+
+def _bad_flow(tmp_path: Path, root: Path) -> None:
+    from runyard.engine.flows import Local, flow, op
+
+    @flow
+    def bad():
+        return op(tmp_path / "steps.py", instances=[str(tmp_path / "data" / "i0.txt")],
+                  on="moon")
+
+    Local(bad(), root=root).prepare()
