@@ -19,7 +19,7 @@ from runyard.engine.tail import RunTail, TextTail
 from runyard.engine.work import InstanceBook
 
 from .eta_text import records_with_progress
-from .screens.detail_text import output_line
+from .tabs.run_text import output_line
 
 FIRST_BACKLOG = 64 * 1024  # of a metrics file, drawn at once (~600 lines); the rest behind
 

@@ -80,7 +80,7 @@ async def test_a_run_started_again_with_another_lr(app_root, engine_run, tmp_pat
     shown = cli("show", new_id, "--root", app_root)
     assert f"started from: run {engine_run.id}" in shown.out
     assert cli("show", new_id, "--root", app_root, "--json").json()["origin"] == engine_run.id
-    from runyard.app.screens.detail_text import info_text
+    from runyard.app.tabs.run_text import info_text
 
     assert f"started from run {engine_run.id}" in info_text(again, [], []).plain
 

@@ -34,7 +34,7 @@ OTHERS = {  # module, or module:function -> what its JSON is
     "engine/validate.py": "the size of metadata",
     "engine/run_files.py": "an object saved as a JSON file",
     "app/formatting.py": "values shown as JSON text",
-    "app/screens/detail_text.py": "attributes shown as JSON text",
+    "app/tabs/run_text.py": "attributes shown as JSON text",
     "app/commands/show.py": "show --json",
     "app/commands/flow.py": "values given on the command line",
 }

@@ -4,7 +4,7 @@ Files are read on a worker thread (run_reading.py), which posts what it found
 (``RunRead``); the screen routes it to its tabs, each a widget of its own in
 app/tabs/ (registry.py lists them), which draws it or keeps it until it is shown.
 The screen itself keeps the title, the keys and the actions. Everything drawn
-from the run goes through detail_text.py, which shows it as data, never as
+from the run goes through tabs/run_text.py, which shows it as data, never as
 markup or terminal control.
 """
 
@@ -29,13 +29,13 @@ from ..run_reading import RunFiles, RunReading
 from ..tabs.charts import RunCharts
 from ..tabs.registry import OpenedRun, tabs_of
 from ..tabs.run_tab import RunTab
+from ..tabs.run_text import title_text
 from ..tabs.steps import step_rows
 from ..widgets.footer import KeyBar
 from ..widgets.keyed_tabs import KeyedTabs
 from ..widgets.pager import Pager
 from ..widgets.static_text import redraw
 from ..widgets.throttle import CHART_GAP, Throttle
-from .detail_text import title_text
 
 
 class HistoryRead(Message):

@@ -4,9 +4,9 @@ lines of the alert files that were skipped. Built only while shown."""
 from rich.text import Text
 from textual.widgets import Static
 
-from ..screens.detail_text import alerts_text
 from ..widgets.static_text import redraw
 from .run_tab import RunTab
+from .run_text import alerts_text
 from .shown import displayed
 
 

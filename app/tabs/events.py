@@ -1,7 +1,7 @@
 """The Events tab: the run's events (a traceback's lines indented), read like a pager."""
 
-from ..screens.detail_text import event_lines
 from .log_tab import LogTab
+from .run_text import event_lines
 
 
 def lines_of(events) -> list[str]:

@@ -6,9 +6,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..screens.detail_text import info_text
 from ..widgets.static_text import redraw
 from .run_tab import RunTab
+from .run_text import info_text
 from .shown import displayed
 
 

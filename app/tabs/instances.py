@@ -21,10 +21,10 @@ from textual.widgets import DataTable
 from runyard.engine.untrusted import MiB, NotReadable, open_regular, read_upto
 
 from ..safe_text import one_line
-from ..screens.detail_text import instance_row
 from ..widgets.pager import Pager
 from .file_reading import byte_size, text_lines
 from .run_tab import RunTab
+from .run_text import instance_row
 from .shown import displayed
 
 OUTPUT_MAX = 4 * MiB  # of one instance's output, its last bytes shown

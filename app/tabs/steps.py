@@ -8,8 +8,8 @@ from runyard.engine import load_run
 from ..formatting import duration
 from ..messages import OpenRun
 from ..model import progress_text
-from ..screens.detail_text import step_row
 from .run_tab import RunTab
+from .run_text import step_row
 
 
 def step_rows(root, info) -> list[tuple[str, tuple]]:
