@@ -16,7 +16,7 @@ import time
 from .kills import describe_exit, killed_by
 from .lifecycle import clear_pause_marker
 from .meta import update_attrs
-from .supervisor import TICK, Supervisor
+from .supervision import TICK, Supervisor
 from .untrusted import open_log
 
 

@@ -28,7 +28,7 @@ from .meta import update_attrs
 from .spec import RunSpec, read_spec
 from .stall import DEFAULT_ENGINE
 from .store import list_runs, load_run
-from .supervisor import TICK, Supervisor
+from .supervision import TICK, Supervisor
 
 ENDED = ("completed", "failed", "terminated", "lost")
 LOOK_EVERY = 0.3
