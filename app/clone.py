@@ -14,7 +14,8 @@ from pathlib import Path
 
 from runyard.engine import load_run
 from runyard.engine.errors import RunyardError
-from runyard.engine.spec import EXECUTORS, proc_dir
+from runyard.engine.layout import SPEC
+from runyard.engine.spec import EXECUTORS
 from runyard.engine.untrusted import SMALL_MAX, read_json
 from runyard.engine.validate import has_control
 
@@ -76,7 +77,7 @@ def clone_form(root: Path, run_id: str) -> CloneForm:
 
 
 def read_recorded_spec(meta_dir: Path, label: str) -> dict:
-    path = proc_dir(meta_dir) / "spec.json"
+    path = meta_dir / SPEC
     try:
         spec = read_json(path, SPEC_MAX)
     except FileNotFoundError:

@@ -26,6 +26,7 @@ from textual.reactive import reactive
 
 from runyard.engine import control as engine
 from runyard.engine.errors import RunyardError
+from runyard.engine.layout import ATTRS, META_SUFFIX
 from runyard.engine.meta import parse_iso
 from runyard.engine.spec import ModuleChanged
 
@@ -348,7 +349,7 @@ class RunyardApp(App):
                 self.post_message(ControlDone(str(warning.message), warning=True))
         for problem in failed:
             self.post_message(ControlDone(problem, error=True))
-        self.watcher.mark({str(self.root / f"{i}.meta" / "attrs.json") for i in run_ids})
+        self.watcher.mark({str(self.root / f"{i}{META_SUFFIX}" / ATTRS) for i in run_ids})
 
     def on_control_done(self, message: ControlDone) -> None:
         severity = "error" if message.error else "warning" if message.warning else \
@@ -416,4 +417,4 @@ class RunyardApp(App):
             return
         note = f"; saved as operation {saved!r}" if saved else ""
         self.post_message(ControlDone(f"Started run {run_label(info)}{note}"))
-        self.watcher.mark({str(self.root / info.id), str(info.meta_dir / "attrs.json")})
+        self.watcher.mark({str(self.root / info.id), str(info.meta_dir / ATTRS)})

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .atomic import write_json_atomic
 from .errors import RunyardError, UsageError
-from .layout import CONTROL, START_LOCK, RunPaths, as_path
+from .layout import ALERT_DEFS, CONTROL, SPEC, START_LOCK, SUPERVISOR_LOG, RunPaths, as_path
 from .lifecycle import discard_new_run, init_run_meta, make_run
 from .modules import check_module
 from .request import Request, post_request
@@ -151,7 +151,7 @@ def define(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = 
         made.record = record
         write_spec(paths.meta_dir, spec, environ)
         if checked_alerts:
-            write_json_atomic(paths.meta("alerts.json"), checked_alerts)
+            write_json_atomic(paths.meta(ALERT_DEFS), checked_alerts)
         if spec.kind == "module":
             InstanceBook(paths).create(spec.instances, spec.iterations)
     return load_run(root, paths.id)
@@ -207,7 +207,7 @@ def _launch(paths: RunPaths, env: dict) -> subprocess.Popen:
     env = {**env, "PYTHONUNBUFFERED": "1"}
     for name in ("RUNYARD_RUN_ID", "RUNYARD_WRITER"):
         env.pop(name, None)
-    with open_log(paths.meta("log/supervisor.log")) as log:
+    with open_log(paths.meta(SUPERVISOR_LOG)) as log:
         return subprocess.Popen([sys.executable, "-P", "-m", "runyard.engine.supervisor",
                                  str(paths.root), paths.id], cwd=paths.run_dir, env=env,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -231,7 +231,7 @@ def _wait_started(paths: RunPaths, before: int, proc: subprocess.Popen) -> RunIn
 
 
 def _last_line(paths: RunPaths) -> str:
-    log = paths.meta("log/supervisor.log")
+    log = paths.meta(SUPERVISOR_LOG)
     try:
         with open(log, "rb") as f:
             f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
@@ -324,7 +324,7 @@ def resume(root: Path, ref: str) -> RunInfo:
     (only unfinished instances run, each from its last saved state); a run defined
     but never started (``created``) is launched."""
     info = _find(root, ref)
-    if info.status == "created" and (info.meta_dir / "proc" / "spec.json").exists():
+    if info.status == "created" and (info.meta_dir / SPEC).exists():
         return launch(root, info.id)
     if info.status in ("running", "paused"):
         _require_engine(info, "resumed")
@@ -410,7 +410,7 @@ def wait_for_end(root: Path, run_id: str, timeout: float | None = None) -> RunIn
 
 
 def _require_engine(info: RunInfo, verb: str) -> None:
-    if not (info.meta_dir / "proc" / "spec.json").exists():
+    if not (info.meta_dir / SPEC).exists():
         raise UsageError(f"run {info.name} was not started by the engine (it is tracked "
                          f"by its own process) and cannot be {verb} from here")
 

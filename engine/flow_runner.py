@@ -24,6 +24,7 @@ from .flow_graph import dependencies, file_sha256
 from .flow_results import step_outputs
 from .flow_state import task_dir, update_state
 from .instances import expand
+from .layout import SPEC
 from .meta import update_attrs
 from .spec import RunSpec, read_spec
 from .stall import DEFAULT_ENGINE
@@ -139,7 +140,7 @@ class FlowSupervisor(Supervisor):
                                "was stopped or suspended): prepare() it again")
         if address != spec.scheduler:
             spec.scheduler = address
-            write_json_atomic(meta_dir / "proc" / "spec.json", asdict(spec), mode=0o600)
+            write_json_atomic(meta_dir / SPEC, asdict(spec), mode=0o600)
 
     def start_step(self, step: dict) -> None:
         alias = step["alias"]

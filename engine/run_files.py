@@ -15,10 +15,9 @@ from . import checks
 from .atomic import create_temp, write_atomic
 from .errors import UsageError, usage_errors
 from .jsonl import append_records
-from .layout import ARTIFACTS
+from .layout import ARTIFACTS, FILES
 from .validate import is_utf8
 
-FILES = "files.jsonl"
 _CHUNK = 1 << 20
 
 

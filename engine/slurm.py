@@ -32,7 +32,7 @@ from pathlib import Path
 
 from .atomic import write_atomic
 from .errors import RunyardError, UsageError
-from .layout import RunPaths
+from .layout import SLURM_SCRIPT, SUPERVISOR_LOG, RunPaths
 from .meta import now_iso
 
 # resource options runyard passes to sbatch as --KEY=VALUE, and which a user sets
@@ -100,7 +100,7 @@ def script(paths: RunPaths, name: str, settings: dict, grace: float) -> str:
     lines = ["#!/bin/sh", f"#SBATCH --job-name={_job_name(name)}",
              # the supervisor's log, as a run started here has it; Slurm's own lines
              # about the job (cancelled, time limit) land there too
-             f"#SBATCH --output={paths.meta('log/supervisor.log')}",
+             f"#SBATCH --output={paths.meta(SUPERVISOR_LOG)}",
              "#SBATCH --open-mode=append",
              f"#SBATCH --chdir={paths.run_dir}", "#SBATCH --ntasks=1",
              f"#SBATCH --signal=B:TERM@{signal_seconds(grace)}"]
@@ -122,7 +122,7 @@ def _job_name(name: str) -> str:
 def submit(paths: RunPaths, name: str, settings: dict, grace: float, env: dict) -> str:
     """Write ``proc/slurm.sh`` and submit it; the job id. ``env`` is the job's
     environment (sbatch passes the submitter's on)."""
-    path = paths.meta("proc/slurm.sh")
+    path = paths.meta(SLURM_SCRIPT)
     write_atomic(path, script(paths, name, settings, grace).encode(), mode=0o700)
     try:
         done = subprocess.run(["sbatch", "--parsable", str(path)], capture_output=True,
@@ -304,4 +304,4 @@ def at_walltime(slurm: dict, now: float | None = None) -> bool:
 
 
 def script_path(meta_dir: Path) -> Path:
-    return meta_dir / "proc" / "slurm.sh"
+    return meta_dir / SLURM_SCRIPT

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .atomic import write_atomic, write_json_atomic
 from .errors import RunyardError
+from .layout import ENV, MODULE_COPY, PROC, SPEC
 from .stall import DEFAULT_ENGINE
 
 RUNYARD_VARS = ("RUNYARD_RUN_ID", "RUNYARD_ROOT", "RUNYARD_WRITER")
@@ -109,22 +110,22 @@ def recordable_env(environ: dict | None = None) -> dict:
 
 
 def proc_dir(meta_dir: Path) -> Path:
-    return meta_dir / "proc"
+    return meta_dir / PROC
 
 
 def write_spec(meta_dir: Path, spec: RunSpec, environ: dict | None = None) -> None:
     folder = proc_dir(meta_dir)
     folder.mkdir(mode=0o700, exist_ok=True)
     if spec.kind == "module":
-        copy = folder / "module.py"
+        copy = meta_dir / MODULE_COPY
         shutil.copyfile(spec.module, copy)
         os.chmod(copy, 0o600)
-    write_json_atomic(folder / "spec.json", asdict(spec), mode=0o600)
-    write_json_atomic(folder / "env.json", recordable_env(environ), mode=0o600)
+    write_json_atomic(meta_dir / SPEC, asdict(spec), mode=0o600)
+    write_json_atomic(meta_dir / ENV, recordable_env(environ), mode=0o600)
 
 
 def module_copy(meta_dir: Path) -> Path:
-    return proc_dir(meta_dir) / "module.py"
+    return meta_dir / MODULE_COPY
 
 
 def module_change(meta_dir: Path, spec: RunSpec) -> tuple[str, bytes | None] | None:
@@ -184,7 +185,7 @@ def refresh_module(meta_dir: Path, spec: RunSpec, attempt: int) -> str | None:
 
 
 def read_spec(meta_dir: Path) -> RunSpec:
-    path = proc_dir(meta_dir) / "spec.json"
+    path = meta_dir / SPEC
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
@@ -201,7 +202,7 @@ def read_spec(meta_dir: Path) -> RunSpec:
 def resume_env(meta_dir: Path, environ: dict | None = None) -> dict:
     """The recorded environment plus the resuming user's own secrets."""
     environ = dict(os.environ if environ is None else environ)
-    recorded = json.loads((proc_dir(meta_dir) / "env.json").read_text())
+    recorded = json.loads((meta_dir / ENV).read_text())
     recorded.update({k: v for k, v in environ.items() if is_secret(k, v)})
     return recorded
 
@@ -210,10 +211,9 @@ def check_owned(meta_dir: Path) -> None:
     """Refuse recorded commands that another user owns or can write."""
     uid = os.getuid()
     folder = proc_dir(meta_dir)
-    candidates = [meta_dir, folder, *(folder / n for n in ("spec.json", "env.json",
-                                                           "module.py"))]
+    candidates = [meta_dir, folder, *(meta_dir / n for n in (SPEC, ENV, MODULE_COPY))]
     try:
-        module = json.loads((folder / "spec.json").read_text()).get("module")
+        module = json.loads((meta_dir / SPEC).read_text()).get("module")
     except (OSError, ValueError):
         module = None
     if module:  # its folder goes on sys.path (its helpers run too), and a resume

@@ -10,6 +10,7 @@ import time
 
 from rich.text import Text
 
+from runyard.engine.layout import SLURM_SCRIPT
 from runyard.engine.store import slurm_summary
 
 from ..eta_text import instance_cells
@@ -103,7 +104,7 @@ def info_text(info, files: list[dict], produced: list[str], problems=()) -> Text
         _line(text, "submitted", f"{short_time(slurm.get('submitted'))} for attempt "
                                  f"{slurm['for_attempt']}, SIGTERM "
                                  f"{slurm.get('signal', '?')} s before its time limit")
-        _line(text, "job script", info.meta_dir / "proc" / "slurm.sh")
+        _line(text, "job script", info.meta_dir / SLURM_SCRIPT)
     text.append("description", style="bold")
     text.append(" " + visible(attrs.get("description") or "-", multiline=True,
                               limit=DESCRIPTION) + "\n")
