@@ -46,15 +46,16 @@ class ModuleSupervisor(Supervisor):
         # the retry limit counts failures, not closes or kills
         self.todo = deque(k for k, r in records.items() if r.get("status") != "done" and not
                           (r.get("status") == "failed" and r.get("failures", 1) >= limit))
+        pending = set(self.todo)  # looked up once a unit: a deque's `in` is a scan
         self.early_deaths = 0
         self.kills = Kills(limit)  # killed instances run again, this many times at most
         self.failed = sum(1 for k, r in records.items() if r.get("status") == "failed"
-                          and k not in self.todo)
+                          and k not in pending)
         self.fatal: str | None = None
         self.done_state = Done.NOT_YET
         self.counts = {"pending": 0, "running": 0, "done": 0, "failed": 0}
         for key, record in records.items():  # kept in memory from here on
-            status = "pending" if key in self.todo else record.get("status", "pending")
+            status = "pending" if key in pending else record.get("status", "pending")
             self.counts[status if status in self.counts else "pending"] += 1
         self.in_flight: set[str] = set()  # sent and not answered: their progress counts
         self.began = time.time()  # the rate so far, for the time left, is this attempt's
