@@ -15,7 +15,6 @@ one beside it (``refresh_module``).
 """
 
 import errno
-import json
 import os
 import re
 import shutil
@@ -27,9 +26,12 @@ from .atomic import write_atomic, write_json_atomic
 from .errors import RunyardError
 from .layout import ENV, MODULE_COPY, PROC, SPEC
 from .stall import DEFAULT_ENGINE
+from .untrusted import MiB, read_json
 
 RUNYARD_VARS = ("RUNYARD_RUN_ID", "RUNYARD_ROOT", "RUNYARD_WRITER")
 EXECUTORS = ("local", "dask")
+SPEC_MAX = 512 * MiB  # a spec names its instances: a million long paths fit
+ENV_MAX = 64 * MiB    # the recorded environment
 
 
 class UnsafeRun(RunyardError):
@@ -187,12 +189,12 @@ def refresh_module(meta_dir: Path, spec: RunSpec, attempt: int) -> str | None:
 def read_spec(meta_dir: Path) -> RunSpec:
     path = meta_dir / SPEC
     try:
-        data = json.loads(path.read_text())
+        data = read_json(path, SPEC_MAX)  # a regular file only: a FIFO would never answer
     except FileNotFoundError:
         raise RunyardError(f"{path} is missing: this run was not started by the engine "
                            "and cannot be resumed by it") from None
-    except (ValueError, OSError) as exc:
-        raise RunyardError(f"{path} cannot be read: {exc}") from None
+    except OSError as exc:  # NotReadable says which file and why, in one line
+        raise RunyardError(f"the run's spec cannot be read: {exc}") from None
     try:
         return RunSpec(**data)
     except TypeError as exc:
@@ -202,7 +204,13 @@ def read_spec(meta_dir: Path) -> RunSpec:
 def resume_env(meta_dir: Path, environ: dict | None = None) -> dict:
     """The recorded environment plus the resuming user's own secrets."""
     environ = dict(os.environ if environ is None else environ)
-    recorded = json.loads((meta_dir / ENV).read_text())
+    path = meta_dir / ENV
+    try:
+        recorded = read_json(path, ENV_MAX)
+    except OSError as exc:
+        raise RunyardError(f"the run's environment cannot be read: {exc}") from None
+    if not isinstance(recorded, dict):
+        raise RunyardError(f"{path} is not an environment (not a JSON object)")
     recorded.update({k: v for k, v in environ.items() if is_secret(k, v)})
     return recorded
 
@@ -212,9 +220,12 @@ def check_owned(meta_dir: Path) -> None:
     uid = os.getuid()
     folder = proc_dir(meta_dir)
     candidates = [meta_dir, folder, *(meta_dir / n for n in (SPEC, ENV, MODULE_COPY))]
-    try:
-        module = json.loads((meta_dir / SPEC).read_text()).get("module")
-    except (OSError, ValueError):
+    try:  # before its owner is known: read as any run's file (untrusted.py)
+        spec = read_json(meta_dir / SPEC, SPEC_MAX)
+    except OSError:  # missing, refused or not JSON: read_spec says which
+        spec = None
+    module = spec.get("module") if isinstance(spec, dict) else None
+    if not isinstance(module, str):
         module = None
     if module:  # its folder goes on sys.path (its helpers run too), and a resume
         candidates += [Path(module).parent, Path(module)]  # takes it up if it changed

@@ -192,6 +192,30 @@ def test_resume_takes_secrets_from_the_resuming_user(root, tmp_path, monkeypatch
     assert (info.paths.run_dir / "seen").read_text() == "from-resumer recorded"
 
 
+@pytest.mark.parametrize("planted", ["fifo", "zero"])
+def test_resume_refuses_a_recorded_spec_that_is_no_regular_file(root, tmp_path, planted):
+    """A run's proc/spec.json as a FIFO (or a link to /dev/zero), as the run's owner
+    can leave it in a shared root: resume (the CLI's, and the dashboard's r) read it
+    whole before looking at who owns it, and waited for a writer for good (the
+    dashboard then could not be quit) or read until memory ran out. Now: one line."""
+    module = write(tmp_path / "m.py", "def run(instance, save, state):\n    raise ValueError\n")
+    data = write(tmp_path / "a.txt", "a")
+    info = start(root, RunSpec(kind="module", module=str(module), instances=[str(data)],
+                               max_attempts=1))
+    assert wait_for_end(root, info.id, 60).status == "failed"
+    spec = info.meta_dir / "proc" / "spec.json"
+    spec.unlink()
+    if planted == "fifo":
+        os.mkfifo(spec)
+    else:
+        spec.symlink_to("/dev/zero")
+    done = run_cli_process("resume", info.id, "--root", root, timeout=30)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert "spec.json" in done.stderr
+    assert wait_for_end(root, info.id, 5).status == "failed"  # nothing started
+
+
 def test_an_absurd_iteration_count_is_refused_before_anything_is_written(root, tmp_path, cli):
     module = tmp_path / "m.py"
     module.write_text("def run(instance, save, state):\n    pass\n")

@@ -22,7 +22,6 @@ OTHERS = {  # module, or module:function -> what its JSON is
     "engine/names.py": "the name index",
     "engine/work.py": "instance records",
     "engine/instances.py": "instance records (engine side)",
-    "engine/spec.py": "proc/spec.json and env.json",
     "engine/request.py": "control.json",
     "engine/supervisor.py": "parameters and inputs in the environment, a status request",
     "engine/context.py": "parameters from the environment",
