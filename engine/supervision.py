@@ -20,12 +20,14 @@ from .run_end import STATUS_REQUEST
 from .slurm import at_walltime
 from .spec import read_spec
 from .stop_reason import cause_of, describe, last_words, system_words
+from .untrusted import read_json
 from .work import InstanceBook
 
 TICK = 0.1
 BEAT_EVERY = 2.0
 REMIND_EVERY = 0.5
 CONTROL_EVERY = TICK / 2
+REQUEST_MAX = 4096  # status-request.json: {"status": "..."}
 EARLY_SIGNALS: list[int] = []  # received before the supervisor could obey them
 
 
@@ -122,10 +124,12 @@ class Supervisor:
             self.stall.end()  # before the exit record: a reader then sees both at once
         if self.time_watch is not None:
             self.time_watch.end()
-        request = self.paths.meta(STATUS_REQUEST)
-        if status == "completed" and request.exists():
-            with contextlib.suppress(ValueError, OSError, AttributeError):
-                wanted = json.loads(request.read_text()).get("status", status)
+        if status == "completed":
+            # the meta folder is the group's to write in a shared root: a FIFO planted
+            # here would hold the run open for good, so only a small regular file counts
+            with contextlib.suppress(OSError, AttributeError):
+                wanted = read_json(self.paths.meta(STATUS_REQUEST), REQUEST_MAX).get(
+                    "status", status)
                 status = wanted if wanted in FINAL_STATES else status
         if status == "terminated" and self.walltime:
             if self.requeue():

@@ -155,3 +155,32 @@ def test_sync_does_not_write_through_a_link_planted_in_the_roots_copy(env_root, 
     synced = cli("sync")
     assert synced.code == 1 and "symbolic link" in synced.err
     assert outside.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("planted", ["fifo", "request"])
+def test_a_fifo_planted_as_the_status_request_does_not_hold_the_run_open(root, tmp_path,
+                                                                          planted):
+    """A group member (the meta folder is group-writable in a shared root) makes
+    status-request.json a FIFO while the run works: its supervisor, ending the run,
+    read it whole and waited for a writer for good (the run stayed running, its lock
+    held, unclosable). A request that is no regular file is not one."""
+    module = tmp_path / "m.py"
+    module.write_text(textwrap.dedent("""
+        import time
+        from pathlib import Path
+
+        def run(instance, save, state):
+            go = Path(instance).with_suffix(".go")
+            while not go.exists():
+                time.sleep(0.02)
+    """))
+    data = tmp_path / "a.txt"
+    data.write_text("a")
+    info = start(root, RunSpec(kind="module", module=str(module), instances=[str(data)]))
+    if planted == "fifo":
+        os.mkfifo(info.meta_dir / "status-request.json")
+    else:  # what set_status in the run's module writes: still honoured
+        (info.meta_dir / "status-request.json").write_text('{"status": "failed"}')
+    (tmp_path / "a.go").touch()
+    wanted = "completed" if planted == "fifo" else "failed"
+    assert wait_for_end(root, info.id, 60).status == wanted
