@@ -184,3 +184,42 @@ def test_a_fifo_planted_as_the_status_request_does_not_hold_the_run_open(root, t
     (tmp_path / "a.go").touch()
     wanted = "completed" if planted == "fifo" else "failed"
     assert wait_for_end(root, info.id, 60).status == wanted
+
+
+ADD_PROCESS = textwrap.dedent("""
+    import os, sys
+    from runyard.engine import Run
+    from runyard.engine.errors import UsageError
+    planted = sys.argv[1]
+    with Run() as run:
+        run.config(disable_resources_metrics=True)
+        run.init(name="procs")
+        folder = run._paths.meta("processes")  # made by a group member before it is used
+        os.mkdir(folder)
+        if planted == "fifo":
+            os.mkfifo(os.path.join(folder, "job.out"))
+        else:
+            os.symlink(sys.argv[2], os.path.join(folder, "job.out"))
+        try:
+            run.add_process("job", "echo", "into the planted file")
+            print("started")
+        except UsageError as exc:
+            print("refused:", exc)
+""")
+
+
+@pytest.mark.parametrize("planted", ["link", "fifo"])
+def test_add_process_never_writes_through_a_planted_output_file(env_root, outside, planted):
+    """In a shared root the meta folder is the group's to write in: a member can make
+    processes/ first, with a link as the output file add_process opens (its open()
+    truncated and filled the acting user's own file) or a FIFO (its open() waited
+    for a reader for good)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", ADD_PROCESS, planted, str(outside)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("refused: add_process 'job'"), done.stdout
+    assert "job.out" in done.stdout
+    assert outside.read_text() == "mine\n"
