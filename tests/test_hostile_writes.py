@@ -223,3 +223,25 @@ def test_add_process_never_writes_through_a_planted_output_file(env_root, outsid
     assert done.stdout.startswith("refused: add_process 'job'"), done.stdout
     assert "job.out" in done.stdout
     assert outside.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("linked", ["artifacts", "artifacts/output"])
+def test_save_file_never_copies_into_a_planted_folder_link(env_root, tmp_path, linked):
+    """A group member makes artifacts/ (or artifacts/output/) of a run a link to a
+    folder of the acting user's: save_file made its folders and replaced a file of
+    the saved file's name there with the copy."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "notes.txt").write_text("mine\n")
+    saved = tmp_path / "src" / "notes.txt"
+    saved.parent.mkdir()
+    saved.write_text("the run's copy\n")
+    with Run() as run:
+        run.config(disable_resources_metrics=True)
+        run.init(name="saving")
+        link = run._paths.meta_dir / linked
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(elsewhere)
+        assert run.save_file(saved, "output") is False  # logged: "... is a symbolic link"
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["notes.txt"]
+    assert (elsewhere / "notes.txt").read_text() == "mine\n"
