@@ -5,6 +5,7 @@ Every value from the run goes through ``visible()`` and into a Rich ``Text`` by
 and never obeyed as terminal control (``ESC ] 0 ;`` shows as ``\\x1b]0;``).
 """
 
+import itertools
 import json
 import time
 
@@ -20,6 +21,7 @@ from ..safe_text import one_line, visible
 from ..widgets import glyphs
 from ..widgets.glyphs import GREEN, RED, short_number, status_symbol
 
+METADATA_SHOWN = 500  # metadata keys listed in the Info tab at most
 EVENT_LINES = 200  # lines of one event shown at most (a traceback, a dump)
 DESCRIPTION = 2000  # characters of a description shown (the rest: runyard show --json)
 
@@ -109,8 +111,12 @@ def info_text(info, files: list[dict], produced: list[str], problems=()) -> Text
     text.append(" " + visible(attrs.get("description") or "-", multiline=True,
                               limit=DESCRIPTION) + "\n")
     text.append("\nmetadata\n", style="bold")
-    for key, value in (attrs.get("metadata") or {}).items():
+    metadata = attrs.get("metadata") or {}
+    for key, value in itertools.islice(metadata.items(), METADATA_SHOWN):
         text.append(f"  {one_line(key, limit=200)} = {one_line(value)}\n")
+    if len(metadata) > METADATA_SHOWN:  # each is a line to lay out: keep it short
+        text.append(f"  ... {len(metadata) - METADATA_SHOWN} more metadata keys "
+                    "(runyard show --json has them all)\n", style="dim")
     text.append("\nfiles\n", style="bold")
     for record in files[-50:]:
         text.append(f"  {one_line(record.get('category', '?'))}/"
