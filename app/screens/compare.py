@@ -211,7 +211,7 @@ class CompareScreen(Screen):
                                   style="bold"), key=run.id)
         base = 0 if self.baseline is not None and runs and runs[0].id == self.baseline \
             else None
-        rows = [row for row in table_rows(runs, value_text)
+        rows = [row for row in table_rows(runs)  # values written below, as drawn
                 if row.differs or not self.only_differing]
         for row in rows[:ROWS_SHOWN]:
             name = one_line(row.key, limit=60)  # a metadata key or metric: from a run
@@ -219,8 +219,8 @@ class CompareScreen(Screen):
                        else "  " + name,
                        style=f"bold {YELLOW}" if row.differs else "dim")
             cells = [key]
-            for index, (value, shown) in enumerate(zip(row.values, row.shown, strict=True)):
-                cell = Text(shown)
+            for index, value in enumerate(row.values):
+                cell = Text(value_text(value))
                 if base is not None and index != base:
                     change = relative(value, row.values[base])
                     if change:
