@@ -194,3 +194,30 @@ async def test_the_steps_tab_alone_lists_the_steps_and_opens_a_step_run(root):
         assert await until(pilot, lambda: pilot.app.notes == [
             "step report has not started yet"])
         assert pilot.app.opened == ["00000000000008"]
+
+
+async def test_the_instances_tab_of_a_huge_run_lists_part_of_it_and_its_failures(root):
+    """A run of 5,000 units (the engine takes 1,000,000): the tab made a table row of
+    each, on the screen's thread, and again each refresh (200,000 units: no key
+    answered for 27 s). It lists INSTANCES_SHOWN, the failed and running ones first
+    of all, and says how many more there are."""
+    from runyard.app.tabs.instances import INSTANCES_SHOWN
+
+    paths = good_run(root, "huge")
+    book = InstanceBook(paths)
+    book.folder.mkdir()
+    for i in range(5_000):
+        record = new_record("/data/a.txt", i)
+        if i == 4_321:
+            record.update(status="failed", attempts=1, failures=1, error="ValueError: no")
+        book.write(f"00000-{i}", record)
+    _reading, found = read(root, paths)
+    tab = InstancesTab(paths.meta_dir, id="instances-tab")
+    async with One(tab).run_test(size=(100, 20)) as pilot:
+        tab.files_read(found)
+        await pilot.pause()
+        table = tab.query_one("#instance-table")
+        assert table.row_count == INSTANCES_SHOWN + 1
+        rows = [[str(cell) for cell in table.get_row_at(r)] for r in range(table.row_count)]
+        assert ["4321", "failed"] in [row[1:3] for row in rows]
+        assert f"{5_000 - INSTANCES_SHOWN} more instances" in rows[-1][0]
