@@ -221,3 +221,29 @@ async def test_the_instances_tab_of_a_huge_run_lists_part_of_it_and_its_failures
         rows = [[str(cell) for cell in table.get_row_at(r)] for r in range(table.row_count)]
         assert ["4321", "failed"] in [row[1:3] for row in rows]
         assert f"{5_000 - INSTANCES_SHOWN} more instances" in rows[-1][0]
+
+
+async def test_the_alerts_tab_of_a_run_with_huge_alert_files_lists_part_of_them(root):
+    """300,000 alert definitions (alerts.json takes 64 MiB, written by hand): the tab
+    laid out a line each, and no key was answered for 52 s. It lists ALERTS_SHOWN,
+    the critical ones first, and says how many more there are."""
+    import json
+    import time
+
+    from runyard.app.screens.detail_text import ALERTS_SHOWN
+
+    paths = good_run(root, "alerty")
+    (paths.meta_dir / "alerts.json").write_text(json.dumps(
+        [{"name": f"a{i:05d}", "source": "user"} for i in range(20_000)]))
+    append_records(paths.meta("alerts.jsonl"), [
+        {"ts": time.time(), "alert": "a19999", "state": "critical", "value": 1}])
+    reading, found = read(root, paths)
+    tab = AlertsTab(reading.tail, id="alert-text")
+    async with One(tab).run_test(size=(80, 12)) as pilot:
+        tab.files_read(found)
+        await pilot.pause()
+        text = str(tab.render())
+        assert text.startswith("critical a19999")
+        listed = [line for line in text.splitlines() if line.startswith(("critical", "ok"))]
+        assert len(listed) == ALERTS_SHOWN  # loss-high (good_run's) is critical too
+        assert f"{20_001 - ALERTS_SHOWN} more alerts not listed" in text

@@ -22,6 +22,7 @@ from ..widgets import glyphs
 from ..widgets.glyphs import GREEN, RED, short_number, status_symbol
 
 METADATA_SHOWN = 500  # metadata keys listed in the Info tab at most
+ALERTS_SHOWN = 200  # alerts listed in the Alerts tab at most
 EVENT_LINES = 200  # lines of one event shown at most (a traceback, a dump)
 DESCRIPTION = 2000  # characters of a description shown (the rest: runyard show --json)
 
@@ -134,7 +135,15 @@ def alerts_text(definitions: list[dict], alerts: dict, history: list[dict],
                 bad: list) -> Text:
     by_name = {d["name"]: d for d in definitions if isinstance(d.get("name"), str)}
     text = Text()
-    for name in sorted(set(by_name) | set(alerts)):
+    names = sorted(set(by_name) | set(alerts))
+    if len(names) > ALERTS_SHOWN:  # a line each of 300,000 held the screen for a minute
+        critical = [n for n in names if alerts.get(n, {}).get("state") == "critical"]
+        rest = set(critical)
+        names = [*critical, *(n for n in names if n not in rest)][:ALERTS_SHOWN]
+        more = len(by_name.keys() | alerts.keys()) - ALERTS_SHOWN
+    else:
+        more = 0
+    for name in names:
         definition = by_name.get(name, {})
         last = alerts.get(name, {})
         state = one_line(last.get("state", "ok"), limit=20)
@@ -151,6 +160,9 @@ def alerts_text(definitions: list[dict], alerts: dict, history: list[dict],
         text.append(f"  {one_line(target, 100)} {one_line(rule, 40)} "
                     f"{one_line(limit if limit is not None else '', 60)}  "
                     f"value {one_line(shown, 40)}  since {clock(last.get('ts'))}\n")
+    if more:
+        text.append(f"... {more} more alerts not listed (critical ones come first)\n",
+                    style="dim")
     if history:
         text.append("\nhistory\n", style="bold")
         for record in history[-20:]:
