@@ -247,3 +247,21 @@ async def test_the_alerts_tab_of_a_run_with_huge_alert_files_lists_part_of_them(
         listed = [line for line in text.splitlines() if line.startswith(("critical", "ok"))]
         assert len(listed) == ALERTS_SHOWN  # loss-high (good_run's) is critical too
         assert f"{20_001 - ALERTS_SHOWN} more alerts not listed" in text
+
+
+def test_a_flow_of_a_huge_number_of_steps_lists_part_of_them(root):
+    """A flow run's attributes naming 5,000 steps (a stranger's hand-written attrs.json
+    can name a million): each was read from its run and made a table row, on the
+    screen's thread at each refresh. STEPS_SHOWN are listed, then how many more."""
+    from runyard.app.tabs.steps import STEPS_SHOWN
+    from runyard.engine import load_run
+    from runyard.engine.meta import update_attrs
+
+    make_flow_sample(root)
+    flow = RunPaths(root, "00000000000007")
+    steps = {f"s{i:05d}": {"run": "00000000000008", "status": "completed"}
+             for i in range(5_000)}
+    update_attrs(flow.meta_dir, lambda a: a["flow"].update(steps=steps), None)
+    rows = step_rows(root, load_run(root, flow.id))
+    assert len(rows) == STEPS_SHOWN + 1
+    assert f"{5_000 - STEPS_SHOWN} more steps not listed" in str(rows[-1][1][0])
