@@ -217,7 +217,7 @@ async def test_a_run_with_a_huge_metadata_is_shown_in_part_saying_how_much(app_r
     (200,000 keys: 37 s to draw the table, 65 s to show only the differing keys).
     They show the first ones and say how many more there are."""
     from runyard.app.screens.compare import ROWS_SHOWN
-    from runyard.app.screens.detail_text import METADATA_SHOWN
+    from runyard.app.tabs.run_text import METADATA_SHOWN
 
     wide = Run(root=app_root)
     wide.config(disable_resources_metrics=True)

@@ -230,7 +230,7 @@ async def test_the_alerts_tab_of_a_run_with_huge_alert_files_lists_part_of_them(
     import json
     import time
 
-    from runyard.app.screens.detail_text import ALERTS_SHOWN
+    from runyard.app.tabs.run_text import ALERTS_SHOWN
 
     paths = good_run(root, "alerty")
     (paths.meta_dir / "alerts.json").write_text(json.dumps(

@@ -23,7 +23,7 @@ OTHERS = {  # module, or module:function -> what its JSON is
     "engine/work.py": "instance records",
     "engine/instances.py": "instance records (engine side)",
     "engine/request.py": "control.json",
-    "engine/supervisor.py": "parameters and inputs in the environment, a status request",
+    "engine/supervision.py": "parameters and inputs in the environment",
     "engine/context.py": "parameters from the environment",
     "engine/dask_pool.py": "parameters for a Dask task",
     "engine/pool.py": "messages to worker processes",
