@@ -115,13 +115,15 @@ def _same(values: list) -> bool:
     return True
 
 
-def table_rows(runs: list[Compared], text) -> list[Row]:
+def table_rows(runs: list[Compared], text=None) -> list[Row]:
     """The listing's fields, every metadata key and every metric's last value of the
-    runs, one row each; ``text(value)`` writes a value for the screen."""
+    runs, one row each; ``text(value)`` writes a value for the screen (without it,
+    ``shown`` is left empty: the screen writes only the rows it draws)."""
     rows = []
 
     def add(key: str, values: list) -> None:
-        rows.append(Row(key, values, [text(v) for v in values], not _same(values)))
+        shown = [text(v) for v in values] if text is not None else []
+        rows.append(Row(key, values, shown, not _same(values)))
 
     infos = [r.info for r in runs]
     add("status", [i.status for i in infos])

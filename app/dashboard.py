@@ -26,6 +26,7 @@ from textual.reactive import reactive
 
 from runyard.engine import control as engine
 from runyard.engine.errors import RunyardError
+from runyard.engine.layout import ATTRS, META_SUFFIX
 from runyard.engine.meta import parse_iso
 from runyard.engine.spec import ModuleChanged
 
@@ -348,7 +349,7 @@ class RunyardApp(App):
                 self.post_message(ControlDone(str(warning.message), warning=True))
         for problem in failed:
             self.post_message(ControlDone(problem, error=True))
-        self.watcher.mark({str(self.root / f"{i}.meta" / "attrs.json") for i in run_ids})
+        self.watcher.mark({str(self.root / f"{i}{META_SUFFIX}" / ATTRS) for i in run_ids})
 
     def on_control_done(self, message: ControlDone) -> None:
         severity = "error" if message.error else "warning" if message.warning else \
@@ -377,9 +378,10 @@ class RunyardApp(App):
         self.call_from_thread(self.open_start_form, form)
 
     def open_start_form(self, clone=None) -> None:
-        from runyard.engine.project import operation_names
+        from runyard.engine.project import operation_names, slurm_defaults
         from runyard.engine.root import find_project_file
 
+        from .run_request import slurm_text
         from .screens.start import StartScreen
 
         project = find_project_file()
@@ -387,6 +389,11 @@ class RunyardApp(App):
             names = operation_names(project) if project else []
         except RunyardError:
             names = []
+        try:
+            defaults = slurm_defaults(project)
+        except RunyardError:  # the form's check says what is wrong with it
+            defaults = {}
+        requeue = defaults.pop("requeue", None)
 
         def submitted(request) -> None:
             if request is not None:
@@ -394,7 +401,9 @@ class RunyardApp(App):
 
         filled = {} if clone is None else {"values": clone.values, "base": clone.base,
                                            "origin": clone.label, "kept": clone.kept}
-        self.push_screen(StartScreen(names, self.root, **filled), submitted)
+        self.push_screen(StartScreen(names, self.root, **filled,
+                                     slurm_defaults=slurm_text(defaults, requeue)),
+                         submitted)
 
     @work(thread=True, exit_on_error=False, group="control")
     def start_run(self, request) -> None:
@@ -408,4 +417,4 @@ class RunyardApp(App):
             return
         note = f"; saved as operation {saved!r}" if saved else ""
         self.post_message(ControlDone(f"Started run {run_label(info)}{note}"))
-        self.watcher.mark({str(self.root / info.id), str(info.meta_dir / "attrs.json")})
+        self.watcher.mark({str(self.root / info.id), str(info.meta_dir / ATTRS)})

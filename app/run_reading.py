@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from runyard.engine import load_run
 from runyard.engine.history import History
 from runyard.engine.jsonl import SeriesReader
-from runyard.engine.layout import RunPaths
+from runyard.engine.layout import ALERT_DEFS, FILES, RunPaths
 from runyard.engine.tail import RunTail, TextTail
 from runyard.engine.work import InstanceBook
 
@@ -58,7 +58,7 @@ class RunReading:
     @classmethod
     def of(cls, meta_dir) -> "RunReading":
         return cls(RunTail(meta_dir, first_backlog=FIRST_BACKLOG),
-                   SeriesReader(meta_dir / "files.jsonl"))
+                   SeriesReader(meta_dir / FILES))
 
     def history_size(self) -> int:
         return sum(end for _identity, end in self.tail.skipped.values())
@@ -85,8 +85,8 @@ class RunReading:
                  ("records", "instances/",
                   lambda where: self.read_instances(where, RunPaths(root, run_id),
                                                     found.info.status == "running")),
-                 ("files", "files.jsonl", self.read_saved_files),
-                 ("alert_defs", "alerts.json", alert_definitions))
+                 ("files", FILES, self.read_saved_files),
+                 ("alert_defs", ALERT_DEFS, alert_definitions))
         for field_name, what, read in parts:
             try:
                 setattr(found, field_name, read(meta_dir))

@@ -14,9 +14,10 @@ import subprocess
 import time
 
 from .kills import describe_exit, killed_by
+from .layout import OUTPUT_LOG
 from .lifecycle import clear_pause_marker
 from .meta import update_attrs
-from .supervisor import TICK, Supervisor
+from .supervision import TICK, Supervisor
 from .untrusted import open_log
 
 
@@ -25,7 +26,7 @@ class CommandSupervisor(Supervisor):
 
     def main(self) -> None:
         env = {**self.env, "RUNYARD_WRITER": "cmd"}
-        with open_log(self.paths.meta("log/output.log")) as log:
+        with open_log(self.paths.meta(OUTPUT_LOG)) as log:
             self.proc = subprocess.Popen(command_argv(self.spec), cwd=self.paths.run_dir,
                                          env=env,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,

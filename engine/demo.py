@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from .jsonl import append_records
-from .layout import EVENTS, METRICS, RunPaths
+from .layout import EVENTS, FILES, METRICS, RUNNER_LOG, RunPaths
 from .lifecycle import finalize_run, init_run_meta, make_run, start_run
 from .series import metric_record
 
@@ -235,8 +235,8 @@ def _sample_run(root: Path, run_id: str, name: str, folder: str, tags: list, sta
     update_attrs(paths.meta_dir, lambda a: a.update(fixed), None)
     paths.meta("heartbeat").unlink(missing_ok=True)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(SAMPLE_START + seed * 60))
-    paths.meta("log/runner").write_text(f"{stamp} Initialized run {run_id} named {name}\n")
-    os.utime(paths.meta("log/runner"), (SAMPLE_START, SAMPLE_START))
+    paths.meta(RUNNER_LOG).write_text(f"{stamp} Initialized run {run_id} named {name}\n")
+    os.utime(paths.meta(RUNNER_LOG), (SAMPLE_START, SAMPLE_START))
 
 
 def make_sample(root: Path) -> None:
@@ -296,7 +296,7 @@ def make_files_sample(root: Path) -> None:
     saved = paths.meta("artifacts/output/loss.csv")
     saved.parent.mkdir(parents=True)
     saved.write_text(SAMPLE_CSV)
-    append_records(paths.meta("files.jsonl"), [
+    append_records(paths.meta(FILES), [
         {"ts": SAMPLE_START + 290, "name": "loss.csv", "category": "output",
          "path": "artifacts/output/loss.csv", "size": len(SAMPLE_CSV), "mime": "text/csv",
          "sha256": "0" * 64}])

@@ -24,11 +24,12 @@ from .flow_graph import dependencies, file_sha256
 from .flow_results import step_outputs
 from .flow_state import task_dir, update_state
 from .instances import expand
+from .layout import SPEC
 from .meta import update_attrs
 from .spec import RunSpec, read_spec
 from .stall import DEFAULT_ENGINE
 from .store import list_runs, load_run
-from .supervisor import TICK, Supervisor
+from .supervision import TICK, Supervisor
 
 ENDED = ("completed", "failed", "terminated", "lost")
 LOOK_EVERY = 0.3
@@ -139,7 +140,7 @@ class FlowSupervisor(Supervisor):
                                "was stopped or suspended): prepare() it again")
         if address != spec.scheduler:
             spec.scheduler = address
-            write_json_atomic(meta_dir / "proc" / "spec.json", asdict(spec), mode=0o600)
+            write_json_atomic(meta_dir / SPEC, asdict(spec), mode=0o600)
 
     def start_step(self, step: dict) -> None:
         alias = step["alias"]
@@ -179,7 +180,9 @@ class FlowSupervisor(Supervisor):
         common = {"workers": settings["workers"], "iterations": settings["iterations"],
                   "max_attempts": settings["max_attempts"], "grace": settings["grace"],
                   "params": settings.get("params", {}), "cwd": step["cwd"],
-                  "stalled_after": settings.get("stalled_after", DEFAULT_ENGINE)}
+                  "stalled_after": settings.get("stalled_after", DEFAULT_ENGINE),
+                  "on": settings.get("on", "here"), "slurm": settings.get("slurm", {}),
+                  "requeue": settings.get("requeue", 0)}
         if step["kind"] == "command":
             argv = []
             for arg in step["argv"]:

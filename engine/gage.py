@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from . import lifecycle
 from .control import define
 from .errors import UsageError
-from .layout import META_SUFFIX, RunPaths, as_path
+from .layout import ATTRS, META_SUFFIX, RunPaths, as_path
 from .spec import RunSpec
 from .store import list_runs as _list_runs
 from .store import load_run
@@ -106,7 +106,7 @@ def run_attrs(run: Run) -> dict:
     """The run's attributes (its ``attrs.json``); FileNotFoundError before
     ``init_run_meta``, as in the reference."""
     paths = _paths(run)
-    attrs_file = paths.meta_dir / "attrs.json"
+    attrs_file = paths.meta(ATTRS)
     if not os.path.lexists(paths.meta_dir):
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(attrs_file))
     info = load_run(paths.root, paths.id)

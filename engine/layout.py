@@ -32,6 +32,18 @@ SUPERVISOR_EVENTS = "events.supervisor.jsonl"  # what a run's supervisor has to 
 ALERTS = "alerts.jsonl"
 ALERT_DEFS = "alerts.json"
 ARTIFACTS = "artifacts"
+STATUS_REQUEST = "status-request.json"  # the status a run's code asked to end with
+FILES = "files.jsonl"                  # the files a run saved (run_files.py)
+SUPERVISOR_ALERTS = "alerts.supervisor.jsonl"  # the alerts its supervisor watches
+SUPERVISOR_LOG = "log/supervisor.log"  # the supervisor's output, every attempt's
+OUTPUT_LOG = "log/output.log"          # a command run's output
+INSTANCES = "instances"                # a module run's instance records (work.py)
+DONE_MARK = "done.json"                # in INSTANCES: done() returned
+PROC = "proc"                          # what the run executes: its owner's alone
+SPEC = "proc/spec.json"                # what to run (spec.py)
+ENV = "proc/env.json"                  # the environment it was started with
+MODULE_COPY = "proc/module.py"         # the run module's copy
+SLURM_SCRIPT = "proc/slurm.sh"         # its Slurm job's batch script (slurm.py)
 
 
 def as_path(value, what: str = "root") -> Path:

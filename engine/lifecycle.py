@@ -21,7 +21,7 @@ from pathlib import Path
 from .atomic import sweep_stale_temps, write_atomic, write_json_atomic
 from .errors import RunyardError
 from .ids import new_run_id
-from .layout import ATTRS, HEARTBEAT, PAUSED, SCHEMA, RunPaths
+from .layout import ATTRS, HEARTBEAT, INSTANCES, PAUSED, PROC, SCHEMA, RunPaths
 from .meta import append_log, now_iso, update_attrs
 from .names import claim_name, claim_random_name, release_name
 from .procs import host_name, process_lock, scheduler_context, user_name
@@ -162,7 +162,7 @@ def start_run(paths: RunPaths, pid: int | None = None) -> dict:
 def sweep_run_temps(paths: RunPaths) -> None:
     """Remove what interrupted writes of earlier attempts left (see atomic.py)."""
     now = os.stat(paths.meta(HEARTBEAT)).st_mtime  # just beaten: the filesystem's clock
-    for folder in (paths.meta_dir, paths.meta("instances"), paths.meta("proc")):
+    for folder in (paths.meta_dir, paths.meta(INSTANCES), paths.meta(PROC)):
         sweep_stale_temps(folder, now)
 
 

@@ -10,12 +10,12 @@ import time
 
 from . import run_signals
 from .errors import UnreadableRun, UsageError
+from .layout import STATUS_REQUEST
 from .lifecycle import FINAL_STATES, finalize_run
 from .run_fork import FORKED
 from .run_live import CLOSED, CREATED, LIVE_RUNS, NEW, RUNNING, any_live_run
 from .writer import EVENT
 
-STATUS_REQUEST = "status-request.json"
 _time = time.time
 
 

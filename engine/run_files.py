@@ -5,6 +5,7 @@ hashing as it copies) and listed in ``files.jsonl`` with its size, mime type and
 sha256. A name that would land outside that folder is refused.
 """
 
+import contextlib
 import io
 import json
 import os
@@ -15,10 +16,10 @@ from . import checks
 from .atomic import create_temp, write_atomic
 from .errors import UsageError, usage_errors
 from .jsonl import append_records
-from .layout import ARTIFACTS
+from .layout import ARTIFACTS, FILES
+from .untrusted import NotReadable
 from .validate import is_utf8
 
-FILES = "files.jsonl"
 _CHUNK = 1 << 20
 
 
@@ -54,7 +55,7 @@ class FilesMixin:
         name = artifact_name(name)
         target = self._paths.meta(ARTIFACTS) / category / name
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            _make_folders(self._paths.meta_dir, target.parent)
             size, digest = _copy_atomic(source, target)
             record = {"ts": time.time(), "name": name, "category": category,
                       "path": f"{ARTIFACTS}/{category}/{name}", "size": size,
@@ -209,6 +210,20 @@ def _guess_type(name: str) -> str | None:
     import mimetypes
 
     return mimetypes.guess_type(name)[0]
+
+
+def _make_folders(base: Path, folder: Path) -> None:
+    """``folder`` and those between it and ``base``, made where missing; NotReadable if
+    one is a symbolic link. The meta folder is the group's to write in a shared root:
+    a member could make artifacts/ a link to a folder of the saving user's, and the
+    copy would be made, under the saved file's name, there."""
+    path = base
+    for part in folder.relative_to(base).parts:
+        path = path / part
+        with contextlib.suppress(FileExistsError):  # a link there is not followed
+            os.mkdir(path)
+        if path.is_symlink():
+            raise NotReadable(path, "is a symbolic link (runyard never writes one there)")
 
 
 def _copy_atomic(source, target: Path) -> tuple[int, str]:

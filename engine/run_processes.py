@@ -18,6 +18,9 @@ import threading
 
 from . import checks
 from .errors import UsageError
+from .untrusted import open_for_writing, open_regular, read_upto
+
+TRUNCATE = os.O_WRONLY | os.O_TRUNC  # a process's output files, written afresh
 
 GRACE = 5.0  # seconds between SIGTERM and SIGKILL
 
@@ -95,8 +98,9 @@ class ProcessesMixin:
         folder = self._paths.meta("processes")
         os.makedirs(folder, mode=0o700, exist_ok=True)
         out, err = (os.path.join(folder, f"{identifier}.{s}") for s in ("out", "err"))
-        try:
-            with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        try:  # never through a link or into a FIFO a group member planted there
+            with os.fdopen(open_for_writing(out, TRUNCATE, 0o600), "wb") as stdout, \
+                    os.fdopen(open_for_writing(err, TRUNCATE, 0o600), "wb") as stderr:
                 popen = subprocess.Popen(command, stdout=stdout, stderr=stderr,
                                          stdin=subprocess.DEVNULL, cwd=cwd,
                                          env=None if env is None else {**os.environ, **env},
@@ -178,5 +182,9 @@ def _kill_group(popen: subprocess.Popen) -> None:
 
 
 def _text(path: str) -> str:
-    with open(path, "rb") as handle:
-        return handle.read(1 << 20).decode("utf-8", "replace")
+    """What a process wrote (its first MiB), read as any run file: regular, no link."""
+    try:
+        with open_regular(path) as handle:
+            return read_upto(handle, 1 << 20).decode("utf-8", "replace")
+    except OSError:  # replaced or removed since: nothing to pass on
+        return ""

@@ -15,7 +15,6 @@ one beside it (``refresh_module``).
 """
 
 import errno
-import json
 import os
 import re
 import shutil
@@ -25,10 +24,14 @@ from pathlib import Path
 
 from .atomic import write_atomic, write_json_atomic
 from .errors import RunyardError
+from .layout import ENV, MODULE_COPY, PROC, SPEC
 from .stall import DEFAULT_ENGINE
+from .untrusted import MiB, read_json
 
 RUNYARD_VARS = ("RUNYARD_RUN_ID", "RUNYARD_ROOT", "RUNYARD_WRITER")
 EXECUTORS = ("local", "dask")
+SPEC_MAX = 512 * MiB  # a spec names its instances: a million long paths fit
+ENV_MAX = 64 * MiB    # the recorded environment
 
 
 class UnsafeRun(RunyardError):
@@ -57,6 +60,10 @@ class RunSpec:
     inputs: list[str] = field(default_factory=list)  # a command step's input files
     flow: dict | None = None        # a flow run: its task, graph and platform
     stalled_after: float | None = DEFAULT_ENGINE  # the stalled alert's silence; None: off
+    on: str = "here"                # where the supervisor runs: "here" or "slurm"
+    slurm: dict = field(default_factory=dict)  # its job's resources (slurm.py)
+    requeue: int = 0                # walltime: how many next attempts it submits itself
+    walltime_alert: float | None = None  # seconds left of the job that make it critical
 
     @property
     def total(self) -> int:
@@ -105,22 +112,22 @@ def recordable_env(environ: dict | None = None) -> dict:
 
 
 def proc_dir(meta_dir: Path) -> Path:
-    return meta_dir / "proc"
+    return meta_dir / PROC
 
 
 def write_spec(meta_dir: Path, spec: RunSpec, environ: dict | None = None) -> None:
     folder = proc_dir(meta_dir)
     folder.mkdir(mode=0o700, exist_ok=True)
     if spec.kind == "module":
-        copy = folder / "module.py"
+        copy = meta_dir / MODULE_COPY
         shutil.copyfile(spec.module, copy)
         os.chmod(copy, 0o600)
-    write_json_atomic(folder / "spec.json", asdict(spec), mode=0o600)
-    write_json_atomic(folder / "env.json", recordable_env(environ), mode=0o600)
+    write_json_atomic(meta_dir / SPEC, asdict(spec), mode=0o600)
+    write_json_atomic(meta_dir / ENV, recordable_env(environ), mode=0o600)
 
 
 def module_copy(meta_dir: Path) -> Path:
-    return proc_dir(meta_dir) / "module.py"
+    return meta_dir / MODULE_COPY
 
 
 def module_change(meta_dir: Path, spec: RunSpec) -> tuple[str, bytes | None] | None:
@@ -180,14 +187,14 @@ def refresh_module(meta_dir: Path, spec: RunSpec, attempt: int) -> str | None:
 
 
 def read_spec(meta_dir: Path) -> RunSpec:
-    path = proc_dir(meta_dir) / "spec.json"
+    path = meta_dir / SPEC
     try:
-        data = json.loads(path.read_text())
+        data = read_json(path, SPEC_MAX)  # a regular file only: a FIFO would never answer
     except FileNotFoundError:
         raise RunyardError(f"{path} is missing: this run was not started by the engine "
                            "and cannot be resumed by it") from None
-    except (ValueError, OSError) as exc:
-        raise RunyardError(f"{path} cannot be read: {exc}") from None
+    except OSError as exc:  # NotReadable says which file and why, in one line
+        raise RunyardError(f"the run's spec cannot be read: {exc}") from None
     try:
         return RunSpec(**data)
     except TypeError as exc:
@@ -197,7 +204,13 @@ def read_spec(meta_dir: Path) -> RunSpec:
 def resume_env(meta_dir: Path, environ: dict | None = None) -> dict:
     """The recorded environment plus the resuming user's own secrets."""
     environ = dict(os.environ if environ is None else environ)
-    recorded = json.loads((proc_dir(meta_dir) / "env.json").read_text())
+    path = meta_dir / ENV
+    try:
+        recorded = read_json(path, ENV_MAX)
+    except OSError as exc:
+        raise RunyardError(f"the run's environment cannot be read: {exc}") from None
+    if not isinstance(recorded, dict):
+        raise RunyardError(f"{path} is not an environment (not a JSON object)")
     recorded.update({k: v for k, v in environ.items() if is_secret(k, v)})
     return recorded
 
@@ -206,11 +219,13 @@ def check_owned(meta_dir: Path) -> None:
     """Refuse recorded commands that another user owns or can write."""
     uid = os.getuid()
     folder = proc_dir(meta_dir)
-    candidates = [meta_dir, folder, *(folder / n for n in ("spec.json", "env.json",
-                                                           "module.py"))]
-    try:
-        module = json.loads((folder / "spec.json").read_text()).get("module")
-    except (OSError, ValueError):
+    candidates = [meta_dir, folder, *(meta_dir / n for n in (SPEC, ENV, MODULE_COPY))]
+    try:  # before its owner is known: read as any run's file (untrusted.py)
+        spec = read_json(meta_dir / SPEC, SPEC_MAX)
+    except OSError:  # missing, refused or not JSON: read_spec says which
+        spec = None
+    module = spec.get("module") if isinstance(spec, dict) else None
+    if not isinstance(module, str):
         module = None
     if module:  # its folder goes on sys.path (its helpers run too), and a resume
         candidates += [Path(module).parent, Path(module)]  # takes it up if it changed

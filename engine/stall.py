@@ -22,10 +22,10 @@ from pathlib import Path
 
 from .alerts import Alert, transition
 from .errors import UsageError
+from .layout import SUPERVISOR_ALERTS
 
 STALLED = "stalled"
 DEFAULT_ENGINE = 900.0  # seconds of silence before a run the engine started is stalled
-SUPERVISOR_ALERTS = "alerts.supervisor.jsonl"
 _OWN_LOGS = ("supervisor.log", "runner")  # the supervisor's own writing is no sign of life
 
 

@@ -20,6 +20,7 @@ import errno
 import os
 from pathlib import Path
 
+from .layout import SUPERVISOR_LOG
 from .untrusted import open_regular
 
 DISK_FULL = "disk full"
@@ -28,7 +29,6 @@ READ_ONLY = "read-only filesystem"
 CAUSES = {errno.ENOSPC: DISK_FULL, errno.EDQUOT: QUOTA, errno.EROFS: READ_ONLY}
 LAST_WORDS = "Stopped: "
 STARTED = "Supervisor starting"
-SUPERVISOR_LOG = "log/supervisor.log"
 TAIL_BYTES = 4096
 
 

@@ -38,15 +38,13 @@ from pathlib import Path
 from .atomic import write_all, write_json_atomic
 from .done_journal import DONE_DIR, DoneJournals
 from .instance_lock import make_shared
-from .layout import RunPaths
+from .layout import DONE_MARK, INSTANCES, RunPaths
 from .shapes import COUNT, NUMBER_OR_NULL, TEXT, TEXT_OR_NULL, TEXTS, WrongShape, check_fields
 from .untrusted import INSTANCE_MAX, MiB, NotReadable, read_json
 
-INSTANCES = "instances"
 PLAN = "plan.json"
 PLAN_MAX = 512 * MiB  # the plan of a run's 10**6 units, with long paths
 PLAN_FIELDS = {"instances": (TEXTS, True), "iterations": (COUNT, True)}
-DONE_MARK = "done.json"
 FINISHED = ("done",)
 # every field the engine and the dashboard read, with its type (docs/format.md)
 RECORD = {"instance": (TEXT, True), "iteration": (COUNT, False), "status": (TEXT, True),

@@ -139,3 +139,31 @@ def start_child_run(root: Path, name: str, *, host: str | None = None, timeout: 
     run_id = proc.stdout.readline().strip()
     assert run_id, "the child run did not start"
     return proc, run_id
+
+
+def slurm_problem() -> str | None:
+    """Why the Slurm tests cannot run here, or None: ``sbatch`` is found and the node
+    of the cluster tests/slurm/up.sh brings up answers."""
+    import shutil
+
+    if shutil.which("sbatch") is None or shutil.which("sinfo") is None:
+        return "no Slurm here: run tests/slurm/up.sh as root to bring one up"
+    try:
+        states = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True,
+                                text=True, timeout=15).stdout.split()
+    except subprocess.TimeoutExpired:
+        return "Slurm's controller does not answer: run tests/slurm/up.sh as root"
+    if not any(s in ("idle", "mixed", "allocated") for s in states):
+        return f"Slurm has no node up (sinfo: {states or 'nothing'}): run tests/slurm/up.sh"
+    return None
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """A real Slurm cluster to submit to. Where there is none the test is skipped with
+    the reason, except under CI=true, where .ci/run brought one up: there it fails."""
+    problem = slurm_problem()
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(problem)
+        pytest.skip(problem)

@@ -208,3 +208,45 @@ async def test_a_metric_logged_only_before_the_tail_has_its_last_value(app_root)
         assert await until(pilot, lambda: cells(app)["last warmup"] == ["1.99", "0.99"]), \
             cells(app)["last warmup"]
         assert cells(app)["last loss"] == ["3.33444e-4"] * 2
+
+
+async def test_a_run_with_a_huge_metadata_is_shown_in_part_saying_how_much(app_root):
+    """A run whose metadata has 20,000 keys (the API takes some 70,000; a stranger's
+    hand-written attrs.json a million): the compare table and the Info tab made a
+    row or line of each, and the dashboard answered no key for a minute and more
+    (200,000 keys: 37 s to draw the table, 65 s to show only the differing keys).
+    They show the first ones and say how many more there are."""
+    from runyard.app.screens.compare import ROWS_SHOWN
+    from runyard.app.tabs.run_text import METADATA_SHOWN
+
+    wide = Run(root=app_root)
+    wide.config(disable_resources_metrics=True)
+    wide.init(name="wide", metadata={f"k{i:05d}": i for i in range(20_000)})
+    wide.close()
+    narrow = Run(root=app_root)
+    narrow.config(disable_resources_metrics=True)
+    narrow.init(name="narrow", metadata={"k00000": 1})
+    narrow.close()
+    app = RunyardApp(app_root)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: len(names(app)) == 2)
+        await pilot.press("A", "v", "right_square_bracket")
+        table = "#compare-table"
+        assert await until(pilot, lambda: app.screen.query(table) and
+                           app.screen.query_one(table).row_count, 60)
+        rows = app.screen.query_one(table).row_count
+        assert rows == ROWS_SHOWN + 1
+        last = str(app.screen.query_one(table).get_row_at(rows - 1)[0])
+        assert f"{20_000 + 5 - ROWS_SHOWN} more rows" in last, last
+        await pilot.press("escape", "escape")
+        await pilot.press("slash", *"name:wide", "enter")
+        assert await until(pilot, lambda: names(app) == ["wide"])
+        await pilot.press("enter")
+        for _ in range(5):  # metrics, events, alerts, instances, files, info
+            await pilot.press("right_square_bracket")
+        assert await until(pilot, lambda: app.screen.query("#info-text") and
+                           "more metadata keys" in str(
+                               app.screen.query_one("#info-text").render()), 60)
+        text = str(app.screen.query_one("#info-text").render())
+        assert f"{20_000 - METADATA_SHOWN} more metadata keys" in text
+        assert text.count(" = ") == METADATA_SHOWN

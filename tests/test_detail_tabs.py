@@ -194,3 +194,74 @@ async def test_the_steps_tab_alone_lists_the_steps_and_opens_a_step_run(root):
         assert await until(pilot, lambda: pilot.app.notes == [
             "step report has not started yet"])
         assert pilot.app.opened == ["00000000000008"]
+
+
+async def test_the_instances_tab_of_a_huge_run_lists_part_of_it_and_its_failures(root):
+    """A run of 5,000 units (the engine takes 1,000,000): the tab made a table row of
+    each, on the screen's thread, and again each refresh (200,000 units: no key
+    answered for 27 s). It lists INSTANCES_SHOWN, the failed and running ones first
+    of all, and says how many more there are."""
+    from runyard.app.tabs.instances import INSTANCES_SHOWN
+
+    paths = good_run(root, "huge")
+    book = InstanceBook(paths)
+    book.folder.mkdir()
+    for i in range(5_000):
+        record = new_record("/data/a.txt", i)
+        if i == 4_321:
+            record.update(status="failed", attempts=1, failures=1, error="ValueError: no")
+        book.write(f"00000-{i}", record)
+    _reading, found = read(root, paths)
+    tab = InstancesTab(paths.meta_dir, id="instances-tab")
+    async with One(tab).run_test(size=(100, 20)) as pilot:
+        tab.files_read(found)
+        await pilot.pause()
+        table = tab.query_one("#instance-table")
+        assert table.row_count == INSTANCES_SHOWN + 1
+        rows = [[str(cell) for cell in table.get_row_at(r)] for r in range(table.row_count)]
+        assert ["4321", "failed"] in [row[1:3] for row in rows]
+        assert f"{5_000 - INSTANCES_SHOWN} more instances" in rows[-1][0]
+
+
+async def test_the_alerts_tab_of_a_run_with_huge_alert_files_lists_part_of_them(root):
+    """300,000 alert definitions (alerts.json takes 64 MiB, written by hand): the tab
+    laid out a line each, and no key was answered for 52 s. It lists ALERTS_SHOWN,
+    the critical ones first, and says how many more there are."""
+    import json
+    import time
+
+    from runyard.app.tabs.run_text import ALERTS_SHOWN
+
+    paths = good_run(root, "alerty")
+    (paths.meta_dir / "alerts.json").write_text(json.dumps(
+        [{"name": f"a{i:05d}", "source": "user"} for i in range(20_000)]))
+    append_records(paths.meta("alerts.jsonl"), [
+        {"ts": time.time(), "alert": "a19999", "state": "critical", "value": 1}])
+    reading, found = read(root, paths)
+    tab = AlertsTab(reading.tail, id="alert-text")
+    async with One(tab).run_test(size=(80, 12)) as pilot:
+        tab.files_read(found)
+        await pilot.pause()
+        text = str(tab.render())
+        assert text.startswith("critical a19999")
+        listed = [line for line in text.splitlines() if line.startswith(("critical", "ok"))]
+        assert len(listed) == ALERTS_SHOWN  # loss-high (good_run's) is critical too
+        assert f"{20_001 - ALERTS_SHOWN} more alerts not listed" in text
+
+
+def test_a_flow_of_a_huge_number_of_steps_lists_part_of_them(root):
+    """A flow run's attributes naming 5,000 steps (a stranger's hand-written attrs.json
+    can name a million): each was read from its run and made a table row, on the
+    screen's thread at each refresh. STEPS_SHOWN are listed, then how many more."""
+    from runyard.app.tabs.steps import STEPS_SHOWN
+    from runyard.engine import load_run
+    from runyard.engine.meta import update_attrs
+
+    make_flow_sample(root)
+    flow = RunPaths(root, "00000000000007")
+    steps = {f"s{i:05d}": {"run": "00000000000008", "status": "completed"}
+             for i in range(5_000)}
+    update_attrs(flow.meta_dir, lambda a: a["flow"].update(steps=steps), None)
+    rows = step_rows(root, load_run(root, flow.id))
+    assert len(rows) == STEPS_SHOWN + 1
+    assert f"{5_000 - STEPS_SHOWN} more steps not listed" in str(rows[-1][1][0])

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from runyard.engine.control import resume, start, wait_for_end
+from runyard.engine.control import close, resume, start, wait_for_end
 from runyard.engine.errors import RunyardError
 from runyard.engine.instances import read_batch
 from runyard.engine.project import ProjectError, load_operation, save_operation
 from runyard.engine.spec import RunSpec, UnsafeRun
 
-from conftest import run_cli_process
+from conftest import run_cli_process, wait_until
 
 
 def write(path: Path, text: str) -> Path:
@@ -192,6 +192,30 @@ def test_resume_takes_secrets_from_the_resuming_user(root, tmp_path, monkeypatch
     assert (info.paths.run_dir / "seen").read_text() == "from-resumer recorded"
 
 
+@pytest.mark.parametrize("planted", ["fifo", "zero"])
+def test_resume_refuses_a_recorded_spec_that_is_no_regular_file(root, tmp_path, planted):
+    """A run's proc/spec.json as a FIFO (or a link to /dev/zero), as the run's owner
+    can leave it in a shared root: resume (the CLI's, and the dashboard's r) read it
+    whole before looking at who owns it, and waited for a writer for good (the
+    dashboard then could not be quit) or read until memory ran out. Now: one line."""
+    module = write(tmp_path / "m.py", "def run(instance, save, state):\n    raise ValueError\n")
+    data = write(tmp_path / "a.txt", "a")
+    info = start(root, RunSpec(kind="module", module=str(module), instances=[str(data)],
+                               max_attempts=1))
+    assert wait_for_end(root, info.id, 60).status == "failed"
+    spec = info.meta_dir / "proc" / "spec.json"
+    spec.unlink()
+    if planted == "fifo":
+        os.mkfifo(spec)
+    else:
+        spec.symlink_to("/dev/zero")
+    done = run_cli_process("resume", info.id, "--root", root, timeout=30)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert "spec.json" in done.stderr
+    assert wait_for_end(root, info.id, 5).status == "failed"  # nothing started
+
+
 def test_an_absurd_iteration_count_is_refused_before_anything_is_written(root, tmp_path, cli):
     module = tmp_path / "m.py"
     module.write_text("def run(instance, save, state):\n    pass\n")
@@ -200,6 +224,22 @@ def test_an_absurd_iteration_count_is_refused_before_anything_is_written(root, t
                "--iterations", "10000000")
     assert done.code == 2 and "more than 1,000,000" in done.err
     assert not root.exists() or not list(root.glob("*.meta"))
+
+
+def test_the_largest_run_accepted_gets_to_work_and_closes(root, tmp_path):
+    """1,000,000 units, the most a run takes: its supervisor reaches its work in
+    seconds, and a close ends it. It looked each unit up in the queue of all of them
+    (a scan each): hours of a core before the first instance, with close and Ctrl-C
+    unheard meanwhile."""
+    module = write(tmp_path / "m.py", "def run(instance, save, state):\n    pass\n")
+    data = write(tmp_path / "a.txt", "a")
+    info = start(root, RunSpec(kind="module", module=str(module), instances=[str(data)],
+                               iterations=1_000_000))
+    log = info.meta_dir / "log" / "supervisor.log"
+    assert wait_until(lambda: "Attempt with 1000000 of 1000000" in log.read_text(), 120), \
+        log.read_text()
+    close(root, info.id)
+    assert wait_for_end(root, info.id, 60).status == "terminated"
 
 
 def test_an_interrupted_start_leaves_no_run(root, tmp_path):

@@ -155,3 +155,93 @@ def test_sync_does_not_write_through_a_link_planted_in_the_roots_copy(env_root, 
     synced = cli("sync")
     assert synced.code == 1 and "symbolic link" in synced.err
     assert outside.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("planted", ["fifo", "request"])
+def test_a_fifo_planted_as_the_status_request_does_not_hold_the_run_open(root, tmp_path,
+                                                                          planted):
+    """A group member (the meta folder is group-writable in a shared root) makes
+    status-request.json a FIFO while the run works: its supervisor, ending the run,
+    read it whole and waited for a writer for good (the run stayed running, its lock
+    held, unclosable). A request that is no regular file is not one."""
+    module = tmp_path / "m.py"
+    module.write_text(textwrap.dedent("""
+        import time
+        from pathlib import Path
+
+        def run(instance, save, state):
+            go = Path(instance).with_suffix(".go")
+            while not go.exists():
+                time.sleep(0.02)
+    """))
+    data = tmp_path / "a.txt"
+    data.write_text("a")
+    info = start(root, RunSpec(kind="module", module=str(module), instances=[str(data)]))
+    if planted == "fifo":
+        os.mkfifo(info.meta_dir / "status-request.json")
+    else:  # what set_status in the run's module writes: still honoured
+        (info.meta_dir / "status-request.json").write_text('{"status": "failed"}')
+    (tmp_path / "a.go").touch()
+    wanted = "completed" if planted == "fifo" else "failed"
+    assert wait_for_end(root, info.id, 60).status == wanted
+
+
+ADD_PROCESS = textwrap.dedent("""
+    import os, sys
+    from runyard.engine import Run
+    from runyard.engine.errors import UsageError
+    planted = sys.argv[1]
+    with Run() as run:
+        run.config(disable_resources_metrics=True)
+        run.init(name="procs")
+        folder = run._paths.meta("processes")  # made by a group member before it is used
+        os.mkdir(folder)
+        if planted == "fifo":
+            os.mkfifo(os.path.join(folder, "job.out"))
+        else:
+            os.symlink(sys.argv[2], os.path.join(folder, "job.out"))
+        try:
+            run.add_process("job", "echo", "into the planted file")
+            print("started")
+        except UsageError as exc:
+            print("refused:", exc)
+""")
+
+
+@pytest.mark.parametrize("planted", ["link", "fifo"])
+def test_add_process_never_writes_through_a_planted_output_file(env_root, outside, planted):
+    """In a shared root the meta folder is the group's to write in: a member can make
+    processes/ first, with a link as the output file add_process opens (its open()
+    truncated and filled the acting user's own file) or a FIFO (its open() waited
+    for a reader for good)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", ADD_PROCESS, planted, str(outside)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("refused: add_process 'job'"), done.stdout
+    assert "job.out" in done.stdout
+    assert outside.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("linked", ["artifacts", "artifacts/output"])
+def test_save_file_never_copies_into_a_planted_folder_link(env_root, tmp_path, linked):
+    """A group member makes artifacts/ (or artifacts/output/) of a run a link to a
+    folder of the acting user's: save_file made its folders and replaced a file of
+    the saved file's name there with the copy."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "notes.txt").write_text("mine\n")
+    saved = tmp_path / "src" / "notes.txt"
+    saved.parent.mkdir()
+    saved.write_text("the run's copy\n")
+    with Run() as run:
+        run.config(disable_resources_metrics=True)
+        run.init(name="saving")
+        link = run._paths.meta_dir / linked
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(elsewhere)
+        assert run.save_file(saved, "output") is False  # logged: "... is a symbolic link"
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["notes.txt"]
+    assert (elsewhere / "notes.txt").read_text() == "mine\n"

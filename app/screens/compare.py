@@ -29,6 +29,8 @@ from ..widgets.glyphs import YELLOW, fit_number
 from ..widgets.keyed_tabs import KeyedTabs
 from ..widgets.throttle import CHART_GAP, Throttle
 
+ROWS_SHOWN = 1000  # rows of the table at most: a row is a metadata key or a metric
+
 
 def value_text(value) -> str:
     """A value from a run as one short line (numbers fitted, the rest made visible)."""
@@ -209,22 +211,26 @@ class CompareScreen(Screen):
                                   style="bold"), key=run.id)
         base = 0 if self.baseline is not None and runs and runs[0].id == self.baseline \
             else None
-        for row in table_rows(runs, value_text):
-            if self.only_differing and not row.differs:
-                continue
+        rows = [row for row in table_rows(runs)  # values written below, as drawn
+                if row.differs or not self.only_differing]
+        for row in rows[:ROWS_SHOWN]:
             name = one_line(row.key, limit=60)  # a metadata key or metric: from a run
             key = Text(("≠ " if glyphs.UNICODE else "! ") + name if row.differs
                        else "  " + name,
                        style=f"bold {YELLOW}" if row.differs else "dim")
             cells = [key]
-            for index, (value, shown) in enumerate(zip(row.values, row.shown, strict=True)):
-                cell = Text(shown)
+            for index, value in enumerate(row.values):
+                cell = Text(value_text(value))
                 if base is not None and index != base:
                     change = relative(value, row.values[base])
                     if change:
                         cell.append(f" {change}", style="dim")
                 cells.append(cell)
             table.add_row(*cells)
+        if len(rows) > ROWS_SHOWN:  # a row each of 200,000 keys held the screen a minute
+            table.add_row(Text(f"  ... {len(rows) - ROWS_SHOWN} more rows not shown "
+                               "(runyard show --json has every key)", style="dim"),
+                          *([""] * len(runs)))
         if table.row_count:
             table.cursor_coordinate = table.validate_cursor_coordinate(cursor)
         self.update_title()

@@ -11,6 +11,7 @@ Reading happens on a worker thread; the lines go to the pager made safe.
 
 import re
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,6 +29,7 @@ from .run_text import instance_row
 from .shown import displayed
 
 OUTPUT_MAX = 4 * MiB  # of one instance's output, its last bytes shown
+INSTANCES_SHOWN = 1000  # rows of the table at most: a run has up to 1,000,000 units
 WORKER_LOG = re.compile(r"w\d{1,9}\.log")
 
 
@@ -69,6 +71,24 @@ def instance_output(meta_dir, record: dict) -> tuple[list[str], str]:
     if data.endswith(b"\n"):
         data = data[:-1]
     return (text_lines(data) if data else []), note
+
+
+MORE = "\0more"  # the key of the row saying how many are not listed
+
+
+def shown_keys(records: dict, most: int = INSTANCES_SHOWN) -> list[str]:
+    """The records listed, in their order: all of them, or ``most`` with the failed
+    and running ones first of all (a row each of a million units took minutes to lay
+    out, on the screen's thread, at every refresh)."""
+    if len(records) <= most:
+        return list(records)
+    urgent = [k for k, r in records.items() if r.get("status") in ("failed", "running")]
+    chosen = set(urgent[:most])
+    for key in records:
+        if len(chosen) >= most:
+            break
+        chosen.add(key)
+    return [key for key in records if key in chosen]
 
 
 class InstancesTab(Vertical, RunTab):
@@ -127,18 +147,27 @@ class InstancesTab(Vertical, RunTab):
 
     def fill(self) -> None:
         """The table's rows as the records were last read (added, or their cells
-        updated)."""
+        updated): INSTANCES_SHOWN of them at most, then a row saying how many more."""
         if self._filled is self.records:
             return
         self._filled = self.records
         table = self.query_one("#instance-table", DataTable)
-        for key, record in self.records.items():
-            row = instance_row(record)
+        keys = shown_keys(self.records)
+        wanted = set(keys)
+        for row_key in list(table.rows):
+            if row_key.value not in wanted:  # no longer among those shown, or the note
+                table.remove_row(row_key)
+        for key in keys:
+            row = instance_row(self.records[key])
             if key in table.rows:
                 for column, value in zip(table.columns, row, strict=True):
                     table.update_cell(key, column, value)
             else:
                 table.add_row(*row, key=key)
+        if len(keys) < len(self.records):
+            table.add_row(Text(f"... {len(self.records) - len(keys)} more instances not "
+                               "listed (runyard show --json counts them)", style="dim"),
+                          *([""] * (len(table.columns) - 1)), key=MORE)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id != "instance-table":

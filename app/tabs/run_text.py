@@ -5,18 +5,24 @@ Every value from the run goes through ``visible()`` and into a Rich ``Text`` by
 and never obeyed as terminal control (``ESC ] 0 ;`` shows as ``\\x1b]0;``).
 """
 
+import itertools
 import json
 import time
 
 from rich.text import Text
 
+from runyard.engine.layout import SLURM_SCRIPT
+from runyard.engine.store import slurm_summary
+
 from ..eta_text import instance_cells
-from ..formatting import duration, short_time
+from ..formatting import duration, short_time, slurm_text
 from ..model import progress_text, step_link
 from ..safe_text import one_line, visible
 from ..widgets import glyphs
 from ..widgets.glyphs import GREEN, RED, short_number, status_symbol
 
+METADATA_SHOWN = 500  # metadata keys listed in the Info tab at most
+ALERTS_SHOWN = 200  # alerts listed in the Alerts tab at most
 EVENT_LINES = 200  # lines of one event shown at most (a traceback, a dump)
 DESCRIPTION = 2000  # characters of a description shown (the rest: runyard show --json)
 
@@ -64,6 +70,9 @@ def title_text(info, critical: list[str], is_flow: bool, reason: str | None = No
         text.append("\nstep ", style="dim")
         text.append(one_line(link.get("alias"), limit=80), style="bold")
         text.append(" of flow run " + one_line(link.get("run"), limit=40), style="dim")
+    if isinstance(info.attrs.get("slurm"), dict):
+        text.append("\nslurm job ", style="dim")
+        text.append(slurm_text(slurm_summary(info.attrs["slurm"], info.note)))
     if info.error:
         text.append("\nunreadable: " + one_line(info.error, limit=300), style=RED)
     return text
@@ -92,12 +101,23 @@ def info_text(info, files: list[dict], produced: list[str], problems=()) -> Text
     for key in ("exit", "scheduler"):
         if attrs.get(key):
             _line(text, key, json.dumps(attrs[key], default=str))
+    if isinstance(attrs.get("slurm"), dict):  # checked by attrs_schema
+        slurm = attrs["slurm"]
+        _line(text, "slurm job", slurm_text(slurm_summary(slurm, info.note)))
+        _line(text, "submitted", f"{short_time(slurm.get('submitted'))} for attempt "
+                                 f"{slurm['for_attempt']}, SIGTERM "
+                                 f"{slurm.get('signal', '?')} s before its time limit")
+        _line(text, "job script", info.meta_dir / SLURM_SCRIPT)
     text.append("description", style="bold")
     text.append(" " + visible(attrs.get("description") or "-", multiline=True,
                               limit=DESCRIPTION) + "\n")
     text.append("\nmetadata\n", style="bold")
-    for key, value in (attrs.get("metadata") or {}).items():
+    metadata = attrs.get("metadata") or {}
+    for key, value in itertools.islice(metadata.items(), METADATA_SHOWN):
         text.append(f"  {one_line(key, limit=200)} = {one_line(value)}\n")
+    if len(metadata) > METADATA_SHOWN:  # each is a line to lay out: keep it short
+        text.append(f"  ... {len(metadata) - METADATA_SHOWN} more metadata keys "
+                    "(runyard show --json has them all)\n", style="dim")
     text.append("\nfiles\n", style="bold")
     for record in files[-50:]:
         text.append(f"  {one_line(record.get('category', '?'))}/"
@@ -115,7 +135,15 @@ def alerts_text(definitions: list[dict], alerts: dict, history: list[dict],
                 bad: list) -> Text:
     by_name = {d["name"]: d for d in definitions if isinstance(d.get("name"), str)}
     text = Text()
-    for name in sorted(set(by_name) | set(alerts)):
+    names = sorted(set(by_name) | set(alerts))
+    if len(names) > ALERTS_SHOWN:  # a line each of 300,000 held the screen for a minute
+        critical = [n for n in names if alerts.get(n, {}).get("state") == "critical"]
+        rest = set(critical)
+        names = [*critical, *(n for n in names if n not in rest)][:ALERTS_SHOWN]
+        more = len(by_name.keys() | alerts.keys()) - ALERTS_SHOWN
+    else:
+        more = 0
+    for name in names:
         definition = by_name.get(name, {})
         last = alerts.get(name, {})
         state = one_line(last.get("state", "ok"), limit=20)
@@ -132,6 +160,9 @@ def alerts_text(definitions: list[dict], alerts: dict, history: list[dict],
         text.append(f"  {one_line(target, 100)} {one_line(rule, 40)} "
                     f"{one_line(limit if limit is not None else '', 60)}  "
                     f"value {one_line(shown, 40)}  since {clock(last.get('ts'))}\n")
+    if more:
+        text.append(f"... {more} more alerts not listed (critical ones come first)\n",
+                    style="dim")
     if history:
         text.append("\nhistory\n", style="bold")
         for record in history[-20:]:

@@ -1,6 +1,9 @@
 """The Steps tab of a flow run: each step's status, run, progress and time; enter
 opens a step's run. The rows are read on the screen's worker (``step_rows``)."""
 
+import itertools
+
+from rich.text import Text
 from textual.widgets import DataTable
 
 from runyard.engine import load_run
@@ -11,11 +14,15 @@ from ..model import progress_text
 from .run_tab import RunTab
 from .run_text import step_row
 
+STEPS_SHOWN = 500  # steps listed at most (each is read from its own run)
+MORE = "\0more"    # the key of the row saying how many are not listed
+
 
 def step_rows(root, info) -> list[tuple[str, tuple]]:
     """A flow run's steps as table rows, each read from its own run (in a thread)."""
     rows = []
-    for alias, record in ((info.attrs.get("flow") or {}).get("steps") or {}).items():
+    steps = (info.attrs.get("flow") or {}).get("steps") or {}
+    for alias, record in itertools.islice(steps.items(), STEPS_SHOWN):
         status, name, progress, took = record.get("status", "pending"), "-", "", "-"
         if record.get("run"):
             step = load_run(root, record["run"])
@@ -23,6 +30,9 @@ def step_rows(root, info) -> list[tuple[str, tuple]]:
             progress, took = progress_text(step), duration(step.duration())
         rows.append((alias, step_row(alias, status, name, progress, took,
                                      record.get("error"))))
+    if len(steps) > STEPS_SHOWN:
+        rows.append((MORE, (Text(f"... {len(steps) - STEPS_SHOWN} more steps not listed",
+                                 style="dim"), "", "", "", "", "")))
     return rows
 
 
@@ -49,6 +59,8 @@ class StepsTab(DataTable, RunTab):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         alias = event.row_key.value
+        if alias == MORE:
+            return
         record = (self.info.attrs.get("flow") or {}).get("steps", {}).get(alias)
         if record and record.get("run"):
             self.post_message(OpenRun(record["run"]))
