@@ -1,4 +1,5 @@
-"""The Dask executor: instances as tasks on a dask.distributed cluster.
+"""The Dask executor: instances as tasks on a dask.distributed cluster (and the
+Slurm executor's, whose cluster is Slurm jobs: slurm_workers.py).
 
 The supervisor stays on the launching machine; each instance becomes a task
 that a Dask worker runs with the same InstanceRunner as the local workers,
@@ -104,7 +105,12 @@ class DaskPool:
 
         self.paths = paths
         self.cluster = None
-        if spec.scheduler:
+        if spec.executor == "slurm":  # Slurm jobs, owned by this supervisor
+            from .slurm_workers import slurm_cluster
+
+            self.cluster = slurm_cluster(paths, spec)
+            self.client = Client(self.cluster)
+        elif spec.scheduler:
             self.client = Client(spec.scheduler, timeout=30)
         else:  # none given: a cluster of this machine, owned by this supervisor
             self.cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=1,

@@ -28,7 +28,7 @@ from .errors import RunyardError
 from .stall import DEFAULT_ENGINE
 
 RUNYARD_VARS = ("RUNYARD_RUN_ID", "RUNYARD_ROOT", "RUNYARD_WRITER")
-EXECUTORS = ("local", "dask")
+EXECUTORS = ("local", "dask", "slurm")  # slurm: Dask workers as Slurm jobs
 
 
 class UnsafeRun(RunyardError):

@@ -212,7 +212,7 @@ class ModuleSupervisor(Supervisor):
         return reap() if reap else []
 
     def make_pool(self):
-        if self.spec.executor == "dask":
+        if self.spec.executor in ("dask", "slurm"):
             from .dask_pool import DaskPool
 
             return DaskPool(self.paths, self.spec, self.env)

@@ -18,7 +18,7 @@ from pathlib import Path
 from runyard.engine import ensure_root, resolve_root
 from runyard.engine.control import close, start
 from runyard.engine.errors import UsageError
-from runyard.engine.spec import RunSpec
+from runyard.engine.spec import EXECUTORS, RunSpec
 from runyard.engine.store import load_run
 
 from ..arguments import positive_int, seconds
@@ -45,7 +45,7 @@ def add_parser(sub):
     parser.add_argument("--tag", action="append", default=[], metavar="T")
     parser.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--description")
-    parser.add_argument("--executor", choices=("local", "dask"))
+    parser.add_argument("--executor", choices=EXECUTORS)
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT")
     parser.add_argument("--max-attempts", type=positive_int, dest="max_attempts")
     parser.add_argument("--grace", type=seconds, help="seconds between SIGTERM and SIGKILL "

@@ -1,0 +1,144 @@
+"""``--executor slurm``: a run's instances spread over Slurm jobs through
+dask-jobqueue's SLURMCluster, which the supervisor owns (issue 14, item 4). Each
+test runs on the real one-node Slurm of tests/slurm/up.sh (the ``slurm`` fixture).
+
+Every unit of work writes an O_EXCL marker holding the Slurm job it ran in, so a
+unit run twice fails its instance, and the markers say over how many jobs the run
+spread."""
+
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from runyard.engine import load_run
+from runyard.engine.control import close, resume, wait_for_end
+from runyard.engine.work import InstanceBook
+
+from conftest import wait_until
+
+MODULE = """
+    import os, time
+
+    MARKS = MARKS_DIR
+
+    def mark(name):
+        fd = os.open(os.path.join(MARKS, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        os.write(fd, os.environ.get("SLURM_JOB_ID", "none").encode())
+        os.close(fd)
+
+    def run(instance, save, state):
+        for step in range(int(state or 0), STEPS):
+            time.sleep(DELAY)
+            save(str(step + 1))
+        mark(os.path.basename(instance))
+
+    def done():
+        mark("done()")
+"""
+
+
+def work(tmp_path: Path, count: int, steps: int, delay: float) -> tuple[Path, list[str], Path]:
+    """The run module, its instance files and the folder of its markers."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    module = tmp_path / "work.py"
+    module.write_text(textwrap.dedent(MODULE).replace("MARKS_DIR", repr(str(marks)))
+                      .replace("STEPS", str(steps)).replace("DELAY", str(delay)))
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(count):
+        (data / f"i{i:02d}.txt").write_text(f"instance {i}")
+    return module, sorted(str(p) for p in data.glob("*.txt")), marks
+
+
+def marked(marks: Path) -> dict[str, str]:
+    """Unit -> the Slurm job it ran in."""
+    return {p.name: p.read_text() for p in marks.iterdir()}
+
+
+def worker_jobs(run_id: str, states: str | None = None) -> list[str]:
+    """The run's worker jobs in these states (none: any state before the end,
+    completing ones too)."""
+    done = subprocess.run(["squeue", "-h", "-n", f"runyard-w-{run_id}", "-o", "%i %T",
+                           *(["-t", states] if states else [])],
+                          capture_output=True, text=True, timeout=30, check=True)
+    return done.stdout.split("\n")[:-1]
+
+
+def assert_jobs_gone(run_id: str) -> None:
+    """The run ended: its cluster was closed, so none of its jobs waits or runs (a
+    cancelled job may show as completing for a moment, then not at all)."""
+    assert worker_jobs(run_id, "pending,running") == []
+    wait_until(lambda: worker_jobs(run_id) == [], timeout=60, every=0.5)
+
+
+def start_cli(cli, root: Path, module: Path, data: list[str], workers: int) -> str:
+    result = cli("--root", root, "run", module, "--instances", *data, "--workers", workers,
+                 "--executor", "slurm", "--detach")
+    assert result.code == 0, result.err
+    return result.out.split()[0]
+
+
+def test_twenty_instances_spread_over_slurm_jobs_each_once(slurm, cli, root, tmp_path):
+    module, data, marks = work(tmp_path, 20, 4, 0.5)
+    run_id = start_cli(cli, root, module, data, workers=4)
+    info = wait_for_end(root, run_id, 240)
+    assert info.status == "completed", info.attrs.get("exit")
+    assert_jobs_gone(run_id)
+    units = marked(marks)
+    assert sorted(units) == sorted([*(os.path.basename(d) for d in data), "done()"])
+    jobs = set(units.values())
+    assert "none" not in jobs  # every unit ran inside a Slurm job
+    assert len(jobs) >= 2, f"all 20 instances ran in one job: {jobs}"
+    assert info.attrs["progress"]["done"] == 20
+    logs = list((info.meta_dir / "log").glob(f"runyard-w-{run_id}-*.err"))
+    assert {p.name.rsplit("-", 1)[1].split(".")[0] for p in logs} >= jobs
+
+
+def test_close_cancels_the_jobs_and_resume_finishes_the_rest_once(slurm, cli, root,
+                                                                    tmp_path):
+    module, data, marks = work(tmp_path, 6, 20, 0.5)
+    run_id = start_cli(cli, root, module, data, workers=3)
+    book = InstanceBook(load_run(root, run_id).paths)
+
+    def some_progress():
+        return any(int(r.get("state") or 0) > 0 for r in book.records().values())
+
+    wait_until(some_progress, timeout=120, every=0.2)
+    info = close(root, run_id, wait=120)
+    assert info.status == "terminated", info.attrs.get("exit")
+    assert_jobs_gone(run_id)
+    before = marked(marks)
+    assert len(before) < 6 and "done()" not in before
+    saved = [int(r.get("state") or 0) for r in book.records().values()]
+    assert sum(saved) > 0 and min(saved) < 20
+
+    resume(root, run_id)
+    info = wait_for_end(root, run_id, 240)
+    assert info.status == "completed", info.attrs.get("exit")
+    assert_jobs_gone(run_id)
+    after = marked(marks)
+    assert sorted(after) == sorted([*(os.path.basename(d) for d in data), "done()"])
+    assert all(after[name] == job for name, job in before.items())
+
+
+def test_slurm_is_an_executor_everywhere_one_is_chosen(tmp_path):
+    """The CLI, runyard.toml and a flow step's settings take the executors of one
+    list: 'slurm' is one of them, and an unknown one is refused naming them all."""
+    from runyard.engine.flow_graph import FlowError, check_settings
+    from runyard.engine.project import ProjectError, load_operation
+
+    assert check_settings({"executor": "slurm"}, "step a") == {"executor": "slurm"}
+    with pytest.raises(FlowError, match="local, dask, slurm"):
+        check_settings({"executor": "pbs"}, "step a")
+    (tmp_path / "work.py").write_text("def run(instance, save, state):\n    pass\n")
+    project = tmp_path / "runyard.toml"
+    project.write_text('[operations.sim]\nmodule = "work.py"\ninstances = []\n'
+                       'executor = "slurm"\nworkers = 8\n')
+    assert load_operation(project, "sim").spec.executor == "slurm"
+    project.write_text(project.read_text().replace('"slurm"', '"pbs"'))
+    with pytest.raises(ProjectError, match="local, dask, slurm"):
+        load_operation(project, "sim")
