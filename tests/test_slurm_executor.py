@@ -125,6 +125,31 @@ def test_close_cancels_the_jobs_and_resume_finishes_the_rest_once(slurm, cli, ro
     assert all(after[name] == job for name, job in before.items())
 
 
+def test_a_worker_job_cancelled_mid_instance_is_replaced_and_nothing_runs_twice(
+        slurm, cli, root, tmp_path):
+    """scancel of a job (an admin, a preemption, its time limit): its instance runs
+    again in another job from its last saved state, and the run completes."""
+    module, data, marks = work(tmp_path, 6, 12, 0.5)
+    run_id = start_cli(cli, root, module, data, workers=3)
+    book = InstanceBook(load_run(root, run_id).paths)
+
+    def a_running_job_with_progress():
+        running = [line.split()[0] for line in worker_jobs(run_id, "running")]
+        saved = any(int(r.get("state") or 0) > 0 for r in book.records().values())
+        return running[0] if running and saved else None
+
+    victim = wait_until(a_running_job_with_progress, timeout=120, every=0.2)
+    subprocess.run(["scancel", victim], check=True, timeout=30)
+    info = wait_for_end(root, run_id, 240)
+    assert info.status == "completed", info.attrs.get("exit")
+    units = marked(marks)
+    assert sorted(units) == sorted([*(os.path.basename(d) for d in data), "done()"])
+    assert victim not in units.values()  # what it ran, it did not finish
+    # the victim's instance began again elsewhere
+    assert max(r["attempts"] for r in book.records().values()) >= 2
+    assert_jobs_gone(run_id)
+
+
 def test_slurm_is_an_executor_everywhere_one_is_chosen(tmp_path):
     """The CLI, runyard.toml and a flow step's settings take the executors of one
     list: 'slurm' is one of them, and an unknown one is refused naming them all."""
@@ -142,3 +167,63 @@ def test_slurm_is_an_executor_everywhere_one_is_chosen(tmp_path):
     project.write_text(project.read_text().replace('"slurm"', '"pbs"'))
     with pytest.raises(ProjectError, match="local, dask, slurm"):
         load_operation(project, "sim")
+
+
+def worker_cluster(tmp_path: Path, settings: dict, workers: int = 2):
+    """The SLURMCluster a supervisor would make for a run with these Slurm settings
+    (the spec's ``slurm``) and the script its jobs run."""
+    from runyard.engine.layout import RunPaths
+    from runyard.engine.slurm_workers import slurm_cluster
+    from runyard.engine.spec import RunSpec
+
+    paths = RunPaths(tmp_path / "runs", "0000000000abcd")
+    paths.run_dir.mkdir(parents=True)
+    paths.meta("proc").mkdir(parents=True)
+    spec = RunSpec(kind="module", workers=workers)
+    spec.slurm = settings
+    cluster = slurm_cluster(paths, spec)
+    return cluster, paths.meta("proc/slurm-workers.sh").read_text().splitlines()
+
+
+def test_worker_jobs_ask_for_the_runs_slurm_resources(slurm, tmp_path):
+    cluster, script = worker_cluster(tmp_path, {
+        "partition": "debug", "time": "00:05:00", "cpus-per-task": "2", "mem": "100M",
+        "open-mode": "append", "extra": ["--comment=runyard-test"]})
+    try:
+        header = [line for line in script if line.startswith("#SBATCH")]
+        for wanted in ("#SBATCH -J runyard-w-0000000000abcd", "#SBATCH -p debug",
+                       "#SBATCH -t 00:05:00", "#SBATCH --cpus-per-task=2",
+                       "#SBATCH --mem=100M", "#SBATCH --open-mode=append",
+                       "#SBATCH --comment=runyard-test"):
+            assert wanted in header
+        worker = script[-1]
+        assert "--nthreads 1" in worker and "--memory-limit 0" in worker
+    finally:
+        cluster.close()
+    cluster, script = worker_cluster(tmp_path / "bare", {})
+    cluster.close()
+    header = [line for line in script if line.startswith("#SBATCH")]
+    assert "#SBATCH --cpus-per-task=1" in header
+    # no time or memory asked: Slurm's defaults, not dask-jobqueue's 30 minutes
+    assert not [line for line in header if line.startswith(("#SBATCH -t", "#SBATCH --mem"))]
+
+
+def test_slurm_refusing_the_worker_jobs_is_said_at_once(slurm, tmp_path):
+    from runyard.engine.errors import RunyardError
+
+    with pytest.raises(RunyardError, match=r"refuses the worker jobs.*invalid partition"):
+        worker_cluster(tmp_path, {"partition": "nosuchpartition"})
+    assert worker_jobs("0000000000abcd") == []  # nothing was queued
+    with pytest.raises(RunyardError, match="one word"):
+        worker_cluster(tmp_path / "b", {"partition": "debug\n#SBATCH --uid=0"})
+
+
+def test_a_scheduler_address_with_the_slurm_executor_is_refused(cli, root, tmp_path):
+    """--executor slurm starts its own cluster: an address given with it would be
+    silently ignored, so it is refused in one line, and no run is made."""
+    module, data, _marks = work(tmp_path, 1, 1, 0)
+    result = cli("--root", root, "run", module, "--instances", *data, "--executor",
+                 "slurm", "--scheduler", "tcp://127.0.0.1:8786", "--detach")
+    assert result.code != 0
+    assert "--scheduler" in result.err and len(result.err.strip().splitlines()) == 1
+    assert not root.exists() or not [p for p in root.iterdir() if p.name.endswith(".meta")]
