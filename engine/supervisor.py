@@ -177,7 +177,11 @@ class ModuleSupervisor(Supervisor):
         self.in_flight: set[str] = set()  # sent and not answered: their progress counts
         self.began = time.time()  # the rate so far, for the time left, is this attempt's
         self.began_at = (self.counts["done"] + self.counts["failed"]) / max(1, len(records))
-        self.pool = self.make_pool()
+        try:
+            self.pool = self.make_pool()
+        except RunyardError as exc:  # no cluster to be had (no Slurm here): say why
+            self.finish("failed", error=str(exc))
+            return
         self.log(f"Attempt with {len(self.todo)} of {len(records)} instances to run")
         while not self.closing and not self.finished():
             self.tick()

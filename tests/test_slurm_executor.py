@@ -227,3 +227,21 @@ def test_a_scheduler_address_with_the_slurm_executor_is_refused(cli, root, tmp_p
     assert result.code != 0
     assert "--scheduler" in result.err and len(result.err.strip().splitlines()) == 1
     assert not root.exists() or not [p for p in root.iterdir() if p.name.endswith(".meta")]
+
+
+def test_no_slurm_here_fails_the_run_saying_so(root, tmp_path, monkeypatch):
+    """Where sbatch cannot be found the run fails at once with that reason, as a
+    usage problem of this machine, not as a crash of the supervisor."""
+    from runyard.engine.control import start
+    from runyard.engine.spec import RunSpec
+
+    module, data, marks = work(tmp_path, 2, 1, 0)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-slurm-here"))
+    info = start(root, RunSpec(kind="module", module=str(module), instances=data,
+                               workers=2, executor="slurm"))
+    info = wait_for_end(root, info.id, 60)
+    assert info.status == "failed"
+    assert info.attrs["exit"]["error"] == ("--executor slurm: sbatch is not found; is "
+                                           "this a Slurm login node?")
+    assert "Traceback" not in (info.meta_dir / "log" / "supervisor.log").read_text()
+    assert marked(marks) == {}
