@@ -25,13 +25,16 @@ Slurm settings (``spec.slurm``, as for ``--on slurm``):
 The worker has no memory limit of its own (``--memory-limit 0``): the job's memory
 is Slurm's to enforce. Jobs are named ``runyard-w-RUN_ID``; their output goes to
 the run's ``log/runyard-w-RUN_ID-JOBID.out`` and ``.err``; the script they run is
-kept as ``proc/slurm-workers.sh``. Settings runyard does not set (``interface``,
-``python``, ``death-timeout``, ``job-script-prologue``...) come from the user's
+kept as ``proc/slurm-workers.sh``. The jobs run the supervisor's Python with -P.
+Settings runyard does not set (``interface``, ``death-timeout``,
+``job-script-prologue``...), and ``python`` when it is set, come from the user's
 Dask configuration (``jobqueue.slurm``), so a site's jobqueue.yaml still applies.
 """
 
 import re
+import shlex
 import subprocess
+import sys
 
 from .atomic import write_atomic
 from .errors import RunyardError
@@ -63,6 +66,10 @@ def cluster_options(paths: RunPaths, spec: RunSpec) -> dict:
                "scheduler_options": {"dashboard_address": None,
                                      **dask.config.get("jobqueue.slurm.scheduler-options",
                                                        {})}}
+    if dask.config.get("jobqueue.slurm.python", None) is None:
+        # the jobs start in the run's folder, as the supervisor does: -P keeps what the
+        # run wrote there (a distributed.py) from being what the worker imports
+        options["python"] = f"{shlex.quote(sys.executable)} -P"
     directives = []
     for key, value in settings.items():
         text = _checked(key, value)

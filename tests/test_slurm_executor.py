@@ -245,3 +245,27 @@ def test_no_slurm_here_fails_the_run_saying_so(root, tmp_path, monkeypatch):
                                            "this a Slurm login node?")
     assert "Traceback" not in (info.meta_dir / "log" / "supervisor.log").read_text()
     assert marked(marks) == {}
+
+
+def test_files_the_run_made_in_its_folder_do_not_shadow_the_workers_imports(
+        slurm, cli, root, tmp_path):
+    """Worker jobs start in the run's folder, where the run writes what it likes: a
+    ``distributed.py`` there must not be what ``python -m distributed.cli.dask_worker``
+    imports in the next attempt's jobs (the supervisor runs with -P for the same
+    reason)."""
+    module, data, marks = work(tmp_path, 2, 8, 0.5)
+    module.write_text(module.read_text().replace(
+        "    for step in", "    open('distributed.py', 'w').write('raise SystemExit(3)')\n"
+                           "    for step in"))
+    run_id = start_cli(cli, root, module, data, workers=1)
+    run_dir = load_run(root, run_id).paths.run_dir
+    book = InstanceBook(load_run(root, run_id).paths)
+    wait_until(lambda: any(int(r.get("state") or 0) > 0 for r in book.records().values())
+               and (run_dir / "distributed.py").exists(), timeout=120, every=0.2)
+    assert close(root, run_id, wait=120).status == "terminated"
+    resume(root, run_id)
+    info = wait_for_end(root, run_id, 120)
+    if info.status == "running":
+        close(root, run_id, wait=60)
+    assert info.status == "completed", info.attrs.get("exit")
+    assert sorted(marked(marks)) == ["done()", "i00.txt", "i01.txt"]
