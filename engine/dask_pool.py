@@ -105,11 +105,13 @@ class DaskPool:
 
         self.paths = paths
         self.cluster = None
+        self.early_ends = None
         if spec.executor == "slurm":  # Slurm jobs, owned by this supervisor
-            from .slurm_workers import slurm_cluster
+            from .slurm_workers import EarlyEnds, slurm_cluster
 
             self.cluster = slurm_cluster(paths, spec)
             self.client = Client(self.cluster)
+            self.early_ends = EarlyEnds(paths, self.cluster)
         elif spec.scheduler:
             self.client = Client(spec.scheduler, timeout=30)
         else:  # none given: a cluster of this machine, owned by this supervisor
@@ -121,6 +123,11 @@ class DaskPool:
 
     def spawn(self) -> None:
         """Dask replaces lost workers itself."""
+
+    def reap(self) -> list:
+        """Worker jobs that never got their worker started, past the limit: the end."""
+        error = self.early_ends.check() if self.early_ends is not None else None
+        return [(None, {"op": "fatal", "error": error})] if error else []
 
     def idle(self) -> list[Slot]:
         return [] if self.stopping else [s for s in self.slots if s.busy is None]

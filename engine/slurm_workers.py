@@ -22,7 +22,9 @@ Slurm settings (``spec.slurm``, as for ``--on slurm``):
     any other KEY   #SBATCH --KEY=VALUE   (qos, gpus, constraint...)
     extra           each as given         (``--mail-type=END``)
 
-The worker has no memory limit of its own (``--memory-limit 0``): the job's memory
+A job that ends before its worker joins is submitted again, and after a few the
+run fails saying where to look (``EarlyEnds``): the cluster itself would wait for
+it forever. The worker has no memory limit of its own (``--memory-limit 0``): the job's memory
 is Slurm's to enforce. Jobs are named ``runyard-w-RUN_ID``; their output goes to
 the run's ``log/runyard-w-RUN_ID-JOBID.out`` and ``.err``; the script they run is
 kept as ``proc/slurm-workers.sh``. The jobs run the supervisor's Python with -P.
@@ -35,6 +37,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 
 from .atomic import write_atomic
 from .errors import RunyardError
@@ -44,6 +47,8 @@ from .spec import RunSpec
 # run settings dask-jobqueue takes as its own parameters; any other is a directive
 PARAMETERS = {"partition": "queue", "account": "account", "time": "walltime",
               "cpus-per-task": "job_cpu", "mem": "job_mem"}
+EARLY_ENDS = 3       # worker jobs ending before their worker joins, before the run fails
+CHECK_EVERY = 5.0    # seconds between looks at the queue while a job's worker is awaited
 UNKNOWN_TASK = "1h"  # how long the scheduler guesses an instance takes before one ends
 _KEY = re.compile(r"[a-z][a-z0-9-]*")
 _WORD = re.compile(r"[^\s#'\"\\`$;&|<>]+")  # one word that a batch script's header keeps
@@ -149,3 +154,59 @@ def _test_submit(paths: RunPaths, script: str) -> None:
         words = "; ".join(line.strip() for line in done.stderr.splitlines() if line.strip())
         raise RunyardError("--executor slurm: Slurm refuses the worker jobs: "
                            + (words[:300] or f"sbatch exit code {done.returncode}"))
+
+
+class EarlyEnds:
+    """Worker jobs that ended before their Dask worker joined (a Python the compute
+    nodes cannot run, a broken environment). The cluster would wait for them
+    forever, the run running with no worker: each one is dropped, so that adapt
+    submits another, and after ``EARLY_ENDS`` of them the run fails naming the last
+    one's log. Slurm is asked (``squeue``) only while a job's worker is awaited."""
+
+    def __init__(self, paths: RunPaths, cluster):
+        self.paths, self.cluster = paths, cluster
+        self.joined: set[str] = set()  # names of workers that ever joined
+        self.ended: list[str] = []     # job ids that ended early
+        self.next = 0.0
+
+    def check(self) -> str | None:
+        """The error that ends the run, or None."""
+        now = time.monotonic()
+        if now < self.next:
+            return None
+        self.next = now + CHECK_EVERY
+        self.joined.update(w.get("name") for w in
+                           self.cluster.scheduler_info.get("workers", {}).values())
+        awaited = {name: job.job_id for name, job in list(self.cluster.workers.items())
+                   if name not in self.joined and getattr(job, "job_id", None)}
+        if not awaited:
+            return None
+        alive = self._alive()
+        if alive is None:  # Slurm did not answer: ask again later
+            return None
+        gone = [name for name, job_id in awaited.items() if job_id not in alive]
+        for name in gone:
+            self.joined.update(w.get("name") for w in  # it may have joined just now
+                               self.cluster.scheduler_info.get("workers", {}).values())
+            if name not in self.joined:
+                self.ended.append(awaited[name])
+                self.cluster.loop.add_callback(self._drop, name)
+        if len(self.ended) < EARLY_ENDS:
+            return None
+        log = self.paths.meta(f"log/{job_name(self.paths)}-{self.ended[-1]}.err")
+        return (f"Slurm worker jobs end before their Dask worker starts ({len(self.ended)} "
+                f"jobs: {', '.join(self.ended)}); see {log}")
+
+    def _alive(self) -> set[str] | None:
+        """The ids of the run's worker jobs Slurm has not ended, or None."""
+        try:
+            done = subprocess.run(["squeue", "-h", "-n", job_name(self.paths), "-o", "%i"],
+                                  capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return set(done.stdout.split()) if done.returncode == 0 else None
+
+    def _drop(self, name: str) -> None:
+        """In the cluster's event loop: forget the job, so adapt asks for another."""
+        self.cluster.worker_spec.pop(name, None)
+        self.cluster.workers.pop(name, None)

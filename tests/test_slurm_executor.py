@@ -30,6 +30,8 @@ MODULE = """
         os.close(fd)
 
     def run(instance, save, state):
+        with open(os.path.join(MARKS, "running", os.path.basename(instance)), "w") as f:
+            f.write(os.environ.get("SLURM_JOB_ID", "none"))  # where it runs now
         for step in range(int(state or 0), STEPS):
             time.sleep(DELAY)
             save(str(step + 1))
@@ -43,7 +45,7 @@ MODULE = """
 def work(tmp_path: Path, count: int, steps: int, delay: float) -> tuple[Path, list[str], Path]:
     """The run module, its instance files and the folder of its markers."""
     marks = tmp_path / "marks"
-    marks.mkdir()
+    (marks / "running").mkdir(parents=True)
     module = tmp_path / "work.py"
     module.write_text(textwrap.dedent(MODULE).replace("MARKS_DIR", repr(str(marks)))
                       .replace("STEPS", str(steps)).replace("DELAY", str(delay)))
@@ -55,8 +57,8 @@ def work(tmp_path: Path, count: int, steps: int, delay: float) -> tuple[Path, li
 
 
 def marked(marks: Path) -> dict[str, str]:
-    """Unit -> the Slurm job it ran in."""
-    return {p.name: p.read_text() for p in marks.iterdir()}
+    """Finished unit -> the Slurm job it ran in."""
+    return {p.name: p.read_text() for p in marks.iterdir() if p.is_file()}
 
 
 def worker_jobs(run_id: str, states: str | None = None) -> list[str]:
@@ -133,20 +135,25 @@ def test_a_worker_job_cancelled_mid_instance_is_replaced_and_nothing_runs_twice(
     run_id = start_cli(cli, root, module, data, workers=3)
     book = InstanceBook(load_run(root, run_id).paths)
 
-    def a_running_job_with_progress():
-        running = [line.split()[0] for line in worker_jobs(run_id, "running")]
-        saved = any(int(r.get("state") or 0) > 0 for r in book.records().values())
-        return running[0] if running and saved else None
+    def an_instance_with_progress():
+        """(its key, the job running it) for an instance that has saved a state."""
+        for key, record in book.records().items():
+            name = os.path.basename(record["instance"])
+            where = marks / "running" / name
+            if record.get("status") == "running" and int(record.get("state") or 0) > 0 \
+                    and where.exists() and name not in marked(marks):
+                return key, where.read_text()
+        return None
 
-    victim = wait_until(a_running_job_with_progress, timeout=120, every=0.2)
+    key, victim = wait_until(an_instance_with_progress, timeout=120, every=0.2)
     subprocess.run(["scancel", victim], check=True, timeout=30)
     info = wait_for_end(root, run_id, 240)
     assert info.status == "completed", info.attrs.get("exit")
     units = marked(marks)
     assert sorted(units) == sorted([*(os.path.basename(d) for d in data), "done()"])
-    assert victim not in units.values()  # what it ran, it did not finish
-    # the victim's instance began again elsewhere
-    assert max(r["attempts"] for r in book.records().values()) >= 2
+    record = book.read(key)
+    assert units[os.path.basename(record["instance"])] != victim  # finished elsewhere
+    assert record["attempts"] == 2  # begun again, once
     assert_jobs_gone(run_id)
 
 
@@ -269,3 +276,27 @@ def test_files_the_run_made_in_its_folder_do_not_shadow_the_workers_imports(
         close(root, run_id, wait=60)
     assert info.status == "completed", info.attrs.get("exit")
     assert sorted(marked(marks)) == ["done()", "i00.txt", "i01.txt"]
+
+
+def test_worker_jobs_that_end_before_their_worker_starts_fail_the_run(
+        slurm, root, tmp_path, monkeypatch):
+    """A job whose worker never joins (a Python the compute nodes do not have, here
+    from the user's Dask configuration) is submitted again, and after three such
+    jobs the run fails naming the last one's log, instead of waiting forever."""
+    from runyard.engine.control import start
+    from runyard.engine.spec import RunSpec
+
+    module, data, marks = work(tmp_path, 2, 1, 0)
+    monkeypatch.setenv("DASK_JOBQUEUE__SLURM__PYTHON", "/nonexistent/python3")
+    info = start(root, RunSpec(kind="module", module=str(module), instances=data,
+                               workers=1, executor="slurm"))
+    info = wait_for_end(root, info.id, 180)
+    if info.status == "running":
+        close(root, info.id, wait=60)
+    assert info.status == "failed", info.attrs.get("exit")
+    error = info.attrs["exit"]["error"]
+    assert "end before their Dask worker starts" in error
+    log = Path(error.rsplit("see ", 1)[1])
+    assert log.parent == info.meta_dir / "log" and "/nonexistent/python3" in log.read_text()
+    assert marked(marks) == {}
+    assert_jobs_gone(info.id)
