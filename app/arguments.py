@@ -8,6 +8,17 @@ import argparse
 import math
 
 
+def non_negative_int(text: str) -> int:
+    """A whole number of at least 0 (requeues)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """A whole number of at least 1 (workers, iterations, attempts)."""
     try:

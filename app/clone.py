@@ -19,8 +19,9 @@ from runyard.engine.untrusted import SMALL_MAX, read_json
 from runyard.engine.validate import has_control
 
 from .formatting import run_label
-from .run_request import RunRequest, join_words
+from .run_request import RunRequest, join_words, slurm_text
 from .safe_text import one_line
+from .start_checks import PLACES
 
 SPEC_MAX = 64 * SMALL_MAX  # a spec names its instances: 100,000 paths fit
 
@@ -133,7 +134,28 @@ def _target_fields(spec: dict, kind: str, left_out: list) -> dict:
         values["executor"] = executor
     elif executor is not None:
         left_out.append("executor (not one of " + ", ".join(EXECUTORS) + ")")
+    _slurm_fields(spec, values, left_out)
     return values
+
+
+def _slurm_fields(spec: dict, values: dict, left_out: list) -> None:
+    """Where it ran, and its Slurm settings and requeues, as the form shows them."""
+    from runyard.engine.errors import UsageError
+    from runyard.engine.slurm import check_settings
+
+    on = spec.get("on", "here")
+    if on not in PLACES:
+        left_out.append("on (not here or slurm)")
+        return
+    values["on"] = on
+    requeue = _whole(spec.get("requeue", 0) or None, "requeue", left_out)
+    try:
+        settings = check_settings(spec.get("slurm") or {})
+    except UsageError:
+        left_out.append("slurm (settings this runyard refuses)")
+        return
+    if settings or requeue:
+        values["slurm"] = slurm_text(settings, requeue)
 
 
 def meta_text(value) -> str:

@@ -377,9 +377,10 @@ class RunyardApp(App):
         self.call_from_thread(self.open_start_form, form)
 
     def open_start_form(self, clone=None) -> None:
-        from runyard.engine.project import operation_names
+        from runyard.engine.project import operation_names, slurm_defaults
         from runyard.engine.root import find_project_file
 
+        from .run_request import slurm_text
         from .screens.start import StartScreen
 
         project = find_project_file()
@@ -387,6 +388,11 @@ class RunyardApp(App):
             names = operation_names(project) if project else []
         except RunyardError:
             names = []
+        try:
+            defaults = slurm_defaults(project)
+        except RunyardError:  # the form's check says what is wrong with it
+            defaults = {}
+        requeue = defaults.pop("requeue", None)
 
         def submitted(request) -> None:
             if request is not None:
@@ -394,7 +400,9 @@ class RunyardApp(App):
 
         filled = {} if clone is None else {"values": clone.values, "base": clone.base,
                                            "origin": clone.label, "kept": clone.kept}
-        self.push_screen(StartScreen(names, self.root, **filled), submitted)
+        self.push_screen(StartScreen(names, self.root, **filled,
+                                     slurm_defaults=slurm_text(defaults, requeue)),
+                         submitted)
 
     @work(thread=True, exit_on_error=False, group="control")
     def start_run(self, request) -> None:

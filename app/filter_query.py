@@ -19,7 +19,7 @@ the last metric value and critical alerts of its table cells): no file is read.
 import math
 from dataclasses import dataclass, field
 
-STATUSES = ("created", "running", "paused", "completed", "failed", "terminated", "lost",
+STATUSES = ("created", "queued", "running", "paused", "completed", "failed", "terminated", "lost",
             "unreadable")
 TEXT_FIELDS = ("status", "tag", "folder", "name", "host", "user", "id")
 FIELDS = (*TEXT_FIELDS, "meta", "has", "metric", "alert")

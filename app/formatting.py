@@ -153,3 +153,19 @@ def runs_label(infos: list, most: int = 3) -> str:
         return "run " + run_label(infos[0])
     shown = ", ".join(run_label(i) for i in infos[:most])
     return f"{len(infos)} runs: {shown}{', ...' if len(infos) > most else ''}"
+
+
+def slurm_text(slurm: dict) -> str:
+    """A run's Slurm job (``store.slurm_summary``) for people:
+    ``1234 on cn12, 1:02:03 left, requeued 1 time (pending: Priority)``."""
+    text = one_line(slurm.get("job"))
+    if slurm.get("node"):
+        text += f" on {one_line(slurm['node'], limit=60)}"
+    parts = [text]
+    if slurm.get("time_left") is not None:
+        parts.append(f"{duration(slurm['time_left'])} left")
+    if slurm.get("requeues"):
+        parts.append(f"requeued {slurm['requeues']} time" +
+                     ("s" if slurm["requeues"] > 1 else ""))
+    note = f" ({one_line(slurm['note'], limit=200)})" if slurm.get("note") else ""
+    return ", ".join(parts) + note

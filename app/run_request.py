@@ -5,18 +5,19 @@ Both go through here, so the form refuses exactly what the command line refuses
 (and with the same words). No textual here: the command line loads this module.
 """
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from runyard.engine.errors import UsageError
 from runyard.engine.instances import expand, read_experiment
-from runyard.engine.project import load_operation
+from runyard.engine.project import load_operation, slurm_defaults
 from runyard.engine.root import find_project_file
 from runyard.engine.spec import EXECUTORS, RunSpec
 
 SPEC_KEYS = ("workers", "iterations", "executor", "scheduler", "max_attempts", "grace",
-             "stalled_after")
+             "stalled_after", "on", "slurm", "requeue", "walltime_alert")
 ATTR_KEYS = ("name", "folder", "description")
 
 
@@ -32,6 +33,10 @@ class RunRequest:
     max_attempts: int | None = None
     grace: float | None = None
     stalled_after: float | bool | None = None  # the 'stalled' alert's seconds (False: off)
+    on: str | None = None              # where the supervisor runs: here or slurm
+    slurm: dict | None = None          # the Slurm job's resources (engine/slurm.py)
+    requeue: int | None = None         # walltime: next attempts it may submit itself
+    walltime_alert: float | None = None  # the walltime alert's seconds left
     name: str | None = None
     folder: str | None = None
     description: str | None = None
@@ -108,6 +113,49 @@ def base_spec(request: RunRequest, project: Path | None) -> tuple[RunSpec, dict,
     return operation.spec, operation.attrs, operation.alerts
 
 
+def parse_slurm_text(text: str) -> tuple[dict, int | None]:
+    """``partition=compute,time=04:00:00,extra=--mail-type=END,requeue=2``: the Slurm
+    settings (checked) and the requeue count (None if not given), as ``--slurm``
+    and the start form's slurm field take them."""
+    from runyard.engine.slurm import check_settings
+
+    settings: dict = {}
+    requeue = None
+    for item in re.split(r",(?=[a-z][a-z0-9-]*=)", text.strip()) if text.strip() else []:
+        key, equals, value = (part.strip() for part in item.partition("="))
+        if not equals or not key:
+            raise UsageError(f"Slurm settings are KEY=VALUE pairs, not {item!r}")
+        if key == "requeue":
+            if not value.isdigit():
+                raise UsageError(f"requeue is a whole number, zero or more, not {value!r}")
+            requeue = int(value)
+        elif key == "extra":
+            settings.setdefault("extra", []).append(value)
+        else:
+            settings[key] = value
+    return check_settings(settings), requeue
+
+
+def slurm_text(settings: dict, requeue: int | None = None) -> str:
+    """The inverse of ``parse_slurm_text``: what the form's slurm field shows."""
+    items = [f"{k}={v}" for k, v in settings.items() if k != "extra"]
+    items += [f"extra={v}" for v in settings.get("extra", [])]
+    if requeue:
+        items.append(f"requeue={requeue}")
+    return ",".join(items)
+
+
+def slurm_from_project(spec: RunSpec, request: RunRequest, project: Path | None) -> None:
+    """A run on Slurm: the request's settings over the operation's, over the
+    ``[slurm]`` defaults of the nearest runyard.toml (for a module, a command or a
+    pyalma file too); ``--requeue`` over the operation's, over the defaults'."""
+    defaults = slurm_defaults(project or find_project_file())
+    requeue = defaults.pop("requeue", None)
+    spec.slurm = {**defaults, **(spec.slurm or {}), **(request.slurm or {})}
+    if request.requeue is None and not spec.requeue and requeue is not None:
+        spec.requeue = requeue
+
+
 def build(request: RunRequest, project: Path | None = None) -> tuple[RunSpec, dict, list]:
     """The spec, run attributes (``start``'s keyword arguments) and alerts of a request.
 
@@ -119,8 +167,10 @@ def build(request: RunRequest, project: Path | None = None) -> tuple[RunSpec, di
     if request.instances:
         spec.instances = expand(request.instances)
     for key in SPEC_KEYS:
-        if getattr(request, key) is not None:
+        if getattr(request, key) is not None and key != "slurm":
             setattr(spec, key, getattr(request, key))
+    if spec.on == "slurm":
+        slurm_from_project(spec, request, project)
     attrs = {**attrs, "tags": [*attrs.get("tags", []), *request.tags],
              "metadata": {**attrs.get("metadata", {}), **request.metadata}}
     for key in ATTR_KEYS:

@@ -18,10 +18,18 @@ from runyard.engine.names import lookup_name
 from runyard.engine.validate import check_folder, check_metadata, check_tags
 
 from .arguments import positive_int
-from .run_request import RunRequest, build, check_executor, parse_meta, split_words
+from .run_request import (
+    RunRequest,
+    build,
+    check_executor,
+    parse_meta,
+    parse_slurm_text,
+    split_words,
+)
 
 FIELDS = ("target", "instances", "workers", "name", "folder", "tags", "metadata",
-          "executor")
+          "executor", "on", "slurm")
+PLACES = ("here", "slurm")  # where the run's supervisor runs
 OPERATION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
 
 
@@ -74,7 +82,15 @@ PARSERS = {
     "tags": lambda text, _root: check_tags(_words(text.replace(",", " "), "tags")),
     "metadata": lambda text, _root: check_metadata(parse_meta(_words(text, "metadata"))),
     "executor": lambda text, _root: check_executor(text.strip()) if text.strip() else None,
+    "on": lambda text, _root: _place(text.strip()),
+    "slurm": lambda text, _root: parse_slurm_text(text) if text.strip() else None,
 }
+
+
+def _place(text: str) -> str | None:
+    if text and text not in PLACES:
+        raise ValueError(f"on: where the run goes, {' or '.join(PLACES)}, not {text!r}")
+    return text or None
 
 
 def check_form(values: dict, root: Path | None, base: RunRequest | None = None
@@ -94,10 +110,15 @@ def check_form(values: dict, root: Path | None, base: RunRequest | None = None
     except RunyardError as exc:
         errors["target"], command = str(exc), None
     save_as = _save_as(values, errors)
+    slurm, requeue = parsed.pop("slurm", None) or (None, None)
     request = replace(base or RunRequest(), target=None if command is not None else target,
                       command=command, **{k: v for k, v in parsed.items()
                                           if k not in ("tags", "metadata")},
                       tags=parsed.get("tags") or [], metadata=parsed.get("metadata") or {})
+    if slurm is not None:
+        request.slurm = slurm or None
+    if requeue is not None:
+        request.requeue = requeue
     if "instances" not in errors and request.instances:
         try:
             expand(request.instances)  # a glob that matches no file is said here

@@ -21,7 +21,7 @@ from .validate import TEXT_MAX
 METRIC_RULES = ("is above", "is below", "is outside range", "is inside range")
 AGGREGATIONS = ("average", "sum", "at least", "at most", "at least one", "all")
 EACH = ("at least one", "all")  # judged point by point: any or every point breaches
-SOURCES = ("metrics", "events", "user", "stalled")  # stalled: stall.py
+SOURCES = ("metrics", "events", "user", "stalled", "walltime")  # stall.py, walltime.py
 NOTIFICATIONS = ("none", "email")
 STATES = ("ok", "critical")
 
@@ -79,7 +79,7 @@ class Alert:
 
     # -- checking --------------------------------------------------------
     def due(self, now: float) -> bool:
-        if self.source in ("user", "stalled") or now < self._next_check:
+        if self.source in ("user", "stalled", "walltime") or now < self._next_check:
             return False
         self._next_check = now + self.frequency
         return True

@@ -43,7 +43,7 @@ FIELDS = {
     "started": (TEXT, False), "ended": (TEXT, False), "attempt": (COUNT, False),
     "kind": (TEXT, False), "lock": (OBJECT_OR_NULL, False), "exit": (OBJECT_OR_NULL, False),
     "progress": (OBJECT_OR_NULL, False), "flow": (OBJECT_OR_NULL, False),
-    "origin": (RUN_ID, False),
+    "origin": (RUN_ID, False), "slurm": (OBJECT_OR_NULL, False),
 }
 LOCK = {"host": (TEXT, True), "pid": (COUNT, True), "pid_started": (NUMBER, True),
         "pid_ticks": (COUNT, False)}
@@ -53,6 +53,11 @@ FLOW = {"task": (TEXT_OR_NULL, False), "name": (TEXT, False), "returns": (TEXTS,
         "steps": (OBJECT, False), "run": (RUN_ID, False), "alias": (TEXT, False)}
 STEP = {"run": (RUN_ID_OR_NULL, False), "status": (TEXT, False),
         "error": (TEXT_OR_NULL, False)}
+JOB_ID = Kind(lambda v: isinstance(v, str) and v.isdigit() and len(v) < 20, "a job id")
+NUMBER_OR_NULL = Kind(lambda v: v is None or NUMBER.test(v), "a number or null")
+SLURM = {"job": (JOB_ID, True), "for_attempt": (COUNT, True), "requeues": (COUNT, False),
+         "submitted": (TEXT, False), "node": (TEXT_OR_NULL, False),
+         "ends": (NUMBER_OR_NULL, False), "signal": (COUNT, False)}
 
 
 _FIELDS_OK, _LOCK_OK, _EXIT_OK = quick_check(FIELDS), quick_check(LOCK), quick_check(EXIT)
@@ -83,6 +88,8 @@ def check_attrs_fully(attrs: dict) -> None:
                              f"{brief(count)}")
     if attrs.get("flow") is not None:
         _check_flow(attrs["flow"])
+    if attrs.get("slurm") is not None:
+        check_fields(attrs["slurm"], SLURM, "slurm.")
 
 
 def _check_flow(flow: dict) -> None:
@@ -122,6 +129,7 @@ def attrs_ok(attrs: dict) -> bool:
             and (metadata is _ABSENT or _scalars(metadata))
             and (scheduler is None or _scalars(scheduler))
             and (progress is None or _counts(progress)) and get("flow") is None
+            and get("slurm") is None
             and (lock is None or _lock_ok(lock)) and (ended is None or _exit_ok(ended))
             and (origin is _ABSENT or (type(origin) is str and is_run_id(origin))))
 

@@ -39,6 +39,7 @@ from .work import InstanceBook
 START_TIMEOUT = 30.0
 
 
+PLACES = ("here", "slurm")  # where a run's supervisor runs (RunSpec.on)
 MAX_UNITS = 1_000_000  # instances x iterations of one run: keys and locks fit 10**6
 
 
@@ -70,6 +71,21 @@ def _checked_spec(spec: RunSpec) -> RunSpec:
                                  for item in items])
     if isinstance(spec.cwd, os.PathLike):
         spec.cwd = os.fspath(spec.cwd)
+    if spec.on not in PLACES:
+        raise UsageError(f"on must be one of {', '.join(PLACES)}, got {spec.on!r}")
+    from .slurm import check_settings
+
+    spec.slurm = check_settings(spec.slurm)
+    from .walltime import check_walltime_alert
+
+    spec.walltime_alert = check_walltime_alert(spec.walltime_alert)
+    if spec.walltime_alert is not None and spec.on != "slurm":
+        raise UsageError("the walltime alert is for a run on Slurm (on = slurm): a run "
+                         "here has no time limit")
+    if isinstance(spec.requeue, bool) or not isinstance(spec.requeue, int) or \
+            spec.requeue < 0:
+        raise UsageError(f"requeue must be a whole number, zero or more, got "
+                         f"{spec.requeue!r}")
     if spec.kind == "command" and not spec.argv:
         raise UsageError("a command run needs a command")
     if spec.kind == "module":
@@ -96,8 +112,23 @@ def start(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "
     info = define(root, spec, name=name, folder=folder, tags=tags, metadata=metadata,
                   description=description, alerts=alerts, extra=extra)
     with _undone_on_failure(info.root, info.paths, info.attrs):
+        if spec.on == "slurm":  # queued: it starts when Slurm runs its job
+            return _submit(info, spec, dict(os.environ))
         proc = _launch(info.paths, dict(os.environ))
     return _wait_started(info.paths, 0, proc)
+
+
+def _submit(info: RunInfo, spec: RunSpec, env: dict, requeues: int = 0) -> RunInfo:
+    """Hand the run's next attempt to Slurm as a batch job; the run reads ``queued``
+    until the job starts its supervisor."""
+    from .slurm import submit_attempt
+
+    env = {**env, "PYTHONUNBUFFERED": "1"}
+    for name in ("RUNYARD_RUN_ID", "RUNYARD_WRITER"):
+        env.pop(name, None)
+    submit_attempt(info.paths, info.name, spec, env, info.attrs.get("attempt", 0) + 1,
+                   requeues)
+    return load_run(info.root, info.id)
 
 
 def define(root: Path, spec: RunSpec, *, name: str | None = None, folder: str = "/",
@@ -136,7 +167,8 @@ def _checked_alerts(alerts: list[dict] | None, spec: RunSpec) -> list[dict]:
     for alert in alerts or []:
         if not isinstance(alert, dict):
             raise UsageError(f"an alert definition is a table of settings, not {alert!r}")
-        if alert.get("source") == STALLED or alert.get("name") == STALLED:
+        if alert.get("source") in (STALLED, "walltime") or \
+                alert.get("name") in (STALLED, "walltime"):
             raise UsageError("the stalled-run alert is set with stalled_after (seconds, "
                              "or false for none), not as an alert definition")
         try:
@@ -145,6 +177,10 @@ def _checked_alerts(alerts: list[dict] | None, spec: RunSpec) -> list[dict]:
             raise UsageError(f"alert {alert.get('name', '?')!r}: {exc}") from None
     if spec.stalled_after is not None and spec.kind != "flow":
         checked.append(stalled_alert(spec.stalled_after).definition())
+    if spec.walltime_alert is not None:
+        from .walltime import walltime_alert
+
+        checked.append(walltime_alert(spec.walltime_alert).definition())
     return checked
 
 
@@ -314,6 +350,8 @@ def resume(root: Path, ref: str) -> RunInfo:
                           "attempt runs the copy the run recorded", ModuleChanged,
                           stacklevel=2)
         (info.meta_dir / CONTROL).unlink(missing_ok=True)
+        if spec.on == "slurm":  # the next attempt queues as a new job
+            return _submit(info, spec, resume_env(info.meta_dir))
         proc = _launch(info.paths, resume_env(info.meta_dir))
         return _wait_started(info.paths, info.attrs.get("attempt", 0), proc)
 
@@ -337,6 +375,8 @@ def close(root: Path, ref: str, wait: float | None = None) -> RunInfo:
     """Stop a run gracefully: workers get SIGTERM, then SIGKILL after the grace
     period; saved states are kept and the run can be resumed."""
     info = _find(root, ref)
+    if info.status == "queued":
+        return _close_queued(info)
     if info.status not in ("running", "paused"):
         raise UsageError(f"run {info.name} is {info.status}: only a running or paused run "
                          "can be closed")
@@ -347,12 +387,25 @@ def close(root: Path, ref: str, wait: float | None = None) -> RunInfo:
     return info
 
 
+def _close_queued(info: RunInfo) -> RunInfo:
+    """A queued run's job is cancelled and the run ends ``terminated``: nothing ran."""
+    from .lifecycle import finalize_run
+    from .slurm import cancel
+
+    _require_engine(info, "closed")
+    job = info.attrs["slurm"]["job"]
+    cancel(job)
+    finalize_run(info.paths, "terminated", error=f"closed while queued: Slurm job {job} "
+                 "cancelled")
+    return load_run(info.root, info.id)
+
+
 def wait_for_end(root: Path, run_id: str, timeout: float | None = None) -> RunInfo:
     root = as_path(root)
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         info = load_run(root, run_id)
-        if info.status not in ("running", "paused", "created"):
+        if info.status not in ("running", "paused", "created", "queued"):
             return info
         if deadline is not None and time.monotonic() > deadline:
             return info

@@ -36,7 +36,7 @@ from .spec import EXECUTORS
 ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")  # whole: fullmatch
 SETTINGS = {"workers": int, "iterations": int, "max_attempts": int, "params": dict,
             "executor": str, "grace": (int, float), "tags": list, "metadata": dict,
-            "stalled_after": (int, float, bool)}
+            "stalled_after": (int, float, bool), "on": str, "slurm": dict, "requeue": int}
 
 
 class FlowError(UsageError):
@@ -102,7 +102,8 @@ def op(target: str | list | None = None, *inputs, alias: str | None = None,
     operation in ``runyard.toml``; ``module=``, ``command=`` and ``operation=``
     say it explicitly. ``inputs`` are steps or ``step.outputs(pattern)``;
     ``instances`` adds files or globs of its own. ``settings``: workers,
-    iterations, max_attempts, params, executor, grace, tags, metadata.
+    iterations, max_attempts, params, executor, grace, tags, metadata, and on,
+    slurm, requeue for a step run as a Slurm job (``on="slurm"``).
     """
     traced = _tracing.get()
     if traced is None:
@@ -207,6 +208,17 @@ def check_settings(settings: dict, where: str) -> dict:
         if key == "executor" and value not in EXECUTORS:
             raise FlowError(f"{where}: executor must be one of {', '.join(EXECUTORS)}, got "
                             f"{value!r}")
+        if key == "on" and value not in ("here", "slurm"):
+            raise FlowError(f"{where}: on must be here or slurm, got {value!r}")
+        if key == "requeue" and value < 0:
+            raise FlowError(f"{where}: requeue must be zero or more, got {value!r}")
+        if key == "slurm":
+            from .slurm import check_settings as check_slurm
+
+            try:
+                value = check_slurm(value)
+            except UsageError as exc:
+                raise FlowError(f"{where}: {exc}") from None
         if key == "params":
             try:
                 json.dumps(value, allow_nan=False)
@@ -328,6 +340,7 @@ def _resolve_step(step: Step) -> dict:
         base = {"workers": spec.workers, "iterations": spec.iterations,
                 "max_attempts": spec.max_attempts, "executor": spec.executor,
                 "grace": spec.grace, "stalled_after": spec.stalled_after,
+                "on": spec.on, "slurm": dict(spec.slurm), "requeue": spec.requeue,
                 "tags": list(operation.attrs.get("tags", [])),
                 "metadata": dict(operation.attrs.get("metadata", {}))}
         settings = {**base, **settings}

@@ -179,7 +179,9 @@ class FlowSupervisor(Supervisor):
         common = {"workers": settings["workers"], "iterations": settings["iterations"],
                   "max_attempts": settings["max_attempts"], "grace": settings["grace"],
                   "params": settings.get("params", {}), "cwd": step["cwd"],
-                  "stalled_after": settings.get("stalled_after", DEFAULT_ENGINE)}
+                  "stalled_after": settings.get("stalled_after", DEFAULT_ENGINE),
+                  "on": settings.get("on", "here"), "slurm": settings.get("slurm", {}),
+                  "requeue": settings.get("requeue", 0)}
         if step["kind"] == "command":
             argv = []
             for arg in step["argv"]:

@@ -15,6 +15,15 @@ comments and layout survive when runyard (the dashboard) edits the file.
     metadata = { dataset = "v2" }
 
     stalled_after = 600              # the stalled-run alert (false: none)
+    on = "slurm"                     # the whole run as a Slurm job (default "here")
+    requeue = 3                      # next attempts it submits at its time limit
+    slurm = { time = "04:00:00" }    # over the [slurm] defaults below
+
+    [slurm]                          # defaults of every run on Slurm
+    partition = "compute"
+    account = "proj"
+    extra = ["--mail-type=END"]      # other sbatch directives
+    requeue = 1
 
     [[operations.extract.alerts]]
     name = "slow"
@@ -44,7 +53,8 @@ FIELDS = {"module": str, "command": (str, list), "instances": (str, list), "work
           "iterations": int, "executor": str, "scheduler": str, "max_attempts": int,
           "grace": (int, float), "tags": list, "folder": str, "metadata": dict,
           "description": str, "alerts": list, "name": str,
-          "stalled_after": (int, float, bool)}
+          "stalled_after": (int, float, bool), "on": str, "slurm": dict, "requeue": int,
+          "walltime_alert": (int, float)}
 
 
 class ProjectError(RunyardError):
@@ -114,7 +124,72 @@ def load_operation(path: Path, name: str) -> Operation:
     _check_values(path, name, table)
     operation = _operation(path, name, table)
     operation.spec.stalled_after = _stalled_after(path, name, table, document)
+    _slurm_settings(path, name, table, operation.spec)
     return operation
+
+
+def slurm_defaults(path: Path | None) -> dict:
+    """The ``[slurm]`` table of a project file (resources, ``extra``, ``requeue``),
+    checked; empty without one."""
+    from .errors import UsageError
+    from .slurm import check_settings
+
+    if path is None:
+        return {}
+    table = read_document(path).get("slurm")
+    if table is None:
+        return {}
+    table = table.unwrap() if hasattr(table, "unwrap") else table
+    where = _table_line_of(path, "slurm")
+    if not isinstance(table, dict):
+        raise ProjectError(f"{where}: [slurm] must be a table")
+    requeue = table.pop("requeue", None)
+    if requeue is not None and (type(requeue) is not int or requeue < 0):
+        raise ProjectError(f"{where}: slurm.requeue must be a whole number, zero or "
+                           f"more, got {requeue!r}")
+    settings = {}
+    for key, value in table.items():  # one by one: the message names the key's line
+        try:
+            settings.update(check_settings({key: value}))
+        except UsageError as exc:
+            raise ProjectError(f"{_table_line_of(path, 'slurm', key)}: {exc}") from None
+    return {**settings, **({"requeue": requeue} if requeue is not None else {})}
+
+
+def _slurm_settings(path: Path, name: str, table: dict, spec: RunSpec) -> None:
+    """``on``, ``requeue`` and ``slurm`` of an operation, over the file's [slurm]."""
+    from .errors import UsageError
+    from .slurm import check_settings
+
+    defaults = slurm_defaults(path)
+    spec.on = table.get("on", "here")
+    if spec.on not in ("here", "slurm"):
+        raise ProjectError(f"{_line_of(path, name, 'on')}: on must be \"here\" or "
+                           f"\"slurm\", got {spec.on!r}")
+    spec.requeue = table.get("requeue", defaults.pop("requeue", 0))
+    spec.walltime_alert = table.get("walltime_alert")
+    if spec.requeue < 0:
+        raise ProjectError(f"{_line_of(path, name, 'requeue')}: requeue must be zero "
+                           f"or more, got {spec.requeue}")
+    try:
+        spec.slurm = {**defaults, **check_settings(table.get("slurm", {}))}
+    except UsageError as exc:
+        raise ProjectError(f"{_line_of(path, name, 'slurm')}: {exc}") from None
+
+
+def _table_line_of(path: Path, table: str, key: str | None = None) -> str:
+    """``path:line`` of a top-level table's header, or of one of its keys."""
+    lines = read_project_text(path).splitlines()
+    header = re.compile(rf"^\s*\[\s*{re.escape(table)}\s*\]")
+    start = next((i for i, text in enumerate(lines) if header.match(text)), None)
+    if start is None:
+        return str(path)
+    for i in range(start + 1, len(lines) if key else start + 1):
+        if lines[i].lstrip().startswith("["):
+            break
+        if re.match(rf"^\s*{re.escape(key)}\s*=", lines[i]):
+            return f"{path}:{i + 1}"
+    return f"{path}:{start + 1}"
 
 
 def _stalled_after(path: Path, name: str, table: dict, document) -> float | None:

@@ -81,6 +81,9 @@ class AlertsMixin:
         ``attach_to_run=False`` it is kept aside until ``add_alerts`` attaches it."""
         if self._mode == "disabled":
             return name
+        if source == "walltime":
+            raise UsageError("the walltime alert belongs to a run on Slurm: it is set with "
+                             "runyard run --walltime-alert SECONDS")
         if source == STALLED:
             raise UsageError("the stalled-run alert is set with init(stalled_after=...) or "
                              "config(stalled_after=...), not with add_alert()")

@@ -57,6 +57,10 @@ class RunSpec:
     inputs: list[str] = field(default_factory=list)  # a command step's input files
     flow: dict | None = None        # a flow run: its task, graph and platform
     stalled_after: float | None = DEFAULT_ENGINE  # the stalled alert's silence; None: off
+    on: str = "here"                # where the supervisor runs: "here" or "slurm"
+    slurm: dict = field(default_factory=dict)  # its job's resources (slurm.py)
+    requeue: int = 0                # walltime: how many next attempts it submits itself
+    walltime_alert: float | None = None  # seconds left of the job that make it critical
 
     @property
     def total(self) -> int:

@@ -7,7 +7,9 @@ Precedence (DESIGN.md):
    dead means ``lost`` at once;
 3. else (a lock from another host) a heartbeat younger than the run's timeout
    means ``running`` (or ``paused``); an older one means ``lost``;
-4. a run never started is ``created``.
+4. a run never started is ``created``; one whose Slurm job was submitted for an
+   attempt not yet begun is ``queued`` (slurm.py; store.py then asks Slurm what
+   became of the job).
 """
 
 import os
@@ -18,7 +20,8 @@ from pathlib import Path
 from .layout import HEARTBEAT, PAUSED
 from .procs import host_name, lock_process_alive
 
-STATES = ("created", "running", "paused", "completed", "failed", "terminated", "lost")
+STATES = ("created", "queued", "running", "paused", "completed", "failed", "terminated",
+          "lost")
 ACTIVE_STATES = ("running", "paused")
 FINAL_STATES = ("completed", "failed", "terminated")  # what an exit record may say
 DEFAULT_TIMEOUT = 60.0
@@ -56,6 +59,9 @@ def run_status(attrs: dict, meta_dir: Path | str, now: float | None = None,
     exit_record = attrs.get("exit")
     if isinstance(exit_record, dict) and exit_record.get("status"):
         return str(exit_record["status"])
+    slurm = attrs.get("slurm")
+    if slurm is not None and slurm.get("for_attempt", 0) > attrs.get("attempt", 0):
+        return "queued"  # its job was submitted for an attempt not begun yet
     lock = attrs.get("lock")
     if not isinstance(lock, dict):
         return "created"

@@ -36,6 +36,7 @@ class RunInfo:
     attrs: dict = field(default_factory=dict)
     status: str = "unreadable"
     error: str | None = None  # why the run cannot be read, when it cannot
+    note: str | None = None   # what Slurm says of its job: why it waits, or how it ended
 
     @property
     def meta_dir(self) -> Path:
@@ -93,6 +94,7 @@ class RunInfo:
             "attempt": get("attempt", 0),
             "error": self.error,
             "reason": self.reason if status in _STOPPED else None,
+            **({"slurm": slurm_summary(get("slurm"), self.note)} if get("slurm") else {}),
         }
 
 
@@ -141,7 +143,44 @@ def _load(root: Path, base: str, run_id: str, now: float | None, seen_pids: dict
         attrs = read_attrs(meta_dir, run_id)
     except RunyardError as exc:
         return RunInfo(run_id, root, {}, "unreadable", str(exc))
-    return RunInfo(run_id, root, attrs, run_status(attrs, meta_dir, now, seen_pids, here))
+    info = RunInfo(run_id, root, attrs, run_status(attrs, meta_dir, now, seen_pids, here))
+    if attrs.get("slurm") is not None and info.status in _ON_SLURM:
+        _ask_slurm(info, attrs["slurm"])
+    return info
+
+
+_ON_SLURM = ("queued", "running", "paused")
+
+
+def _ask_slurm(info: RunInfo, slurm: dict) -> None:
+    """What became of a queued or live run's Slurm job: why it waits, or ``lost`` at
+    once (with Slurm's word) when the job ended without the run's exit record. Left
+    as the files say where Slurm cannot be asked."""
+    from .slurm import queue
+
+    if info.status != "queued" and slurm["for_attempt"] != info.attrs.get("attempt", 0):
+        return  # its job is not the one of the attempt that runs
+    answer = queue([slurm["job"]])
+    if slurm["job"] not in answer:
+        return  # no Slurm here to ask
+    job = answer[slurm["job"]]
+    if job is None or job.ended:
+        what = "is no longer known to Slurm" if job is None else \
+            f"ended {job.state}" + (f" ({job.reason})" if job.reason else "")
+        when = "before the run started" if info.status == "queued" else \
+            "without the run's exit record"
+        info.status, info.note = "lost", f"Slurm job {slurm['job']} {what} {when}"
+    elif info.status == "queued":
+        info.note = f"{job.state.lower()}: {job.reason}" if job.reason else \
+            job.state.lower()
+
+
+def slurm_summary(slurm: dict, note: str | None) -> dict:
+    """A run's Slurm job as a listing shows it (``ls --json``, ``show``)."""
+    ends = slurm.get("ends")
+    left = max(0.0, ends - time.time()) if isinstance(ends, int | float) else None
+    return {"job": slurm.get("job"), "node": slurm.get("node"), "note": note,
+            "time_left": left, "requeues": slurm.get("requeues", 0)}
 
 
 def load_runs(root: Path, ids: Iterable[str], now: float | None = None,

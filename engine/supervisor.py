@@ -26,11 +26,12 @@ from .ending import record_exit, say, say_traceback
 from .errors import RunyardError
 from .jsonl import append_records
 from .kills import Kills, describe_exit, instance_name, killed_by
-from .layout import SUPERVISOR_EVENTS, RunPaths
+from .layout import CONTROL, SUPERVISOR_EVENTS, RunPaths
 from .lifecycle import FINAL_STATES, beat, clear_pause_marker, pause_marker, start_run
 from .meta import read_attrs, update_attrs
 from .request import parse_request, post_request_unlocked, read_request_bytes
 from .run_end import STATUS_REQUEST
+from .slurm import at_walltime
 from .spec import module_change, read_spec, refresh_module
 from .stop_reason import STARTED, cause_of, describe, last_words, system_words
 from .work import InstanceBook
@@ -48,6 +49,9 @@ class Supervisor:
         self.book = InstanceBook(paths)
         self.closing = False
         self.paused = False
+        self.slurm: dict | None = None  # its Slurm job, when it runs as one (slurm.py)
+        self.walltime = False  # closing because the job's time is up
+        self.time_watch = None  # the walltime alert's watch (walltime.py), if asked for
         self._request_seen: bytes | None = None  # the content of control.json last read
         self._next_beat = 0.0
         self._next_progress = 0.0
@@ -69,13 +73,19 @@ class Supervisor:
     # -- shared by both kinds -------------------------------------------
     def install_signals(self) -> None:
         def close(signum, _frame):
-            self.log(f"Received signal {signal.Signals(signum).name}: closing")
+            if signum == signal.SIGTERM and self.slurm and at_walltime(self.slurm):
+                self.walltime = True
+                self.log("Received Slurm's walltime signal: closing")
+            else:
+                self.log(f"Received signal {signal.Signals(signum).name}: closing")
             self.closing = True
             # tasks on other machines (Dask) read this at their next save()
             post_request_unlocked(self.paths.meta_dir, "closed")
 
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, close)
+        for signum in _EARLY:  # came while the attempt was being set up
+            close(signum, None)
 
     def log(self, message: str) -> None:
         say(message)
@@ -91,6 +101,8 @@ class Supervisor:
             self.read_control()
         if self.stall is not None:
             self.stall.tick(now, self.paused)
+        if self.time_watch is not None:
+            self.time_watch.tick(now)
 
     def read_control(self) -> None:
         """Obey a new request. New means other content, never a newer mtime: two
@@ -121,13 +133,69 @@ class Supervisor:
     def finish(self, status: str, error: str | None = None) -> None:
         if self.stall is not None:
             self.stall.end()  # before the exit record: a reader then sees both at once
+        if self.time_watch is not None:
+            self.time_watch.end()
         request = self.paths.meta(STATUS_REQUEST)
         if status == "completed" and request.exists():
             with contextlib.suppress(ValueError, OSError, AttributeError):
                 wanted = json.loads(request.read_text()).get("status", status)
                 status = wanted if wanted in FINAL_STATES else status
+        if status == "terminated" and self.walltime:
+            if self.requeue():
+                return
+            error = "the Slurm job reached its time limit: resume to continue"
+        elif status == "terminated" and self.slurm and self.job_cancelled():
+            error = f"Slurm job {self.slurm['job']} was cancelled: resume to continue"
         if record_exit(self.paths, status, error=error):
             self.log(f"Run ended {status}" + (f": {error}" if error else ""))
+
+    def note_slurm_job(self, attrs: dict) -> None:
+        """Running as the run's Slurm job: its node and the end of its time limit go
+        into the run's record (the time left, and how a SIGTERM is read)."""
+        from .slurm import queue, this_job
+
+        mine, slurm = this_job(), attrs.get("slurm")
+        if mine is None or not isinstance(slurm, dict) or slurm.get("job") != mine[0]:
+            return
+        job = queue([mine[0]]).get(mine[0])
+        slurm = {**slurm, "node": mine[1] or None, "ends": job.ends if job else None}
+        update_attrs(self.paths.meta_dir, lambda a: a.update(slurm=slurm), None)
+        self.slurm = slurm
+        if self.spec.walltime_alert and slurm["ends"]:
+            from .walltime import WalltimeWatch
+
+            self.time_watch = WalltimeWatch(self.paths.meta_dir, self.spec.walltime_alert,
+                                            slurm["ends"], self.log)
+        self.log(f"Slurm job {mine[0]} on {mine[1]}" +
+                 (f", time limit at {time.ctime(job.ends)}" if job and job.ends else ""))
+
+    def job_cancelled(self) -> bool:
+        """Whether Slurm is ending this run's job (scancel, preemption): why it closes."""
+        from .slurm import queue
+
+        job = queue([self.slurm["job"]], fresh=True).get(self.slurm["job"])
+        return job is not None and job.state in ("CANCELLED", "COMPLETING", "PREEMPTED")
+
+    def requeue(self) -> bool:
+        """After the walltime signal: submit the next attempt, if the run allows one
+        more; it continues the unfinished work from the saved states."""
+        from .slurm import SlurmError, submit_attempt
+
+        done = (self.slurm or {}).get("requeues", 0)
+        if done >= self.spec.requeue:
+            self.log(f"Walltime: no requeue left ({done} of {self.spec.requeue} used)")
+            return False
+        attrs = read_attrs(self.paths.meta_dir)
+        self.paths.meta(CONTROL).unlink(missing_ok=True)  # the close was this job's
+        try:
+            job = submit_attempt(self.paths, attrs.get("name", ""), self.spec,
+                                 dict(os.environ), attrs.get("attempt", 0) + 1, done + 1)
+        except (SlurmError, OSError) as exc:
+            self.log(f"Walltime: the next attempt could not be submitted: {exc}")
+            return False
+        self.log(f"Walltime: attempt {attrs.get('attempt', 0) + 1} queued as Slurm job "
+                 f"{job} (requeue {done + 1} of {self.spec.requeue})")
+        return True
 
     def fail_run(self, exc: Exception) -> int:
         """The supervisor itself failed: last words first (on a full disk the log may
@@ -424,7 +492,14 @@ class ModuleSupervisor(Supervisor):
                 next_reminder = time.monotonic() + REMIND_EVERY
 
 
+_EARLY: list[int] = []  # signals received before the supervisor could obey them
+
+
 def main(argv: list[str]) -> int:
+    # Slurm's walltime signal may come as the job starts (its resolution is 60 s):
+    # held until the supervisor can close gracefully, not the default death
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda number, _frame: _EARLY.append(number))
     paths = RunPaths(Path(argv[0]), argv[1])
     say(f"{STARTED} (pid {os.getpid()})")  # first: earlier attempts' last words end here
     try:
@@ -447,6 +522,7 @@ def main(argv: list[str]) -> int:
     else:
         kind = ModuleSupervisor
     supervisor = kind(paths)
+    supervisor.note_slurm_job(attrs)
     supervisor.install_signals()
     try:
         supervisor.main()

@@ -204,7 +204,9 @@ def test_resource_metrics_of_the_process_and_children(env_root):
     cpu = [v["resources/cpu.usage.percentage"] for v in points
            if "resources/cpu.usage.percentage" in v]
     memory = [v["resources/memory.usage"] for v in points if "resources/memory.usage" in v]
-    assert len(cpu) >= 2 and max(cpu) > 50  # the busy child shows
+    # the busy child shows: a whole core alone, a share of one when the machine is
+    # loaded (seen: 48% with a test suite and Slurm jobs beside it); an idle one reads 0
+    assert len(cpu) >= 2 and max(cpu) > 10
     assert all(m > 1 for m in memory)
 
 

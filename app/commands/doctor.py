@@ -12,7 +12,8 @@ from . import help_of
 def add_parser(sub):
     return sub.add_parser("doctor", help=help_of("doctor"),
                           description="Print what the terminal supports (TERM, colours, "
-                          "size, Unicode) and which watch mode the root would get.")
+                          "size, Unicode), which watch mode the root would get, and whether "
+                          "Slurm answers here.")
 
 
 def colour_depth() -> str:
@@ -42,6 +43,7 @@ def glyphs_line() -> str:
 def run(args) -> int:
     from runyard.app.safe_text import one_line
     from runyard.app.watch import choose_mode, filesystem_type
+    from runyard.engine.slurm import reachable
 
     size = shutil.get_terminal_size(fallback=(0, 0))
     root = resolve_root(args.root)
@@ -61,6 +63,7 @@ def run(args) -> int:
         f"filesystem:   {filesystem_type(root)}",
         f"watch mode:   {mode}" + (f" every {interval:g} s" if interval else "") +
         f"  ({why}; --poll SECONDS / --no-poll override)",
+        f"slurm:        {reachable()}",
     ]
     print("\n".join(one_line(line) for line in lines))
     return 0

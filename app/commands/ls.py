@@ -217,6 +217,7 @@ def _write_text(data) -> None:
 
 
 def status_text(info) -> str:
-    """The status, and why the run stopped when storage stopped it: ``lost (disk full)``."""
-    reason = info.reason
-    return f"{info.status} ({reason})" if reason else info.status
+    """The status, and why the run stopped when storage stopped it: ``lost (disk full)``;
+    or what Slurm says of its job: ``queued (pending: Priority)``."""
+    reason = info.reason or info.note
+    return f"{info.status} ({one_line(reason, limit=80)})" if reason else info.status

@@ -21,9 +21,9 @@ from runyard.engine.errors import UsageError
 from runyard.engine.spec import EXECUTORS, RunSpec
 from runyard.engine.store import load_run
 
-from ..arguments import positive_int, seconds
+from ..arguments import non_negative_int, positive_int, seconds
 from ..formatting import duration, run_label
-from ..run_request import ATTR_KEYS, SPEC_KEYS, RunRequest, parse_meta
+from ..run_request import ATTR_KEYS, SPEC_KEYS, RunRequest, parse_meta, parse_slurm_text
 from ..run_request import build as build_request
 from ..safe_text import one_line
 from . import help_of
@@ -53,6 +53,20 @@ def add_parser(sub):
     parser.add_argument("--stalled-after", type=seconds, dest="stalled_after",
                         metavar="SECONDS", help="raise the 'stalled' alert after this "
                         "long with nothing recorded (default 900; 0: never)")
+    parser.add_argument("--on", choices=("here", "slurm"),
+                        help="where the run's supervisor runs: here (default) or as a "
+                        "Slurm batch job")
+    parser.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE,...",
+                        help="the Slurm job's resources: partition, time, cpus-per-task, "
+                        "mem, gpus, account, qos... (with --on slurm)")
+    parser.add_argument("--sbatch", action="append", default=[], metavar="OPTION",
+                        help="another sbatch directive, as --sbatch=--mail-type=END")
+    parser.add_argument("--requeue", type=non_negative_int, metavar="N",
+                        help="when the Slurm job's time is up, submit up to N next "
+                        "attempts (default 0)")
+    parser.add_argument("--walltime-alert", type=seconds, dest="walltime_alert",
+                        metavar="SECONDS", help="raise the 'walltime' alert when the "
+                        "Slurm job has less than SECONDS left (with --on slurm)")
     parser.add_argument("--detach", action="store_true",
                         help="return at once, printing the run id and name")
     parser.set_defaults(command_argv=None)
@@ -62,11 +76,29 @@ def add_parser(sub):
 def build(args) -> tuple[RunSpec, dict, list]:
     """The spec, run attributes and alerts the arguments describe (run_request.py
     checks them, as it does the dashboard's start form)."""
+    slurm = parse_slurm(args)
     request = RunRequest(target=args.target, command=args.command_argv,
                          instances=args.instances or [], tags=list(args.tag),
                          metadata=parse_meta(args.meta),
-                         **{k: getattr(args, k) for k in (*SPEC_KEYS, *ATTR_KEYS)})
+                         **{k: getattr(args, k) for k in (*SPEC_KEYS, *ATTR_KEYS)
+                            if k != "slurm"}, slurm=slurm)
     return build_request(request)
+
+
+def parse_slurm(args) -> dict | None:
+    """``--slurm partition=compute,time=04:00:00`` (repeatable) and ``--sbatch``
+    directives as the run's Slurm settings (None if none were given); a
+    ``requeue=N`` among them is taken as ``--requeue`` when that is not given."""
+    found: dict = {}
+    for text in args.slurm:
+        settings, requeue = parse_slurm_text(text)
+        extra = [*found.get("extra", []), *settings.pop("extra", [])]
+        found.update(settings, **({"extra": extra} if extra else {}))
+        if requeue is not None and args.requeue is None:
+            args.requeue = requeue
+    if args.sbatch:
+        found["extra"] = [*found.get("extra", []), *args.sbatch]
+    return found or None
 
 
 def run(args) -> int:
@@ -79,8 +111,9 @@ def run(args) -> int:
     if args.detach:
         print(f"{info.id} {one_line(info.name)}")
         return 0
-    print(f"Started run {run_label(info)} in {one_line(root)}; Ctrl-C closes it "
-          "(resumable)")
+    how = f"Queued run {run_label(info)} as Slurm job {info.attrs['slurm']['job']}" \
+        if info.status == "queued" else f"Started run {run_label(info)}"
+    print(f"{how} in {one_line(root)}; Ctrl-C closes it (resumable)")
     return follow(root, info.id)
 
 
@@ -100,7 +133,7 @@ def follow(root: Path, run_id: str) -> int:
     try:
         while True:
             info = load_run(root, run_id)
-            if closing and not close_sent and info.status in ("running", "paused"):
+            if closing and not close_sent and info.status in ("running", "paused", "queued"):
                 print("\nClosing the run gracefully (Ctrl-C again stops waiting)...")
                 close(root, run_id)
                 close_sent = True

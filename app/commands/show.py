@@ -10,7 +10,7 @@ from runyard.engine.units import metric_units
 from runyard.engine.work import InstanceBook
 
 from ..eta_text import run_progress_line
-from ..formatting import duration, json_safe, short_time, table
+from ..formatting import duration, json_safe, short_time, slurm_text, table
 from ..safe_text import one_line, visible
 from . import help_of
 
@@ -84,6 +84,8 @@ def render(data: dict) -> str:
              *([f"  progress:    {data['progress']}"] if data.get("progress") else []),
              f"  host/user:   {o(data['host'])} / {o(data['user'])}",
              f"  directory:   {o(data['run_dir'])}"]
+    if data.get("slurm"):
+        lines.append("  slurm job:   " + slurm_text(data["slurm"]))
     if data.get("origin"):
         lines.append(f"  started from: run {o(data['origin'])} (started again from it)")
     if data["description"]:

@@ -10,8 +10,10 @@ import time
 
 from rich.text import Text
 
+from runyard.engine.store import slurm_summary
+
 from ..eta_text import instance_cells
-from ..formatting import duration, short_time
+from ..formatting import duration, short_time, slurm_text
 from ..model import progress_text, step_link
 from ..safe_text import one_line, visible
 from ..widgets import glyphs
@@ -64,6 +66,9 @@ def title_text(info, critical: list[str], is_flow: bool, reason: str | None = No
         text.append("\nstep ", style="dim")
         text.append(one_line(link.get("alias"), limit=80), style="bold")
         text.append(" of flow run " + one_line(link.get("run"), limit=40), style="dim")
+    if isinstance(info.attrs.get("slurm"), dict):
+        text.append("\nslurm job ", style="dim")
+        text.append(slurm_text(slurm_summary(info.attrs["slurm"], info.note)))
     if info.error:
         text.append("\nunreadable: " + one_line(info.error, limit=300), style=RED)
     return text
@@ -92,6 +97,13 @@ def info_text(info, files: list[dict], produced: list[str], problems=()) -> Text
     for key in ("exit", "scheduler"):
         if attrs.get(key):
             _line(text, key, json.dumps(attrs[key], default=str))
+    if isinstance(attrs.get("slurm"), dict):  # checked by attrs_schema
+        slurm = attrs["slurm"]
+        _line(text, "slurm job", slurm_text(slurm_summary(slurm, info.note)))
+        _line(text, "submitted", f"{short_time(slurm.get('submitted'))} for attempt "
+                                 f"{slurm['for_attempt']}, SIGTERM "
+                                 f"{slurm.get('signal', '?')} s before its time limit")
+        _line(text, "job script", info.meta_dir / "proc" / "slurm.sh")
     text.append("description", style="bold")
     text.append(" " + visible(attrs.get("description") or "-", multiline=True,
                               limit=DESCRIPTION) + "\n")

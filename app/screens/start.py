@@ -23,7 +23,7 @@ from runyard.engine.spec import EXECUTORS
 
 from ..run_request import RunRequest
 from ..safe_text import one_line
-from ..start_checks import FIELDS, FormCheck, check_form
+from ..start_checks import FIELDS, PLACES, FormCheck, check_form
 
 HINTS = {
     "target": "operation name, module.py, or -- a command",
@@ -33,7 +33,9 @@ HINTS = {
     "folder": "/a/b (default /)",
     "tags": "tag1 tag2",
     "metadata": "key=value key2=value2",
+    "slurm": "partition=compute,time=04:00:00,requeue=2 (when on slurm)",
 }
+CHOICES = {"executor": EXECUTORS, "on": PLACES}  # the fields chosen from a list
 
 
 @dataclass
@@ -71,11 +73,14 @@ class StartScreen(ModalScreen[StartRequest | None]):
                 Binding("ctrl+s", "submit", "Start", id="start-submit")]
 
     def __init__(self, operations: list[str], root=None, values: dict | None = None,
-                 base: RunRequest | None = None, origin: str = "", kept: str = ""):
+                 base: RunRequest | None = None, origin: str = "", kept: str = "",
+                 slurm_defaults: str = ""):
         """``values``: the fields' texts to begin with; ``base``: a request for what
         the form has no field for; ``origin``: the run it starts again (shown);
-        ``kept``: a line saying what comes from that run without a field."""
+        ``kept``: a line saying what comes from that run without a field;
+        ``slurm_defaults``: runyard.toml's [slurm], filled in when Slurm is chosen."""
         super().__init__()
+        self.slurm_defaults = slurm_defaults
         self.operations = operations
         self.root = root
         self.values = values or {}
@@ -102,9 +107,9 @@ class StartScreen(ModalScreen[StartRequest | None]):
             for key in FIELDS:
                 with Horizontal(classes="row"):
                     yield Label(f"  {key}", id=f"{key}-label", classes="field")
-                    if key == "executor":
-                        yield Select([(e, e) for e in EXECUTORS], allow_blank=False,
-                                     value=self.values.get(key) or EXECUTORS[0],
+                    if key in CHOICES:
+                        yield Select([(e, e) for e in CHOICES[key]], allow_blank=False,
+                                     value=self.values.get(key) or CHOICES[key][0],
                                      id=key, compact=True)
                     else:
                         yield Input(self.values.get(key, ""), placeholder=HINTS[key],
@@ -141,8 +146,9 @@ class StartScreen(ModalScreen[StartRequest | None]):
     # -- checking ------------------------------------------------------------
     def form_values(self) -> dict:
         values = {key: self.query_one(f"#{key}", Input).value for key in FIELDS
-                  if key != "executor"}
-        values["executor"] = str(self.query_one("#executor", Select).value)
+                  if key not in CHOICES}
+        for key in CHOICES:
+            values[key] = str(self.query_one(f"#{key}", Select).value)
         values["save"] = self.query_one("#save", Checkbox).value
         values["save-as"] = self.query_one("#save-as", Input).value
         return values
@@ -191,9 +197,13 @@ class StartScreen(ModalScreen[StartRequest | None]):
         self._shown.add("save-as")
         self.check()
 
-    def on_select_changed(self, _event: Select.Changed) -> None:
-        if self.is_mounted:
-            self.check()
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if not self.is_mounted:
+            return
+        slurm = self.query_one("#slurm", Input)
+        if event.select.id == "on" and event.value == "slurm" and not slurm.value:
+            slurm.value = self.slurm_defaults  # runyard.toml's [slurm], to edit
+        self.check()
 
     # -- actions ---------------------------------------------------------------
     def action_submit(self) -> None:

@@ -20,6 +20,7 @@ STATUS_STYLE = {
     "terminated": ("■", "#", "#ff00ff"),
     "lost": ("?", "?", f"bold {RED}"),
     "created": ("○", "o", "dim"),
+    "queued": ("◷", "~", YELLOW),
     "unreadable": ("!", "!", f"bold {RED} reverse"),
 }
 SPARKS = "▁▂▃▄▅▆▇█"
