@@ -300,3 +300,20 @@ def test_worker_jobs_that_end_before_their_worker_starts_fail_the_run(
     assert log.parent == info.meta_dir / "log" and "/nonexistent/python3" in log.read_text()
     assert marked(marks) == {}
     assert_jobs_gone(info.id)
+
+
+def test_the_command_lines_slurm_settings_reach_the_worker_jobs(slurm, cli, root, tmp_path):
+    """--slurm with --executor slurm (the supervisor here) sets the worker jobs'
+    resources: a partition Slurm does not have fails the run with Slurm's word,
+    and the job script kept with the run asks for what was given."""
+    module, data, marks = work(tmp_path, 2, 1, 0)
+    result = cli("--root", root, "run", module, "--instances", *data, "--executor", "slurm",
+                 "--slurm", "partition=nosuchpartition,cpus-per-task=2", "--detach")
+    assert result.code == 0, result.err
+    info = wait_for_end(root, result.out.split()[0], 60)
+    assert info.status == "failed"
+    assert "Slurm refuses the worker jobs" in info.attrs["exit"]["error"]
+    assert "invalid partition" in info.attrs["exit"]["error"]
+    script = (info.meta_dir / "proc" / "slurm-workers.sh").read_text().splitlines()
+    assert "#SBATCH -p nosuchpartition" in script and "#SBATCH --cpus-per-task=2" in script
+    assert marked(marks) == {}

@@ -58,7 +58,8 @@ def add_parser(sub):
                         "Slurm batch job")
     parser.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE,...",
                         help="the Slurm job's resources: partition, time, cpus-per-task, "
-                        "mem, gpus, account, qos... (with --on slurm)")
+                        "mem, gpus, account, qos... (with --on slurm; with --executor slurm, each "
+                        "worker job's)")
     parser.add_argument("--sbatch", action="append", default=[], metavar="OPTION",
                         help="another sbatch directive, as --sbatch=--mail-type=END")
     parser.add_argument("--requeue", type=non_negative_int, metavar="N",
