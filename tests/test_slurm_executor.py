@@ -317,3 +317,20 @@ def test_the_command_lines_slurm_settings_reach_the_worker_jobs(slurm, cli, root
     script = (info.meta_dir / "proc" / "slurm-workers.sh").read_text().splitlines()
     assert "#SBATCH -p nosuchpartition" in script and "#SBATCH --cpus-per-task=2" in script
     assert marked(marks) == {}
+
+
+def test_a_run_on_slurm_spreads_its_instances_over_worker_jobs(slurm, cli, root, tmp_path):
+    """--on slurm and --executor slurm combine: the supervisor runs as a batch job,
+    and submits and cancels its worker jobs from there."""
+    module, data, marks = work(tmp_path, 6, 2, 0.5)
+    result = cli("--root", root, "run", module, "--instances", *data, "--workers", 2,
+                 "--on", "slurm", "--executor", "slurm", "--detach")
+    assert result.code == 0, result.err
+    run_id = result.out.split()[0]
+    info = wait_for_end(root, run_id, 240)
+    assert info.status == "completed", info.attrs.get("exit")
+    assert_jobs_gone(run_id)
+    units = marked(marks)
+    assert sorted(units) == sorted([*(os.path.basename(d) for d in data), "done()"])
+    supervisor_job = info.attrs["slurm"]["job"]
+    assert supervisor_job not in units.values() and "none" not in units.values()
