@@ -30,7 +30,8 @@ the run's ``log/runyard-w-RUN_ID-JOBID.out`` and ``.err``; the script they run i
 kept as ``proc/slurm-workers.sh``. The jobs run the supervisor's Python with -P.
 Settings runyard does not set (``interface``, ``death-timeout``,
 ``job-script-prologue``...), and ``python`` when it is set, come from the user's
-Dask configuration (``jobqueue.slurm``), so a site's jobqueue.yaml still applies.
+Dask configuration (``jobqueue.slurm``), so a site's jobqueue.yaml still applies;
+its ``job-extra-directives`` and ``job-directives-skip`` come before the run's.
 """
 
 import re
@@ -75,7 +76,9 @@ def cluster_options(paths: RunPaths, spec: RunSpec) -> dict:
         # the jobs start in the run's folder, as the supervisor does: -P keeps what the
         # run wrote there (a distributed.py) from being what the worker imports
         options["python"] = f"{shlex.quote(sys.executable)} -P"
-    directives = []
+    directives = list(dask.config.get("jobqueue.slurm.job-extra-directives", None) or [])
+    options["job_directives_skip"] += \
+        dask.config.get("jobqueue.slurm.job-directives-skip", None) or []
     for key, value in settings.items():
         text = _checked(key, value)
         if key in PARAMETERS:

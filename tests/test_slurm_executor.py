@@ -334,3 +334,16 @@ def test_a_run_on_slurm_spreads_its_instances_over_worker_jobs(slurm, cli, root,
     assert sorted(units) == sorted([*(os.path.basename(d) for d in data), "done()"])
     supervisor_job = info.attrs["slurm"]["job"]
     assert supervisor_job not in units.values() and "none" not in units.values()
+
+
+def test_a_sites_dask_jobqueue_directives_are_kept(slurm, tmp_path):
+    """Directives a site sets in its Dask configuration (jobqueue.slurm in
+    jobqueue.yaml) stay, before the run's own."""
+    import dask
+    import dask_jobqueue  # noqa: F401 (its defaults join Dask's configuration)
+
+    with dask.config.set({"jobqueue.slurm.job-extra-directives": ["--comment=site"]}):
+        cluster, script = worker_cluster(tmp_path, {"extra": ["--open-mode=append"]})
+    cluster.close()
+    header = [line for line in script if line.startswith("#SBATCH")]
+    assert header[-2:] == ["#SBATCH --comment=site", "#SBATCH --open-mode=append"]
