@@ -347,3 +347,43 @@ def test_a_sites_dask_jobqueue_directives_are_kept(slurm, tmp_path):
     cluster.close()
     header = [line for line in script if line.startswith("#SBATCH")]
     assert header[-2:] == ["#SBATCH --comment=site", "#SBATCH --open-mode=append"]
+
+
+def test_a_flow_step_spreads_over_worker_jobs(slurm, root, tmp_path):
+    """A flow step's settings take executor="slurm" (and its slurm resources): that
+    step's instances run in Slurm worker jobs, the other step's here."""
+    import importlib.util
+
+    from runyard.engine import list_runs
+    from runyard.engine.flows import Local
+    from runyard.engine.spec import read_spec
+
+    module, data, marks = work(tmp_path, 3, 1, 0.2)
+    (tmp_path / "second").mkdir()
+    other, other_data, other_marks = work(tmp_path / "second", 1, 1, 0)
+    (tmp_path / "pipeline.py").write_text(textwrap.dedent(f"""
+        from runyard.engine.flows import flow, op
+
+        @flow
+        def spread():
+            first = op({str(module)!r}, instances={data!r}, alias="first", workers=2,
+                       executor="slurm", slurm={{"time": "00:05:00"}})
+            return op({str(other)!r}, instances={other_data!r}, alias="second",
+                      after=[first])
+    """))
+    spec = importlib.util.spec_from_file_location("pipeline_spread", tmp_path / "pipeline.py")
+    pipeline = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pipeline)
+    task = Local(pipeline.spread(), root=root)
+    task.prepare()
+    assert task.status(task.run()) == "completed"
+    steps = {info.attrs["flow"]["alias"]: info for info in list_runs(root)
+             if (info.attrs.get("flow") or {}).get("alias")}
+    assert read_spec(steps["first"].meta_dir).executor == "slurm"
+    assert "#SBATCH -t 00:05:00" in \
+        (steps["first"].meta_dir / "proc" / "slurm-workers.sh").read_text().splitlines()
+    units = marked(marks)
+    assert sorted(units) == sorted([*(os.path.basename(d) for d in data), "done()"])
+    assert "none" not in units.values()  # in Slurm jobs
+    assert set(marked(other_marks).values()) == {"none"}  # the second step ran here
+    assert_jobs_gone(steps["first"].id)
