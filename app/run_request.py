@@ -146,13 +146,15 @@ def slurm_text(settings: dict, requeue: int | None = None) -> str:
 
 
 def slurm_from_project(spec: RunSpec, request: RunRequest, project: Path | None) -> None:
-    """A run on Slurm: the request's settings over the operation's, over the
-    ``[slurm]`` defaults of the nearest runyard.toml (for a module, a command or a
-    pyalma file too); ``--requeue`` over the operation's, over the defaults'."""
+    """A run on Slurm (or its workers, ``--executor slurm``): the request's settings
+    over the operation's, over the ``[slurm]`` defaults of the nearest runyard.toml
+    (for a module, a command or a pyalma file too); for a run on Slurm, ``--requeue``
+    over the operation's, over the defaults'."""
     defaults = slurm_defaults(project or find_project_file())
     requeue = defaults.pop("requeue", None)
     spec.slurm = {**defaults, **(spec.slurm or {}), **(request.slurm or {})}
-    if request.requeue is None and not spec.requeue and requeue is not None:
+    if spec.on == "slurm" and request.requeue is None and not spec.requeue and \
+            requeue is not None:  # the supervisor's own job requeues, not the workers'
         spec.requeue = requeue
 
 
@@ -169,7 +171,7 @@ def build(request: RunRequest, project: Path | None = None) -> tuple[RunSpec, di
     for key in SPEC_KEYS:
         if getattr(request, key) is not None and key != "slurm":
             setattr(spec, key, getattr(request, key))
-    if spec.on == "slurm":
+    if spec.on == "slurm" or spec.executor == "slurm":  # its job's, or its workers' jobs'
         slurm_from_project(spec, request, project)
     attrs = {**attrs, "tags": [*attrs.get("tags", []), *request.tags],
              "metadata": {**attrs.get("metadata", {}), **request.metadata}}

@@ -60,6 +60,9 @@ def _checked_spec(spec: RunSpec) -> RunSpec:
     if spec.executor not in EXECUTORS:
         raise UsageError(f"executor must be one of {', '.join(EXECUTORS)}, got "
                          f"{spec.executor!r}")
+    if spec.executor == "slurm" and spec.scheduler:  # it would be ignored
+        raise UsageError("--scheduler is for --executor dask: --executor slurm starts "
+                         "its own cluster of Slurm jobs")
     spec.stalled_after = check_stalled_after(spec.stalled_after)
     for name in ("argv", "instances", "inputs"):  # recorded as text in proc/spec.json
         items = getattr(spec, name)

@@ -1,4 +1,5 @@
-"""The Dask executor: instances as tasks on a dask.distributed cluster.
+"""The Dask executor: instances as tasks on a dask.distributed cluster (and the
+Slurm executor's, whose cluster is Slurm jobs: slurm_workers.py).
 
 The supervisor stays on the launching machine; each instance becomes a task
 that a Dask worker runs with the same InstanceRunner as the local workers,
@@ -104,7 +105,14 @@ class DaskPool:
 
         self.paths = paths
         self.cluster = None
-        if spec.scheduler:
+        self.early_ends = None
+        if spec.executor == "slurm":  # Slurm jobs, owned by this supervisor
+            from .slurm_workers import EarlyEnds, slurm_cluster
+
+            self.cluster = slurm_cluster(paths, spec)
+            self.client = Client(self.cluster)
+            self.early_ends = EarlyEnds(paths, self.cluster)
+        elif spec.scheduler:
             self.client = Client(spec.scheduler, timeout=30)
         else:  # none given: a cluster of this machine, owned by this supervisor
             self.cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=1,
@@ -115,6 +123,11 @@ class DaskPool:
 
     def spawn(self) -> None:
         """Dask replaces lost workers itself."""
+
+    def reap(self) -> list:
+        """Worker jobs that never got their worker started, past the limit: the end."""
+        error = self.early_ends.check() if self.early_ends is not None else None
+        return [(None, {"op": "fatal", "error": error})] if error else []
 
     def idle(self) -> list[Slot]:
         return [] if self.stopping else [s for s in self.slots if s.busy is None]

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
+from .spec import EXECUTORS
 
 ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")  # whole: fullmatch
 SETTINGS = {"workers": int, "iterations": int, "max_attempts": int, "params": dict,
@@ -204,8 +205,9 @@ def check_settings(settings: dict, where: str) -> dict:
         if key == "grace" and not 0 <= value < float("inf"):  # nan fails this too
             raise FlowError(f"{where}: grace must be a finite number of seconds, zero or "
                             f"more, got {value!r}")
-        if key == "executor" and value not in ("local", "dask"):
-            raise FlowError(f"{where}: executor must be local or dask, got {value!r}")
+        if key == "executor" and value not in EXECUTORS:
+            raise FlowError(f"{where}: executor must be one of {', '.join(EXECUTORS)}, got "
+                            f"{value!r}")
         if key == "on" and value not in ("here", "slurm"):
             raise FlowError(f"{where}: on must be here or slurm, got {value!r}")
         if key == "requeue" and value < 0:

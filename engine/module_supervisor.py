@@ -9,6 +9,7 @@ import time
 from collections import deque
 from enum import Enum
 
+from .errors import RunyardError
 from .jsonl import append_records
 from .kills import Kills, describe_exit, instance_name, killed_by
 from .layout import SUPERVISOR_EVENTS
@@ -60,7 +61,11 @@ class ModuleSupervisor(Supervisor):
         self.in_flight: set[str] = set()  # sent and not answered: their progress counts
         self.began = time.time()  # the rate so far, for the time left, is this attempt's
         self.began_at = (self.counts["done"] + self.counts["failed"]) / max(1, len(records))
-        self.pool = self.make_pool()
+        try:
+            self.pool = self.make_pool()
+        except RunyardError as exc:  # no cluster to be had (no Slurm here): say why
+            self.finish("failed", error=str(exc))
+            return
         self.log(f"Attempt with {len(self.todo)} of {len(records)} instances to run")
         while not self.closing and not self.finished():
             self.tick()
@@ -95,7 +100,7 @@ class ModuleSupervisor(Supervisor):
         return reap() if reap else []
 
     def make_pool(self):
-        if self.spec.executor == "dask":
+        if self.spec.executor in ("dask", "slurm"):
             from .dask_pool import DaskPool
 
             return DaskPool(self.paths, self.spec, self.env)

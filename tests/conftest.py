@@ -153,7 +153,7 @@ def slurm_problem() -> str | None:
                                 text=True, timeout=15).stdout.split()
     except subprocess.TimeoutExpired:
         return "Slurm's controller does not answer: run tests/slurm/up.sh as root"
-    if not any(s in ("idle", "mixed", "allocated") for s in states):
+    if not any(s in ("idle", "mixed", "allocated", "completing") for s in states):
         return f"Slurm has no node up (sinfo: {states or 'nothing'}): run tests/slurm/up.sh"
     return None
 

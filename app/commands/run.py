@@ -18,7 +18,7 @@ from pathlib import Path
 from runyard.engine import ensure_root, resolve_root
 from runyard.engine.control import close, start
 from runyard.engine.errors import UsageError
-from runyard.engine.spec import RunSpec
+from runyard.engine.spec import EXECUTORS, RunSpec
 from runyard.engine.store import load_run
 
 from ..arguments import non_negative_int, positive_int, seconds
@@ -45,7 +45,7 @@ def add_parser(sub):
     parser.add_argument("--tag", action="append", default=[], metavar="T")
     parser.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--description")
-    parser.add_argument("--executor", choices=("local", "dask"))
+    parser.add_argument("--executor", choices=EXECUTORS)
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT")
     parser.add_argument("--max-attempts", type=positive_int, dest="max_attempts")
     parser.add_argument("--grace", type=seconds, help="seconds between SIGTERM and SIGKILL "
@@ -58,7 +58,8 @@ def add_parser(sub):
                         "Slurm batch job")
     parser.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE,...",
                         help="the Slurm job's resources: partition, time, cpus-per-task, "
-                        "mem, gpus, account, qos... (with --on slurm)")
+                        "mem, gpus, account, qos... (with --on slurm; with --executor slurm, each "
+                        "worker job's)")
     parser.add_argument("--sbatch", action="append", default=[], metavar="OPTION",
                         help="another sbatch directive, as --sbatch=--mail-type=END")
     parser.add_argument("--requeue", type=non_negative_int, metavar="N",
