@@ -42,7 +42,7 @@ import time
 
 from .atomic import write_atomic
 from .errors import RunyardError
-from .layout import RunPaths
+from .layout import LOGS, SLURM_WORKERS_SCRIPT, RunPaths
 from .spec import RunSpec
 
 # run settings dask-jobqueue takes as its own parameters; any other is a directive
@@ -67,7 +67,7 @@ def cluster_options(paths: RunPaths, spec: RunSpec) -> dict:
     extra = settings.pop("extra", None) or []
     extra = [extra] if isinstance(extra, str) else list(extra)
     options = {"cores": 1, "processes": 1, "memory": "0", "job_cpu": 1,
-               "job_name": job_name(paths), "log_directory": str(paths.meta("log")),
+               "job_name": job_name(paths), "log_directory": str(paths.meta(LOGS)),
                "job_directives_skip": [],
                "scheduler_options": {"dashboard_address": None,
                                      **dask.config.get("jobqueue.slurm.scheduler-options",
@@ -133,7 +133,7 @@ def slurm_cluster(paths: RunPaths, spec: RunSpec):
         cluster = SLURMCluster(**cluster_options(paths, spec))
     try:
         script = cluster.job_script()
-        write_atomic(paths.meta("proc/slurm-workers.sh"), script.encode(), mode=0o600)
+        write_atomic(paths.meta(SLURM_WORKERS_SCRIPT), script.encode(), mode=0o600)
         _test_submit(paths, script)
         cluster.adapt(minimum_jobs=0, maximum_jobs=spec.workers)
     except BaseException:
@@ -196,7 +196,7 @@ class EarlyEnds:
                 self.cluster.loop.add_callback(self._drop, name)
         if len(self.ended) < EARLY_ENDS:
             return None
-        log = self.paths.meta(f"log/{job_name(self.paths)}-{self.ended[-1]}.err")
+        log = self.paths.meta(LOGS) / f"{job_name(self.paths)}-{self.ended[-1]}.err"
         return (f"Slurm worker jobs end before their Dask worker starts ({len(self.ended)} "
                 f"jobs: {', '.join(self.ended)}); see {log}")
 
