@@ -9,6 +9,7 @@ the form and presses Start, which checks it all again as typed input.
 """
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,10 @@ def clone_form(root: Path, run_id: str) -> CloneForm:
     line = ("kept from it: " + ", ".join(kept)) if kept else ""
     if left_out:
         line += ("; " if line else "") + "left out: " + ", ".join(left_out)
+    owner = _stranger(info.meta_dir)
+    if owner:  # Start would run another user's command as you: say so first
+        line = f"recorded by user {owner}, not you: read what it runs before you press " \
+               "Start" + ("; " + line if line else "")
     return CloneForm(values, base, label, one_line(line, limit=300), left_out)
 
 
@@ -106,6 +111,23 @@ def _whole(value, key: str, left_out: list) -> int | None:
         left_out.append(f"{key} (not a whole number >= 1)")
         return None
     return value
+
+
+def _stranger(meta_dir: Path) -> str | None:
+    """``name (uid N)`` of the user who recorded the run's spec, if not this one."""
+    import pwd
+
+    try:
+        uid = os.lstat(meta_dir / SPEC).st_uid
+    except OSError:
+        return None
+    if uid == os.getuid():
+        return None
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+    return f"{one_line(name, limit=40)} (uid {uid})"
 
 
 def _target_fields(spec: dict, kind: str, left_out: list) -> dict:

@@ -201,3 +201,20 @@ async def test_start_again_on_every_run_of_a_hostile_root(root):
         assert "no recorded spec" in said[paths.id]
     for run_id in bad:
         assert "cannot be read" in said[run_id] and "\n" not in said[run_id]
+
+
+def test_starting_again_a_run_another_user_recorded_says_whose_it_is(app_root, engine_run):
+    """S fills the form with what another user's run executed; pressing Start runs it
+    as you (resume refuses such a run). The form says whose it is before that."""
+    from runyard.app.clone import clone_form
+    from runyard.engine.layout import PROC, SPEC
+
+    mine = clone_form(app_root, engine_run.id)
+    assert "recorded by user" not in mine.kept
+    meta = engine_run.meta_dir
+    for path in (meta / PROC, meta / SPEC):
+        os.chown(path, 65534, 65534)  # nobody's, as in a shared root
+    theirs = clone_form(app_root, engine_run.id)
+    assert theirs.kept.startswith("recorded by user nobody (uid 65534), not you: read "
+                                  "what it runs before you press Start"), theirs.kept
+    assert theirs.values["target"].endswith("train.py")  # still shown, to read
