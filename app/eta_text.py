@@ -14,7 +14,11 @@ def progress_text(info, now: float | None = None, width: int = 9) -> str:
     """``3/10 4m`` for a module run (done/total and the time left while it runs),
     ``42% 4m`` for a run that reports a fraction itself; the percentage instead of
     the counts when both do not fit in ``width``; ``?`` for a time left not known
-    yet. Empty when there is nothing to show."""
+    yet; for a queued run, why Slurm holds it (``Priority``). Empty when there is
+    nothing to show."""
+    if info.status == "queued":
+        note = getattr(info, "note", None) or ""
+        return note.rpartition(": ")[2] if note.startswith("pending") else note
     attrs = info.attrs
     progress = attrs.get("progress") or {}
     total = progress.get("total")

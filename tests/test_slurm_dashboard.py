@@ -35,6 +35,9 @@ async def test_a_queued_run_shows_its_job_and_why_it_waits(app_root, tmp_path):
         async with app.run_test(size=SIZE) as pilot:
             assert await until(pilot, lambda: [r.status for r in app.snapshot.runs.values()]
                                == ["queued"])
+            table = app.screen.query_one("RunsTable")  # its PROGRESS: why it waits
+            assert await until(pilot, lambda: "JobHeldU" in "".join(
+                str(table.render_line(y).text) for y in range(3)))
             await pilot.press("enter")
             assert await until(pilot, lambda: isinstance(app.screen, DetailScreen))
             title = app.screen.query_one("#run-title")
