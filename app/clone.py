@@ -15,8 +15,8 @@ from pathlib import Path
 
 from runyard.engine import load_run
 from runyard.engine.errors import RunyardError
+from runyard.engine.executors import EXECUTORS
 from runyard.engine.layout import SPEC
-from runyard.engine.spec import EXECUTORS
 from runyard.engine.untrusted import SMALL_MAX, read_json
 from runyard.engine.validate import has_control
 

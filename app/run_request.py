@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runyard.engine.errors import UsageError
+from runyard.engine.executors import EXECUTORS
 from runyard.engine.instances import expand, read_experiment
 from runyard.engine.project import load_operation, slurm_defaults
 from runyard.engine.root import find_project_file
-from runyard.engine.spec import EXECUTORS, RunSpec
+from runyard.engine.spec import RunSpec
 
 SPEC_KEYS = ("workers", "iterations", "executor", "scheduler", "max_attempts", "grace",
              "stalled_after", "on", "slurm", "requeue", "walltime_alert")

@@ -76,6 +76,12 @@ class CommandSupervisor(Supervisor):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signum)
 
+    def pause_work(self) -> None:
+        self.signal_work(signal.SIGSTOP)  # the command's whole process group
+
+    def resume_work(self) -> None:
+        self.signal_work(signal.SIGCONT)
+
     def abandon_work(self) -> None:
         if getattr(self, "proc", None) is not None and self.proc.poll() is None:
             self.signal_work(signal.SIGCONT)  # a paused command must see its SIGTERM

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from .atomic import write_json_atomic
 from .errors import RunyardError, UsageError
+from .executors import EXECUTORS
 from .layout import ALERT_DEFS, CONTROL, SPEC, START_LOCK, SUPERVISOR_LOG, RunPaths, as_path
 from .lifecycle import discard_new_run, init_run_meta, make_run
 from .modules import check_module
 from .request import Request, post_request
 from .spec import (
-    EXECUTORS,
     ModuleChanged,
     RunSpec,
     check_owned,

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .spec import EXECUTORS
+from .executors import EXECUTORS
 
 ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")  # whole: fullmatch
 SETTINGS = {"workers": int, "iterations": int, "max_attempts": int, "params": dict,

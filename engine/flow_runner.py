@@ -205,12 +205,14 @@ class FlowSupervisor(Supervisor):
 
     # pause and resume reach the step runs through their own control files; a step
     # that has not yet obeyed the last one still gets the next (back to back, both count)
-    def signal_work(self, signum: int) -> None:
-        import signal
+    def pause_work(self) -> None:
+        self.follow_steps("paused")
 
-        want = {signal.SIGSTOP: "paused", signal.SIGCONT: "running"}.get(signum)
-        if want is None:
-            return
+    def resume_work(self) -> None:
+        self.follow_steps("running")
+
+    def follow_steps(self, want: str) -> None:
+        """A pause or resume of the flow run, passed on to each step run."""
         for alias, run_id in self.runs.items():
             try:
                 control.follow(self.root, run_id, want)

@@ -44,7 +44,7 @@ SPEC = "proc/spec.json"                # what to run (spec.py)
 ENV = "proc/env.json"                  # the environment it was started with
 MODULE_COPY = "proc/module.py"         # the run module's copy
 SLURM_SCRIPT = "proc/slurm.sh"         # its Slurm job's batch script (slurm.py)
-SLURM_WORKERS_SCRIPT = "proc/slurm-workers.sh"  # its worker jobs' (slurm_workers.py)
+SLURM_WORKERS_SCRIPT = "proc/slurm-workers.sh"  # its worker jobs' (executors/slurm.py)
 LOGS = "log"                           # the logs: runner, supervisor, workers, jobs
 
 

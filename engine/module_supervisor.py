@@ -4,12 +4,12 @@ redone: it reads the instance records and runs only what is unfinished; a worker
 killed from outside is not a failure (kills.py).
 """
 
-import signal
 import time
 from collections import deque
 from enum import Enum
 
 from .errors import RunyardError
+from .executors import Executor, executor_class
 from .jsonl import append_records
 from .kills import Kills, describe_exit, instance_name, killed_by
 from .layout import SUPERVISOR_EVENTS
@@ -96,21 +96,20 @@ class ModuleSupervisor(Supervisor):
         return None
 
     def reap(self) -> list:
-        reap = getattr(self.pool, "reap", None)
-        return reap() if reap else []
+        return self.pool.reap()
 
-    def make_pool(self):
-        if self.spec.executor in ("dask", "slurm"):
-            from .dask_pool import DaskPool
+    def make_pool(self) -> Executor:
+        """The run's executor (executors/), its slots starting."""
+        pool = executor_class(self.spec.executor).start(self.paths, self.spec, self.env,
+                                                       len(self.todo))
+        self.log(f"Instances run on {pool.describe()}")
+        return pool
 
-            return DaskPool(self.paths, self.spec, self.env)
-        from .pool import LocalPool
+    def pause_work(self) -> None:
+        self.pool.pause()
 
-        size = max(1, min(self.spec.workers, len(self.todo) or 1))
-        return LocalPool(self.paths, size, self.env)
-
-    def signal_work(self, signum: int) -> None:
-        self.pool.signal_all(signum)
+    def resume_work(self) -> None:
+        self.pool.resume()
 
     def abandon_work(self) -> None:
         pool = getattr(self, "pool", None)
@@ -130,8 +129,8 @@ class ModuleSupervisor(Supervisor):
         return self.done_state in (Done.OK, Done.FAILED)
 
     def dispatch(self) -> None:
-        for worker in self.pool.idle() + getattr(self.pool, "ahead", list)():
-            if self.todo:  # idle workers first, then ahead to quick ones (pool.py)
+        for worker in self.pool.idle() + self.pool.ahead():
+            if self.todo:  # idle workers first, then ahead to quick ones (executors/local.py)
                 key = self.todo.popleft()
                 self.in_flight.add(key)
                 self.pool.send(worker, {"op": "run", "key": key})
@@ -254,7 +253,7 @@ class ModuleSupervisor(Supervisor):
         if self.closing:
             self.stop_workers()
         else:
-            self.pool.stop()
+            self.pool.finish()
             self.wait_workers(5.0)
             self.pool.kill()
         # the records themselves, at the end, unless every instance answered done: then
@@ -281,11 +280,11 @@ class ModuleSupervisor(Supervisor):
     def stop_workers(self) -> None:
         if self.done_state is Done.ASKED:
             self.wait_for_done()
-        if self.paused:  # continued first, so that SIGTERM finds the workers running
-            self.pool.signal_all(signal.SIGCONT)
+        if self.paused:  # continued first, so that the close finds the workers running
+            self.pool.resume()
             clear_pause_marker(self.paths)
-        self.pool.signal_all(signal.SIGTERM)
-        self.wait_workers(self.spec.grace, remind=signal.SIGTERM)
+        self.pool.close()
+        self.wait_workers(self.spec.grace, remind=True)
         self.pool.kill()
         for key, record in self.book.records().items():
             if record.get("status") == "running":  # interrupted: resumable as it is
@@ -301,9 +300,9 @@ class ModuleSupervisor(Supervisor):
                 self.handle(worker, answer)
             beat(self.paths)
 
-    def wait_workers(self, seconds: float, remind: int | None = None) -> None:
-        """Wait for the workers to end; ``remind``: send them that signal again every
-        half second (see LocalPool.remind)."""
+    def wait_workers(self, seconds: float, remind: bool = False) -> None:
+        """Wait for the workers to end; ``remind``: ask them to close again every half
+        second (see LocalExecutor.remind_close)."""
         deadline = time.monotonic() + seconds
         next_reminder = time.monotonic() + REMIND_EVERY
         while self.pool.alive() and time.monotonic() < deadline:
@@ -311,6 +310,6 @@ class ModuleSupervisor(Supervisor):
                 if answer.get("op") == "done":
                     self.handle(worker, answer)
             beat(self.paths)
-            if remind is not None and time.monotonic() >= next_reminder:
-                getattr(self.pool, "remind", lambda _signum: None)(remind)
+            if remind and time.monotonic() >= next_reminder:
+                self.pool.remind_close()
                 next_reminder = time.monotonic() + REMIND_EVERY

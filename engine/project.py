@@ -225,7 +225,7 @@ def _top_line_of(path: Path, key: str) -> str:
 
 
 def _check_values(path: Path, name: str, table: dict) -> None:
-    from .spec import EXECUTORS
+    from .executors import EXECUTORS
     from .validate import check_folder, check_metadata, check_tags
 
     for key in ("workers", "iterations", "max_attempts"):

@@ -29,7 +29,6 @@ from .stall import DEFAULT_ENGINE
 from .untrusted import MiB, read_json
 
 RUNYARD_VARS = ("RUNYARD_RUN_ID", "RUNYARD_ROOT", "RUNYARD_WRITER")
-EXECUTORS = ("local", "dask", "slurm")  # slurm: Dask workers as Slurm jobs
 SPEC_MAX = 512 * MiB  # a spec names its instances: a million long paths fit
 ENV_MAX = 64 * MiB    # the recorded environment
 

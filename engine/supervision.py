@@ -112,11 +112,15 @@ class Supervisor:
             self.set_paused(False)
 
     def set_paused(self, paused: bool) -> None:
-        self.signal_work(signal.SIGSTOP if paused else signal.SIGCONT)
+        (self.pause_work if paused else self.resume_work)()
         self.paused = paused
         (pause_marker if paused else clear_pause_marker)(self.paths)
 
-    def signal_work(self, signum: int) -> None:
+    def pause_work(self) -> None:
+        """Freeze the run's work (each kind knows how to reach it)."""
+        raise NotImplementedError
+
+    def resume_work(self) -> None:
         raise NotImplementedError
 
     def finish(self, status: str, error: str | None = None) -> None:

@@ -5,7 +5,7 @@
 Tasks arrive as JSON lines on TASK_FD (``{"op": "run", "key": ...}``,
 ``{"op": "done"}``, ``{"op": "exit"}``); each answer is one JSON line on
 RESULT_FD, in the order of the tasks; the next task may arrive while one runs
-(pool.py). The user's own output goes to the worker's log, and each instance's
+(executors/local.py). The user's own output goes to the worker's log, and each instance's
 record says which bytes of it are that instance's (``log``, ``log_from``,
 ``log_to``: where the log ended before and after it ran, docs/format.md). The
 worker dies
@@ -185,7 +185,7 @@ class Tasks:
 
 def serve(paths: RunPaths, name: str, tasks: Tasks, results) -> None:
     runner = InstanceRunner(paths, name, Path(read_spec(paths.meta_dir).module),
-                            output_log=f"{name}.log")  # pool.py: our stdout and stderr
+                            output_log=f"{name}.log")  # executors/local.py: our stdout and stderr
     results.write(json.dumps({"op": "ready"}) + "\n")
     results.flush()
     for task in iter(tasks.next, None):

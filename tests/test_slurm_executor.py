@@ -179,8 +179,8 @@ def test_slurm_is_an_executor_everywhere_one_is_chosen(tmp_path):
 def worker_cluster(tmp_path: Path, settings: dict, workers: int = 2):
     """The SLURMCluster a supervisor would make for a run with these Slurm settings
     (the spec's ``slurm``) and the script its jobs run."""
+    from runyard.engine.executors.slurm import slurm_cluster
     from runyard.engine.layout import RunPaths
-    from runyard.engine.slurm_workers import slurm_cluster
     from runyard.engine.spec import RunSpec
 
     paths = RunPaths(tmp_path / "runs", "0000000000abcd")

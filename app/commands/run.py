@@ -18,7 +18,8 @@ from pathlib import Path
 from runyard.engine import ensure_root, resolve_root
 from runyard.engine.control import close, start
 from runyard.engine.errors import UsageError
-from runyard.engine.spec import EXECUTORS, RunSpec
+from runyard.engine.executors import EXECUTORS
+from runyard.engine.spec import RunSpec
 from runyard.engine.store import load_run
 
 from ..arguments import non_negative_int, positive_int, seconds

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
-from runyard.engine.spec import EXECUTORS
+from runyard.engine.executors import EXECUTORS
 
 from ..run_request import RunRequest
 from ..safe_text import one_line

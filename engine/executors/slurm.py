@@ -5,7 +5,7 @@ The run's supervisor creates the cluster (its Dask scheduler lives in the
 supervisor's process), lets it scale between 0 and ``workers`` jobs with
 ``adapt``, and closes it when the attempt ends, which cancels (``scancel``) every
 job still queued or running. Tasks then behave as on any Dask cluster
-(dask_pool.py): pause and close reach them at their next ``save()``, and a job
+(dask.py): pause and close reach them at their next ``save()``, and a job
 that dies under an instance (its node lost, its time limit) is a kill, after
 which the instance runs again from its last saved state.
 
@@ -40,10 +40,11 @@ import subprocess
 import sys
 import time
 
-from .atomic import write_atomic
-from .errors import RunyardError
-from .layout import LOGS, SLURM_WORKERS_SCRIPT, RunPaths
-from .spec import RunSpec
+from ..atomic import write_atomic
+from ..errors import RunyardError
+from ..layout import LOGS, SLURM_WORKERS_SCRIPT, RunPaths
+from ..spec import RunSpec
+from .dask import DaskExecutor
 
 # run settings dask-jobqueue takes as its own parameters; any other is a directive
 PARAMETERS = {"partition": "queue", "account": "account", "time": "walltime",
@@ -213,3 +214,25 @@ class EarlyEnds:
         """In the cluster's event loop: forget the job, so adapt asks for another."""
         self.cluster.worker_spec.pop(name, None)
         self.cluster.workers.pop(name, None)
+
+
+class SlurmExecutor(DaskExecutor):
+    """The Dask executor on a cluster of Slurm jobs that this supervisor owns."""
+
+    name = "slurm"
+
+    def connect(self, spec: RunSpec):
+        from distributed import Client
+
+        self.cluster = slurm_cluster(self.paths, spec)
+        self.early_ends = EarlyEnds(self.paths, self.cluster)
+        return Client(self.cluster)
+
+    def reap(self) -> list:
+        """Worker jobs that never got their worker started, past the limit: the end."""
+        error = self.early_ends.check()
+        return [(None, {"op": "fatal", "error": error})] if error else []
+
+    def describe(self) -> str:
+        return (f"Slurm: up to {len(self.slots)} worker jobs ({job_name(self.paths)}), "
+                "through dask-jobqueue")

@@ -1,5 +1,5 @@
-"""The Dask executor: instances as tasks on a dask.distributed cluster (and the
-Slurm executor's, whose cluster is Slurm jobs: slurm_workers.py).
+"""The Dask executor: instances as tasks on a dask.distributed cluster (and the base
+of the Slurm executor, whose cluster is Slurm jobs: slurm.py).
 
 The supervisor stays on the launching machine; each instance becomes a task
 that a Dask worker runs with the same InstanceRunner as the local workers,
@@ -22,9 +22,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .layout import RunPaths
-from .request import read_request
-from .spec import RunSpec, module_copy
+from ..layout import RunPaths
+from ..request import read_request
+from ..spec import RunSpec, module_copy
+from .base import Executor
 
 _runners: dict = {}
 
@@ -63,7 +64,7 @@ def _copy_version(paths: RunPaths) -> tuple | None:
 
 def run_task(root: str, run_id: str, op: str, key: str | None) -> dict:
     """One instance (or ``done()``) on a Dask worker."""
-    from .worker import InstanceRunner
+    from ..worker import InstanceRunner
 
     paths = RunPaths(Path(root), run_id)
     runner = _runners.get((root, run_id))
@@ -72,7 +73,7 @@ def run_task(root: str, run_id: str, op: str, key: str | None) -> dict:
         runner.close()
         runner = None
     if runner is None:
-        from .spec import read_spec
+        from ..spec import read_spec
 
         spec = read_spec(paths.meta_dir)
         os.environ["RUNYARD_PARAMS"] = json.dumps(spec.params)  # seen at import too
@@ -99,35 +100,38 @@ class Slot:
     ready: bool = True
 
 
-class DaskPool:
-    def __init__(self, paths: RunPaths, spec: RunSpec, env: dict):
-        from distributed import Client, LocalCluster
+class DaskExecutor(Executor):
+    name = "dask"
 
+    @classmethod
+    def start(cls, paths: RunPaths, spec: RunSpec, env: dict, todo: int) -> "DaskExecutor":
+        return cls(paths, spec)
+
+    def __init__(self, paths: RunPaths, spec: RunSpec):
         self.paths = paths
         self.cluster = None
-        self.early_ends = None
-        if spec.executor == "slurm":  # Slurm jobs, owned by this supervisor
-            from .slurm_workers import EarlyEnds, slurm_cluster
-
-            self.cluster = slurm_cluster(paths, spec)
-            self.client = Client(self.cluster)
-            self.early_ends = EarlyEnds(paths, self.cluster)
-        elif spec.scheduler:
-            self.client = Client(spec.scheduler, timeout=30)
-        else:  # none given: a cluster of this machine, owned by this supervisor
-            self.cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=1,
-                                        processes=True, dashboard_address=None)
-            self.client = Client(self.cluster)
+        self.address = spec.scheduler
+        self.client = self.connect(spec)
         self.slots = [Slot(f"d{i}") for i in range(spec.workers)]
         self.stopping = False
 
+    def connect(self, spec: RunSpec):
+        """A client of the scheduler given, or of a cluster of this machine that this
+        supervisor owns (``self.cluster``, closed with the run)."""
+        from distributed import Client, LocalCluster
+
+        if spec.scheduler:
+            return Client(spec.scheduler, timeout=30)
+        self.cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=1,
+                                    processes=True, dashboard_address=None)
+        return Client(self.cluster)
+
+    def describe(self) -> str:
+        where = self.address or f"a cluster of this machine ({len(self.slots)} workers)"
+        return f"Dask: {len(self.slots)} tasks at once on {where}"
+
     def spawn(self) -> None:
         """Dask replaces lost workers itself."""
-
-    def reap(self) -> list:
-        """Worker jobs that never got their worker started, past the limit: the end."""
-        error = self.early_ends.check() if self.early_ends is not None else None
-        return [(None, {"op": "fatal", "error": error})] if error else []
 
     def idle(self) -> list[Slot]:
         return [] if self.stopping else [s for s in self.slots if s.busy is None]
@@ -177,13 +181,18 @@ class DaskPool:
             return {"op": "done", "ok": False, "error": f"{type(error).__name__}: {error}"}
         return {"key": slot.busy, "ok": False, "error": f"{type(error).__name__}: {error}"}
 
-    def signal_all(self, signum: int) -> None:
-        import signal
+    # Pause and close reach tasks on other machines through the run's control.json,
+    # which each reads at its next save() (the module's docstring): nothing to signal.
+    def pause(self) -> None:
+        """Tasks wait at their next save() while the run is paused."""
 
-        if signum in (signal.SIGTERM, signal.SIGKILL):
-            self.stopping = True  # running tasks stop at their next save()
+    def resume(self) -> None:
+        """Waiting tasks go on at once."""
 
-    def stop(self) -> None:
+    def close(self) -> None:
+        self.stopping = True  # running tasks stop at their next save()
+
+    def finish(self) -> None:
         self.stopping = True
 
     def kill(self) -> None:

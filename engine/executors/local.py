@@ -22,8 +22,9 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from .layout import RunPaths
-from .untrusted import open_log
+from ..layout import RunPaths
+from ..untrusted import open_log
+from .base import Executor
 
 QUICK = 0.05  # seconds: an instance quicker than this gets the next task sent ahead
 
@@ -47,7 +48,13 @@ class Worker:
         return self.inflight[0] if self.inflight else None
 
 
-class LocalPool:
+class LocalExecutor(Executor):
+    name = "local"
+
+    @classmethod
+    def start(cls, paths: RunPaths, spec, env: dict, todo: int) -> "LocalExecutor":
+        return cls(paths, max(1, min(spec.workers, todo or 1)), env)
+
     def __init__(self, paths: RunPaths, size: int, env: dict):
         self.paths = paths
         self.env = env
@@ -137,19 +144,33 @@ class LocalPool:
         """Workers that exited while something they started keeps their pipe open."""
         return [(w, self._bury(w)) for w in self.alive() if w.proc.poll() is not None]
 
-    def signal_all(self, signum: int) -> None:
+    def _signal_groups(self, signum: int) -> None:
+        """``signum`` to each live worker's process group: what a module starts too."""
         for worker in self.workers:
             if worker.alive:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(worker.proc.pid, signum)
 
-    def remind(self, signum: int) -> None:
-        """Send ``signum`` again to each live worker process (not its group): a signal
-        sent to a process goes to any one of its threads, and one whose main thread
-        is blocked in a read must get it there (the worker's handler acts once)."""
+    def pause(self) -> None:
+        self._signal_groups(signal.SIGSTOP)  # no CPU at all until resumed
+
+    def resume(self) -> None:
+        self._signal_groups(signal.SIGCONT)
+
+    def close(self) -> None:
+        self._signal_groups(signal.SIGCONT)  # a stopped group must see its SIGTERM
+        self._signal_groups(signal.SIGTERM)  # the worker saves nothing more and exits
+
+    def remind_close(self) -> None:
+        """SIGTERM again to each live worker process (not its group): a signal sent to
+        a process goes to any one of its threads, and one whose main thread is blocked
+        in a read must get it there (the worker's handler acts once)."""
         for worker in self.alive():
             with contextlib.suppress(ProcessLookupError):
-                os.kill(worker.proc.pid, signum)
+                os.kill(worker.proc.pid, signal.SIGTERM)
+
+    def describe(self) -> str:
+        return f"{len(self.alive())} local worker processes"
 
     def pids(self) -> list[int]:
         return [w.proc.pid for w in self.workers if w.alive]
@@ -157,7 +178,7 @@ class LocalPool:
     def alive(self) -> list[Worker]:
         return [w for w in self.workers if w.alive]
 
-    def stop(self) -> None:
+    def finish(self) -> None:
         for worker in self.alive():
             try:
                 worker.tasks.write(json.dumps({"op": "exit"}) + "\n")
@@ -166,6 +187,6 @@ class LocalPool:
                 pass
 
     def kill(self) -> None:
-        self.signal_all(signal.SIGKILL)
+        self._signal_groups(signal.SIGKILL)
         for worker in self.alive():
             self._bury(worker)
