@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from runyard.engine import list_runs, load_run
-from runyard.engine.control import resume, start, wait_for_end
+from runyard.engine.control import close, pause, resume, start, wait_for_end
 from runyard.engine.errors import RunyardError
 from runyard.engine.lifecycle import beat
 from runyard.engine.meta import update_attrs
@@ -354,3 +356,37 @@ def _bad_flow(tmp_path: Path, root: Path) -> None:
                   on="moon")
 
     Local(bad(), root=root).prepare()
+
+
+def test_pause_and_resume_of_a_run_on_slurm_stop_and_continue_its_cpu(root, tmp_path,
+                                                                       jobs_cancelled):
+    spin = tmp_path / "spin.py"
+    spin.write_text(textwrap.dedent("""
+        import time
+        def run(instance, save, state):
+            end = time.time() + 300
+            while time.time() < end:
+                pass          # all CPU, no save(): only a signal can stop it
+    """))
+    info = start(root, RunSpec(kind="module", module=str(spin), instances=data(tmp_path, 1),
+                               on="slurm", grace=1), name="spinner")
+    jobs_cancelled.append(info.attrs["slurm"]["job"])
+    info = wait_until(lambda: (i := load_run(root, info.id)).status == "running" and i, 60)
+    supervisor = psutil.Process(info.attrs["lock"]["pid"])
+    worker = wait_until(lambda: next(iter(supervisor.children()), None), 60)
+
+    def cpu_over(seconds: float) -> float:
+        before = sum(worker.cpu_times()[:2])
+        time.sleep(seconds)  # a measurement window, not a wait for an event
+        return sum(worker.cpu_times()[:2]) - before
+
+    assert cpu_over(1.0) > 0.05  # a share of a core, even on a loaded machine
+    pause(root, info.id)
+    wait_until(lambda: worker.status() == psutil.STATUS_STOPPED, 30)
+    assert load_run(root, info.id).status == "paused"
+    assert cpu_over(0.5) == 0
+    resume(root, info.id)
+    wait_until(lambda: worker.status() != psutil.STATUS_STOPPED, 30)
+    assert cpu_over(1.0) > 0.05  # a share of a core, even on a loaded machine
+    close(root, info.id)
+    assert wait_for_end(root, info.id, 60).status == "terminated"
