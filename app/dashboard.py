@@ -416,5 +416,7 @@ class RunyardApp(App):
             self.post_message(ControlDone(f"Not started: {exc}", error=True))
             return
         note = f"; saved as operation {saved!r}" if saved else ""
-        self.post_message(ControlDone(f"Started run {run_label(info)}{note}"))
+        how = f"Queued run {run_label(info)} as Slurm job {info.attrs['slurm']['job']}" \
+            if info.status == "queued" else f"Started run {run_label(info)}"
+        self.post_message(ControlDone(f"{how}{note}"))
         self.watcher.mark({str(self.root / info.id), str(info.meta_dir / ATTRS)})
