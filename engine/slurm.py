@@ -12,9 +12,9 @@ job is ``attrs["slurm"]``:
 
 A run whose job was submitted for an attempt it has not begun (``for_attempt`` >
 ``attempt``) is ``queued`` (status.py); ``queue`` asks Slurm what became of jobs
-(``squeue``, then ``scontrol show job``), so a job that ended without an exit
-record reads ``lost`` at once with Slurm's reason, and a queued one says why it
-waits.
+(``squeue``, then ``sacct`` where there is accounting, then ``scontrol show
+job``), so a job that ended without an exit record reads ``lost`` at once with
+Slurm's reason, and a queued one says why it waits.
 
 Walltime: the job asks for SIGTERM ``grace + 30`` seconds before its limit
 (``--signal=B:TERM@S``; Slurm may send it up to 60 s earlier). The supervisor then
@@ -215,7 +215,7 @@ def queue(jobs: list[str], fresh: bool = False) -> dict[str, Job | None]:
         if found is None:
             return {}
         for job in missing:
-            _seen[job] = (now, found.get(job) or _scontrol(job))
+            _seen[job] = (now, found.get(job) or _sacct(job) or _scontrol(job))
     return {job: _seen[job][1] for job in wanted}
 
 
@@ -235,6 +235,23 @@ def _squeue(jobs: list[str]) -> dict[str, Job] | None:
             found[parts[0]] = Job(parts[0], parts[1], _reason(parts[2]), parts[3],
                                   parse_time(parts[4]))
     return found
+
+
+def _sacct(job: str) -> Job | None:
+    """A job squeue no longer lists, as Slurm's accounting recorded it (where there is
+    accounting: without it, sacct says so and scontrol is asked instead)."""
+    try:
+        done = subprocess.run(["sacct", "-n", "-X", "-P", "-j", job, "-o",
+                               "JobID,State,NodeList,End"], capture_output=True, text=True,
+                              timeout=15)
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return None
+    for line in done.stdout.splitlines() if done.returncode == 0 else []:
+        parts = line.split("|")
+        if len(parts) == 4 and parts[0] == job:
+            state, _, by = parts[1].partition(" ")  # "CANCELLED by 0"
+            return Job(job, state, by.strip(), parts[2], parse_time(parts[3]))
+    return None
 
 
 def _scontrol(job: str) -> Job | None:

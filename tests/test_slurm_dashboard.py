@@ -38,6 +38,10 @@ async def test_a_queued_run_shows_its_job_and_why_it_waits(app_root, tmp_path):
             table = app.screen.query_one("RunsTable")  # its PROGRESS: why it waits
             assert await until(pilot, lambda: "JobHeldU" in "".join(
                 str(table.render_line(y).text) for y in range(3)))
+            # a run with a Slurm job on screen: the SLURM JOB column, with its id
+            header = str(app.screen.query_one("TableHeader").render_line(0).text)
+            assert "SLURM JOB" in header
+            assert f" {job} " in str(table.render_line(0).text)
             await pilot.press("enter")
             assert await until(pilot, lambda: isinstance(app.screen, DetailScreen))
             title = app.screen.query_one("#run-title")

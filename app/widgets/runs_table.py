@@ -6,6 +6,7 @@ so 10,000 runs cost what 24 do. Rows are addressed by run id: updates only
 refresh, nothing is rebuilt.
 """
 
+import time
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -41,12 +42,17 @@ COLUMNS = (
     Column("duration", "TIME", 7, 5), Column("started", "STARTED", 11, 6),
     Column("tags", "TAGS", 12, 7),
 )
+# shown only while a run on screen has a Slurm job: its id, node and time left
+SLURM_COLUMN = Column("slurm", "SLURM JOB", 17, 3)
 GAP = 1
 
 
-def layout(width: int) -> list[tuple[Column, int]]:
+def layout(width: int, slurm: bool = False) -> list[tuple[Column, int]]:
     """The columns that fit in ``width``, with widths; NAME takes what is left."""
     chosen = list(COLUMNS)
+    if slurm:
+        chosen.insert(chosen.index(next(c for c in COLUMNS if c.key == "folder")),
+                      SLURM_COLUMN)
     while len(chosen) > 4 and sum(c.width + GAP for c in chosen) > width:
         chosen.remove(max(chosen, key=lambda c: c.priority))
     spare = max(0, width - sum(c.width + GAP for c in chosen))
@@ -59,6 +65,21 @@ def fit(text: str, width: int) -> str:
     if len(text) > width:
         return text[: max(0, width - 1)] + ("…" if glyphs.UNICODE else "~")
     return text.ljust(width)
+
+
+def slurm_cell(info) -> str:
+    """``1234 cn12 1:02:03``: a run's Slurm job, its node and time left (live runs)."""
+    slurm = info.attrs.get("slurm")
+    if not isinstance(slurm, dict):
+        return ""
+    parts = [str(slurm.get("job", "?"))]
+    if info.status in ("running", "paused"):
+        if slurm.get("node"):
+            parts.append(str(slurm["node"]))
+        ends = slurm.get("ends")
+        if isinstance(ends, int | float):
+            parts.append(duration(max(0.0, ends - time.time())))
+    return " ".join(parts)
 
 
 class RunsTable(ScrollView, can_focus=True):
@@ -92,6 +113,8 @@ class RunsTable(ScrollView, can_focus=True):
         # any refresh (a run started above it, another sort or filter); an action
         # must hit the run the user chose, not whatever now sits at its row.
         self._current: str | None = None
+        self._slurm_for: tuple | None = None  # (snapshot, top) slurm_shown() looked at
+        self._slurm = False
 
     # -- data ----------------------------------------------------------------
     def refresh_rows(self, keep: str | None = None) -> None:
@@ -213,11 +236,22 @@ class RunsTable(ScrollView, can_focus=True):
         base = Style(reverse=True) if selected and self.has_focus else \
             Style(bold=True, underline=True) if selected else Style()
         segments = []
-        for column, cell_width in layout(width):
+        for column, cell_width in layout(width, self.slurm_shown()):
             text, style = self._cell(column.key, run_id, info, cell_width)
             segments.append(Segment(fit(text, cell_width), base + style))
             segments.append(Segment(" " * GAP, base))
         return Strip(segments).crop(0, width).extend_cell_length(width, base)
+
+    def slurm_shown(self) -> bool:
+        """Whether a run on screen has a Slurm job (then its column is shown)."""
+        top = self.scroll_offset.y
+        key = (self.snapshot, top)
+        if key != self._slurm_for:
+            runs = self.snapshot.runs
+            self._slurm_for = key
+            self._slurm = any(isinstance(getattr(runs.get(i), "attrs", {}).get("slurm"), dict)
+                              for i in self.snapshot.view[top: top + self.rows_shown()])
+        return self._slurm
 
     def _cell(self, key: str, run_id: str, info, width: int) -> tuple[str, Style]:
         if key == "mark":
@@ -245,6 +279,9 @@ class RunsTable(ScrollView, can_focus=True):
             return (started[5:] if len(started) > 5 else started), Style(dim=True)
         if key == "duration":
             return duration(info.duration()), Style()
+        if key == "slurm":
+            return slurm_cell(info), Style(dim=info.status not in ("queued", "running",
+                                                                  "paused"))
         cell = self.snapshot.cells.get(run_id)
         if cell is None:
             return "", Style()
@@ -278,7 +315,8 @@ class TableHeader(ScrollView):
             width = min(width, self.table.scrollable_content_region.width)
         style = Style(bold=True)
         segments = []
-        for column, cell_width in layout(width):
+        slurm = self.table.slurm_shown() if self.table is not None else False
+        for column, cell_width in layout(width, slurm):
             title = column.title
             if column.key == "metric" and self.snapshot.metric:
                 title = self.snapshot.metric.upper()
