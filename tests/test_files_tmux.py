@@ -32,7 +32,10 @@ def test_a_saved_csv_is_read_in_the_terminal(app_root, tmp_path):
         term.keys("]", "]", "]", "]")
         term.expect("output/scores.csv")
         term.expect("passwd -> /etc/passwd")
-        term.keys("Enter")  # the first row: the saved CSV
+        # the saved files may be listed a read after the folder's entries, and the
+        # cursor follows the entry it was on: go to the first row, the saved CSV
+        term.keys("Up", "Up")
+        term.keys("Enter")
         term.expect("epoch,score")
         term.expect("2,0.5")
         term.keys("Down", "Enter")  # the link, the run folder's one entry
