@@ -119,9 +119,20 @@ def _job_name(name: str) -> str:
     return f"runyard-{safe or 'run'}"
 
 
+def check_batch_path(path: Path) -> None:
+    """A path that goes into an ``#SBATCH`` line: sbatch splits those at white space
+    and a line ends at a newline, so a runs root with either is refused, saying so."""
+    text = str(path)
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text):
+        raise SlurmError(f"the runs root's path {text!r} has a space or a control "
+                         "character, which an #SBATCH line cannot hold: use a root "
+                         "whose path has none for runs on Slurm")
+
+
 def submit(paths: RunPaths, name: str, settings: dict, grace: float, env: dict) -> str:
     """Write ``proc/slurm.sh`` and submit it; the job id. ``env`` is the job's
     environment (sbatch passes the submitter's on)."""
+    check_batch_path(paths.meta_dir)
     path = paths.meta(SLURM_SCRIPT)
     write_atomic(path, script(paths, name, settings, grace).encode(), mode=0o700)
     try:
@@ -320,5 +331,3 @@ def at_walltime(slurm: dict, now: float | None = None) -> bool:
     return (time.time() if now is None else now) >= ends - lead - EARLY - 15
 
 
-def script_path(meta_dir: Path) -> Path:
-    return meta_dir / SLURM_SCRIPT

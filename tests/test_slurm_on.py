@@ -390,3 +390,21 @@ def test_pause_and_resume_of_a_run_on_slurm_stop_and_continue_its_cpu(root, tmp_
     assert cpu_over(1.0) > 0.05  # a share of a core, even on a loaded machine
     close(root, info.id)
     assert wait_for_end(root, info.id, 60).status == "terminated"
+
+
+@pytest.mark.parametrize("executor", ["local", "slurm"])
+def test_a_root_whose_path_has_a_space_is_refused_for_slurm_in_one_line(tmp_path, cli,
+                                                                        executor):
+    """Its paths go into #SBATCH lines, which sbatch splits at white space."""
+    root = tmp_path / "my runs"
+    work, inputs = module(tmp_path, 1, 0), data(tmp_path, 1)
+    on = ["--on", "slurm"] if executor == "local" else ["--executor", "slurm"]
+    result = cli("--root", root, "run", str(work), "--instances", *inputs, *on, "--detach")
+    if executor == "local":  # refused at submission: nothing of the run is left
+        assert result.code == 1 and "has a space or a control character" in result.err
+        assert list_runs(root) == []
+    else:  # its supervisor (here) cannot make the worker jobs: the run fails, saying why
+        run_id = result.out.split()[0]
+        info = wait_for_end(root, run_id, 60)
+        assert info.status == "failed"
+        assert "has a space or a control character" in info.attrs["exit"]["error"]

@@ -113,7 +113,7 @@ class RunsTable(ScrollView, can_focus=True):
         # any refresh (a run started above it, another sort or filter); an action
         # must hit the run the user chose, not whatever now sits at its row.
         self._current: str | None = None
-        self._slurm_for: tuple | None = None  # (snapshot, top) slurm_shown() looked at
+        self._slurm_for: tuple = (None, -1)  # (snapshot, top) slurm_shown() looked at
         self._slurm = False
 
     # -- data ----------------------------------------------------------------
@@ -245,10 +245,9 @@ class RunsTable(ScrollView, can_focus=True):
     def slurm_shown(self) -> bool:
         """Whether a run on screen has a Slurm job (then its column is shown)."""
         top = self.scroll_offset.y
-        key = (self.snapshot, top)
-        if key != self._slurm_for:
+        if self._slurm_for[0] is not self.snapshot or self._slurm_for[1] != top:
             runs = self.snapshot.runs
-            self._slurm_for = key
+            self._slurm_for = (self.snapshot, top)  # by identity: a snapshot is big
             self._slurm = any(isinstance(getattr(runs.get(i), "attrs", {}).get("slurm"), dict)
                               for i in self.snapshot.view[top: top + self.rows_shown()])
         return self._slurm

@@ -43,6 +43,7 @@ import time
 from ..atomic import write_atomic
 from ..errors import RunyardError
 from ..layout import LOGS, SLURM_WORKERS_SCRIPT, RunPaths
+from ..slurm import check_batch_path
 from ..spec import RunSpec
 from .dask import DaskExecutor
 
@@ -63,6 +64,8 @@ def job_name(paths: RunPaths) -> str:
 def cluster_options(paths: RunPaths, spec: RunSpec) -> dict:
     """SLURMCluster's keyword arguments for the run's worker jobs."""
     import dask
+
+    check_batch_path(paths.meta_dir)  # its log folder goes into #SBATCH lines
 
     settings = dict(getattr(spec, "slurm", None) or {})
     extra = settings.pop("extra", None) or []
