@@ -84,8 +84,14 @@ def read_document(path: Path) -> tomlkit.TOMLDocument:
 
 def _line_of(path: Path, operation: str, key: str | None = None) -> str:
     """``path:line`` of an operation's table (or of one of its keys), for messages."""
+    return _table_line(path, rf"operations\.\"?{re.escape(operation)}\"?", key)
+
+
+def _table_line(path: Path, table: str, key: str | None = None) -> str:
+    """``path:line`` of the table whose header matches the pattern ``table``, or of
+    one of its keys."""
     lines = read_project_text(path).splitlines()
-    header = re.compile(rf"^\s*\[\s*operations\.\"?{re.escape(operation)}\"?\s*\]")
+    header = re.compile(rf"^\s*\[\s*{table}\s*\]")
     start = next((i for i, text in enumerate(lines) if header.match(text)), None)
     if start is None:
         return str(path)
@@ -140,7 +146,7 @@ def slurm_defaults(path: Path | None) -> dict:
     if table is None:
         return {}
     table = table.unwrap() if hasattr(table, "unwrap") else table
-    where = _table_line_of(path, "slurm")
+    where = _table_line(path, "slurm")
     if not isinstance(table, dict):
         raise ProjectError(f"{where}: [slurm] must be a table")
     requeue = table.pop("requeue", None)
@@ -152,7 +158,7 @@ def slurm_defaults(path: Path | None) -> dict:
         try:
             settings.update(check_settings({key: value}))
         except UsageError as exc:
-            raise ProjectError(f"{_table_line_of(path, 'slurm', key)}: {exc}") from None
+            raise ProjectError(f"{_table_line(path, 'slurm', key)}: {exc}") from None
     return {**settings, **({"requeue": requeue} if requeue is not None else {})}
 
 
@@ -175,21 +181,6 @@ def _slurm_settings(path: Path, name: str, table: dict, spec: RunSpec) -> None:
         spec.slurm = {**defaults, **check_settings(table.get("slurm", {}))}
     except UsageError as exc:
         raise ProjectError(f"{_line_of(path, name, 'slurm')}: {exc}") from None
-
-
-def _table_line_of(path: Path, table: str, key: str | None = None) -> str:
-    """``path:line`` of a top-level table's header, or of one of its keys."""
-    lines = read_project_text(path).splitlines()
-    header = re.compile(rf"^\s*\[\s*{re.escape(table)}\s*\]")
-    start = next((i for i, text in enumerate(lines) if header.match(text)), None)
-    if start is None:
-        return str(path)
-    for i in range(start + 1, len(lines) if key else start + 1):
-        if lines[i].lstrip().startswith("["):
-            break
-        if re.match(rf"^\s*{re.escape(key)}\s*=", lines[i]):
-            return f"{path}:{i + 1}"
-    return f"{path}:{start + 1}"
 
 
 def _stalled_after(path: Path, name: str, table: dict, document) -> float | None:
