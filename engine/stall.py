@@ -129,8 +129,7 @@ class EngineStall:
         alert.state = next((a["state"] for a in states if a["name"] == STALLED), "ok")
         self.watch = StallWatch(alert)
         self._log = log
-        self._writer = None
-        self._failed = False
+        self._lines = SupervisorAlerts(meta_dir, log, STALLED)
 
     def tick(self, now: float, paused: bool) -> None:
         if paused:
@@ -143,14 +142,25 @@ class EngineStall:
             return
         self._log(f"Alert {STALLED!r} is {line['state']}" +
                   (f": nothing recorded for {line['value']:g} s" if "value" in line else ""))
-        self._write(line)
+        self._lines.write(line)
 
     def end(self) -> None:
         line = self.watch.end()
         if line is not None:
-            self._write(line)
+            self._lines.write(line)
 
-    def _write(self, line: dict) -> None:
+
+class SupervisorAlerts:
+    """The alert lines a run's supervisor writes (``alerts.supervisor.jsonl``), for
+    the alerts it watches itself (stalled, walltime.py's): the file opened at the
+    first line; a failure to write is said in the log once, and the run goes on."""
+
+    def __init__(self, meta_dir: Path, log, alert: str):
+        self.meta_dir, self._log, self.alert = meta_dir, log, alert
+        self._writer = None
+        self._failed = False
+
+    def write(self, line: dict) -> None:
         from .jsonl import JsonlWriter
         from .series import encode_record
 
@@ -158,7 +168,7 @@ class EngineStall:
             if self._writer is None:
                 self._writer = JsonlWriter(self.meta_dir / SUPERVISOR_ALERTS)
             self._writer.write_lines(encode_record(line))
-        except OSError as exc:  # the run goes on; the log says why no alert shows
+        except OSError as exc:  # the log says why no alert shows
             if not self._failed:
                 self._failed = True
-                self._log(f"Could not record the stalled alert: {exc}")
+                self._log(f"Could not record the {self.alert} alert: {exc}")

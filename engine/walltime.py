@@ -13,7 +13,7 @@ import math
 
 from .alerts import Alert, transition
 from .errors import UsageError
-from .stall import SUPERVISOR_ALERTS
+from .stall import SupervisorAlerts
 
 WALLTIME = "walltime"
 
@@ -42,7 +42,7 @@ class WalltimeWatch:
         self.alert = walltime_alert(seconds)
         self.alert.state = "ok"
         self._next = 0.0
-        self._writer = None
+        self._lines = SupervisorAlerts(meta_dir, log, WALLTIME)
 
     def tick(self, now: float) -> None:
         if now < self._next:
@@ -50,20 +50,9 @@ class WalltimeWatch:
         self._next = now + self.alert.frequency
         left = self.ends - now
         if left < self.alert.threshold and self.alert.state != "critical":
-            self._write(transition(self.alert, "critical", round(max(0.0, left), 1)))
+            self._lines.write(transition(self.alert, "critical", round(max(0.0, left), 1)))
             self._log(f"Alert {WALLTIME!r} is critical: {left:.0f} s of the job's time left")
 
     def end(self) -> None:
         if self.alert.state == "critical":
-            self._write(transition(self.alert, "ok", None))
-
-    def _write(self, line: dict) -> None:
-        from .jsonl import JsonlWriter
-        from .series import encode_record
-
-        try:
-            if self._writer is None:
-                self._writer = JsonlWriter(self.meta_dir / SUPERVISOR_ALERTS)
-            self._writer.write_lines(encode_record(line))
-        except OSError as exc:  # the run goes on; the log says why no alert shows
-            self._log(f"Could not record the walltime alert: {exc}")
+            self._lines.write(transition(self.alert, "ok", None))
