@@ -8,12 +8,16 @@ import argparse
 import math
 
 
-def non_negative_int(text: str) -> int:
-    """A whole number of at least 0 (requeues)."""
+def _whole(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number of at least 0 (requeues)."""
+    value = _whole(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
     return value
@@ -21,10 +25,7 @@ def non_negative_int(text: str) -> int:
 
 def positive_int(text: str) -> int:
     """A whole number of at least 1 (workers, iterations, attempts)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = _whole(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
     return value
