@@ -158,7 +158,7 @@ class LocalExecutor(Executor):
         self._signal_groups(signal.SIGCONT)
 
     def close(self) -> None:
-        self._signal_groups(signal.SIGCONT)  # a stopped group must see its SIGTERM
+        # (a paused run is resumed first by its supervisor: a stopped group sees nothing)
         self._signal_groups(signal.SIGTERM)  # the worker saves nothing more and exits
 
     def remind_close(self) -> None:
